@@ -1,0 +1,205 @@
+//! ChirpStack v4 application integration events, JSON encoding.
+//!
+//! Topic: `application/{application_id}/device/{dev_eui}/event/{up|status|join|ack|txack|log|location|integration}`.
+//! ChirpStack serialises protobuf messages with proto3 JSON rules, which omit default values
+//! (`fCnt` 0, `confirmed` false, an empty `object`), and some 4.x releases wrote `null`
+//! instead: every optional field here accepts absent and `null` alike.
+
+use base64::Engine;
+use serde::Deserialize;
+
+use super::{FormatError, Message, Uplink};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpEvent {
+    #[serde(default)]
+    deduplication_id: Option<String>,
+    #[serde(default)]
+    time: Option<String>,
+    #[serde(default)]
+    device_info: Option<DeviceInfo>,
+    #[serde(default)]
+    f_cnt: Option<u32>,
+    #[serde(default)]
+    f_port: Option<u8>,
+    #[serde(default)]
+    data: Option<String>,
+    #[serde(default)]
+    rx_info: Option<Vec<RxInfo>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DeviceInfo {
+    #[serde(default)]
+    dev_eui: Option<String>,
+    #[serde(default)]
+    device_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RxInfo {
+    #[serde(default)]
+    rssi: Option<f64>,
+    #[serde(default)]
+    snr: Option<f64>,
+}
+
+/// The event kind named by the topic's last segment; topics in another shape are taken as `up`.
+fn event_kind(topic: &str) -> &str {
+    let mut parts = topic.rsplit('/');
+    match (parts.next(), parts.next()) {
+        (Some(kind), Some("event")) => kind,
+        _ => "up",
+    }
+}
+
+/// Parses one message received on `topic`. `received_ms` stands in for an absent `time`.
+pub fn parse(topic: &str, payload: &[u8], received_ms: i64) -> Result<Message, FormatError> {
+    let kind = event_kind(topic);
+    let text = std::str::from_utf8(payload)
+        .map_err(|e| FormatError::NotJson(format!("not UTF-8: {e}")))?;
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| FormatError::NotJson(e.to_string()))?;
+    if kind != "up" {
+        return Ok(Message::OtherEvent(kind.to_owned()));
+    }
+    let event: UpEvent =
+        serde_json::from_value(value).map_err(|e| FormatError::BadShape(e.to_string()))?;
+
+    let info = event
+        .device_info
+        .ok_or(FormatError::MissingField("deviceInfo"))?;
+    let dev_eui = info
+        .dev_eui
+        .ok_or(FormatError::MissingField("deviceInfo.devEui"))?
+        .parse()
+        .map_err(|e| FormatError::BadField {
+            field: "deviceInfo.devEui",
+            detail: format!("{e}"),
+        })?;
+    let time_ms = match event.time {
+        Some(t) => {
+            sensorhub_store::time::parse_rfc3339(&t).ok_or_else(|| FormatError::BadField {
+                field: "time",
+                detail: format!("`{t}` is not an RFC 3339 timestamp"),
+            })?
+        }
+        None => received_ms,
+    };
+    let payload = match event.data {
+        Some(data) => base64::engine::general_purpose::STANDARD
+            .decode(data.as_bytes())
+            .map_err(|e| FormatError::BadBase64 {
+                field: "data",
+                detail: e.to_string(),
+            })?,
+        None => Vec::new(),
+    };
+    let rx = event.rx_info.unwrap_or_default();
+    let best = rx.iter().filter(|r| r.rssi.is_some()).max_by(|a, b| {
+        a.rssi
+            .partial_cmp(&b.rssi)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    Ok(Message::Uplink(Uplink {
+        dev_eui,
+        device_name: info.device_name,
+        time_ms,
+        // proto3 JSON leaves out a zero counter.
+        f_cnt: Some(event.f_cnt.unwrap_or(0)),
+        f_port: event.f_port,
+        payload,
+        dedup_id: event.deduplication_id,
+        rssi: best.and_then(|r| r.rssi),
+        snr: best.and_then(|r| r.snr),
+        gateway_count: rx.len() as u32,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIXTURE: &str = include_str!("../../../tests/fixtures/chirpstack-v4-up.json");
+    const TOPIC: &str =
+        "application/17c82e96-be03-4f38-aef3-f83d48582d97/device/0101010101010101/event/up";
+
+    fn uplink(message: Message) -> Uplink {
+        match message {
+            Message::Uplink(u) => u,
+            other => panic!("expected an uplink, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_the_documented_up_event() {
+        let up = uplink(parse(TOPIC, FIXTURE.as_bytes(), 0).unwrap());
+        assert_eq!(up.dev_eui.to_string(), "0101010101010101");
+        assert_eq!(up.device_name.as_deref(), Some("Test device"));
+        assert_eq!(
+            sensorhub_store::time::format_rfc3339(up.time_ms),
+            "2022-07-18T09:34:15.775Z"
+        );
+        assert_eq!(up.f_port, Some(1));
+        assert_eq!(up.payload, vec![0xaa]); // "qg==" is one byte, 0xAA
+        assert_eq!(
+            up.dedup_id.as_deref(),
+            Some("3ac7e3c4-4401-4b8d-9386-a5c902f9202d")
+        );
+        assert_eq!(
+            (up.rssi, up.snr, up.gateway_count),
+            (Some(-36.0), Some(10.5), 1)
+        );
+        // The fixture omits fCnt, as proto3 JSON does for 0.
+        assert_eq!(up.f_cnt, Some(0));
+    }
+
+    #[test]
+    fn null_and_absent_optional_fields_parse() {
+        let json = r#"{"deviceInfo":{"devEui":"0101010101010101"},"fCnt":null,"data":null,
+                       "object":null,"rxInfo":null,"time":null}"#;
+        let up = uplink(parse(TOPIC, json.as_bytes(), 1234).unwrap());
+        assert_eq!((up.time_ms, up.f_cnt, up.gateway_count), (1234, Some(0), 0));
+        assert!(up.payload.is_empty());
+    }
+
+    #[test]
+    fn best_gateway_is_the_strongest() {
+        let json = r#"{"deviceInfo":{"devEui":"0101010101010101"},"rxInfo":[
+            {"rssi":-110,"snr":-3.0},{"rssi":-80,"snr":7.5},{"rssi":-95,"snr":9.0}]}"#;
+        let up = uplink(parse(TOPIC, json.as_bytes(), 0).unwrap());
+        assert_eq!(
+            (up.rssi, up.snr, up.gateway_count),
+            (Some(-80.0), Some(7.5), 3)
+        );
+    }
+
+    #[test]
+    fn bad_input_gives_typed_errors() {
+        let cases: [(&[u8], &str); 5] = [
+            (b"not json", "bad_json"),
+            (b"\xff\xfe", "bad_json"),
+            (br#"{"time":"2022-07-18T09:34:15Z"}"#, "missing_field"),
+            (
+                br#"{"deviceInfo":{"devEui":"0101010101010101"},"data":"%%%"}"#,
+                "bad_base64",
+            ),
+            (br#"{"deviceInfo":{"devEui":"01"}}"#, "bad_field"),
+        ];
+        for (payload, reason) in cases {
+            let err = parse(TOPIC, payload, 0).unwrap_err();
+            assert_eq!(err.reason(), reason, "{err}");
+        }
+    }
+
+    #[test]
+    fn other_events_are_recognised_by_topic() {
+        let topic = TOPIC.replace("/up", "/join");
+        assert_eq!(
+            parse(&topic, b"{}", 0).unwrap(),
+            Message::OtherEvent("join".into())
+        );
+    }
+}

@@ -1,0 +1,64 @@
+//! What network servers send, parsed into one shape.
+//!
+//! Every format module turns one MQTT message into a [`Message`]: an uplink in the
+//! network-neutral [`Uplink`] form, or another event the gateway does not store readings for.
+//! Parse errors are typed, and each carries the short reason under which it is counted and
+//! dead-lettered.
+
+pub mod chirpstack;
+
+use sensorhub_core::DevEui;
+
+/// One uplink as every format reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Uplink {
+    pub dev_eui: DevEui,
+    /// The device's name at the network server: a hint when the device is not registered.
+    pub device_name: Option<String>,
+    /// When the network server received the frame, ms since the epoch.
+    pub time_ms: i64,
+    pub f_cnt: Option<u32>,
+    pub f_port: Option<u8>,
+    /// The application payload (decrypted FRMPayload).
+    pub payload: Vec<u8>,
+    /// The network server's deduplication id, where it gives one.
+    pub dedup_id: Option<String>,
+    pub rssi: Option<f64>,
+    pub snr: Option<f64>,
+    pub gateway_count: u32,
+}
+
+/// A parsed message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    Uplink(Uplink),
+    /// An event the gateway recognises but stores no readings for (join, ack, log, ...).
+    OtherEvent(String),
+}
+
+/// Why a message could not be parsed. Each variant maps to a dead-letter reason.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FormatError {
+    #[error("payload is not valid JSON: {0}")]
+    NotJson(String),
+    #[error("JSON does not match the expected event: {0}")]
+    BadShape(String),
+    #[error("required field `{0}` is missing")]
+    MissingField(&'static str),
+    #[error("field `{field}` is not valid base64: {detail}")]
+    BadBase64 { field: &'static str, detail: String },
+    #[error("field `{field}` is invalid: {detail}")]
+    BadField { field: &'static str, detail: String },
+}
+
+impl FormatError {
+    /// The short reason this error is counted and dead-lettered under.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            FormatError::NotJson(_) => "bad_json",
+            FormatError::BadShape(_) | FormatError::MissingField(_) => "missing_field",
+            FormatError::BadBase64 { .. } => "bad_base64",
+            FormatError::BadField { .. } => "bad_field",
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! One MQTT message -> what to commit.
+//!
+//! The outcome of every message is one of: readings (with the uplink's metadata), nothing to
+//! store (a non-uplink event), or a dead letter that keeps the raw bytes and the reason.
+//! Nothing here fails on bad input: only a store error (the registry could not be read)
+//! propagates, and then the message is retried, not lost.
+
+use std::sync::atomic::Ordering;
+
+use sensorhub_store::{
+    DeadLetter, IngestBatch, Reading, SqliteStore, StoreError, UnknownDevice,
+    Uplink as UplinkRecord,
+};
+
+use crate::codec;
+use crate::formats::{self, Message, Uplink};
+use crate::metrics::GatewayMetrics;
+use crate::registry::RegistryCache;
+use crate::PayloadFormat;
+
+/// What became of one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Stored { readings: usize },
+    Skipped,
+    DeadLettered(&'static str),
+}
+
+impl Outcome {
+    /// Counts the outcome once its batch is committed.
+    pub fn count(self, metrics: &GatewayMetrics) {
+        match self {
+            Outcome::Stored { readings } => {
+                metrics.stored.fetch_add(1, Ordering::Relaxed);
+                metrics
+                    .readings
+                    .fetch_add(readings as u64, Ordering::Relaxed);
+            }
+            Outcome::Skipped => {
+                metrics.skipped.fetch_add(1, Ordering::Relaxed);
+            }
+            Outcome::DeadLettered(reason) => metrics.dead_lettered(reason),
+        }
+    }
+}
+
+pub struct Ingest {
+    registry: RegistryCache,
+}
+
+impl Ingest {
+    pub async fn new(store: SqliteStore) -> Result<Self, StoreError> {
+        let registry = RegistryCache::load(store, sensorhub_store::time::now_ms()).await?;
+        Ok(Ingest { registry })
+    }
+
+    /// Adds what the message on `topic` produces to `batch`.
+    pub async fn handle(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        format: PayloadFormat,
+        received_ms: i64,
+        batch: &mut IngestBatch,
+    ) -> Result<Outcome, StoreError> {
+        let parsed = match format {
+            PayloadFormat::Chirpstack => formats::chirpstack::parse(topic, payload, received_ms),
+            other => {
+                let detail = format!("format `{}` is not built yet", other.name());
+                return Ok(dead_letter(
+                    batch,
+                    topic,
+                    payload,
+                    received_ms,
+                    "unsupported_format",
+                    detail,
+                ));
+            }
+        };
+        match parsed {
+            Ok(Message::Uplink(uplink)) => {
+                self.uplink(topic, payload, received_ms, uplink, batch)
+                    .await
+            }
+            Ok(Message::OtherEvent(kind)) => {
+                tracing::debug!(topic, kind, "event without readings");
+                Ok(Outcome::Skipped)
+            }
+            Err(e) => Ok(dead_letter(
+                batch,
+                topic,
+                payload,
+                received_ms,
+                e.reason(),
+                e.to_string(),
+            )),
+        }
+    }
+
+    async fn uplink(
+        &mut self,
+        topic: &str,
+        raw: &[u8],
+        received_ms: i64,
+        uplink: Uplink,
+        batch: &mut IngestBatch,
+    ) -> Result<Outcome, StoreError> {
+        let dev_eui = uplink.dev_eui.to_string();
+        let Some(device) = self.registry.lookup(&dev_eui, received_ms).await? else {
+            batch.unknown_devices.push(UnknownDevice {
+                dev_eui: dev_eui.clone(),
+                name_hint: uplink.device_name.clone(),
+                first_seen_ms: received_ms,
+                last_seen_ms: received_ms,
+                uplinks: 1,
+                last_topic: topic.to_owned(),
+            });
+            let detail = format!("device {dev_eui} is not in the registry; register it and replay");
+            return Ok(dead_letter(
+                batch,
+                topic,
+                raw,
+                received_ms,
+                "unknown_device",
+                detail,
+            ));
+        };
+        let measurements = if uplink.payload.is_empty() {
+            Vec::new()
+        } else {
+            match codec::decode(&device.device_type, &uplink.payload) {
+                Ok(m) => m,
+                Err(e) => {
+                    let detail = format!("device {dev_eui}: {e}");
+                    return Ok(dead_letter(
+                        batch,
+                        topic,
+                        raw,
+                        received_ms,
+                        "codec_error",
+                        detail,
+                    ));
+                }
+            }
+        };
+        let readings = measurements.len();
+        batch
+            .readings
+            .extend(measurements.into_iter().map(|m| Reading {
+                station: device.station.clone(),
+                quantity: m.quantity,
+                unit: m.unit,
+                time_ms: uplink.time_ms,
+                value: m.value,
+            }));
+        batch.uplinks.push(UplinkRecord {
+            dev_eui,
+            time_ms: uplink.time_ms,
+            f_cnt: uplink.f_cnt,
+            f_port: uplink.f_port,
+            dedup_id: uplink.dedup_id,
+            rssi: uplink.rssi,
+            snr: uplink.snr,
+            gateway_count: uplink.gateway_count,
+        });
+        Ok(Outcome::Stored { readings })
+    }
+}
+
+fn dead_letter(
+    batch: &mut IngestBatch,
+    topic: &str,
+    payload: &[u8],
+    received_ms: i64,
+    reason: &'static str,
+    detail: String,
+) -> Outcome {
+    tracing::warn!(topic, reason, %detail, bytes = payload.len(), "message dead-lettered");
+    batch.dead_letters.push(DeadLetter {
+        time_ms: received_ms,
+        topic: topic.to_owned(),
+        payload: payload.to_vec(),
+        reason: reason.to_owned(),
+        detail,
+    });
+    Outcome::DeadLettered(reason)
+}

@@ -1,0 +1,21 @@
+//! The gateway: MQTT in -> decode -> normalise -> store.
+//!
+//! - `config`: the `[mqtt]` section and its subscriptions.
+//! - `formats`: what network servers send (ChirpStack v4 application events, ...), parsed into
+//!   one [`formats::Uplink`] shape.
+//! - `codec`: payload bytes of a device type -> readings in the quantity vocabulary.
+//! - `ingest`: one MQTT message -> what to commit (readings, uplink metadata, dead letter).
+//! - `mqtt`: the session with the broker: subscribe, batch, commit, then acknowledge.
+//! - `metrics`: the counters every stage keeps (received, stored, dead-lettered by reason).
+
+pub mod codec;
+pub mod config;
+pub mod formats;
+pub mod ingest;
+pub mod metrics;
+pub mod mqtt;
+pub mod registry;
+
+pub use config::{MqttConfig, PayloadFormat, Subscription};
+pub use metrics::GatewayMetrics;
+pub use mqtt::run;

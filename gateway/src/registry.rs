@@ -1,0 +1,49 @@
+//! The gateway's view of the device registry: an in-memory copy of the store's devices,
+//! reloaded when an unknown DevEUI shows up (at most once per `RELOAD_INTERVAL_MS`), so that a
+//! device added with `sensorhub devices add` is picked up without a restart.
+
+use std::collections::HashMap;
+
+use sensorhub_store::{Device, SqliteStore, StoreError};
+
+const RELOAD_INTERVAL_MS: i64 = 2_000;
+
+pub struct RegistryCache {
+    store: SqliteStore,
+    devices: HashMap<String, Device>,
+    loaded_at_ms: i64,
+}
+
+impl RegistryCache {
+    pub async fn load(store: SqliteStore, now_ms: i64) -> Result<Self, StoreError> {
+        let mut cache = RegistryCache {
+            store,
+            devices: HashMap::new(),
+            loaded_at_ms: now_ms,
+        };
+        cache.reload(now_ms).await?;
+        Ok(cache)
+    }
+
+    async fn reload(&mut self, now_ms: i64) -> Result<(), StoreError> {
+        let devices = self.store.devices().await?;
+        self.devices = devices
+            .into_iter()
+            .map(|d| (d.dev_eui.clone(), d))
+            .collect();
+        self.loaded_at_ms = now_ms;
+        Ok(())
+    }
+
+    /// The registered device, reloading the registry once if the DevEUI is not known yet.
+    pub async fn lookup(
+        &mut self,
+        dev_eui: &str,
+        now_ms: i64,
+    ) -> Result<Option<&Device>, StoreError> {
+        if !self.devices.contains_key(dev_eui) && now_ms - self.loaded_at_ms >= RELOAD_INTERVAL_MS {
+            self.reload(now_ms).await?;
+        }
+        Ok(self.devices.get(dev_eui))
+    }
+}

@@ -1,0 +1,171 @@
+//! The records the store keeps.
+
+use serde::{Deserialize, Serialize};
+
+/// One measured value of one quantity at one station. The unit of analysis of everything
+/// published: it carries no device identifier and no radio metadata.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reading {
+    /// Public station id (from the device registry), never a DevEUI.
+    pub station: String,
+    /// Vocabulary name, for example `air_temperature`.
+    pub quantity: String,
+    pub unit: String,
+    /// Milliseconds since the Unix epoch, UTC.
+    pub time_ms: i64,
+    pub value: f64,
+}
+
+/// Metadata of one received uplink, kept for device health.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Uplink {
+    pub dev_eui: String,
+    pub time_ms: i64,
+    /// Frame counter as the network server reported it; absent when it omits a zero.
+    pub f_cnt: Option<u32>,
+    pub f_port: Option<u8>,
+    /// The network server's deduplication id, where it gives one.
+    pub dedup_id: Option<String>,
+    /// RSSI of the best gateway that heard the frame (dBm).
+    pub rssi: Option<f64>,
+    /// SNR of the best gateway that heard the frame (dB).
+    pub snr: Option<f64>,
+    pub gateway_count: u32,
+}
+
+/// A message the gateway could not turn into readings, kept verbatim for inspection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetter {
+    pub time_ms: i64,
+    pub topic: String,
+    pub payload: Vec<u8>,
+    /// Short machine reason, for example `bad_json`; also the label of the metric.
+    pub reason: String,
+    /// What exactly was wrong, for people.
+    pub detail: String,
+}
+
+/// An uplink from a DevEUI that is not in the registry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnknownDevice {
+    pub dev_eui: String,
+    /// The name the network server gave the device, if any: a hint for registering it.
+    pub name_hint: Option<String>,
+    pub first_seen_ms: i64,
+    pub last_seen_ms: i64,
+    pub uplinks: u64,
+    pub last_topic: String,
+}
+
+/// Everything one batch of MQTT messages produced, committed in one transaction.
+#[derive(Debug, Default, Clone)]
+pub struct IngestBatch {
+    pub readings: Vec<Reading>,
+    pub uplinks: Vec<Uplink>,
+    pub dead_letters: Vec<DeadLetter>,
+    /// Sightings of unregistered devices; `uplinks` counts sightings in this batch.
+    pub unknown_devices: Vec<UnknownDevice>,
+}
+
+impl IngestBatch {
+    pub fn is_empty(&self) -> bool {
+        self.readings.is_empty()
+            && self.uplinks.is_empty()
+            && self.dead_letters.is_empty()
+            && self.unknown_devices.is_empty()
+    }
+}
+
+/// The newest value of one series.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LatestValue {
+    pub station: String,
+    pub quantity: String,
+    pub unit: String,
+    pub time_ms: i64,
+    pub value: f64,
+}
+
+/// Which readings to return. Times are milliseconds since the epoch; `since` is inclusive,
+/// `until` exclusive.
+#[derive(Debug, Clone, Default)]
+pub struct ReadingQuery {
+    pub stations: Vec<String>,
+    pub quantity: Option<String>,
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    pub limit: Option<usize>,
+}
+
+/// A device in the registry.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Device {
+    /// 16 lowercase hex digits.
+    pub dev_eui: String,
+    pub name: String,
+    /// Public station id under which the device's readings appear.
+    pub station: String,
+    /// Codec, `vendor-model` in lowercase (`cayenne-lpp`) or `js:PATH`.
+    pub device_type: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    /// Whether the station may appear on public pages and in published data.
+    pub public: bool,
+    /// ABP session: device address, 8 hex digits, most significant first.
+    #[serde(default)]
+    pub dev_addr: Option<String>,
+    /// ABP network session key (secret).
+    #[serde(default)]
+    pub nwk_s_key: Option<String>,
+    /// ABP application session key (secret).
+    #[serde(default)]
+    pub app_s_key: Option<String>,
+}
+
+impl Device {
+    /// The device without its session keys, for listings and exports that did not ask for them.
+    pub fn without_keys(&self) -> Device {
+        Device {
+            nwk_s_key: None,
+            app_s_key: None,
+            ..self.clone()
+        }
+    }
+}
+
+/// Keys never reach a log through `{:?}`.
+impl std::fmt::Debug for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = |k: &Option<String>| k.as_ref().map(|_| "<secret>");
+        f.debug_struct("Device")
+            .field("dev_eui", &self.dev_eui)
+            .field("name", &self.name)
+            .field("station", &self.station)
+            .field("device_type", &self.device_type)
+            .field("lat", &self.lat)
+            .field("lon", &self.lon)
+            .field("public", &self.public)
+            .field("dev_addr", &self.dev_addr)
+            .field("nwk_s_key", &secret(&self.nwk_s_key))
+            .field("app_s_key", &secret(&self.app_s_key))
+            .finish()
+    }
+}
+
+/// Dead letters per reason.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeadLetterCount {
+    pub reason: String,
+    pub count: u64,
+}
+
+/// A measuring place, as the public sees it: an id, a position and whether it is public.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Station {
+    pub id: String,
+    pub public: bool,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    /// How many registered devices report under this station.
+    pub devices: u32,
+}

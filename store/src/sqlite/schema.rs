@@ -1,0 +1,98 @@
+//! Versioned migrations of the SQLite schema.
+//!
+//! `PRAGMA user_version` holds the version the file is at; each migration runs once, in its
+//! own transaction, in order. Never edit a released migration: add the next one.
+
+use rusqlite::Connection;
+
+use crate::StoreError;
+
+/// Migration `i` brings the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: readings keyed by (series, time), latest values, uplink metadata, registry, dead letters.
+    "CREATE TABLE series (
+        id INTEGER PRIMARY KEY,
+        station TEXT NOT NULL,
+        quantity TEXT NOT NULL,
+        unit TEXT NOT NULL,
+        UNIQUE (station, quantity)
+    );
+    CREATE TABLE readings (
+        series_id INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        value REAL NOT NULL,
+        PRIMARY KEY (series_id, ts)
+    ) WITHOUT ROWID;
+    CREATE TABLE latest (
+        series_id INTEGER PRIMARY KEY,
+        ts INTEGER NOT NULL,
+        value REAL NOT NULL
+    );
+    CREATE TABLE uplinks (
+        dev_eui TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        f_cnt INTEGER,
+        f_port INTEGER,
+        dedup_id TEXT,
+        rssi REAL,
+        snr REAL,
+        gateway_count INTEGER NOT NULL,
+        PRIMARY KEY (dev_eui, ts)
+    ) WITHOUT ROWID;
+    CREATE TABLE devices (
+        dev_eui TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        station TEXT NOT NULL,
+        device_type TEXT NOT NULL,
+        lat REAL,
+        lon REAL,
+        public INTEGER NOT NULL,
+        dev_addr TEXT,
+        nwk_s_key TEXT,
+        app_s_key TEXT
+    );
+    CREATE INDEX devices_station ON devices (station);
+    CREATE TABLE dead_letters (
+        id INTEGER PRIMARY KEY,
+        ts INTEGER NOT NULL,
+        topic TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        reason TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    CREATE INDEX dead_letters_reason ON dead_letters (reason);
+    CREATE TABLE unknown_devices (
+        dev_eui TEXT PRIMARY KEY,
+        name_hint TEXT,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        uplinks INTEGER NOT NULL,
+        last_topic TEXT NOT NULL
+    );",
+];
+
+/// The schema version this build writes.
+pub const VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Brings the file up to [`VERSION`], refusing files written by a newer sensorhub.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let found: u32 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(|source| StoreError::Migration { version: 0, source })?;
+    if found > VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found,
+            supported: VERSION,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let version = index as u32 + 1;
+        let fail = |source| StoreError::Migration { version, source };
+        let tx = conn.transaction().map_err(fail)?;
+        tx.execute_batch(sql).map_err(fail)?;
+        tx.pragma_update(None, "user_version", version)
+            .map_err(fail)?;
+        tx.commit().map_err(fail)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,235 @@
+use super::*;
+use crate::{Device, Uplink};
+
+fn reading(station: &str, quantity: &str, time_ms: i64, value: f64) -> Reading {
+    Reading {
+        station: station.into(),
+        quantity: quantity.into(),
+        unit: "°C".into(),
+        time_ms,
+        value,
+    }
+}
+
+fn temp_store() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("nested/store.db")).unwrap();
+    (dir, store)
+}
+
+fn device(dev_eui: &str, station: &str, public: bool) -> Device {
+    Device {
+        dev_eui: dev_eui.into(),
+        name: format!("node {dev_eui}"),
+        station: station.into(),
+        device_type: "cayenne-lpp".into(),
+        lat: Some(54.5),
+        lon: Some(8.5),
+        public,
+        dev_addr: None,
+        nwk_s_key: Some("00112233445566778899aabbccddeeff".into()),
+        app_s_key: None,
+    }
+}
+
+#[tokio::test]
+async fn redelivered_batch_changes_nothing_and_last_write_wins() {
+    let (_dir, store) = temp_store();
+    let batch = vec![reading("a", "air_temperature", 1_000, 1.0)];
+    store.write_readings(batch.clone()).await.unwrap();
+    store.write_readings(batch).await.unwrap();
+    let all = store.readings(ReadingQuery::default()).await.unwrap();
+    assert_eq!(all.len(), 1);
+
+    store
+        .write_readings(vec![reading("a", "air_temperature", 1_000, 2.0)])
+        .await
+        .unwrap();
+    let all = store.readings(ReadingQuery::default()).await.unwrap();
+    assert_eq!(all, vec![reading("a", "air_temperature", 1_000, 2.0)]);
+}
+
+#[tokio::test]
+async fn latest_ignores_late_older_readings() {
+    let (_dir, store) = temp_store();
+    store
+        .write_readings(vec![reading("a", "air_temperature", 2_000, 5.0)])
+        .await
+        .unwrap();
+    store
+        .write_readings(vec![reading("a", "air_temperature", 1_000, 9.0)])
+        .await
+        .unwrap();
+    let latest = store.latest().await.unwrap();
+    assert_eq!(latest.len(), 1);
+    assert_eq!((latest[0].time_ms, latest[0].value), (2_000, 5.0));
+}
+
+#[tokio::test]
+async fn query_filters_by_station_quantity_and_half_open_window() {
+    let (_dir, store) = temp_store();
+    store
+        .write_readings(vec![
+            reading("a", "air_temperature", 1_000, 1.0),
+            reading("a", "air_temperature", 2_000, 2.0),
+            reading("a", "relative_humidity", 2_000, 50.0),
+            reading("b", "air_temperature", 2_000, 3.0),
+            reading("a", "air_temperature", 3_000, 4.0),
+        ])
+        .await
+        .unwrap();
+    let got = store
+        .readings(ReadingQuery {
+            stations: vec!["a".into()],
+            quantity: Some("air_temperature".into()),
+            since_ms: Some(2_000),
+            until_ms: Some(3_000),
+            limit: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(got, vec![reading("a", "air_temperature", 2_000, 2.0)]);
+}
+
+#[tokio::test]
+async fn dead_letters_and_unknown_devices_are_kept() {
+    let (_dir, store) = temp_store();
+    let dead = |reason: &str| DeadLetter {
+        time_ms: 5,
+        topic: "t".into(),
+        payload: vec![0xff, 0x00],
+        reason: reason.into(),
+        detail: "d".into(),
+    };
+    let sighting = |at: i64| UnknownDevice {
+        dev_eui: "0101010101010101".into(),
+        name_hint: Some("Test device".into()),
+        first_seen_ms: at,
+        last_seen_ms: at,
+        uplinks: 1,
+        last_topic: format!("topic {at}"),
+    };
+    for at in [10, 20] {
+        store
+            .commit(IngestBatch {
+                dead_letters: vec![dead("bad_json"), dead("bad_base64")],
+                unknown_devices: vec![sighting(at)],
+                ..IngestBatch::default()
+            })
+            .await
+            .unwrap();
+    }
+    let counts = store.dead_letter_counts().await.unwrap();
+    assert_eq!(
+        counts,
+        vec![
+            DeadLetterCount {
+                reason: "bad_base64".into(),
+                count: 2
+            },
+            DeadLetterCount {
+                reason: "bad_json".into(),
+                count: 2
+            }
+        ]
+    );
+    assert_eq!(
+        store.dead_letters(10).await.unwrap()[0].payload,
+        vec![0xff, 0x00]
+    );
+    let unknown = store.unknown_devices().await.unwrap();
+    assert_eq!(unknown.len(), 1);
+    assert_eq!(
+        (
+            unknown[0].first_seen_ms,
+            unknown[0].last_seen_ms,
+            unknown[0].uplinks
+        ),
+        (10, 20, 2)
+    );
+    assert_eq!(unknown[0].last_topic, "topic 20");
+
+    store
+        .put_devices(vec![device("0101010101010101", "s1", true)])
+        .await
+        .unwrap();
+    assert!(store.unknown_devices().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn registry_round_trips_and_one_private_device_hides_a_station() {
+    let (_dir, store) = temp_store();
+    store
+        .put_devices(vec![
+            device("0000000000000001", "pegel-1", true),
+            device("0000000000000002", "pegel-1", false),
+            device("0000000000000003", "wetter-1", true),
+        ])
+        .await
+        .unwrap();
+    let got = store.device("0000000000000001").await.unwrap().unwrap();
+    assert_eq!(got, device("0000000000000001", "pegel-1", true));
+    assert!(
+        !format!("{got:?}").contains("00112233"),
+        "keys leak through Debug"
+    );
+
+    let stations = store.stations().await.unwrap();
+    assert_eq!(stations.len(), 2);
+    assert!(!stations[0].public && stations[0].devices == 2);
+    assert!(stations[1].public);
+
+    store.remove_device("0000000000000002").await.unwrap();
+    assert!(store.stations().await.unwrap()[0].public);
+    assert!(matches!(
+        store.remove_device("0000000000000002").await,
+        Err(StoreError::UnknownDevice(_))
+    ));
+}
+
+#[tokio::test]
+async fn uplinks_commit_with_readings() {
+    let (_dir, store) = temp_store();
+    store
+        .commit(IngestBatch {
+            readings: vec![reading("a", "air_temperature", 1, 1.0)],
+            uplinks: vec![Uplink {
+                dev_eui: "0101010101010101".into(),
+                time_ms: 1,
+                f_cnt: Some(7),
+                f_port: Some(1),
+                dedup_id: None,
+                rssi: Some(-36.0),
+                snr: Some(10.5),
+                gateway_count: 1,
+            }],
+            ..IngestBatch::default()
+        })
+        .await
+        .unwrap();
+    let path = store.path().to_path_buf();
+    drop(store);
+    let conn = Connection::open(path).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT COUNT(*) FROM uplinks WHERE f_cnt = 7", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn reopening_keeps_data_and_a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    drop(SqliteStore::open(&path).unwrap());
+    drop(SqliteStore::open(&path).unwrap());
+    let conn = Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", schema::VERSION + 1)
+        .unwrap();
+    drop(conn);
+    assert!(matches!(
+        SqliteStore::open(&path),
+        Err(StoreError::SchemaTooNew { .. })
+    ));
+}
