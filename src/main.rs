@@ -1,1 +1,397 @@
-fn main() {}
+//! The `sensorhub` command: parses the command line, loads the config once, and wires the
+//! crates together. Everything with behaviour of its own lives in the workspace crates.
+
+mod config;
+mod demo;
+mod devices;
+mod readings;
+mod system;
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use sensorhub_store::SqliteStore;
+
+use crate::config::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "sensorhub",
+    version,
+    about = "LoRaWAN sensor network to open data"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct ConfigArg {
+    /// The TOML config file (see `sensorhub config example`).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    config: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The whole system on embedded defaults: broker, simulated nodes, gateway, store, dashboard, publisher.
+    Demo {
+        /// Where the dashboard listens.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        http: String,
+        /// How many simulated sensor nodes.
+        #[arg(long, default_value_t = 6)]
+        nodes: usize,
+        /// How often each node reports (e.g. 10s, 1m).
+        #[arg(long, default_value = "10s")]
+        interval: String,
+        /// Folder for the store and the published files.
+        #[arg(long, default_value = "sensorhub-data")]
+        data_dir: PathBuf,
+    },
+    /// Gateway, dashboards and the scheduled publisher in one process.
+    Run(ConfigArg),
+    /// Only the gateway: MQTT in, readings into the store.
+    Gateway(ConfigArg),
+    /// Only the dashboards and the public API.
+    Serve(ConfigArg),
+    /// Publish once now.
+    Publish(ConfigArg),
+    /// The device registry.
+    Devices {
+        #[command(subcommand)]
+        command: DevicesCommand,
+    },
+    /// Print stored readings of a device or station.
+    Readings(readings::ReadingsArgs),
+    /// Messages the gateway could not use, kept for inspection.
+    DeadLetters {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// How many of the newest to show.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// `table` or `json` (one object a line, payload in base64).
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
+    /// Simulated sensor nodes publishing to a broker.
+    Simulate {
+        /// Broker to publish to, mqtt://HOST:PORT.
+        #[arg(long)]
+        broker: String,
+        #[arg(long, default_value_t = 6)]
+        nodes: usize,
+        /// How often each node reports (e.g. 10s, 1m).
+        #[arg(long, default_value = "10s")]
+        interval: String,
+        /// `chirpstack` (ChirpStack v4 application events).
+        #[arg(long, default_value = "chirpstack")]
+        format: String,
+        /// Seed of the simulated world.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Write the simulated devices as CSV for `sensorhub devices import` and continue.
+        #[arg(long, value_name = "FILE")]
+        write_devices: Option<PathBuf>,
+    },
+    /// Check or print configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DevicesCommand {
+    /// Register one device (replaces one with the same DevEUI).
+    Add {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        dev_eui: String,
+        #[arg(long)]
+        name: String,
+        /// Public station id the readings appear under.
+        #[arg(long)]
+        station: String,
+        /// Codec: cayenne-lpp, ... or js:PATH.
+        #[arg(long, default_value = "cayenne-lpp")]
+        device_type: String,
+        #[arg(long, allow_hyphen_values = true)]
+        lat: Option<f64>,
+        #[arg(long, allow_hyphen_values = true)]
+        lon: Option<f64>,
+        /// Show the station on public pages and in published data.
+        #[arg(long)]
+        public: bool,
+        #[arg(long)]
+        dev_addr: Option<String>,
+        #[arg(long)]
+        nwk_s_key: Option<String>,
+        #[arg(long)]
+        app_s_key: Option<String>,
+    },
+    /// List registered devices (and devices seen but not registered).
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// table, csv or json.
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
+    /// Import devices from CSV (with a header row) or JSON.
+    Import {
+        #[command(flatten)]
+        config: ConfigArg,
+        file: PathBuf,
+        /// csv or json; by default from the file's extension.
+        #[arg(long)]
+        format: Option<String>,
+    },
+    /// Export the registry as CSV or JSON.
+    Export {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Include ABP session keys (secret!).
+        #[arg(long)]
+        include_keys: bool,
+    },
+    /// Remove a device from the registry (its readings stay).
+    Remove {
+        #[command(flatten)]
+        config: ConfigArg,
+        dev_eui: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Check a config file, including its environment overrides.
+    Check { file: PathBuf },
+    /// Print a commented example config.
+    Example,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("SENSORHUB_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(
+                "info,rumqttd=warn,rumqttd::router::routing=off,rumqttc=warn",
+            )
+        });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn open_store(config: &Config) -> Result<SqliteStore> {
+    SqliteStore::open(&config.store.path).with_context(|| format!("store {}", config.store.path))
+}
+
+async fn dispatch(command: Command) -> Result<()> {
+    match command {
+        Command::Demo {
+            http,
+            nodes,
+            interval,
+            data_dir,
+        } => {
+            let interval = parse_interval(&interval)?;
+            demo::run(demo::DemoOptions {
+                http,
+                nodes,
+                interval,
+                data_dir,
+            })
+            .await
+        }
+        Command::Run(a) => system::run(Config::load(&a.config)?, system::Parts::ALL).await,
+        Command::Gateway(a) => system::run(Config::load(&a.config)?, system::Parts::GATEWAY).await,
+        Command::Serve(a) => system::run(Config::load(&a.config)?, system::Parts::SERVE).await,
+        Command::Publish(a) => {
+            let config = Config::load(&a.config)?;
+            let store = open_store(&config)?;
+            let report =
+                sensorhub_publisher::publish_to_folder(&store, &config.publisher, &config.privacy)
+                    .await?;
+            println!(
+                "published {} values of {} public stations:",
+                report.values, report.stations
+            );
+            for f in report.files {
+                println!("  {}", f.display());
+            }
+            Ok(())
+        }
+        Command::Devices { command } => devices_command(command).await,
+        Command::Readings(args) => readings::run(args).await,
+        Command::DeadLetters {
+            config,
+            limit,
+            format,
+        } => {
+            let config = Config::load(&config.config)?;
+            readings::dead_letters(&open_store(&config)?, limit, &format).await
+        }
+        Command::Simulate {
+            broker,
+            nodes,
+            interval,
+            format,
+            seed,
+            write_devices,
+        } => {
+            let format = match format.as_str() {
+                "chirpstack" => sensorhub_firmware::sim::SimFormat::Chirpstack,
+                "tts" | "chirpstack-gateway" => {
+                    bail!("--format {format} is not built yet; this version simulates `chirpstack`")
+                }
+                other => bail!("--format {other}: unknown (use chirpstack)"),
+            };
+            if let Some(path) = write_devices {
+                let list = demo::registry_entries(nodes);
+                let mut file = std::fs::File::create(&path)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                devices::write(&list, "csv", false, &mut file)?;
+                eprintln!("wrote {} devices to {}", list.len(), path.display());
+            }
+            let config = sensorhub_firmware::sim::SimConfig {
+                broker,
+                nodes,
+                interval: parse_interval(&interval)?,
+                format,
+                seed,
+            };
+            eprintln!("simulating {nodes} nodes; Ctrl-C stops");
+            sensorhub_firmware::sim::run(config, system::shutdown_signal()).await?;
+            Ok(())
+        }
+        Command::Config {
+            command: ConfigCommand::Example,
+        } => {
+            print!("{}", config::EXAMPLE);
+            Ok(())
+        }
+        Command::Config {
+            command: ConfigCommand::Check { file },
+        } => {
+            Config::load(&file)?;
+            println!("{}: ok", file.display());
+            Ok(())
+        }
+    }
+}
+
+fn parse_interval(text: &str) -> Result<std::time::Duration> {
+    match sensorhub_firmware::sim::parse_duration(text) {
+        Some(d) if !d.is_zero() => Ok(d),
+        _ => bail!("`{text}` is not a duration such as 500ms, 10s, 5m or 1h"),
+    }
+}
+
+async fn devices_command(command: DevicesCommand) -> Result<()> {
+    match command {
+        DevicesCommand::Add {
+            config,
+            dev_eui,
+            name,
+            station,
+            device_type,
+            lat,
+            lon,
+            public,
+            dev_addr,
+            nwk_s_key,
+            app_s_key,
+        } => {
+            let config = Config::load(&config.config)?;
+            let device = devices::validate(sensorhub_store::Device {
+                dev_eui,
+                name,
+                station,
+                device_type,
+                lat,
+                lon,
+                public,
+                dev_addr,
+                nwk_s_key,
+                app_s_key,
+            })?;
+            let eui = device.dev_eui.clone();
+            open_store(&config)?.put_devices(vec![device]).await?;
+            println!("registered {eui}");
+            Ok(())
+        }
+        DevicesCommand::List { config, format } => {
+            let config = Config::load(&config.config)?;
+            let store = open_store(&config)?;
+            let list = store.devices().await?;
+            devices::write(&list, &format, false, &mut std::io::stdout().lock())?;
+            let unknown = store.unknown_devices().await?;
+            if format == "table" && !unknown.is_empty() {
+                println!("\nseen but not registered:");
+                for u in unknown {
+                    println!(
+                        "{}  {} uplinks, last {}  {}",
+                        u.dev_eui,
+                        u.uplinks,
+                        sensorhub_store::time::format_rfc3339(u.last_seen_ms),
+                        u.name_hint.unwrap_or_default()
+                    );
+                }
+            }
+            Ok(())
+        }
+        DevicesCommand::Import {
+            config,
+            file,
+            format,
+        } => {
+            let config = Config::load(&config.config)?;
+            let n = devices::import(&open_store(&config)?, &file, format.as_deref()).await?;
+            println!("imported {n} devices from {}", file.display());
+            Ok(())
+        }
+        DevicesCommand::Export {
+            config,
+            format,
+            include_keys,
+        } => {
+            let config = Config::load(&config.config)?;
+            let list = open_store(&config)?.devices().await?;
+            devices::write(&list, &format, include_keys, &mut std::io::stdout().lock())
+        }
+        DevicesCommand::Remove { config, dev_eui } => {
+            let config = Config::load(&config.config)?;
+            let eui: sensorhub_core::DevEui = dev_eui
+                .parse()
+                .map_err(|e| anyhow::anyhow!("DevEUI `{dev_eui}`: {e}"))?;
+            open_store(&config)?.remove_device(&eui.to_string()).await?;
+            println!("removed {eui}");
+            Ok(())
+        }
+    }
+}

@@ -46,8 +46,9 @@ struct Layout {
     width: usize,
     /// Number of values.
     count: usize,
-    /// Value = raw integer * resolution.
-    resolution: f64,
+    /// Value = raw integer / divisor (every LPP resolution is 1/n; dividing by n keeps
+    /// 5302 mm as 5.302 m instead of 5.3020000000000005).
+    divisor: f64,
     signed: bool,
     /// Quantity names of the vocabulary, one per value.
     quantities: [&'static str; MAX_VALUES],
@@ -56,7 +57,7 @@ struct Layout {
 const fn layout(
     id: u8,
     width: usize,
-    resolution: f64,
+    divisor: f64,
     signed: bool,
     quantity: &'static str,
 ) -> Layout {
@@ -64,18 +65,18 @@ const fn layout(
         id,
         width,
         count: 1,
-        resolution,
+        divisor,
         signed,
         quantities: [quantity, "", ""],
     }
 }
 
-const fn triple(id: u8, resolution: f64, quantity: [&'static str; 3]) -> Layout {
+const fn triple(id: u8, divisor: f64, quantity: [&'static str; 3]) -> Layout {
     Layout {
         id,
         width: 2,
         count: 3,
-        resolution,
+        divisor,
         signed: true,
         quantities: quantity,
     }
@@ -112,32 +113,32 @@ impl LppType {
         match self {
             LppType::DigitalInput => layout(0, 1, 1.0, false, "digital_input"),
             LppType::DigitalOutput => layout(1, 1, 1.0, false, "digital_output"),
-            LppType::AnalogInput => layout(2, 2, 0.01, true, "analog_input"),
-            LppType::AnalogOutput => layout(3, 2, 0.01, true, "analog_output"),
+            LppType::AnalogInput => layout(2, 2, 100.0, true, "analog_input"),
+            LppType::AnalogOutput => layout(3, 2, 100.0, true, "analog_output"),
             LppType::GenericSensor => layout(100, 4, 1.0, false, "count"),
             LppType::Illuminance => layout(101, 2, 1.0, false, "illuminance"),
             LppType::Presence => layout(102, 1, 1.0, false, "presence"),
-            LppType::Temperature => layout(103, 2, 0.1, true, "air_temperature"),
-            LppType::Humidity => layout(104, 1, 0.5, false, "relative_humidity"),
+            LppType::Temperature => layout(103, 2, 10.0, true, "air_temperature"),
+            LppType::Humidity => layout(104, 1, 2.0, false, "relative_humidity"),
             LppType::Accelerometer => triple(
                 113,
-                0.001,
+                1000.0,
                 ["acceleration_x", "acceleration_y", "acceleration_z"],
             ),
-            LppType::Barometer => layout(115, 2, 0.1, false, "air_pressure"),
-            LppType::Voltage => layout(116, 2, 0.01, false, "voltage"),
-            LppType::Current => layout(117, 2, 0.001, false, "current"),
+            LppType::Barometer => layout(115, 2, 10.0, false, "air_pressure"),
+            LppType::Voltage => layout(116, 2, 100.0, false, "voltage"),
+            LppType::Current => layout(117, 2, 1000.0, false, "current"),
             LppType::Frequency => layout(118, 4, 1.0, false, "frequency"),
             LppType::Percentage => layout(120, 1, 1.0, false, "percentage"),
             LppType::Altitude => layout(121, 2, 1.0, true, "altitude"),
             LppType::Concentration => layout(125, 2, 1.0, false, "concentration"),
             LppType::Power => layout(128, 2, 1.0, false, "power"),
-            LppType::Distance => layout(130, 4, 0.001, false, "distance"),
-            LppType::Energy => layout(131, 4, 0.001, false, "energy"),
+            LppType::Distance => layout(130, 4, 1000.0, false, "distance"),
+            LppType::Energy => layout(131, 4, 1000.0, false, "energy"),
             LppType::Direction => layout(132, 2, 1.0, false, "direction"),
             LppType::Gyrometer => triple(
                 134,
-                0.01,
+                100.0,
                 ["angular_rate_x", "angular_rate_y", "angular_rate_z"],
             ),
             // GPS: latitude and longitude in 3 bytes at 0.0001°, altitude in 3 bytes at 0.01 m.
@@ -145,7 +146,7 @@ impl LppType {
                 id: 136,
                 width: 3,
                 count: 3,
-                resolution: 0.0001,
+                divisor: 10_000.0,
                 signed: true,
                 quantities: ["latitude", "longitude", "altitude"],
             },
@@ -172,10 +173,10 @@ impl LppType {
         self.layout().quantities[index]
     }
 
-    fn resolution(self, index: usize) -> f64 {
+    fn divisor(self, index: usize) -> f64 {
         match (self, index) {
-            (LppType::Gps, 2) => 0.01,
-            _ => self.layout().resolution,
+            (LppType::Gps, 2) => 100.0,
+            _ => self.layout().divisor,
         }
     }
 }
@@ -298,7 +299,7 @@ impl LppItems<'_> {
         }
         let mut values = [0.0; MAX_VALUES];
         for (i, chunk) in rest[2..needed].chunks_exact(layout.width).enumerate() {
-            values[i] = read_int(chunk, layout.signed) as f64 * kind.resolution(i);
+            values[i] = read_int(chunk, layout.signed) as f64 / kind.divisor(i);
         }
         self.offset += needed;
         Ok(LppItem {
@@ -351,7 +352,7 @@ impl<'a> LppWriter<'a> {
         };
         let mut raws = [0i64; MAX_VALUES];
         for (i, value) in values.iter().enumerate() {
-            let scaled = value / kind.resolution(i);
+            let scaled = value * kind.divisor(i);
             if !scaled.is_finite() {
                 return Err(LppError::OutOfRange);
             }
@@ -428,6 +429,18 @@ mod tests {
         let item = decode(&payload).next().unwrap().unwrap();
         let v = item.values();
         assert!(close(v[0], 42.3519) && close(v[1], -87.9094) && close(v[2], 10.0));
+    }
+
+    /// 0x000014B6 = 5302 mm must read as the decimal 5.302, not 5.3020000000000005.
+    #[test]
+    fn scaled_values_are_the_nearest_decimal() {
+        let item = decode(&[0x04, 0x82, 0x00, 0x00, 0x14, 0xb6])
+            .next()
+            .unwrap()
+            .unwrap();
+        assert_eq!(item.values()[0], 5.302);
+        let item = decode(&[0x01, 0x67, 0x00, 0x0d]).next().unwrap().unwrap();
+        assert_eq!(item.values()[0], 1.3);
     }
 
     #[test]

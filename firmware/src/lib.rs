@@ -1,1 +1,12 @@
-//! placeholder
+//! Firmware of the sensor nodes, `no_std` and allocation-free.
+//!
+//! - `report`: what a node measured, encoded as the uplink payload (Cayenne LPP through
+//!   `sensorhub-core`, so the gateway decodes exactly what the node encodes).
+//! - `sim` (feature `sim`, host only): the simulator that runs the node logic against
+//!   simulated sensors and publishes the frames over MQTT.
+#![cfg_attr(not(any(test, feature = "std")), no_std)]
+
+pub mod report;
+
+#[cfg(feature = "sim")]
+pub mod sim;

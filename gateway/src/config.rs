@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// How to reach the broker and what to subscribe to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub struct MqttConfig {
     /// `mqtt://host:port`, or `mqtts://host:port` for TLS with the system's CA certificates.
     pub url: String,
@@ -39,7 +39,6 @@ impl Default for MqttConfig {
 
 /// One topic filter and the format of the messages on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Subscription {
     pub topic: String,
     pub format: PayloadFormat,

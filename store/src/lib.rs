@@ -5,11 +5,13 @@
 //! The embedded SQLite backend also holds the operational state every deployment needs:
 //! the device registry, dead letters and unknown devices.
 
+mod config;
 mod error;
 mod model;
 pub mod sqlite;
 pub mod time;
 
+pub use config::{Backend, StoreConfig};
 pub use error::StoreError;
 pub use model::{
     DeadLetter, DeadLetterCount, Device, IngestBatch, LatestValue, Reading, ReadingQuery, Station,

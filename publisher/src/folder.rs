@@ -1,0 +1,196 @@
+//! The local folder target: the files a portal would get, written where a web server or a
+//! sync job can pick them up.
+//!
+//! Every file is written to a temporary name and renamed into place, so a reader never sees a
+//! half-written file.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use sensorhub_store::{SqliteStore, StoreError};
+use serde::{Deserialize, Serialize};
+
+use crate::PrivacyConfig;
+
+/// The `[publisher]` config section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FolderConfig {
+    /// Where the folder target writes.
+    pub folder: String,
+    /// Seconds between scheduled publications in `run` and `demo`.
+    pub interval_s: u64,
+}
+
+impl Default for FolderConfig {
+    fn default() -> Self {
+        FolderConfig {
+            folder: "sensorhub-data/opendata".into(),
+            interval_s: 300,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What one publication wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublishReport {
+    pub stations: usize,
+    pub values: usize,
+    pub files: Vec<PathBuf>,
+}
+
+/// Writes `latest.csv` (the newest value of every public series) and `stations.geojson`
+/// (public stations at the policy's precision) into `config.folder`.
+pub async fn publish_to_folder(
+    store: &SqliteStore,
+    config: &FolderConfig,
+    privacy: &PrivacyConfig,
+) -> Result<PublishReport, PublishError> {
+    let stations: Vec<_> = store
+        .stations()
+        .await?
+        .into_iter()
+        .filter(|s| s.public)
+        .collect();
+    let public = |id: &str| stations.iter().any(|s| s.id == id);
+    let latest: Vec<_> = store
+        .latest()
+        .await?
+        .into_iter()
+        .filter(|v| public(&v.station))
+        .collect();
+
+    let mut csv = String::from("station,quantity,time,value,unit\n");
+    for v in &latest {
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{}",
+            csv_field(&v.station),
+            csv_field(&v.quantity),
+            sensorhub_store::time::format_rfc3339(v.time_ms),
+            v.value,
+            csv_field(&v.unit)
+        );
+    }
+    let features: Vec<_> = stations
+        .iter()
+        .filter_map(|s| {
+            let (lat, lon) = (privacy.coarsen(s.lat?), privacy.coarsen(s.lon?));
+            Some(serde_json::json!({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": {"station": s.id},
+            }))
+        })
+        .collect();
+    let geojson = serde_json::json!({"type": "FeatureCollection", "features": features});
+
+    let folder = Path::new(&config.folder);
+    let files = vec![
+        write_atomically(folder, "latest.csv", csv.as_bytes())?,
+        write_atomically(
+            folder,
+            "stations.geojson",
+            serde_json::to_string_pretty(&geojson)
+                .unwrap_or_default()
+                .as_bytes(),
+        )?,
+    ];
+    Ok(PublishReport {
+        stations: stations.len(),
+        values: latest.len(),
+        files,
+    })
+}
+
+/// Quotes a CSV field when it holds a comma, quote or line break (RFC 4180).
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
+fn write_atomically(folder: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, PublishError> {
+    let path = folder.join(name);
+    let fail = |source| PublishError::Write {
+        path: path.clone(),
+        source,
+    };
+    std::fs::create_dir_all(folder).map_err(fail)?;
+    let tmp = folder.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, bytes).map_err(fail)?;
+    std::fs::rename(&tmp, &path).map_err(fail)?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sensorhub_store::{Device, Reading};
+
+    #[tokio::test]
+    async fn only_public_stations_leave_and_coordinates_are_coarsened() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("s.db")).unwrap();
+        let device = |eui: &str, station: &str, public: bool| Device {
+            dev_eui: eui.into(),
+            name: "n".into(),
+            station: station.into(),
+            device_type: "cayenne-lpp".into(),
+            lat: Some(54.123456),
+            lon: Some(8.654321),
+            public,
+            dev_addr: None,
+            nwk_s_key: None,
+            app_s_key: None,
+        };
+        store
+            .put_devices(vec![
+                device("0000000000000001", "pegel, wyk", true),
+                device("0000000000000002", "garten-7", false),
+            ])
+            .await
+            .unwrap();
+        let reading = |station: &str| Reading {
+            station: station.into(),
+            quantity: "water_level".into(),
+            unit: "m".into(),
+            time_ms: 1_658_136_855_775,
+            value: 1.25,
+        };
+        store
+            .write_readings(vec![reading("pegel, wyk"), reading("garten-7")])
+            .await
+            .unwrap();
+        let config = FolderConfig {
+            folder: dir.path().join("out").display().to_string(),
+            interval_s: 60,
+        };
+        let report = publish_to_folder(&store, &config, &PrivacyConfig::default())
+            .await
+            .unwrap();
+        assert_eq!((report.stations, report.values), (1, 1));
+        let csv = std::fs::read_to_string(dir.path().join("out/latest.csv")).unwrap();
+        assert_eq!(
+            csv,
+            "station,quantity,time,value,unit\n\"pegel, wyk\",water_level,2022-07-18T09:34:15.775Z,1.25,m\n"
+        );
+        let geo = std::fs::read_to_string(dir.path().join("out/stations.geojson")).unwrap();
+        assert!(geo.contains("54.123") && !geo.contains("54.1234"));
+        assert!(!geo.contains("garten"));
+    }
+}

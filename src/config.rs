@@ -1,0 +1,260 @@
+//! The configuration: one TOML file, then `SENSORHUB_*` environment overrides, loaded once in
+//! `main` and handed down.
+//!
+//! Unknown keys are errors that name the key path (a typo must not silently fall back to a
+//! default). An override names its key path with `_` between levels, for example
+//! `SENSORHUB_MQTT_URL` for `mqtt.url` or `SENSORHUB_MQTT_CLIENT_ID` for `mqtt.client_id`.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use sensorhub_dashboards::{HttpConfig, PrivacyConfig};
+use sensorhub_gateway::MqttConfig;
+use sensorhub_publisher::FolderConfig;
+use sensorhub_store::StoreConfig;
+use serde::{Deserialize, Serialize};
+use toml::{Table, Value};
+
+/// Environment variables with this prefix override config keys.
+const ENV_PREFIX: &str = "SENSORHUB_";
+/// Variables with the prefix that are not config keys.
+const ENV_NOT_CONFIG: &[&str] = &["SENSORHUB_LOG"];
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    pub mqtt: MqttConfig,
+    pub store: StoreConfig,
+    pub http: HttpConfig,
+    pub privacy: PrivacyConfig,
+    pub publisher: FolderConfig,
+}
+
+impl Config {
+    /// Reads `path`, applies the environment's overrides and checks the result.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        let config = Config::parse(&text, std::env::vars())
+            .with_context(|| format!("config file {}", path.display()))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Parses TOML text with overrides from `env` (name, value pairs).
+    pub fn parse(text: &str, env: impl Iterator<Item = (String, String)>) -> Result<Config> {
+        let mut table: Table = text.parse().context("not valid TOML")?;
+        apply_env(&mut table, env)?;
+        from_table(table)
+    }
+
+    /// Problems that stop the system from running, all of them at once.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = self.mqtt.problems();
+        problems.extend(self.store.problems());
+        problems.extend(self.privacy.problems());
+        if self.http.listen.parse::<std::net::SocketAddr>().is_err() {
+            problems.push(format!(
+                "http.listen: `{}` is not an address such as 127.0.0.1:8080",
+                self.http.listen
+            ));
+        }
+        if self.publisher.interval_s == 0 {
+            problems.push("publisher.interval_s: must be at least 1".into());
+        }
+        problems
+    }
+
+    pub fn check(&self) -> Result<()> {
+        let problems = self.problems();
+        if problems.is_empty() {
+            return Ok(());
+        }
+        bail!("the config has problems:\n  - {}", problems.join("\n  - "))
+    }
+}
+
+/// Deserialises a table, refusing unknown keys by their full path.
+fn from_table(table: Table) -> Result<Config> {
+    let mut unknown = Vec::new();
+    let value = Value::Table(table);
+    let mut note_unknown = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
+    let ignoring = serde_ignored::Deserializer::new(value, &mut note_unknown);
+    let config: Config = serde_path_to_error::deserialize(ignoring).map_err(|e| {
+        let path = e.path().to_string();
+        anyhow::anyhow!("key `{path}`: {}", e.into_inner())
+    })?;
+    if !unknown.is_empty() {
+        bail!("unknown config key(s): {}", unknown.join(", "));
+    }
+    Ok(config)
+}
+
+/// Applies `SENSORHUB_*` overrides onto the file's table. The default config tells which keys
+/// exist, so `SENSORHUB_MQTT_CLIENT_ID` finds `mqtt.client_id` although names contain `_`.
+fn apply_env(table: &mut Table, env: impl Iterator<Item = (String, String)>) -> Result<()> {
+    let defaults = Table::try_from(Config::default()).context("default config")?;
+    for (name, raw) in env {
+        let Some(key) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        if ENV_NOT_CONFIG.contains(&name.as_str()) {
+            continue;
+        }
+        let key = key.to_ascii_lowercase();
+        let Some((section, rest)) =
+            defaults
+                .iter()
+                .filter(|(_, v)| v.is_table())
+                .find_map(|(k, _)| {
+                    key.strip_prefix(&format!("{k}_"))
+                        .map(|rest| (k.clone(), rest.to_owned()))
+                })
+        else {
+            bail!(
+                "environment variable {name} names no config section (sections: {})",
+                defaults
+                    .iter()
+                    .filter(|(_, v)| v.is_table())
+                    .map(|(k, _)| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        };
+        let known = defaults[&section].as_table().and_then(|t| t.get(&rest));
+        let value =
+            typed_like(known, &raw).with_context(|| format!("environment variable {name}"))?;
+        let target = table
+            .entry(section)
+            .or_insert_with(|| Value::Table(Table::new()));
+        match target.as_table_mut() {
+            Some(t) => {
+                t.insert(rest, value);
+            }
+            None => bail!("environment variable {name}: the config file's section is not a table"),
+        }
+    }
+    Ok(())
+}
+
+/// Reads an override as the type its key has in the default config (string when unknown).
+fn typed_like(known: Option<&Value>, raw: &str) -> Result<Value> {
+    Ok(match known {
+        Some(Value::Integer(_)) => {
+            Value::Integer(raw.trim().parse().context("expected an integer")?)
+        }
+        Some(Value::Float(_)) => Value::Float(raw.trim().parse().context("expected a number")?),
+        Some(Value::Boolean(_)) => {
+            Value::Boolean(raw.trim().parse().context("expected true or false")?)
+        }
+        Some(Value::Array(_)) | Some(Value::Table(_)) => {
+            bail!("lists and tables cannot be set from the environment; use the config file")
+        }
+        _ => Value::String(raw.to_owned()),
+    })
+}
+
+/// The commented example config printed by `sensorhub config example`.
+pub const EXAMPLE: &str = include_str!("../sensorhub.example.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env() -> std::iter::Empty<(String, String)> {
+        std::iter::empty()
+    }
+
+    #[test]
+    fn example_config_parses_and_passes_its_own_check() {
+        let config = Config::parse(EXAMPLE, no_env()).unwrap();
+        assert!(config.problems().is_empty(), "{:?}", config.problems());
+        assert_eq!(
+            config.mqtt.subscriptions[0].topic,
+            "application/+/device/+/event/up"
+        );
+    }
+
+    #[test]
+    fn documented_keys_are_read() {
+        let text = r#"
+            [mqtt]
+            url = "mqtt://10.1.2.3:1884"
+            client_id = "amt-foehr"
+            [[mqtt.subscriptions]]
+            topic = "application/+/device/+/event/up"
+            format = "chirpstack"
+            [store]
+            backend = "sqlite"
+            path = "/var/lib/sensorhub/sensorhub.db"
+            [http]
+            listen = "0.0.0.0:8080"
+        "#;
+        let c = Config::parse(text, no_env()).unwrap();
+        assert_eq!(c.mqtt.url, "mqtt://10.1.2.3:1884");
+        assert_eq!(c.mqtt.client_id, "amt-foehr");
+        assert_eq!(c.store.path, "/var/lib/sensorhub/sensorhub.db");
+        assert_eq!(c.http.listen, "0.0.0.0:8080");
+    }
+
+    #[test]
+    fn unknown_keys_are_named_by_path() {
+        let err = Config::parse("[mqtt]\nurll = \"x\"\n", no_env()).unwrap_err();
+        assert!(format!("{err:#}").contains("mqtt.urll"), "{err:#}");
+        let err = Config::parse(
+            "[[mqtt.subscriptions]]\ntopic = \"t\"\nformat = \"chirpstack\"\nqos_level = 1\n",
+            no_env(),
+        )
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("mqtt.subscriptions.0.qos_level"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn wrong_types_name_the_key() {
+        let err = Config::parse("[mqtt]\nbatch_size = \"many\"\n", no_env()).unwrap_err();
+        assert!(format!("{err:#}").contains("mqtt.batch_size"), "{err:#}");
+    }
+
+    #[test]
+    fn environment_overrides_file_with_typed_values() {
+        let env = [
+            ("SENSORHUB_MQTT_CLIENT_ID", "from-env"),
+            ("SENSORHUB_MQTT_BATCH_SIZE", "42"),
+            ("SENSORHUB_MQTT_PASSWORD", "secret"),
+            ("SENSORHUB_MQTT_USER", "gw"),
+            ("SENSORHUB_LOG", "debug"),
+            ("HOME", "/root"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let c = Config::parse("[mqtt]\nclient_id = \"file\"\n", env.into_iter()).unwrap();
+        assert_eq!(c.mqtt.client_id, "from-env");
+        assert_eq!(c.mqtt.batch_size, 42);
+        assert_eq!(c.mqtt.password.as_deref(), Some("secret"));
+    }
+
+    #[test]
+    fn environment_typos_are_errors() {
+        for (name, value) in [
+            ("SENSORHUB_MQTT_URLL", "x"),
+            ("SENSORHUB_MQQT_URL", "x"),
+            ("SENSORHUB_MQTT_BATCH_SIZE", "lots"),
+        ] {
+            let env = std::iter::once((name.to_owned(), value.to_owned()));
+            assert!(Config::parse("", env).is_err(), "{name}");
+        }
+    }
+
+    #[test]
+    fn check_lists_every_problem() {
+        let c = Config::parse(
+            "[mqtt]\nurl = \"http://x\"\n[http]\nlisten = \"nowhere\"\n[store]\nbackend = \"influxdb\"\n",
+            no_env(),
+        )
+        .unwrap();
+        let problems = c.problems();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+    }
+}

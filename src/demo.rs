@@ -1,0 +1,158 @@
+//! `sensorhub demo`: the whole system on embedded defaults in one process.
+//!
+//! An embedded MQTT broker (rumqttd) on a free loopback port, simulated nodes publishing
+//! ChirpStack events to it, the gateway, the SQLite store under the data folder, the dashboard
+//! and the folder publisher. The simulated nodes are registered in the store first, so what
+//! they send is stored from the first uplink.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use rumqttd::{Broker, ConnectionSettings, RouterConfig, ServerSettings};
+use sensorhub_firmware::sim::{self, SimConfig, SimFormat};
+use sensorhub_gateway::{MqttConfig, PayloadFormat, Subscription};
+use sensorhub_store::{Device, SqliteStore, StoreConfig};
+
+use crate::config::Config;
+use crate::system::{self, Parts, Shutdown};
+
+pub struct DemoOptions {
+    pub http: String,
+    pub nodes: usize,
+    pub interval: Duration,
+    pub data_dir: PathBuf,
+}
+
+/// The simulator's nodes as registry entries: every station public, as a demo should show.
+pub fn registry_entries(nodes: usize) -> Vec<Device> {
+    sim::devices(nodes)
+        .into_iter()
+        .map(|d| Device {
+            dev_eui: d.dev_eui,
+            name: d.name,
+            station: d.station,
+            device_type: "cayenne-lpp".into(),
+            lat: Some(d.lat),
+            lon: Some(d.lon),
+            public: true,
+            dev_addr: None,
+            nwk_s_key: None,
+            app_s_key: None,
+        })
+        .collect()
+}
+
+/// Starts rumqttd on a free loopback port in its own threads and waits until it accepts.
+fn start_broker() -> Result<SocketAddr> {
+    let address = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .context("no free loopback port for the embedded broker")?;
+    let server = ServerSettings {
+        name: "demo".into(),
+        listen: address,
+        tls: None,
+        next_connection_delay_ms: 1,
+        connections: ConnectionSettings {
+            connection_timeout_ms: 60_000,
+            max_payload_size: 1 << 20,
+            max_inflight_count: 1_000,
+            auth: None,
+            external_auth: None,
+            dynamic_filters: true,
+        },
+    };
+    let config = rumqttd::Config {
+        id: 0,
+        router: RouterConfig {
+            max_connections: 1_000,
+            max_outgoing_packet_count: 1_000,
+            max_segment_size: 16 << 20,
+            max_segment_count: 10,
+            custom_segment: None,
+            initialized_filters: None,
+            shared_subscriptions_strategy: Default::default(),
+        },
+        v4: Some(HashMap::from([("demo".to_owned(), server)])),
+        ..Default::default()
+    };
+    std::thread::Builder::new()
+        .name("embedded-broker".into())
+        .spawn(move || {
+            if let Err(e) = Broker::new(config).start() {
+                tracing::error!(error = %e, "embedded broker stopped");
+            }
+        })
+        .context("cannot start the embedded broker")?;
+    let started = Instant::now();
+    while TcpStream::connect(address).is_err() {
+        if started.elapsed() > Duration::from_secs(10) {
+            bail!("the embedded broker did not start listening on {address}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(address)
+}
+
+pub async fn run(options: DemoOptions) -> Result<()> {
+    let broker = start_broker()?;
+    let broker_url = format!("mqtt://{broker}");
+    let db = options.data_dir.join("sensorhub.db");
+    let config = Config {
+        mqtt: MqttConfig {
+            url: broker_url.clone(),
+            client_id: "sensorhub-demo".into(),
+            subscriptions: vec![Subscription {
+                topic: "application/+/device/+/event/up".into(),
+                format: PayloadFormat::Chirpstack,
+                qos: 1,
+            }],
+            ..MqttConfig::default()
+        },
+        store: StoreConfig {
+            path: db.display().to_string(),
+            ..StoreConfig::default()
+        },
+        http: sensorhub_dashboards::HttpConfig {
+            listen: options.http.clone(),
+        },
+        privacy: Default::default(),
+        publisher: sensorhub_publisher::FolderConfig {
+            folder: options.data_dir.join("opendata").display().to_string(),
+            interval_s: 30,
+        },
+    };
+    config.check()?;
+    let store = SqliteStore::open(&db).with_context(|| format!("store {}", db.display()))?;
+    store.put_devices(registry_entries(options.nodes)).await?;
+
+    let (shutdown, _trigger) = Shutdown::on_signal();
+    let sim_config = SimConfig {
+        broker: broker_url.clone(),
+        nodes: options.nodes,
+        interval: options.interval,
+        format: SimFormat::Chirpstack,
+        seed: 1,
+    };
+    let sim_stop = shutdown.clone();
+    tokio::spawn(async move {
+        if let Err(e) = sim::run(sim_config, sim_stop.wait()).await {
+            tracing::error!(error = %e, "simulator stopped");
+        }
+    });
+
+    println!("sensorhub demo");
+    println!("  dashboard    http://{}/", options.http);
+    println!("  stations API http://{}/api/v1/stations", options.http);
+    println!("  metrics      http://{}/metrics", options.http);
+    println!(
+        "  MQTT broker  {broker_url} (ChirpStack events from {} simulated nodes)",
+        options.nodes
+    );
+    println!("  store        {}", db.display());
+    println!("  open data    {}", config.publisher.folder);
+    println!("Ctrl-C stops.");
+    system::run_with(config, Parts::ALL, store, shutdown).await
+}

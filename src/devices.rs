@@ -1,0 +1,336 @@
+//! `sensorhub devices ...`: the registry from the command line, with CSV and JSON import and
+//! export. Session keys are printed or exported only when asked for with `--include-keys`.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use sensorhub_core::ids::parse_hex;
+use sensorhub_core::DevEui;
+use sensorhub_store::{Device, SqliteStore};
+use serde::{Deserialize, Serialize};
+
+/// The CSV columns of import and export, in this order.
+pub const CSV_COLUMNS: [&str; 10] = [
+    "dev_eui",
+    "name",
+    "station",
+    "device_type",
+    "lat",
+    "lon",
+    "public",
+    "dev_addr",
+    "nwk_s_key",
+    "app_s_key",
+];
+
+/// One CSV row; text fields so that every problem can be reported with its line.
+#[derive(Debug, Deserialize, Serialize)]
+struct CsvRow {
+    dev_eui: String,
+    name: String,
+    station: String,
+    device_type: String,
+    #[serde(default)]
+    lat: String,
+    #[serde(default)]
+    lon: String,
+    #[serde(default)]
+    public: String,
+    #[serde(default)]
+    dev_addr: String,
+    #[serde(default)]
+    nwk_s_key: String,
+    #[serde(default)]
+    app_s_key: String,
+}
+
+fn non_empty(text: &str) -> Option<String> {
+    let t = text.trim();
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+fn parse_bool(text: &str) -> Result<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "ja" => Ok(true),
+        "false" | "0" | "no" | "nein" | "" => Ok(false),
+        other => bail!("public: `{other}` is not true or false"),
+    }
+}
+
+fn parse_coordinate(text: &str, name: &str, limit: f64) -> Result<Option<f64>> {
+    let Some(t) = non_empty(text) else {
+        return Ok(None);
+    };
+    let v: f64 = t
+        .parse()
+        .with_context(|| format!("{name}: `{t}` is not a number"))?;
+    if !(-limit..=limit).contains(&v) {
+        bail!("{name}: {v} is outside ±{limit}");
+    }
+    Ok(Some(v))
+}
+
+/// Checks a device and brings its identifiers into canonical form (lowercase hex).
+pub fn validate(mut device: Device) -> Result<Device> {
+    let eui: DevEui = device
+        .dev_eui
+        .trim()
+        .parse()
+        .map_err(|e| anyhow::anyhow!("dev_eui `{}`: {e}", device.dev_eui))?;
+    device.dev_eui = eui.to_string();
+    if device.station.trim().is_empty() {
+        bail!("station: must not be empty");
+    }
+    if device.station.contains(['/', '?', '#']) {
+        bail!("station `{}`: must not contain / ? or #", device.station);
+    }
+    let known = sensorhub_gateway::codec::is_known(&device.device_type)
+        || device.device_type.starts_with("js:");
+    if !known {
+        bail!(
+            "device_type `{}`: no such decoder in this version (known: cayenne-lpp)",
+            device.device_type
+        );
+    }
+    if let Some(addr) = &device.dev_addr {
+        parse_hex::<4>(addr).map_err(|e| anyhow::anyhow!("dev_addr: {e}"))?;
+        device.dev_addr = Some(addr.to_ascii_lowercase());
+    }
+    for (name, key) in [
+        ("nwk_s_key", &mut device.nwk_s_key),
+        ("app_s_key", &mut device.app_s_key),
+    ] {
+        if let Some(k) = key {
+            parse_hex::<16>(k).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+            *key = Some(k.to_ascii_lowercase());
+        }
+    }
+    let abp = [&device.dev_addr, &device.nwk_s_key, &device.app_s_key];
+    if abp.iter().any(|v| v.is_some()) && !abp.iter().all(|v| v.is_some()) {
+        bail!("dev_addr, nwk_s_key and app_s_key: give all three (ABP) or none");
+    }
+    Ok(device)
+}
+
+fn from_row(row: CsvRow) -> Result<Device> {
+    validate(Device {
+        dev_eui: row.dev_eui,
+        name: row.name.trim().to_owned(),
+        station: row.station.trim().to_owned(),
+        device_type: row.device_type.trim().to_owned(),
+        lat: parse_coordinate(&row.lat, "lat", 90.0)?,
+        lon: parse_coordinate(&row.lon, "lon", 180.0)?,
+        public: parse_bool(&row.public)?,
+        dev_addr: non_empty(&row.dev_addr),
+        nwk_s_key: non_empty(&row.nwk_s_key),
+        app_s_key: non_empty(&row.app_s_key),
+    })
+}
+
+/// Reads devices from CSV (header row required) or JSON (an array), by the file's extension
+/// unless `format` says otherwise. Every problem is reported with its line or index; nothing is
+/// imported unless everything is valid.
+pub fn read_file(path: &Path, format: Option<&str>) -> Result<Vec<Device>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let format = format
+        .map(str::to_owned)
+        .or_else(|| {
+            path.extension()
+                .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        })
+        .unwrap_or_default();
+    let mut devices = Vec::new();
+    let mut problems = Vec::new();
+    match format.as_str() {
+        "json" => {
+            let rows: Vec<Device> =
+                serde_json::from_str(&text).context("not a JSON array of devices")?;
+            for (i, d) in rows.into_iter().enumerate() {
+                match validate(d) {
+                    Ok(d) => devices.push(d),
+                    Err(e) => problems.push(format!("device #{}: {e:#}", i + 1)),
+                }
+            }
+        }
+        "csv" => {
+            let mut reader = csv::ReaderBuilder::new()
+                .trim(csv::Trim::Headers)
+                .from_reader(text.as_bytes());
+            let headers = reader.headers().context("no header row")?.clone();
+            let missing: Vec<_> = CSV_COLUMNS[..4]
+                .iter()
+                .filter(|c| !headers.iter().any(|h| h == **c))
+                .collect();
+            if !missing.is_empty() {
+                bail!("CSV header lacks required column(s): {missing:?}");
+            }
+            for (i, row) in reader.deserialize::<CsvRow>().enumerate() {
+                let line = i + 2;
+                match row.map_err(anyhow::Error::from).and_then(from_row) {
+                    Ok(d) => devices.push(d),
+                    Err(e) => problems.push(format!("line {line}: {e:#}")),
+                }
+            }
+        }
+        other => bail!(
+            "cannot tell the format of {} (`{other}`): use --format csv or json",
+            path.display()
+        ),
+    }
+    let mut seen = std::collections::HashSet::new();
+    for d in &devices {
+        if !seen.insert(&d.dev_eui) {
+            problems.push(format!("dev_eui {} appears more than once", d.dev_eui));
+        }
+    }
+    if !problems.is_empty() {
+        bail!(
+            "nothing imported; fix these:\n  - {}",
+            problems.join("\n  - ")
+        );
+    }
+    Ok(devices)
+}
+
+/// Writes devices as CSV or JSON; keys only with `include_keys`.
+pub fn write(
+    devices: &[Device],
+    format: &str,
+    include_keys: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let devices: Vec<Device> = devices
+        .iter()
+        .map(|d| {
+            if include_keys {
+                d.clone()
+            } else {
+                d.without_keys()
+            }
+        })
+        .collect();
+    match format {
+        "json" => {
+            serde_json::to_writer_pretty(&mut *out, &devices)?;
+            writeln!(out)?;
+        }
+        "csv" => {
+            let mut writer = csv::Writer::from_writer(out);
+            writer.write_record(CSV_COLUMNS)?;
+            for d in &devices {
+                let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+                let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+                writer.write_record([
+                    d.dev_eui.clone(),
+                    d.name.clone(),
+                    d.station.clone(),
+                    d.device_type.clone(),
+                    num(d.lat),
+                    num(d.lon),
+                    d.public.to_string(),
+                    opt(&d.dev_addr),
+                    opt(&d.nwk_s_key),
+                    opt(&d.app_s_key),
+                ])?;
+            }
+            writer.flush()?;
+        }
+        "table" => {
+            writeln!(
+                out,
+                "{:<16}  {:<20}  {:<14}  {:<6}  name",
+                "dev_eui", "station", "device_type", "public"
+            )?;
+            for d in &devices {
+                writeln!(
+                    out,
+                    "{:<16}  {:<20}  {:<14}  {:<6}  {}",
+                    d.dev_eui, d.station, d.device_type, d.public, d.name
+                )?;
+            }
+        }
+        other => bail!("unknown format `{other}`: use table, csv or json"),
+    }
+    Ok(())
+}
+
+/// Imports a file into the registry.
+pub async fn import(store: &SqliteStore, path: &Path, format: Option<&str>) -> Result<usize> {
+    let devices = read_file(path, format)?;
+    let n = devices.len();
+    store.put_devices(devices).await?;
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_temp(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn csv_import_reads_the_documented_columns() {
+        let (_d, path) = write_temp(
+            "devices.csv",
+            "dev_eui,name,station,device_type,lat,lon,public,dev_addr,nwk_s_key,app_s_key\n\
+             0101010101010101,Pegel Wyk,pegel-wyk,cayenne-lpp,54.6921,8.5702,true,,,\n\
+             70B3D57ED0000002,Garten,garten-2,cayenne-lpp,,,false,49BE7DF1,44024241ed4ce9a68c6a8bc055233fd3,ec925802ae430ca77fd3dd73cb2cc588\n",
+        );
+        let devices = read_file(&path, None).unwrap();
+        assert_eq!(devices.len(), 2);
+        assert_eq!(devices[0].lat, Some(54.6921));
+        assert!(devices[0].public && devices[0].nwk_s_key.is_none());
+        assert_eq!(devices[1].dev_eui, "70b3d57ed0000002");
+        assert_eq!(devices[1].dev_addr.as_deref(), Some("49be7df1"));
+    }
+
+    #[test]
+    fn csv_import_reports_every_bad_line_and_imports_nothing() {
+        let (_d, path) = write_temp(
+            "devices.csv",
+            "dev_eui,name,station,device_type,lat,lon,public\n\
+             0101,a,s1,cayenne-lpp,,,true\n\
+             0101010101010102,b,s2,acme-unknown,,,true\n\
+             0101010101010103,c,s3,cayenne-lpp,91,0,true\n\
+             0101010101010104,d,s4,cayenne-lpp,,,maybe\n",
+        );
+        let err = format!("{:#}", read_file(&path, None).unwrap_err());
+        for line in ["line 2", "line 3", "line 4", "line 5"] {
+            assert!(err.contains(line), "{line} missing from: {err}");
+        }
+    }
+
+    #[test]
+    fn half_an_abp_session_is_refused() {
+        let (_d, path) = write_temp(
+            "d.csv",
+            "dev_eui,name,station,device_type,dev_addr\n0101010101010101,a,s,cayenne-lpp,49be7df1\n",
+        );
+        assert!(format!("{:#}", read_file(&path, None).unwrap_err()).contains("all three"));
+    }
+
+    #[test]
+    fn export_hides_keys_unless_asked_and_round_trips() {
+        let (_d, path) = write_temp(
+            "d.csv",
+            "dev_eui,name,station,device_type,lat,lon,public,dev_addr,nwk_s_key,app_s_key\n\
+             0101010101010101,\"Pegel, Wyk\",pegel-wyk,cayenne-lpp,54.5,8.5,true,49be7df1,44024241ed4ce9a68c6a8bc055233fd3,ec925802ae430ca77fd3dd73cb2cc588\n",
+        );
+        let devices = read_file(&path, None).unwrap();
+        let mut hidden = Vec::new();
+        write(&devices, "csv", false, &mut hidden).unwrap();
+        let hidden = String::from_utf8(hidden).unwrap();
+        assert!(!hidden.contains("44024241"));
+        let mut full = Vec::new();
+        write(&devices, "json", true, &mut full).unwrap();
+        let (_d2, json_path) = write_temp("d.json", std::str::from_utf8(&full).unwrap());
+        assert_eq!(read_file(&json_path, None).unwrap(), devices);
+    }
+}

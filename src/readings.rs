@@ -1,0 +1,150 @@
+//! `sensorhub readings` and `sensorhub dead-letters`: what the store holds, for people and
+//! scripts. JSON output is one object a line.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use base64::Engine;
+use clap::Args;
+use sensorhub_store::time::{format_rfc3339, now_ms, parse_rfc3339};
+use sensorhub_store::{ReadingQuery, SqliteStore};
+
+use crate::config::Config;
+
+#[derive(Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["device", "station"]))]
+pub struct ReadingsArgs {
+    #[arg(long, short = 'c', value_name = "FILE")]
+    config: PathBuf,
+    /// Readings of the station this device reports under (DevEUI, 16 hex digits).
+    #[arg(long)]
+    device: Option<String>,
+    /// Readings of a station (public station id).
+    #[arg(long)]
+    station: Option<String>,
+    /// Only this quantity, e.g. air_temperature.
+    #[arg(long)]
+    quantity: Option<String>,
+    /// From this time on: RFC 3339 (2024-05-01T00:00:00Z), a date (2024-05-01), or an age (24h, 7d).
+    #[arg(long)]
+    since: Option<String>,
+    /// Before this time; same forms as --since.
+    #[arg(long)]
+    until: Option<String>,
+    /// json (one object a line) or csv.
+    #[arg(long, default_value = "json")]
+    format: String,
+}
+
+/// Reads a point in time as RFC 3339, a plain date (midnight UTC), or an age before now.
+pub fn parse_time(text: &str) -> Result<i64> {
+    if let Some(ms) = parse_rfc3339(text) {
+        return Ok(ms);
+    }
+    if let Some(ms) = parse_rfc3339(&format!("{text}T00:00:00Z")) {
+        return Ok(ms);
+    }
+    if let Some(age) = sensorhub_firmware::sim::parse_duration(text) {
+        return Ok(now_ms() - age.as_millis() as i64);
+    }
+    bail!("`{text}` is not a time: use RFC 3339, a date (2024-05-01) or an age (24h)")
+}
+
+pub async fn run(args: ReadingsArgs) -> Result<()> {
+    if !matches!(args.format.as_str(), "json" | "csv") {
+        bail!("--format {}: use json or csv", args.format);
+    }
+    let config = Config::load(&args.config)?;
+    let store = SqliteStore::open(&config.store.path)?;
+    let station = match (&args.device, &args.station) {
+        (Some(dev_eui), _) => {
+            let eui: sensorhub_core::DevEui = dev_eui
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--device `{dev_eui}`: {e}"))?;
+            store
+                .device(&eui.to_string())
+                .await?
+                .with_context(|| format!("device {eui} is not in the registry"))?
+                .station
+        }
+        (None, Some(station)) => station.clone(),
+        (None, None) => unreachable!("clap requires --device or --station"),
+    };
+    let query = ReadingQuery {
+        stations: vec![station],
+        quantity: args.quantity.clone(),
+        since_ms: args.since.as_deref().map(parse_time).transpose()?,
+        until_ms: args.until.as_deref().map(parse_time).transpose()?,
+        limit: None,
+    };
+    let readings = store.readings(query).await?;
+    let mut out = std::io::stdout().lock();
+    if args.format == "csv" {
+        let mut writer = csv::Writer::from_writer(&mut out);
+        writer.write_record(["station", "quantity", "time", "value", "unit"])?;
+        for r in &readings {
+            writer.write_record([
+                r.station.as_str(),
+                &r.quantity,
+                &format_rfc3339(r.time_ms),
+                &r.value.to_string(),
+                &r.unit,
+            ])?;
+        }
+        writer.flush()?;
+    } else {
+        for r in &readings {
+            let line = serde_json::json!({
+                "station": r.station,
+                "quantity": r.quantity,
+                "value": r.value,
+                "unit": r.unit,
+                "time": format_rfc3339(r.time_ms),
+            });
+            writeln!(out, "{line}")?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn dead_letters(store: &SqliteStore, limit: usize, format: &str) -> Result<()> {
+    let letters = store.dead_letters(limit).await?;
+    let mut out = std::io::stdout().lock();
+    match format {
+        "json" => {
+            for d in letters {
+                let line = serde_json::json!({
+                    "time": format_rfc3339(d.time_ms),
+                    "topic": d.topic,
+                    "reason": d.reason,
+                    "detail": d.detail,
+                    "payload_base64": base64::engine::general_purpose::STANDARD.encode(&d.payload),
+                });
+                writeln!(out, "{line}")?;
+            }
+        }
+        "table" => {
+            for c in store.dead_letter_counts().await? {
+                writeln!(out, "{:>8}  {}", c.count, c.reason)?;
+            }
+            writeln!(out)?;
+            for d in letters {
+                let preview: String = String::from_utf8_lossy(&d.payload)
+                    .chars()
+                    .take(60)
+                    .collect();
+                writeln!(
+                    out,
+                    "{}  {:<16}  {}\n    {}\n    {preview:?}",
+                    format_rfc3339(d.time_ms),
+                    d.reason,
+                    d.topic,
+                    d.detail
+                )?;
+            }
+        }
+        other => bail!("--format {other}: use table or json"),
+    }
+    Ok(())
+}

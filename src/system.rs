@@ -1,0 +1,162 @@
+//! Runs the parts of the system a command asks for, side by side, until Ctrl-C or SIGTERM.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use sensorhub_dashboards::AppState;
+use sensorhub_gateway::GatewayMetrics;
+use sensorhub_store::SqliteStore;
+use tokio::sync::watch;
+
+use crate::config::Config;
+
+#[derive(Clone, Copy)]
+pub struct Parts {
+    pub gateway: bool,
+    pub serve: bool,
+    pub publish: bool,
+}
+
+impl Parts {
+    pub const ALL: Parts = Parts {
+        gateway: true,
+        serve: true,
+        publish: true,
+    };
+    pub const GATEWAY: Parts = Parts {
+        gateway: true,
+        serve: false,
+        publish: false,
+    };
+    pub const SERVE: Parts = Parts {
+        gateway: false,
+        serve: true,
+        publish: false,
+    };
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// A shutdown that many tasks can wait for.
+#[derive(Clone)]
+pub struct Shutdown(watch::Receiver<bool>);
+
+impl Shutdown {
+    /// Starts listening for the signals; the sender side stays with the returned trigger.
+    pub fn on_signal() -> (Shutdown, watch::Sender<bool>) {
+        let (tx, rx) = watch::channel(false);
+        let trigger = tx.clone();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("stopping");
+            let _ = tx.send(true);
+        });
+        (Shutdown(rx), trigger)
+    }
+
+    pub async fn wait(mut self) {
+        let _ = self.0.wait_for(|stop| *stop).await;
+    }
+}
+
+pub async fn run(config: Config, parts: Parts) -> Result<()> {
+    let store = SqliteStore::open(&config.store.path)
+        .with_context(|| format!("store {}", config.store.path))?;
+    let (shutdown, _trigger) = Shutdown::on_signal();
+    run_with(config, parts, store, shutdown).await
+}
+
+/// Runs the parts on an open store until `shutdown`.
+pub async fn run_with(
+    config: Config,
+    parts: Parts,
+    store: SqliteStore,
+    shutdown: Shutdown,
+) -> Result<()> {
+    let metrics = Arc::new(GatewayMetrics::default());
+    let mut tasks = tokio::task::JoinSet::new();
+
+    if parts.gateway {
+        let (mqtt, store, metrics, stop) = (
+            config.mqtt.clone(),
+            store.clone(),
+            metrics.clone(),
+            shutdown.clone(),
+        );
+        tasks.spawn(async move {
+            sensorhub_gateway::run(mqtt, store, metrics, stop.wait())
+                .await
+                .context("gateway")
+        });
+    }
+    if parts.serve {
+        let listener = tokio::net::TcpListener::bind(&config.http.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.http.listen))?;
+        let address = listener.local_addr()?;
+        tracing::info!("dashboard on http://{address}/ , API on http://{address}/api/v1/stations");
+        let state = AppState {
+            store: store.clone(),
+            metrics: parts.gateway.then(|| metrics.clone()),
+            privacy: config.privacy.clone(),
+        };
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            sensorhub_dashboards::serve(listener, state, stop.wait())
+                .await
+                .context("dashboard server")
+        });
+    }
+    if parts.publish {
+        let (store, publisher, privacy, stop) = (
+            store.clone(),
+            config.publisher.clone(),
+            config.privacy.clone(),
+            shutdown.clone(),
+        );
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(publisher.interval_s.max(1)));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let stopped = stop.wait();
+            tokio::pin!(stopped);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = &mut stopped => return Ok(()),
+                }
+                match sensorhub_publisher::publish_to_folder(&store, &publisher, &privacy).await {
+                    Ok(r) => tracing::info!(stations = r.stations, values = r.values, folder = %publisher.folder, "published"),
+                    Err(e) => tracing::error!(error = %e, "publication failed; retrying at the next interval"),
+                }
+            }
+        });
+    }
+
+    // The first part to fail stops the process; the others stop on the shutdown signal.
+    while let Some(result) = tasks.join_next().await {
+        result.context("a task panicked")??;
+    }
+    Ok(())
+}
