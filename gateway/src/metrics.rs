@@ -19,6 +19,7 @@ pub struct GatewayMetrics {
     pub skipped: AtomicU64,
     pub commits: AtomicU64,
     pub commit_failures: AtomicU64,
+    /// Connected to the broker with every subscription acknowledged.
     pub connected: AtomicBool,
     dead_letters: Mutex<BTreeMap<&'static str, u64>>,
 }

@@ -249,11 +249,14 @@ async fn poll(
     metrics: Arc<GatewayMetrics>,
 ) {
     let mut backoff = Duration::from_millis(500);
+    // Subscriptions not yet acknowledged since the last ConnAck; "connected" (and so
+    // `/readyz`) waits for all of them, since a publish before the SubAck may pass us by.
+    let mut pending_subacks = 0usize;
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                metrics.connected.store(true, Ordering::Relaxed);
                 backoff = Duration::from_millis(500);
+                pending_subacks = subscriptions.len();
                 tracing::info!(
                     session_present = ack.session_present,
                     "connected to the broker"
@@ -267,6 +270,16 @@ async fn poll(
                     if let Err(e) = client.try_subscribe(s.topic.clone(), qos) {
                         tracing::error!(topic = %s.topic, error = %e, "cannot subscribe");
                     }
+                }
+            }
+            Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                if ack.return_codes.iter().any(|c| matches!(c, rumqttc::SubscribeReasonCode::Failure)) {
+                    tracing::error!(pkid = ack.pkid, "the broker refused a subscription; check its ACL");
+                }
+                pending_subacks = pending_subacks.saturating_sub(1);
+                if pending_subacks == 0 {
+                    metrics.connected.store(true, Ordering::Relaxed);
+                    tracing::info!("subscribed; ingesting");
                 }
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {

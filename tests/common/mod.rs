@@ -1,0 +1,275 @@
+//! Test harness for end-to-end tests: a real Mosquitto per test on a free loopback port, the
+//! real `sensorhub` binary, and a plain HTTP client. Everything started here stops on drop.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// Waits until `check` returns `Some`, failing the test after `timeout`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(started.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn mosquitto_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("MOSQUITTO") {
+        return path.into();
+    }
+    for candidate in ["/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto", "/usr/bin/mosquitto"] {
+        if Path::new(candidate).exists() {
+            return candidate.into();
+        }
+    }
+    panic!("Mosquitto is not installed: run the tests with ./scripts/test, which installs it");
+}
+
+/// A real Mosquitto on a loopback port, with its own config in a temp folder.
+pub struct Mosquitto {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Mosquitto {
+    pub fn start() -> Mosquitto {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let conf = dir.path().join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
+                 max_inflight_messages 1000\nmax_queued_messages 100000\n"
+            ),
+        )
+        .unwrap();
+        let child = Command::new(mosquitto_binary())
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start mosquitto");
+        wait_for("mosquitto to listen", Duration::from_secs(10), || {
+            TcpStream::connect(("127.0.0.1", port)).ok()
+        });
+        Mosquitto {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Publishes messages with QoS 1 and returns once the broker acknowledged every one.
+pub fn publish_all(url: &str, messages: &[(String, Vec<u8>)]) {
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut options = MqttOptions::new(format!("test-pub-{}", free_port()), "127.0.0.1", port);
+        options.set_max_packet_size(1 << 20, 1 << 20);
+        let (client, mut eventloop) = AsyncClient::new(options, messages.len() + 10);
+        for (topic, payload) in messages {
+            client
+                .publish(topic.clone(), QoS::AtLeastOnce, false, payload.clone())
+                .await
+                .unwrap();
+        }
+        let mut acked = 0;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while acked < messages.len() {
+            let event = tokio::time::timeout_at(deadline, eventloop.poll())
+                .await
+                .expect("broker acknowledged every publish in time")
+                .expect("MQTT connection");
+            if let Event::Incoming(Packet::PubAck(_)) = event {
+                acked += 1;
+            }
+        }
+        client.disconnect().await.unwrap();
+        while let Ok(Ok(event)) = tokio::time::timeout(Duration::from_secs(2), eventloop.poll()).await {
+            if let Event::Outgoing(Outgoing::Disconnect) = event {
+                break;
+            }
+        }
+    });
+}
+
+/// A response of the plain HTTP client.
+pub struct Response {
+    pub status: u16,
+    pub headers: String,
+    pub body: String,
+}
+
+/// GET over HTTP/1.1 with `Connection: close`; `None` while nothing listens.
+pub fn http_get(port: u16, path: &str, extra_headers: &str) -> Option<Response> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{extra_headers}\r\n"
+    )
+    .ok()?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    Some(Response {
+        status,
+        headers: head.to_owned(),
+        body: body.to_owned(),
+    })
+}
+
+/// The real `sensorhub` binary with a config file in a temp folder.
+pub struct Sensorhub {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub http_port: u16,
+    children: Vec<Child>,
+}
+
+impl Sensorhub {
+    /// Writes a config that reads ChirpStack events from `broker_url`.
+    pub fn new(broker_url: &str, client_id: &str) -> Sensorhub {
+        let dir = tempfile::tempdir().unwrap();
+        let http_port = free_port();
+        let config = dir.path().join("sensorhub.toml");
+        std::fs::write(
+            &config,
+            format!(
+                r#"[mqtt]
+url = "{broker_url}"
+client_id = "{client_id}"
+batch_wait_ms = 0
+
+[[mqtt.subscriptions]]
+topic = "application/+/device/+/event/up"
+format = "chirpstack"
+
+[store]
+backend = "sqlite"
+path = "{db}"
+
+[http]
+listen = "127.0.0.1:{http_port}"
+
+[publisher]
+folder = "{folder}"
+interval_s = 3600
+"#,
+                db = dir.path().join("data/sensorhub.db").display(),
+                folder = dir.path().join("opendata").display(),
+            ),
+        )
+        .unwrap();
+        Sensorhub {
+            dir,
+            config,
+            http_port,
+            children: Vec::new(),
+        }
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sensorhub"));
+        cmd.args(args).env("SENSORHUB_LOG", "warn");
+        cmd
+    }
+
+    /// Runs a subcommand with `--config` appended and returns its output.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--config", self.config.to_str().unwrap()]);
+        self.command(&all).output().expect("run sensorhub")
+    }
+
+    /// Like `cli`, failing the test unless the command succeeds; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(
+            out.status.success(),
+            "sensorhub {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Starts `sensorhub run` and waits until it is ready (store open, broker subscribed).
+    pub fn start(&mut self) {
+        let child = self
+            .command(&["run", "--config", self.config.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start sensorhub run");
+        self.children.push(child);
+        let port = self.http_port;
+        wait_for("sensorhub to be ready", Duration::from_secs(30), || {
+            http_get(port, "/readyz", "").filter(|r| r.status == 200)
+        });
+    }
+
+    /// Kills every started process with SIGKILL, as a crash or power cut would.
+    pub fn kill(&mut self) {
+        for mut child in self.children.drain(..) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Readings of a device as JSON objects, via `sensorhub readings`.
+    pub fn readings(&self, dev_eui: &str) -> Vec<serde_json::Value> {
+        self.ok(&["readings", "--device", dev_eui, "--format", "json"])
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
+            .collect()
+    }
+}
+
+impl Drop for Sensorhub {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A file of the project's copy of the public fixtures.
+pub fn fixture(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
