@@ -35,7 +35,9 @@ fn lpp_example() -> (Vec<u8>, Vec<(u64, f64)>) {
 /// The ChirpStack v4 fixture with its `data` replaced by `payload` and its time by `time`.
 fn chirpstack_up(payload: &[u8], time: Option<&str>) -> Vec<u8> {
     let mut event: Value = serde_json::from_str(&fixture("chirpstack-v4-up.json")).unwrap();
-    event["data"] = base64::engine::general_purpose::STANDARD.encode(payload).into();
+    event["data"] = base64::engine::general_purpose::STANDARD
+        .encode(payload)
+        .into();
     if let Some(time) = time {
         event["time"] = time.into();
     }
@@ -44,8 +46,20 @@ fn chirpstack_up(payload: &[u8], time: Option<&str>) -> Vec<u8> {
 
 fn register(hub: &Sensorhub, dev_eui: &str, station: &str, public: bool) {
     let mut args = vec![
-        "devices", "add", "--dev-eui", dev_eui, "--name", "Pegel Wyk", "--station", station,
-        "--device-type", "cayenne-lpp", "--lat", "54.692134", "--lon", "8.570211",
+        "devices",
+        "add",
+        "--dev-eui",
+        dev_eui,
+        "--name",
+        "Pegel Wyk",
+        "--station",
+        station,
+        "--device-type",
+        "cayenne-lpp",
+        "--lat",
+        "54.692134",
+        "--lon",
+        "8.570211",
     ];
     if public {
         args.push("--public");
@@ -94,14 +108,29 @@ fn chirpstack_lpp_uplink_reaches_readings_dashboard_and_api() {
 
     // CSV and time filters through the same command.
     let csv = hub.ok(&[
-        "readings", "--station", "pegel-wyk", "--quantity", "air_temperature_3",
-        "--since", "2022-07-18", "--until", "2022-07-19T00:00:00Z", "--format", "csv",
+        "readings",
+        "--station",
+        "pegel-wyk",
+        "--quantity",
+        "air_temperature_3",
+        "--since",
+        "2022-07-18",
+        "--until",
+        "2022-07-19T00:00:00Z",
+        "--format",
+        "csv",
     ]);
     assert_eq!(
         csv,
         "station,quantity,time,value,unit\npegel-wyk,air_temperature_3,2022-07-18T09:34:15.775Z,27.2,°C\n"
     );
-    let none = hub.ok(&["readings", "--station", "pegel-wyk", "--since", "2022-07-19"]);
+    let none = hub.ok(&[
+        "readings",
+        "--station",
+        "pegel-wyk",
+        "--since",
+        "2022-07-19",
+    ]);
     assert!(none.is_empty(), "{none}");
 
     // The public API lists the public station with coarsened coordinates, not the private one.
@@ -143,27 +172,49 @@ fn bad_input_is_counted_kept_and_ingestion_goes_on() {
         &broker.url(),
         &[
             (TOPIC.into(), b"this is not JSON".to_vec()),
-            (TOPIC.into(), br#"{"time":"2022-07-18T09:34:15Z","data":"A2cBEA=="}"#.to_vec()),
+            (
+                TOPIC.into(),
+                br#"{"time":"2022-07-18T09:34:15Z","data":"A2cBEA=="}"#.to_vec(),
+            ),
             (TOPIC.into(), serde_json::to_vec(&bad_base64).unwrap()),
             (TOPIC.into(), unknown.into_bytes()),
             (TOPIC.into(), chirpstack_up(&[0x03, 0x67, 0x01], None)),
-            (TOPIC.into(), chirpstack_up(&payload, Some("2024-05-01T12:00:00Z"))),
+            (
+                TOPIC.into(),
+                chirpstack_up(&payload, Some("2024-05-01T12:00:00Z")),
+            ),
         ],
     );
 
-    let readings = wait_for("the good message's readings", Duration::from_secs(20), || {
-        Some(hub.readings(DEV_EUI)).filter(|r| !r.is_empty())
-    });
+    let readings = wait_for(
+        "the good message's readings",
+        Duration::from_secs(20),
+        || Some(hub.readings(DEV_EUI)).filter(|r| !r.is_empty()),
+    );
     assert_eq!(readings.len(), 2);
-    assert!(readings.iter().all(|r| r["time"] == "2024-05-01T12:00:00.000Z"));
+    assert!(readings
+        .iter()
+        .all(|r| r["time"] == "2024-05-01T12:00:00.000Z"));
 
     let metrics = http_get(hub.http_port, "/metrics", "").unwrap().body;
-    for reason in ["bad_json", "missing_field", "bad_base64", "unknown_device", "codec_error"] {
+    for reason in [
+        "bad_json",
+        "missing_field",
+        "bad_base64",
+        "unknown_device",
+        "codec_error",
+    ] {
         let line = format!("sensorhub_dead_letters_total{{reason=\"{reason}\"}} 1");
         assert!(metrics.contains(&line), "missing `{line}` in:\n{metrics}");
     }
-    assert!(metrics.contains("sensorhub_messages_received_total 6"), "{metrics}");
-    assert!(metrics.contains("sensorhub_messages_stored_total 1"), "{metrics}");
+    assert!(
+        metrics.contains("sensorhub_messages_received_total 6"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("sensorhub_messages_stored_total 1"),
+        "{metrics}"
+    );
 
     // Every bad message is kept byte for byte with its reason.
     let letters: Vec<Value> = hub
@@ -181,7 +232,10 @@ fn bad_input_is_counted_kept_and_ingestion_goes_on() {
 
     // The unknown device is listed for the technician.
     let listed = hub.ok(&["devices", "list"]);
-    assert!(listed.contains("seen but not registered") && listed.contains("0303030303030303"), "{listed}");
+    assert!(
+        listed.contains("seen but not registered") && listed.contains("0303030303030303"),
+        "{listed}"
+    );
 }
 
 #[test]
@@ -196,7 +250,10 @@ fn messages_sent_while_the_gateway_is_down_are_stored_after_restart() {
         .map(|i| {
             let time = format!("2024-05-01T12:{:02}:{:02}Z", i / 60, i % 60);
             // channel 1 temperature i/10 °C
-            (TOPIC.to_owned(), chirpstack_up(&[0x01, 0x67, 0x00, i as u8], Some(&time)))
+            (
+                TOPIC.to_owned(),
+                chirpstack_up(&[0x01, 0x67, 0x00, i as u8], Some(&time)),
+            )
         })
         .collect();
     publish_all(&broker.url(), &messages);
@@ -207,7 +264,10 @@ fn messages_sent_while_the_gateway_is_down_are_stored_after_restart() {
     });
     assert_eq!(readings.len(), 50);
     for (i, r) in readings.iter().enumerate() {
-        assert!((r["value"].as_f64().unwrap() - i as f64 / 10.0).abs() < 1e-9, "{r}");
+        assert!(
+            (r["value"].as_f64().unwrap() - i as f64 / 10.0).abs() < 1e-9,
+            "{r}"
+        );
     }
 }
 
@@ -223,11 +283,22 @@ fn config_check_names_unknown_keys_and_example_passes() {
         .command(&["config", "check", example_path.to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
 
     let typo = hub.dir.path().join("typo.toml");
-    std::fs::write(&typo, "[mqtt]\nurl = \"mqtt://127.0.0.1:1883\"\nclientid = \"x\"\n").unwrap();
-    let out = hub.command(&["config", "check", typo.to_str().unwrap()]).output().unwrap();
+    std::fs::write(
+        &typo,
+        "[mqtt]\nurl = \"mqtt://127.0.0.1:1883\"\nclientid = \"x\"\n",
+    )
+    .unwrap();
+    let out = hub
+        .command(&["config", "check", typo.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("mqtt.clientid"));
 

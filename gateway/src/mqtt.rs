@@ -273,8 +273,15 @@ async fn poll(
                 }
             }
             Ok(Event::Incoming(Packet::SubAck(ack))) => {
-                if ack.return_codes.iter().any(|c| matches!(c, rumqttc::SubscribeReasonCode::Failure)) {
-                    tracing::error!(pkid = ack.pkid, "the broker refused a subscription; check its ACL");
+                if ack
+                    .return_codes
+                    .iter()
+                    .any(|c| matches!(c, rumqttc::SubscribeReasonCode::Failure))
+                {
+                    tracing::error!(
+                        pkid = ack.pkid,
+                        "the broker refused a subscription; check its ACL"
+                    );
                 }
                 pending_subacks = pending_subacks.saturating_sub(1);
                 if pending_subacks == 0 {

@@ -25,7 +25,10 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Opt
         if let Some(value) = check() {
             return value;
         }
-        assert!(started.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            started.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -34,7 +37,11 @@ fn mosquitto_binary() -> PathBuf {
     if let Ok(path) = std::env::var("MOSQUITTO") {
         return path.into();
     }
-    for candidate in ["/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto", "/usr/bin/mosquitto"] {
+    for candidate in [
+        "/usr/sbin/mosquitto",
+        "/usr/local/sbin/mosquitto",
+        "/usr/bin/mosquitto",
+    ] {
         if Path::new(candidate).exists() {
             return candidate.into();
         }
@@ -120,7 +127,9 @@ pub fn publish_all(url: &str, messages: &[(String, Vec<u8>)]) {
             }
         }
         client.disconnect().await.unwrap();
-        while let Ok(Ok(event)) = tokio::time::timeout(Duration::from_secs(2), eventloop.poll()).await {
+        while let Ok(Ok(event)) =
+            tokio::time::timeout(Duration::from_secs(2), eventloop.poll()).await
+        {
             if let Event::Outgoing(Outgoing::Disconnect) = event {
                 break;
             }
@@ -138,7 +147,9 @@ pub struct Response {
 /// GET over HTTP/1.1 with `Connection: close`; `None` while nothing listens.
 pub fn http_get(port: u16, path: &str, extra_headers: &str) -> Option<Response> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
     write!(
         stream,
         "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{extra_headers}\r\n"
@@ -270,6 +281,8 @@ impl Drop for Sensorhub {
 
 /// A file of the project's copy of the public fixtures.
 pub fn fixture(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
