@@ -158,6 +158,24 @@ fn number(lang: Lang, value: f64) -> String {
     }
 }
 
+/// `2022-07-18T09:34:15.775Z` as people read it: `18.07.2022 09:34 UTC` in German,
+/// `2022-07-18 09:34 UTC` in English. The live script shows local time instead.
+fn time_text(lang: Lang, rfc3339: &str) -> String {
+    let (Some(date), Some(clock)) = (rfc3339.get(..10), rfc3339.get(11..16)) else {
+        return rfc3339.to_owned();
+    };
+    match lang {
+        Lang::De => {
+            let mut parts = date.split('-');
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some(y), Some(m), Some(d)) => format!("{d}.{m}.{y} {clock} UTC"),
+                _ => rfc3339.to_owned(),
+            }
+        }
+        Lang::En => format!("{date} {clock} UTC"),
+    }
+}
+
 fn render_overview(lang: Lang, stations: &[PublicStation]) -> String {
     let t = if lang == Lang::De { &DE } else { &EN };
     let mut body = String::new();
@@ -198,12 +216,7 @@ fn render_overview(lang: Lang, stations: &[PublicStation]) -> String {
                 value = number(lang, v.value),
                 unit = escape(&v.unit),
                 time = escape(&v.time),
-                time_text = escape(
-                    &v.time
-                        .replace('T', " ")
-                        .replace(".000Z", " UTC")
-                        .replace('Z', " UTC")
-                ),
+                time_text = escape(&time_text(lang, &v.time)),
             ));
         }
         body.push_str("</tbody></table></section>");
@@ -273,6 +286,7 @@ mod tests {
         let html = render_overview(Lang::De, std::slice::from_ref(&station));
         assert!(html.contains("&lt;b&gt;x&lt;/b&gt;") && !html.contains("<b>x</b>"));
         assert!(html.contains(">27,2</span> °C"));
+        assert!(html.contains(">18.07.2022 09:34 UTC</time>"));
         assert!(render_overview(Lang::En, &[station]).contains(">27.2</span> °C"));
     }
 }
