@@ -250,7 +250,7 @@ mod tests {
     #[test]
     fn check_lists_every_problem() {
         let c = Config::parse(
-            "[mqtt]\nurl = \"http://x\"\n[http]\nlisten = \"nowhere\"\n[store]\nbackend = \"influxdb\"\n",
+            "[mqtt]\nurl = \"http://x\"\n[http]\nlisten = \"nowhere\"\n[store]\nbackend = \"influxdb\"\nurl = \"ftp://x\"\n",
             no_env(),
         )
         .unwrap();

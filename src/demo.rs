@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use rumqttd::{Broker, ConnectionSettings, RouterConfig, ServerSettings};
 use sensorhub_firmware::sim::{self, SimConfig, SimFormat};
 use sensorhub_gateway::{MqttConfig, PayloadFormat, Subscription};
-use sensorhub_store::{Device, SqliteStore, StoreConfig};
+use sensorhub_store::{Device, Store, StoreConfig};
 
 use crate::config::Config;
 use crate::system::{self, Parts, Shutdown};
@@ -125,8 +125,8 @@ pub async fn run(options: DemoOptions) -> Result<()> {
         },
     };
     config.check()?;
-    let store = SqliteStore::open(&db).with_context(|| format!("store {}", db.display()))?;
-    store.put_devices(registry_entries(options.nodes)).await?;
+    let store = Store::open(&config.store).with_context(|| format!("store {}", db.display()))?;
+    store.state().put_devices(registry_entries(options.nodes)).await?;
 
     let (shutdown, _trigger) = Shutdown::on_signal();
     let sim_config = SimConfig {

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use sensorhub_store::SqliteStore;
+use sensorhub_store::Store;
 
 use crate::config::Config;
 
@@ -207,8 +207,8 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn open_store(config: &Config) -> Result<SqliteStore> {
-    SqliteStore::open(&config.store.path).with_context(|| format!("store {}", config.store.path))
+fn open_store(config: &Config) -> Result<Store> {
+    Store::open(&config.store).with_context(|| format!("store {}", config.store.path))
 }
 
 async fn dispatch(command: Command) -> Result<()> {
@@ -254,7 +254,7 @@ async fn dispatch(command: Command) -> Result<()> {
             format,
         } => {
             let config = Config::load(&config.config)?;
-            readings::dead_letters(&open_store(&config)?, limit, &format).await
+            readings::dead_letters(open_store(&config)?.state(), limit, &format).await
         }
         Command::Simulate {
             broker,
@@ -341,16 +341,16 @@ async fn devices_command(command: DevicesCommand) -> Result<()> {
                 app_s_key,
             })?;
             let eui = device.dev_eui.clone();
-            open_store(&config)?.put_devices(vec![device]).await?;
+            open_store(&config)?.state().put_devices(vec![device]).await?;
             println!("registered {eui}");
             Ok(())
         }
         DevicesCommand::List { config, format } => {
             let config = Config::load(&config.config)?;
             let store = open_store(&config)?;
-            let list = store.devices().await?;
+            let list = store.state().devices().await?;
             devices::write(&list, &format, false, &mut std::io::stdout().lock())?;
-            let unknown = store.unknown_devices().await?;
+            let unknown = store.state().unknown_devices().await?;
             if format == "table" && !unknown.is_empty() {
                 println!("\nseen but not registered:");
                 for u in unknown {
@@ -371,7 +371,7 @@ async fn devices_command(command: DevicesCommand) -> Result<()> {
             format,
         } => {
             let config = Config::load(&config.config)?;
-            let n = devices::import(&open_store(&config)?, &file, format.as_deref()).await?;
+            let n = devices::import(open_store(&config)?.state(), &file, format.as_deref()).await?;
             println!("imported {n} devices from {}", file.display());
             Ok(())
         }
@@ -381,7 +381,7 @@ async fn devices_command(command: DevicesCommand) -> Result<()> {
             include_keys,
         } => {
             let config = Config::load(&config.config)?;
-            let list = open_store(&config)?.devices().await?;
+            let list = open_store(&config)?.state().devices().await?;
             devices::write(&list, &format, include_keys, &mut std::io::stdout().lock())
         }
         DevicesCommand::Remove { config, dev_eui } => {
@@ -389,7 +389,7 @@ async fn devices_command(command: DevicesCommand) -> Result<()> {
             let eui: sensorhub_core::DevEui = dev_eui
                 .parse()
                 .map_err(|e| anyhow::anyhow!("DevEUI `{dev_eui}`: {e}"))?;
-            open_store(&config)?.remove_device(&eui.to_string()).await?;
+            open_store(&config)?.state().remove_device(&eui.to_string()).await?;
             println!("removed {eui}");
             Ok(())
         }

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use base64::Engine;
 use clap::Args;
 use sensorhub_store::time::{format_rfc3339, now_ms, parse_rfc3339};
-use sensorhub_store::{ReadingQuery, SqliteStore};
+use sensorhub_store::{ReadingQuery, SqliteStore, Store, TimeSeries};
 
 use crate::config::Config;
 
@@ -56,13 +56,14 @@ pub async fn run(args: ReadingsArgs) -> Result<()> {
         bail!("--format {}: use json or csv", args.format);
     }
     let config = Config::load(&args.config)?;
-    let store = SqliteStore::open(&config.store.path)?;
+    let store = Store::open(&config.store)?;
     let station = match (&args.device, &args.station) {
         (Some(dev_eui), _) => {
             let eui: sensorhub_core::DevEui = dev_eui
                 .parse()
                 .map_err(|e| anyhow::anyhow!("--device `{dev_eui}`: {e}"))?;
             store
+                .state()
                 .device(&eui.to_string())
                 .await?
                 .with_context(|| format!("device {eui} is not in the registry"))?

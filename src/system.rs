@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use sensorhub_dashboards::AppState;
 use sensorhub_gateway::GatewayMetrics;
-use sensorhub_store::SqliteStore;
+use sensorhub_store::{Store, TimeSeries};
 use tokio::sync::watch;
 
 use crate::config::Config;
@@ -82,7 +82,7 @@ impl Shutdown {
 }
 
 pub async fn run(config: Config, parts: Parts) -> Result<()> {
-    let store = SqliteStore::open(&config.store.path)
+    let store = Store::open(&config.store)
         .with_context(|| format!("store {}", config.store.path))?;
     let (shutdown, _trigger) = Shutdown::on_signal();
     run_with(config, parts, store, shutdown).await
@@ -92,7 +92,7 @@ pub async fn run(config: Config, parts: Parts) -> Result<()> {
 pub async fn run_with(
     config: Config,
     parts: Parts,
-    store: SqliteStore,
+    store: Store,
     shutdown: Shutdown,
 ) -> Result<()> {
     let metrics = Arc::new(GatewayMetrics::default());
@@ -109,6 +109,25 @@ pub async fn run_with(
             sensorhub_gateway::run(mqtt, store, metrics, stop.wait())
                 .await
                 .context("gateway")
+        });
+    }
+    if parts.gateway && config.store.retention_days > 0 {
+        let (store, days, stop) = (store.clone(), config.store.retention_days, shutdown.clone());
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(3600));
+            let stopped = stop.wait();
+            tokio::pin!(stopped);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = &mut stopped => return Ok(()),
+                }
+                let cutoff = sensorhub_store::time::now_ms() - i64::from(days) * 86_400_000;
+                match store.retain(cutoff).await {
+                    Ok(n) => tracing::info!(deleted = n, days, "retention applied"),
+                    Err(e) => tracing::error!(error = %e, "retention failed; retrying in an hour"),
+                }
+            }
         });
     }
     if parts.serve {

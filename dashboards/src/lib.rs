@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use sensorhub_gateway::GatewayMetrics;
-use sensorhub_store::SqliteStore;
+use sensorhub_store::Store;
 use tokio::net::TcpListener;
 
 pub use config::HttpConfig;
@@ -26,7 +26,7 @@ pub use sensorhub_publisher::PrivacyConfig;
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: SqliteStore,
+    pub store: Store,
     /// The gateway's counters when it runs in the same process (`run`, `demo`).
     pub metrics: Option<Arc<GatewayMetrics>>,
     pub privacy: PrivacyConfig,

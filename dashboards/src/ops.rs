@@ -22,7 +22,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     if let Some(m) = &state.metrics {
         m.render(&mut out);
     }
-    if let Ok(counts) = state.store.dead_letter_counts().await {
+    if let Ok(counts) = state.store.state().dead_letter_counts().await {
         let name = "sensorhub_dead_letters_kept";
         out.push_str(&format!(
             "# HELP {name} Dead letters kept in the store, by reason.\n# TYPE {name} gauge\n"

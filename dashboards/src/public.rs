@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use sensorhub_core::Quantity;
-use sensorhub_store::StoreError;
+use sensorhub_store::{StoreError, TimeSeries};
 use serde::Serialize;
 
 use crate::AppState;
@@ -32,6 +32,7 @@ pub struct PublicValue {
 pub async fn stations(state: &AppState) -> Result<Vec<PublicStation>, StoreError> {
     let mut stations: BTreeMap<String, PublicStation> = state
         .store
+        .state()
         .stations()
         .await?
         .into_iter()

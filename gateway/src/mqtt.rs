@@ -18,7 +18,7 @@ use rumqttc::{
     AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, Publish, QoS, TlsConfiguration,
     Transport,
 };
-use sensorhub_store::{IngestBatch, SqliteStore, StoreError};
+use sensorhub_store::{IngestBatch, Store, StoreError};
 use tokio::sync::mpsc;
 
 use crate::ingest::{Ingest, Outcome};
@@ -91,7 +91,7 @@ fn format_of(subscriptions: &[Subscription], topic: &str) -> Option<PayloadForma
 /// Runs the gateway until `shutdown` completes, then commits what it holds and disconnects.
 pub async fn run(
     config: MqttConfig,
-    store: SqliteStore,
+    store: Store,
     metrics: Arc<GatewayMetrics>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), GatewayError> {
@@ -99,7 +99,7 @@ pub async fn run(
     let batch_size = config.batch_size.max(1);
     let (client, eventloop) = AsyncClient::new(options, 2 * batch_size + 64);
     let (tx, mut rx) = mpsc::channel::<Publish>(batch_size);
-    let mut ingest = Ingest::new(store.clone()).await?;
+    let mut ingest = Ingest::new(store.state().clone()).await?;
     tracing::info!(url = %config.url, client_id = %config.client_id, "gateway starting");
     let poller = tokio::spawn(poll(
         eventloop,
@@ -221,7 +221,7 @@ async fn handle_until_done(
     }
 }
 
-async fn commit_until_done(store: &SqliteStore, metrics: &GatewayMetrics, batch: IngestBatch) {
+async fn commit_until_done(store: &Store, metrics: &GatewayMetrics, batch: IngestBatch) {
     let mut delay = Duration::from_millis(100);
     loop {
         match store.commit(batch.clone()).await {

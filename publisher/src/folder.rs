@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use sensorhub_store::{SqliteStore, StoreError};
+use sensorhub_store::{Store, StoreError, TimeSeries};
 use serde::{Deserialize, Serialize};
 
 use crate::PrivacyConfig;
@@ -54,11 +54,12 @@ pub struct PublishReport {
 /// Writes `latest.csv` (the newest value of every public series) and `stations.geojson`
 /// (public stations at the policy's precision) into `config.folder`.
 pub async fn publish_to_folder(
-    store: &SqliteStore,
+    store: &Store,
     config: &FolderConfig,
     privacy: &PrivacyConfig,
 ) -> Result<PublishReport, PublishError> {
     let stations: Vec<_> = store
+        .state()
         .stations()
         .await?
         .into_iter()
@@ -145,7 +146,11 @@ mod tests {
     #[tokio::test]
     async fn only_public_stations_leave_and_coordinates_are_coarsened() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path().join("s.db")).unwrap();
+        let store = Store::open(&sensorhub_store::StoreConfig {
+            path: dir.path().join("s.db").display().to_string(),
+            ..Default::default()
+        })
+        .unwrap();
         let device = |eui: &str, station: &str, public: bool| Device {
             dev_eui: eui.into(),
             name: "n".into(),
@@ -159,6 +164,7 @@ mod tests {
             app_s_key: None,
         };
         store
+            .state()
             .put_devices(vec![
                 device("0000000000000001", "pegel, wyk", true),
                 device("0000000000000002", "garten-7", false),
@@ -173,7 +179,7 @@ mod tests {
             value: 1.25,
         };
         store
-            .write_readings(vec![reading("pegel, wyk"), reading("garten-7")])
+            .write(vec![reading("pegel, wyk"), reading("garten-7")])
             .await
             .unwrap();
         let config = FolderConfig {

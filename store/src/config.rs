@@ -7,8 +7,26 @@ use serde::{Deserialize, Serialize};
 pub struct StoreConfig {
     /// `sqlite` (embedded, the default) or `influxdb`.
     pub backend: Backend,
-    /// SQLite file; also holds the registry and dead letters with every backend.
+    /// SQLite file. With every backend it also holds the device registry, uplink metadata and
+    /// dead letters; with `sqlite` it holds the readings too.
     pub path: String,
+    /// Raw readings older than this many days are deleted (0: keep everything). With SQLite,
+    /// hourly rollups stay, so hourly and daily history outlives the raw data.
+    pub retention_days: u32,
+    /// InfluxDB: base URL, for example `http://127.0.0.1:8086`.
+    pub url: String,
+    /// InfluxDB write API: `v1` (`/write`, InfluxDB 1.x) or `v2` (`/api/v2/write`, 2.x and 3.x).
+    pub api: InfluxApi,
+    /// InfluxDB database for InfluxQL queries (1.x; on 2.x the DBRP-mapped name of the bucket).
+    pub database: String,
+    /// InfluxDB 2.x/3.x organisation and bucket, for `api = "v2"` writes.
+    pub org: String,
+    pub bucket: String,
+    /// InfluxDB API token (2.x, 3.x); better set as SENSORHUB_STORE_TOKEN.
+    pub token: Option<String>,
+    /// InfluxDB 1.x user and password; better set the password as SENSORHUB_STORE_PASSWORD.
+    pub user: Option<String>,
+    pub password: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,11 +36,27 @@ pub enum Backend {
     Influxdb,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InfluxApi {
+    V1,
+    V2,
+}
+
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
             backend: Backend::Sqlite,
             path: "sensorhub-data/sensorhub.db".into(),
+            retention_days: 0,
+            url: "http://127.0.0.1:8086".into(),
+            api: InfluxApi::V1,
+            database: "sensorhub".into(),
+            org: String::new(),
+            bucket: String::new(),
+            token: None,
+            user: None,
+            password: None,
         }
     }
 }
@@ -30,14 +64,27 @@ impl Default for StoreConfig {
 impl StoreConfig {
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        if self.backend == Backend::Influxdb {
-            problems.push(
-                "store.backend: `influxdb` is not built yet; this version stores in `sqlite`"
-                    .into(),
-            );
-        }
         if self.path.is_empty() {
             problems.push("store.path: must name a file".into());
+        }
+        if self.backend == Backend::Influxdb {
+            if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
+                problems.push(format!("store.url: `{}` must start with http:// or https://", self.url));
+            }
+            if self.database.is_empty() {
+                problems.push("store.database: InfluxQL queries need a database name".into());
+            }
+            if self.api == InfluxApi::V2 {
+                if self.org.is_empty() || self.bucket.is_empty() {
+                    problems.push("store.org and store.bucket: needed for api = \"v2\"".into());
+                }
+                if self.token.is_none() {
+                    problems.push("store.token: needed for api = \"v2\" (set SENSORHUB_STORE_TOKEN)".into());
+                }
+            }
+            if self.user.is_some() != self.password.is_some() {
+                problems.push("store.user and store.password: give both or neither".into());
+            }
         }
         problems
     }

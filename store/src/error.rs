@@ -25,6 +25,11 @@ pub enum StoreError {
     SchemaTooNew { found: u32, supported: u32 },
     #[error("device {0} is not in the registry")]
     UnknownDevice(String),
+    #[error("InfluxDB {operation} failed: {detail}")]
+    Influx {
+        operation: &'static str,
+        detail: String,
+    },
     #[error("the store worker stopped: {0}")]
     Worker(String),
 }

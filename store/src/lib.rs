@@ -1,20 +1,184 @@
 //! The time-series store: what the gateway writes and the dashboards and publisher read.
 //!
-//! Readings (station, quantity, value, unit, time) are kept apart from uplink metadata (frame
-//! counters, radio figures), which serves device health and never reaches published data.
-//! The embedded SQLite backend also holds the operational state every deployment needs:
-//! the device registry, dead letters and unknown devices.
+//! [`TimeSeries`] is the one interface over readings, with two backends: embedded SQLite (the
+//! default, [`SqliteStore`]) and InfluxDB ([`InfluxStore`]). [`Store`] is what the rest of the
+//! system holds: the configured time-series backend plus the SQLite file that always keeps the
+//! operational state (device registry, uplink metadata, dead letters, unknown devices).
+//! Readings carry no device identifiers or radio metadata; those stay in the state.
 
 mod config;
 mod error;
+pub mod influx;
 mod model;
 pub mod sqlite;
 pub mod time;
 
-pub use config::{Backend, StoreConfig};
+use std::future::Future;
+
+use tokio::sync::mpsc;
+
+pub use config::{Backend, InfluxApi, StoreConfig};
 pub use error::StoreError;
+pub use influx::InfluxStore;
 pub use model::{
-    DeadLetter, DeadLetterCount, Device, IngestBatch, LatestValue, Reading, ReadingQuery, Station,
-    UnknownDevice, Uplink,
+    Bucket, DeadLetter, DeadLetterCount, Device, IngestBatch, LatestValue, RangeQuery, Reading,
+    ReadingQuery, Resolution, Station, UnknownDevice, Uplink,
 };
 pub use sqlite::SqliteStore;
+
+/// A stream of reading chunks from an export.
+pub type ExportStream = mpsc::Receiver<Result<Vec<Reading>, StoreError>>;
+
+/// What every time-series backend does, with the same behaviour (the shared test suite in
+/// `store/tests/backends.rs` holds every backend to it).
+pub trait TimeSeries: Clone + Send + Sync + 'static {
+    /// Writes readings idempotently: the same station, quantity and time replaces the stored
+    /// value (last write wins), never duplicates it. Durable when it returns `Ok`.
+    fn write(&self, readings: Vec<Reading>) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The newest value of every series.
+    fn latest(&self) -> impl Future<Output = Result<Vec<LatestValue>, StoreError>> + Send;
+
+    /// One series over a window, raw or aggregated (mean, min, max, count per bucket).
+    fn range(
+        &self,
+        query: RangeQuery,
+    ) -> impl Future<Output = Result<Vec<Bucket>, StoreError>> + Send;
+
+    /// Raw readings of stations, oldest first.
+    fn readings(
+        &self,
+        query: ReadingQuery,
+    ) -> impl Future<Output = Result<Vec<Reading>, StoreError>> + Send;
+
+    /// Every reading in `[since_ms, until_ms)`, streamed in chunks of at most `chunk`.
+    fn export(&self, since_ms: i64, until_ms: i64, chunk: usize) -> ExportStream;
+
+    /// Deletes raw readings older than `cutoff_ms`.
+    fn retain(&self, cutoff_ms: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+impl TimeSeries for SqliteStore {
+    async fn write(&self, readings: Vec<Reading>) -> Result<(), StoreError> {
+        self.write_readings(readings).await
+    }
+    async fn latest(&self) -> Result<Vec<LatestValue>, StoreError> {
+        SqliteStore::latest(self).await
+    }
+    async fn range(&self, query: RangeQuery) -> Result<Vec<Bucket>, StoreError> {
+        SqliteStore::range(self, query).await
+    }
+    async fn readings(&self, query: ReadingQuery) -> Result<Vec<Reading>, StoreError> {
+        SqliteStore::readings(self, query).await
+    }
+    fn export(&self, since_ms: i64, until_ms: i64, chunk: usize) -> ExportStream {
+        SqliteStore::export(self, since_ms, until_ms, chunk)
+    }
+    async fn retain(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
+        SqliteStore::retain(self, cutoff_ms).await
+    }
+}
+
+impl TimeSeries for InfluxStore {
+    async fn write(&self, readings: Vec<Reading>) -> Result<(), StoreError> {
+        InfluxStore::write(self, &readings).await
+    }
+    async fn latest(&self) -> Result<Vec<LatestValue>, StoreError> {
+        InfluxStore::latest(self).await
+    }
+    async fn range(&self, query: RangeQuery) -> Result<Vec<Bucket>, StoreError> {
+        InfluxStore::range(self, &query).await
+    }
+    async fn readings(&self, query: ReadingQuery) -> Result<Vec<Reading>, StoreError> {
+        InfluxStore::readings(self, &query).await
+    }
+    fn export(&self, since_ms: i64, until_ms: i64, chunk: usize) -> ExportStream {
+        InfluxStore::export(self, since_ms, until_ms, chunk)
+    }
+    async fn retain(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
+        InfluxStore::retain(self, cutoff_ms).await
+    }
+}
+
+#[derive(Clone)]
+enum SeriesBackend {
+    Sqlite(SqliteStore),
+    Influx(InfluxStore),
+}
+
+/// The store as the system holds it: the configured time-series backend and the SQLite state.
+#[derive(Clone)]
+pub struct Store {
+    state: SqliteStore,
+    series: SeriesBackend,
+}
+
+impl Store {
+    /// Opens the store the config describes. The SQLite file is always opened (and created).
+    pub fn open(config: &StoreConfig) -> Result<Store, StoreError> {
+        let state = SqliteStore::open(&config.path)?;
+        let series = match config.backend {
+            Backend::Sqlite => SeriesBackend::Sqlite(state.clone()),
+            Backend::Influxdb => SeriesBackend::Influx(InfluxStore::new(config)?),
+        };
+        Ok(Store { state, series })
+    }
+
+    /// The SQLite store with the registry, uplink metadata and dead letters.
+    pub fn state(&self) -> &SqliteStore {
+        &self.state
+    }
+
+    /// Commits what one batch of messages produced: readings to the time-series backend, the
+    /// rest to the state. With SQLite both go in one transaction; with InfluxDB the readings
+    /// are written first, so a crash in between at worst writes them again (idempotently).
+    pub async fn commit(&self, mut batch: IngestBatch) -> Result<(), StoreError> {
+        match &self.series {
+            SeriesBackend::Sqlite(_) => self.state.commit(batch).await,
+            SeriesBackend::Influx(influx) => {
+                influx.write(&batch.readings).await?;
+                batch.readings.clear();
+                self.state.commit(batch).await
+            }
+        }
+    }
+
+    /// Whether both parts answer (for readiness checks).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.state.ping().await?;
+        if let SeriesBackend::Influx(influx) = &self.series {
+            influx.ping().await?;
+        }
+        Ok(())
+    }
+}
+
+macro_rules! delegate {
+    ($self:ident, $store:ident => $call:expr) => {
+        match &$self.series {
+            SeriesBackend::Sqlite($store) => $call,
+            SeriesBackend::Influx($store) => $call,
+        }
+    };
+}
+
+impl TimeSeries for Store {
+    async fn write(&self, readings: Vec<Reading>) -> Result<(), StoreError> {
+        delegate!(self, s => TimeSeries::write(s, readings).await)
+    }
+    async fn latest(&self) -> Result<Vec<LatestValue>, StoreError> {
+        delegate!(self, s => TimeSeries::latest(s).await)
+    }
+    async fn range(&self, query: RangeQuery) -> Result<Vec<Bucket>, StoreError> {
+        delegate!(self, s => TimeSeries::range(s, query).await)
+    }
+    async fn readings(&self, query: ReadingQuery) -> Result<Vec<Reading>, StoreError> {
+        delegate!(self, s => TimeSeries::readings(s, query).await)
+    }
+    fn export(&self, since_ms: i64, until_ms: i64, chunk: usize) -> ExportStream {
+        delegate!(self, s => TimeSeries::export(s, since_ms, until_ms, chunk))
+    }
+    async fn retain(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
+        delegate!(self, s => TimeSeries::retain(s, cutoff_ms).await)
+    }
+}

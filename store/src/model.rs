@@ -169,3 +169,91 @@ pub struct Station {
     /// How many registered devices report under this station.
     pub devices: u32,
 }
+
+/// The time resolution of a range query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Resolution {
+    /// Every stored reading.
+    #[serde(rename = "raw")]
+    Raw,
+    #[serde(rename = "1m")]
+    Minute,
+    #[serde(rename = "15m")]
+    QuarterHour,
+    #[serde(rename = "1h")]
+    Hour,
+    #[serde(rename = "1d")]
+    Day,
+}
+
+impl Resolution {
+    /// Bucket width in milliseconds; `None` for raw.
+    pub fn step_ms(self) -> Option<i64> {
+        match self {
+            Resolution::Raw => None,
+            Resolution::Minute => Some(60_000),
+            Resolution::QuarterHour => Some(900_000),
+            Resolution::Hour => Some(3_600_000),
+            Resolution::Day => Some(86_400_000),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Resolution::Raw => "raw",
+            Resolution::Minute => "1m",
+            Resolution::QuarterHour => "15m",
+            Resolution::Hour => "1h",
+            Resolution::Day => "1d",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Resolution> {
+        [
+            Resolution::Raw,
+            Resolution::Minute,
+            Resolution::QuarterHour,
+            Resolution::Hour,
+            Resolution::Day,
+        ]
+        .into_iter()
+        .find(|r| r.name() == text)
+    }
+}
+
+/// One series over a time window at a resolution. Aggregated windows are widened to whole
+/// buckets (UTC, aligned to the epoch) so that every backend answers alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RangeQuery {
+    pub station: String,
+    pub quantity: String,
+    /// Inclusive, ms since the epoch.
+    pub since_ms: i64,
+    /// Exclusive, ms since the epoch.
+    pub until_ms: i64,
+    pub resolution: Resolution,
+}
+
+impl RangeQuery {
+    /// The window widened to whole buckets of the resolution.
+    pub fn aligned(&self) -> (i64, i64) {
+        match self.resolution.step_ms() {
+            None => (self.since_ms, self.until_ms),
+            Some(step) => (
+                self.since_ms.div_euclid(step) * step,
+                (self.until_ms + step - 1).div_euclid(step) * step,
+            ),
+        }
+    }
+}
+
+/// One bucket of a range query (for raw queries, one reading: count 1, all values equal).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Bucket {
+    /// Start of the bucket (the reading's time when raw), ms since the epoch.
+    pub start_ms: i64,
+    pub mean: f64,
+    pub min: f64,
+    pub max: f64,
+    pub count: u64,
+}

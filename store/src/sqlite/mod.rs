@@ -4,13 +4,15 @@
 //! single writer (SQLite allows one at a time anyway); reads take a pooled connection and,
 //! thanks to WAL, never wait for the writer.
 
+mod ingest;
+mod query;
 mod registry;
 pub(crate) mod schema;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::error::Context;
 use crate::{
@@ -26,7 +28,7 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    writer: Mutex<ingest::Writer>,
     /// Idle reader connections; a reader is opened when none is idle.
     readers: Mutex<Vec<Connection>>,
 }
@@ -46,7 +48,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path,
-                writer: Mutex::new(writer),
+                writer: Mutex::new(ingest::Writer::new(writer)),
                 readers: Mutex::new(Vec::new()),
             }),
         })
@@ -56,19 +58,52 @@ impl SqliteStore {
         &self.inner.path
     }
 
+    /// Runs `f` on the writer on the blocking pool.
+    async fn write_with<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut ingest::Writer) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut writer = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut writer)
+        })
+        .await
+        .map_err(|e| StoreError::Worker(e.to_string()))?
+    }
+
     /// Runs `f` on the writer connection on the blocking pool.
     async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| StoreError::Worker(e.to_string()))?
+        self.write_with(move |writer| f(&mut writer.conn)).await
+    }
+
+    /// Runs `f` on a pooled reader connection, on the calling thread (for streaming exports,
+    /// which already run on the blocking pool).
+    fn read_blocking<T>(
+        inner: &Inner,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let idle = inner
+            .readers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => open_connection(&inner.path, true)?,
+        };
+        let result = f(&conn);
+        inner
+            .readers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(conn);
+        result
     }
 
     /// Runs `f` on a pooled reader connection on the blocking pool.
@@ -78,26 +113,9 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let idle = inner
-                .readers
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .pop();
-            let conn = match idle {
-                Some(conn) => conn,
-                None => open_connection(&inner.path, true)?,
-            };
-            let result = f(&conn);
-            inner
-                .readers
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(conn);
-            result
-        })
-        .await
-        .map_err(|e| StoreError::Worker(e.to_string()))?
+        tokio::task::spawn_blocking(move || Self::read_blocking(&inner, f))
+            .await
+            .map_err(|e| StoreError::Worker(e.to_string()))?
     }
 
     /// Commits everything one batch of messages produced, atomically and durably: when this
@@ -109,7 +127,7 @@ impl SqliteStore {
         if batch.is_empty() {
             return Ok(());
         }
-        self.write(move |conn| commit_batch(conn, &batch)).await
+        self.write_with(move |writer| writer.commit(&batch)).await
     }
 
     /// Convenience for writing readings alone.
@@ -149,7 +167,7 @@ impl SqliteStore {
 
     /// Raw readings matching `query`, oldest first.
     pub async fn readings(&self, query: ReadingQuery) -> Result<Vec<Reading>, StoreError> {
-        self.read(move |conn| query_readings(conn, &query)).await
+        self.read(move |conn| query::readings(conn, &query)).await
     }
 
     /// Dead letters, newest first.
@@ -260,146 +278,6 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreErro
     conn.pragma_update(None, "cache_size", -65_536)
         .map_err(fail)?;
     Ok(conn)
-}
-
-fn commit_batch(conn: &mut Connection, batch: &IngestBatch) -> Result<(), StoreError> {
-    let tx = conn.transaction().during("begin ingest")?;
-    {
-        let mut series = tx
-            .prepare_cached(
-                "INSERT INTO series (station, quantity, unit) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (station, quantity) DO UPDATE SET unit = excluded.unit
-                 RETURNING id",
-            )
-            .during("write series")?;
-        let mut reading = tx
-            .prepare_cached(
-                "INSERT INTO readings (series_id, ts, value) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value",
-            )
-            .during("write readings")?;
-        let mut latest = tx
-            .prepare_cached(
-                "INSERT INTO latest (series_id, ts, value) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (series_id) DO UPDATE SET ts = excluded.ts, value = excluded.value
-                 WHERE excluded.ts >= latest.ts",
-            )
-            .during("write latest")?;
-        for r in &batch.readings {
-            let id: i64 = series
-                .query_row(params![r.station, r.quantity, r.unit], |row| row.get(0))
-                .during("write series")?;
-            reading
-                .execute(params![id, r.time_ms, r.value])
-                .during("write readings")?;
-            latest
-                .execute(params![id, r.time_ms, r.value])
-                .during("write latest")?;
-        }
-
-        let mut uplink = tx
-            .prepare_cached(
-                "INSERT OR REPLACE INTO uplinks
-                 (dev_eui, ts, f_cnt, f_port, dedup_id, rssi, snr, gateway_count)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )
-            .during("write uplinks")?;
-        for u in &batch.uplinks {
-            uplink
-                .execute(params![
-                    u.dev_eui,
-                    u.time_ms,
-                    u.f_cnt,
-                    u.f_port,
-                    u.dedup_id,
-                    u.rssi,
-                    u.snr,
-                    u.gateway_count
-                ])
-                .during("write uplinks")?;
-        }
-
-        let mut dead = tx
-            .prepare_cached(
-                "INSERT INTO dead_letters (ts, topic, payload, reason, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )
-            .during("write dead letters")?;
-        for d in &batch.dead_letters {
-            dead.execute(params![d.time_ms, d.topic, d.payload, d.reason, d.detail])
-                .during("write dead letters")?;
-        }
-
-        let mut unknown = tx
-            .prepare_cached(
-                "INSERT INTO unknown_devices
-                 (dev_eui, name_hint, first_seen, last_seen, uplinks, last_topic)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (dev_eui) DO UPDATE SET
-                   name_hint = COALESCE(excluded.name_hint, name_hint),
-                   first_seen = MIN(first_seen, excluded.first_seen),
-                   last_seen = MAX(last_seen, excluded.last_seen),
-                   uplinks = uplinks + excluded.uplinks,
-                   last_topic = excluded.last_topic",
-            )
-            .during("write unknown devices")?;
-        for u in &batch.unknown_devices {
-            unknown
-                .execute(params![
-                    u.dev_eui,
-                    u.name_hint,
-                    u.first_seen_ms,
-                    u.last_seen_ms,
-                    u.uplinks as i64,
-                    u.last_topic
-                ])
-                .during("write unknown devices")?;
-        }
-    }
-    tx.commit().during("commit ingest")
-}
-
-fn query_readings(conn: &Connection, query: &ReadingQuery) -> Result<Vec<Reading>, StoreError> {
-    let mut sql = String::from(
-        "SELECT s.station, s.quantity, s.unit, r.ts, r.value
-         FROM readings r JOIN series s ON s.id = r.series_id WHERE 1 = 1",
-    );
-    let mut args: Vec<rusqlite::types::Value> = Vec::new();
-    if !query.stations.is_empty() {
-        let marks = vec!["?"; query.stations.len()].join(", ");
-        sql.push_str(&format!(" AND s.station IN ({marks})"));
-        args.extend(query.stations.iter().cloned().map(Into::into));
-    }
-    if let Some(q) = &query.quantity {
-        sql.push_str(" AND s.quantity = ?");
-        args.push(q.clone().into());
-    }
-    if let Some(since) = query.since_ms {
-        sql.push_str(" AND r.ts >= ?");
-        args.push(since.into());
-    }
-    if let Some(until) = query.until_ms {
-        sql.push_str(" AND r.ts < ?");
-        args.push(until.into());
-    }
-    sql.push_str(" ORDER BY r.ts, s.station, s.quantity");
-    if let Some(limit) = query.limit {
-        sql.push_str(" LIMIT ?");
-        args.push((limit as i64).into());
-    }
-    let mut stmt = conn.prepare_cached(&sql).during("read readings")?;
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(args), |row| {
-            Ok(Reading {
-                station: row.get(0)?,
-                quantity: row.get(1)?,
-                unit: row.get(2)?,
-                time_ms: row.get(3)?,
-                value: row.get(4)?,
-            })
-        })
-        .during("read readings")?;
-    rows.collect::<Result<_, _>>().during("read readings")
 }
 
 /// Used by the registry module for single-row lookups.

@@ -69,6 +69,20 @@ const MIGRATIONS: &[&str] = &[
         uplinks INTEGER NOT NULL,
         last_topic TEXT NOT NULL
     );",
+    // 2: hourly rollups, kept current on every write, so that dashboards and the publisher
+    // never scan raw readings for hourly or daily views. Backfilled from what is stored.
+    "CREATE TABLE hourly (
+        series_id INTEGER NOT NULL,
+        hour INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        sum REAL NOT NULL,
+        min REAL NOT NULL,
+        max REAL NOT NULL,
+        PRIMARY KEY (series_id, hour)
+    ) WITHOUT ROWID;
+    INSERT INTO hourly (series_id, hour, count, sum, min, max)
+        SELECT series_id, (ts / 3600000) * 3600000, COUNT(*), SUM(value), MIN(value), MAX(value)
+        FROM readings GROUP BY series_id, (ts / 3600000);",
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,225 @@
+//! The write path: one transaction per batch, with the latest values and hourly rollups kept
+//! current in the same transaction.
+//!
+//! Readings are idempotent (same series and time: last write wins). A new reading adds to its
+//! hour's rollup; a reading that replaces a different value marks its hour for recomputation
+//! from raw data; an identical redelivery changes nothing. Rollup deltas are summed in memory
+//! first, so a batch costs one rollup upsert per touched hour, not per reading.
+
+use std::collections::{BTreeSet, HashMap};
+
+use rusqlite::{params, Connection, Transaction};
+
+use crate::error::Context;
+use crate::{IngestBatch, Reading, StoreError};
+
+type SeriesIds = HashMap<String, HashMap<String, i64>>;
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// The writer connection with what it remembers between batches.
+pub struct Writer {
+    pub conn: Connection,
+    /// station -> quantity -> series id; series are never deleted, so the cache never lies.
+    series_ids: SeriesIds,
+}
+
+impl Writer {
+    pub fn new(conn: Connection) -> Self {
+        Writer {
+            conn,
+            series_ids: HashMap::new(),
+        }
+    }
+
+    pub fn commit(&mut self, batch: &IngestBatch) -> Result<(), StoreError> {
+        let tx = self.conn.transaction().during("begin ingest")?;
+        write_readings(&tx, &mut self.series_ids, &batch.readings)?;
+        write_metadata(&tx, batch)?;
+        tx.commit().during("commit ingest")
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Delta {
+    count: i64,
+    sum: f64,
+    min: f64,
+    max: f64,
+}
+
+fn series_id(
+    tx: &Transaction<'_>,
+    cache: &mut SeriesIds,
+    r: &Reading,
+) -> Result<i64, StoreError> {
+    if let Some(id) = cache.get(&r.station).and_then(|q| q.get(&r.quantity)) {
+        return Ok(*id);
+    }
+    let id: i64 = tx
+        .prepare_cached(
+            "INSERT INTO series (station, quantity, unit) VALUES (?1, ?2, ?3)
+             ON CONFLICT (station, quantity) DO UPDATE SET unit = excluded.unit
+             RETURNING id",
+        )
+        .during("write series")?
+        .query_row(params![r.station, r.quantity, r.unit], |row| row.get(0))
+        .during("write series")?;
+    cache
+        .entry(r.station.clone())
+        .or_default()
+        .insert(r.quantity.clone(), id);
+    Ok(id)
+}
+
+fn write_readings(
+    tx: &Transaction<'_>,
+    cache: &mut SeriesIds,
+    readings: &[Reading],
+) -> Result<(), StoreError> {
+    if readings.is_empty() {
+        return Ok(());
+    }
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT INTO readings (series_id, ts, value) VALUES (?1, ?2, ?3)
+             ON CONFLICT (series_id, ts) DO NOTHING",
+        )
+        .during("write readings")?;
+    let mut replace = tx
+        .prepare_cached(
+            "UPDATE readings SET value = ?3 WHERE series_id = ?1 AND ts = ?2 AND value IS NOT ?3",
+        )
+        .during("write readings")?;
+    let mut deltas: HashMap<(i64, i64), Delta> = HashMap::new();
+    let mut recompute: BTreeSet<(i64, i64)> = BTreeSet::new();
+    let mut newest: HashMap<i64, (i64, f64)> = HashMap::new();
+    for r in readings {
+        let id = series_id(tx, cache, r)?;
+        let hour = r.time_ms.div_euclid(HOUR_MS) * HOUR_MS;
+        if insert
+            .execute(params![id, r.time_ms, r.value])
+            .during("write readings")?
+            == 1
+        {
+            let d = deltas.entry((id, hour)).or_insert(Delta {
+                count: 0,
+                sum: 0.0,
+                min: f64::INFINITY,
+                max: f64::NEG_INFINITY,
+            });
+            d.count += 1;
+            d.sum += r.value;
+            d.min = d.min.min(r.value);
+            d.max = d.max.max(r.value);
+        } else if replace
+            .execute(params![id, r.time_ms, r.value])
+            .during("write readings")?
+            == 1
+        {
+            recompute.insert((id, hour));
+        }
+        let entry = newest.entry(id).or_insert((r.time_ms, r.value));
+        if r.time_ms >= entry.0 {
+            *entry = (r.time_ms, r.value);
+        }
+    }
+
+    let mut add = tx
+        .prepare_cached(
+            "INSERT INTO hourly (series_id, hour, count, sum, min, max)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (series_id, hour) DO UPDATE SET
+               count = count + excluded.count, sum = sum + excluded.sum,
+               min = MIN(min, excluded.min), max = MAX(max, excluded.max)",
+        )
+        .during("write rollups")?;
+    for ((id, hour), d) in &deltas {
+        if !recompute.contains(&(*id, *hour)) {
+            add.execute(params![id, hour, d.count, d.sum, d.min, d.max])
+                .during("write rollups")?;
+        }
+    }
+    let mut rebuild = tx
+        .prepare_cached(
+            "INSERT OR REPLACE INTO hourly (series_id, hour, count, sum, min, max)
+             SELECT series_id, ?2, COUNT(*), SUM(value), MIN(value), MAX(value)
+             FROM readings WHERE series_id = ?1 AND ts >= ?2 AND ts < ?2 + 3600000",
+        )
+        .during("rebuild rollups")?;
+    for (id, hour) in &recompute {
+        rebuild.execute(params![id, hour]).during("rebuild rollups")?;
+    }
+
+    let mut latest = tx
+        .prepare_cached(
+            "INSERT INTO latest (series_id, ts, value) VALUES (?1, ?2, ?3)
+             ON CONFLICT (series_id) DO UPDATE SET ts = excluded.ts, value = excluded.value
+             WHERE excluded.ts >= latest.ts",
+        )
+        .during("write latest")?;
+    for (id, (ts, value)) in &newest {
+        latest.execute(params![id, ts, value]).during("write latest")?;
+    }
+    Ok(())
+}
+
+fn write_metadata(tx: &Transaction<'_>, batch: &IngestBatch) -> Result<(), StoreError> {
+    let mut uplink = tx
+        .prepare_cached(
+            "INSERT OR REPLACE INTO uplinks
+             (dev_eui, ts, f_cnt, f_port, dedup_id, rssi, snr, gateway_count)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .during("write uplinks")?;
+    for u in &batch.uplinks {
+        uplink
+            .execute(params![
+                u.dev_eui,
+                u.time_ms,
+                u.f_cnt,
+                u.f_port,
+                u.dedup_id,
+                u.rssi,
+                u.snr,
+                u.gateway_count
+            ])
+            .during("write uplinks")?;
+    }
+    let mut dead = tx
+        .prepare_cached(
+            "INSERT INTO dead_letters (ts, topic, payload, reason, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .during("write dead letters")?;
+    for d in &batch.dead_letters {
+        dead.execute(params![d.time_ms, d.topic, d.payload, d.reason, d.detail])
+            .during("write dead letters")?;
+    }
+    let mut unknown = tx
+        .prepare_cached(
+            "INSERT INTO unknown_devices
+             (dev_eui, name_hint, first_seen, last_seen, uplinks, last_topic)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (dev_eui) DO UPDATE SET
+               name_hint = COALESCE(excluded.name_hint, name_hint),
+               first_seen = MIN(first_seen, excluded.first_seen),
+               last_seen = MAX(last_seen, excluded.last_seen),
+               uplinks = uplinks + excluded.uplinks,
+               last_topic = excluded.last_topic",
+        )
+        .during("write unknown devices")?;
+    for u in &batch.unknown_devices {
+        unknown
+            .execute(params![
+                u.dev_eui,
+                u.name_hint,
+                u.first_seen_ms,
+                u.last_seen_ms,
+                u.uplinks as i64,
+                u.last_topic
+            ])
+            .during("write unknown devices")?;
+    }
+    Ok(())
+}

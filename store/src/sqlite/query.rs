@@ -1,0 +1,188 @@
+//! The read path: raw readings, aggregated ranges, streamed exports, and retention.
+//!
+//! Hourly and daily ranges read the hourly rollups; minute and quarter-hour ranges aggregate
+//! raw readings of the one series, which the (series, time) key keeps contiguous on disk.
+
+use rusqlite::{params, Connection};
+use tokio::sync::mpsc;
+
+use super::SqliteStore;
+use crate::error::Context;
+use crate::{Bucket, RangeQuery, Reading, ReadingQuery, Resolution, StoreError};
+
+pub(super) fn readings(conn: &Connection, query: &ReadingQuery) -> Result<Vec<Reading>, StoreError> {
+    let mut sql = String::from(
+        "SELECT s.station, s.quantity, s.unit, r.ts, r.value
+         FROM readings r JOIN series s ON s.id = r.series_id WHERE 1 = 1",
+    );
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    if !query.stations.is_empty() {
+        let marks = vec!["?"; query.stations.len()].join(", ");
+        sql.push_str(&format!(" AND s.station IN ({marks})"));
+        args.extend(query.stations.iter().cloned().map(Into::into));
+    }
+    if let Some(q) = &query.quantity {
+        sql.push_str(" AND s.quantity = ?");
+        args.push(q.clone().into());
+    }
+    if let Some(since) = query.since_ms {
+        sql.push_str(" AND r.ts >= ?");
+        args.push(since.into());
+    }
+    if let Some(until) = query.until_ms {
+        sql.push_str(" AND r.ts < ?");
+        args.push(until.into());
+    }
+    sql.push_str(" ORDER BY r.ts, s.station, s.quantity");
+    if let Some(limit) = query.limit {
+        sql.push_str(" LIMIT ?");
+        args.push((limit as i64).into());
+    }
+    let mut stmt = conn.prepare_cached(&sql).during("read readings")?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(args), |row| {
+            Ok(Reading {
+                station: row.get(0)?,
+                quantity: row.get(1)?,
+                unit: row.get(2)?,
+                time_ms: row.get(3)?,
+                value: row.get(4)?,
+            })
+        })
+        .during("read readings")?;
+    rows.collect::<Result<_, _>>().during("read readings")
+}
+
+fn series_id(conn: &Connection, station: &str, quantity: &str) -> Result<Option<i64>, StoreError> {
+    super::optional(
+        conn.prepare_cached("SELECT id FROM series WHERE station = ?1 AND quantity = ?2")
+            .during("find series")?
+            .query_row(params![station, quantity], |row| row.get(0)),
+    )
+    .during("find series")
+}
+
+fn range(conn: &Connection, query: &RangeQuery) -> Result<Vec<Bucket>, StoreError> {
+    let Some(id) = series_id(conn, &query.station, &query.quantity)? else {
+        return Ok(Vec::new());
+    };
+    let (since, until) = query.aligned();
+    let (sql, step) = match query.resolution {
+        Resolution::Raw => (
+            "SELECT ts, value, value, value, 1 FROM readings
+             WHERE series_id = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts",
+            1,
+        ),
+        Resolution::Minute | Resolution::QuarterHour => (
+            "SELECT (ts / ?4) * ?4 AS b, AVG(value), MIN(value), MAX(value), COUNT(*)
+             FROM readings WHERE series_id = ?1 AND ts >= ?2 AND ts < ?3
+             GROUP BY b ORDER BY b",
+            query.resolution.step_ms().unwrap_or(1),
+        ),
+        Resolution::Hour | Resolution::Day => (
+            "SELECT (hour / ?4) * ?4 AS b, SUM(sum) / SUM(count), MIN(min), MAX(max), SUM(count)
+             FROM hourly WHERE series_id = ?1 AND hour >= ?2 AND hour < ?3
+             GROUP BY b ORDER BY b",
+            query.resolution.step_ms().unwrap_or(1),
+        ),
+    };
+    let mut stmt = conn.prepare_cached(sql).during("range query")?;
+    let bind: &[&dyn rusqlite::ToSql] = if query.resolution == Resolution::Raw {
+        &[&id, &since, &until]
+    } else {
+        &[&id, &since, &until, &step]
+    };
+    let rows = stmt
+        .query_map(bind, |row| {
+            Ok(Bucket {
+                start_ms: row.get(0)?,
+                mean: row.get(1)?,
+                min: row.get(2)?,
+                max: row.get(3)?,
+                count: row.get::<_, i64>(4)? as u64,
+            })
+        })
+        .during("range query")?;
+    rows.collect::<Result<_, _>>().during("range query")
+}
+
+impl SqliteStore {
+    /// One series over a window at a resolution; see [`RangeQuery`].
+    pub async fn range(&self, query: RangeQuery) -> Result<Vec<Bucket>, StoreError> {
+        self.read(move |conn| range(conn, &query)).await
+    }
+
+    /// Every reading in `[since_ms, until_ms)`, in chunks of up to `chunk` readings, ordered by
+    /// series and then time. The export runs on the blocking pool while the caller consumes
+    /// chunks, so memory stays bounded by the channel, not by the window.
+    pub fn export(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        chunk: usize,
+    ) -> mpsc::Receiver<Result<Vec<Reading>, StoreError>> {
+        let (tx, rx) = mpsc::channel(4);
+        let inner = self.inner.clone();
+        let chunk = chunk.max(1);
+        tokio::task::spawn_blocking(move || {
+            let result = Self::read_blocking(&inner, |conn| {
+                let mut series = conn
+                    .prepare("SELECT id, station, quantity, unit FROM series ORDER BY station, quantity")
+                    .during("export")?;
+                let series: Vec<(i64, String, String, String)> = series
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                    .during("export")?
+                    .collect::<Result<_, _>>()
+                    .during("export")?;
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT ts, value FROM readings
+                         WHERE series_id = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts",
+                    )
+                    .during("export")?;
+                let mut buffer = Vec::with_capacity(chunk);
+                for (id, station, quantity, unit) in &series {
+                    let mut rows = stmt.query(params![id, since_ms, until_ms]).during("export")?;
+                    while let Some(row) = rows.next().during("export")? {
+                        buffer.push(Reading {
+                            station: station.clone(),
+                            quantity: quantity.clone(),
+                            unit: unit.clone(),
+                            time_ms: row.get(0).during("export")?,
+                            value: row.get(1).during("export")?,
+                        });
+                        if buffer.len() == chunk {
+                            let full = std::mem::replace(&mut buffer, Vec::with_capacity(chunk));
+                            if tx.blocking_send(Ok(full)).is_err() {
+                                return Ok(()); // the consumer went away
+                            }
+                        }
+                    }
+                }
+                if !buffer.is_empty() {
+                    let _ = tx.blocking_send(Ok(buffer));
+                }
+                Ok(())
+            });
+            if let Err(e) = result {
+                let _ = tx.blocking_send(Err(e));
+            }
+        });
+        rx
+    }
+
+    /// Deletes raw readings older than `cutoff_ms`. Hourly rollups and latest values stay, so
+    /// long-term hourly and daily history survives raw retention. Returns the readings deleted.
+    pub async fn retain(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
+        self.write(move |conn| {
+            let deleted = conn
+                .execute(
+                    "DELETE FROM readings WHERE series_id IN (SELECT id FROM series) AND ts < ?1",
+                    [cutoff_ms],
+                )
+                .during("retention")?;
+            Ok(deleted as u64)
+        })
+        .await
+    }
+}
