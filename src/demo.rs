@@ -126,7 +126,10 @@ pub async fn run(options: DemoOptions) -> Result<()> {
     };
     config.check()?;
     let store = Store::open(&config.store).with_context(|| format!("store {}", db.display()))?;
-    store.state().put_devices(registry_entries(options.nodes)).await?;
+    store
+        .state()
+        .put_devices(registry_entries(options.nodes))
+        .await?;
 
     let (shutdown, _trigger) = Shutdown::on_signal();
     let sim_config = SimConfig {

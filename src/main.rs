@@ -341,7 +341,10 @@ async fn devices_command(command: DevicesCommand) -> Result<()> {
                 app_s_key,
             })?;
             let eui = device.dev_eui.clone();
-            open_store(&config)?.state().put_devices(vec![device]).await?;
+            open_store(&config)?
+                .state()
+                .put_devices(vec![device])
+                .await?;
             println!("registered {eui}");
             Ok(())
         }
@@ -389,7 +392,10 @@ async fn devices_command(command: DevicesCommand) -> Result<()> {
             let eui: sensorhub_core::DevEui = dev_eui
                 .parse()
                 .map_err(|e| anyhow::anyhow!("DevEUI `{dev_eui}`: {e}"))?;
-            open_store(&config)?.state().remove_device(&eui.to_string()).await?;
+            open_store(&config)?
+                .state()
+                .remove_device(&eui.to_string())
+                .await?;
             println!("removed {eui}");
             Ok(())
         }

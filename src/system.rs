@@ -82,8 +82,8 @@ impl Shutdown {
 }
 
 pub async fn run(config: Config, parts: Parts) -> Result<()> {
-    let store = Store::open(&config.store)
-        .with_context(|| format!("store {}", config.store.path))?;
+    let store =
+        Store::open(&config.store).with_context(|| format!("store {}", config.store.path))?;
     let (shutdown, _trigger) = Shutdown::on_signal();
     run_with(config, parts, store, shutdown).await
 }

@@ -69,7 +69,10 @@ impl StoreConfig {
         }
         if self.backend == Backend::Influxdb {
             if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
-                problems.push(format!("store.url: `{}` must start with http:// or https://", self.url));
+                problems.push(format!(
+                    "store.url: `{}` must start with http:// or https://",
+                    self.url
+                ));
             }
             if self.database.is_empty() {
                 problems.push("store.database: InfluxQL queries need a database name".into());
@@ -79,7 +82,9 @@ impl StoreConfig {
                     problems.push("store.org and store.bucket: needed for api = \"v2\"".into());
                 }
                 if self.token.is_none() {
-                    problems.push("store.token: needed for api = \"v2\" (set SENSORHUB_STORE_TOKEN)".into());
+                    problems.push(
+                        "store.token: needed for api = \"v2\" (set SENSORHUB_STORE_TOKEN)".into(),
+                    );
                 }
             }
             if self.user.is_some() != self.password.is_some() {

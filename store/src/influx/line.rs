@@ -27,7 +27,10 @@ pub fn encode(readings: &[Reading]) -> Result<String, StoreError> {
         if !r.value.is_finite() {
             return Err(StoreError::Influx {
                 operation: "write",
-                detail: format!("{} {} at {}: {} is not a finite number", r.station, r.quantity, r.time_ms, r.value),
+                detail: format!(
+                    "{} {} at {}: {} is not a finite number",
+                    r.station, r.quantity, r.time_ms, r.value
+                ),
             });
         }
         out.push_str("reading,quantity=");

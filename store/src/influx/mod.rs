@@ -158,7 +158,10 @@ impl InfluxStore {
             .await
             .map_err(|e| influx_error(operation, e))?;
         let status = response.status();
-        let text = response.text().await.map_err(|e| influx_error(operation, e))?;
+        let text = response
+            .text()
+            .await
+            .map_err(|e| influx_error(operation, e))?;
         let parsed: QueryResponse = serde_json::from_str(&text)
             .map_err(|_| influx_error(operation, format!("{status}: {}", text.trim())))?;
         if let Some(error) = parsed.error {
@@ -246,13 +249,15 @@ impl InfluxStore {
                         query::float(row, 3),
                         query::number(row, 4),
                     ) {
-                        (Some(mean), Some(min), Some(max), Some(count)) if count > 0 => Some(Bucket {
-                            start_ms,
-                            mean,
-                            min,
-                            max,
-                            count: count as u64,
-                        }),
+                        (Some(mean), Some(min), Some(max), Some(count)) if count > 0 => {
+                            Some(Bucket {
+                                start_ms,
+                                mean,
+                                min,
+                                max,
+                                count: count as u64,
+                            })
+                        }
                         _ => None,
                     }
                 };

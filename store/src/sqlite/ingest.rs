@@ -48,11 +48,7 @@ struct Delta {
     max: f64,
 }
 
-fn series_id(
-    tx: &Transaction<'_>,
-    cache: &mut SeriesIds,
-    r: &Reading,
-) -> Result<i64, StoreError> {
+fn series_id(tx: &Transaction<'_>, cache: &mut SeriesIds, r: &Reading) -> Result<i64, StoreError> {
     if let Some(id) = cache.get(&r.station).and_then(|q| q.get(&r.quantity)) {
         return Ok(*id);
     }
@@ -148,7 +144,9 @@ fn write_readings(
         )
         .during("rebuild rollups")?;
     for (id, hour) in &recompute {
-        rebuild.execute(params![id, hour]).during("rebuild rollups")?;
+        rebuild
+            .execute(params![id, hour])
+            .during("rebuild rollups")?;
     }
 
     let mut latest = tx
@@ -159,7 +157,9 @@ fn write_readings(
         )
         .during("write latest")?;
     for (id, (ts, value)) in &newest {
-        latest.execute(params![id, ts, value]).during("write latest")?;
+        latest
+            .execute(params![id, ts, value])
+            .during("write latest")?;
     }
     Ok(())
 }

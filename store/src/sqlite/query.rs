@@ -10,7 +10,10 @@ use super::SqliteStore;
 use crate::error::Context;
 use crate::{Bucket, RangeQuery, Reading, ReadingQuery, Resolution, StoreError};
 
-pub(super) fn readings(conn: &Connection, query: &ReadingQuery) -> Result<Vec<Reading>, StoreError> {
+pub(super) fn readings(
+    conn: &Connection,
+    query: &ReadingQuery,
+) -> Result<Vec<Reading>, StoreError> {
     let mut sql = String::from(
         "SELECT s.station, s.quantity, s.unit, r.ts, r.value
          FROM readings r JOIN series s ON s.id = r.series_id WHERE 1 = 1",
@@ -127,7 +130,9 @@ impl SqliteStore {
         tokio::task::spawn_blocking(move || {
             let result = Self::read_blocking(&inner, |conn| {
                 let mut series = conn
-                    .prepare("SELECT id, station, quantity, unit FROM series ORDER BY station, quantity")
+                    .prepare(
+                        "SELECT id, station, quantity, unit FROM series ORDER BY station, quantity",
+                    )
                     .during("export")?;
                 let series: Vec<(i64, String, String, String)> = series
                     .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
@@ -142,7 +147,9 @@ impl SqliteStore {
                     .during("export")?;
                 let mut buffer = Vec::with_capacity(chunk);
                 for (id, station, quantity, unit) in &series {
-                    let mut rows = stmt.query(params![id, since_ms, until_ms]).during("export")?;
+                    let mut rows = stmt
+                        .query(params![id, since_ms, until_ms])
+                        .during("export")?;
                     while let Some(row) = rows.next().during("export")? {
                         buffer.push(Reading {
                             station: station.clone(),
