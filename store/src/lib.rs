@@ -103,7 +103,7 @@ impl TimeSeries for InfluxStore {
 #[derive(Clone)]
 enum SeriesBackend {
     Sqlite(SqliteStore),
-    Influx(InfluxStore),
+    Influx(Box<InfluxStore>),
 }
 
 /// The store as the system holds it: the configured time-series backend and the SQLite state.
@@ -119,7 +119,7 @@ impl Store {
         let state = SqliteStore::open(&config.path)?;
         let series = match config.backend {
             Backend::Sqlite => SeriesBackend::Sqlite(state.clone()),
-            Backend::Influxdb => SeriesBackend::Influx(InfluxStore::new(config)?),
+            Backend::Influxdb => SeriesBackend::Influx(Box::new(InfluxStore::new(config)?)),
         };
         Ok(Store { state, series })
     }
@@ -157,7 +157,10 @@ macro_rules! delegate {
     ($self:ident, $store:ident => $call:expr) => {
         match &$self.series {
             SeriesBackend::Sqlite($store) => $call,
-            SeriesBackend::Influx($store) => $call,
+            SeriesBackend::Influx(boxed) => {
+                let $store = boxed.as_ref();
+                $call
+            }
         }
     };
 }

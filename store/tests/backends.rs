@@ -98,11 +98,7 @@ async fn suite<S: TimeSeries>(store: S) {
     // Latest: the newest reading of each series.
     let latest = store.latest().await.unwrap();
     assert_eq!(latest.len(), 2);
-    let last_a = data
-        .iter()
-        .filter(|r| r.station == "pegel-a")
-        .last()
-        .unwrap();
+    let last_a = data.iter().rfind(|r| r.station == "pegel-a").unwrap();
     assert_eq!(
         (
             latest[0].station.as_str(),
