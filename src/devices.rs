@@ -89,8 +89,9 @@ pub fn validate(mut device: Device) -> Result<Device> {
         || device.device_type.starts_with("js:");
     if !known {
         bail!(
-            "device_type `{}`: no such decoder in this version (known: cayenne-lpp)",
-            device.device_type
+            "device_type `{}`: no such decoder in this version (known: {})",
+            device.device_type,
+            sensorhub_gateway::codec::DEVICE_TYPES.join(", ")
         );
     }
     if let Some(addr) = &device.dev_addr {

@@ -128,7 +128,7 @@ impl Ingest {
         let measurements = if uplink.payload.is_empty() {
             Vec::new()
         } else {
-            match codec::decode(&device.device_type, &uplink.payload) {
+            match codec::decode(&device.device_type, uplink.f_port, &uplink.payload) {
                 Ok(m) => m,
                 Err(e) => {
                     let detail = format!("device {dev_eui}: {e}");

@@ -5,6 +5,7 @@
 //! return typed errors; the gateway dead-letters the message with reason `codec_error`.
 
 mod lpp;
+mod vendors;
 
 /// One decoded value, already in the vocabulary.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,17 +21,50 @@ pub enum CodecError {
     UnknownDeviceType(String),
     #[error("Cayenne LPP: {0}")]
     Lpp(#[from] sensorhub_core::lpp::LppError),
+    #[error("{device_type}: {detail}")]
+    Payload {
+        device_type: &'static str,
+        detail: String,
+    },
 }
 
-/// Decodes `payload` of a device of type `device_type`.
-pub fn decode(device_type: &str, payload: &[u8]) -> Result<Vec<Measurement>, CodecError> {
+/// The built-in device types, `vendor-model` in lowercase.
+pub const DEVICE_TYPES: &[&str] = &[
+    "cayenne-lpp",
+    "dragino-lht65",
+    "dragino-lht65n",
+    "dragino-ldds75",
+    "milesight-em300-th",
+    "milesight-am103",
+    "milesight-am107",
+    "elsys-ers",
+    "elsys-ers-co2",
+    "decentlab-dl-pm",
+    "browan-tbhh100",
+];
+
+/// Decodes `payload`, received on `f_port`, of a device of type `device_type`.
+pub fn decode(
+    device_type: &str,
+    f_port: Option<u8>,
+    payload: &[u8],
+) -> Result<Vec<Measurement>, CodecError> {
     match device_type {
         "cayenne-lpp" => lpp::decode(payload),
+        "dragino-lht65" | "dragino-lht65n" => vendors::dragino_lht65(f_port, payload),
+        "dragino-ldds75" => vendors::dragino_ldds75(f_port, payload),
+        "milesight-em300-th" => vendors::milesight("milesight-em300-th", payload),
+        "milesight-am103" => vendors::milesight("milesight-am103", payload),
+        "milesight-am107" => vendors::milesight("milesight-am107", payload),
+        "elsys-ers" => vendors::elsys("elsys-ers", payload),
+        "elsys-ers-co2" => vendors::elsys("elsys-ers-co2", payload),
+        "decentlab-dl-pm" => vendors::decentlab_dl_pm(payload),
+        "browan-tbhh100" => vendors::browan_tbhh100(f_port, payload),
         other => Err(CodecError::UnknownDeviceType(other.to_owned())),
     }
 }
 
 /// Whether this build has a decoder for `device_type` (used to check registry entries).
 pub fn is_known(device_type: &str) -> bool {
-    matches!(device_type, "cayenne-lpp")
+    DEVICE_TYPES.contains(&device_type)
 }
