@@ -20,6 +20,9 @@ pub struct MqttConfig {
     pub batch_wait_ms: u64,
     /// Seconds between MQTT keep-alive pings.
     pub keep_alive_s: u64,
+    /// Raw gateway frames: copies of one frame heard by several gateways within this many
+    /// milliseconds of the first are merged into one uplink; later ones are replays.
+    pub dedup_window_ms: u64,
 }
 
 impl Default for MqttConfig {
@@ -33,6 +36,7 @@ impl Default for MqttConfig {
             batch_size: 500,
             batch_wait_ms: 50,
             keep_alive_s: 30,
+            dedup_window_ms: 1_000,
         }
     }
 }
@@ -85,9 +89,10 @@ impl PayloadFormat {
         }
     }
 
-    /// Whether this build decodes the format; the others are refused by `config check`.
+    /// Whether this build decodes the format (the protobuf encoding of gateway frames is not
+    /// read yet; the JSON one is).
     pub fn is_supported(self) -> bool {
-        matches!(self, PayloadFormat::Chirpstack)
+        true
     }
 }
 
@@ -116,7 +121,7 @@ impl MqttConfig {
         for (i, s) in self.subscriptions.iter().enumerate() {
             if !s.format.is_supported() {
                 problems.push(format!(
-                    "mqtt.subscriptions[{i}].format: `{}` is not built yet; this version reads `chirpstack`",
+                    "mqtt.subscriptions[{i}].format: `{}` is not built yet; not built",
                     s.format.name()
                 ));
             }

@@ -15,6 +15,7 @@ use sensorhub_store::{
 use crate::codec;
 use crate::formats::{self, Message, Uplink};
 use crate::metrics::GatewayMetrics;
+use crate::network::{Sessions, Verdict};
 use crate::registry::RegistryCache;
 use crate::PayloadFormat;
 
@@ -46,12 +47,20 @@ impl Outcome {
 
 pub struct Ingest {
     registry: RegistryCache,
+    /// Network sessions of ABP devices, for raw gateway frames.
+    sessions: Sessions,
+    dedup_window_ms: i64,
 }
 
 impl Ingest {
-    pub async fn new(store: SqliteStore) -> Result<Self, StoreError> {
+    pub async fn new(store: SqliteStore, dedup_window_ms: u64) -> Result<Self, StoreError> {
+        let sessions = Sessions::new(store.sessions().await?);
         let registry = RegistryCache::load(store, sensorhub_store::time::now_ms()).await?;
-        Ok(Ingest { registry })
+        Ok(Ingest {
+            registry,
+            sessions,
+            dedup_window_ms: dedup_window_ms as i64,
+        })
     }
 
     /// Adds what the message on `topic` produces to `batch`.
@@ -65,16 +74,9 @@ impl Ingest {
     ) -> Result<Outcome, StoreError> {
         let parsed = match format {
             PayloadFormat::Chirpstack => formats::chirpstack::parse(topic, payload, received_ms),
-            other => {
-                let detail = format!("format `{}` is not built yet", other.name());
-                return Ok(dead_letter(
-                    batch,
-                    topic,
-                    payload,
-                    received_ms,
-                    "unsupported_format",
-                    detail,
-                ));
+            PayloadFormat::Tts => formats::tts::parse(topic, payload, received_ms),
+            PayloadFormat::ChirpstackGateway => {
+                return self.frame(topic, payload, received_ms, batch).await;
             }
         };
         match parsed {
@@ -95,6 +97,103 @@ impl Ingest {
                 e.to_string(),
             )),
         }
+    }
+
+    /// A raw frame from a gateway: network-server checks, then the same decoding as uplinks.
+    async fn frame(
+        &mut self,
+        topic: &str,
+        raw: &[u8],
+        received_ms: i64,
+        batch: &mut IngestBatch,
+    ) -> Result<Outcome, StoreError> {
+        let frame = match formats::gateway_frame::parse(topic, raw) {
+            Ok(frame) => frame,
+            Err(e) => {
+                return Ok(dead_letter(
+                    batch,
+                    topic,
+                    raw,
+                    received_ms,
+                    e.reason(),
+                    e.to_string(),
+                ))
+            }
+        };
+        let Some(dev_addr) = crate::network::dev_addr_of(&frame.phy_payload) else {
+            let detail = "frame too short to carry a DevAddr".to_owned();
+            return Ok(dead_letter(
+                batch,
+                topic,
+                raw,
+                received_ms,
+                "bad_frame",
+                detail,
+            ));
+        };
+        let candidates = self.registry.by_dev_addr(&dev_addr, received_ms).await?;
+        // MType 2..=5 are data frames, the only ones with a DevAddr.
+        let is_data = matches!(frame.phy_payload.first().map(|b| b >> 5), Some(2..=5));
+        if candidates.is_empty() && is_data {
+            let detail = format!("DevAddr {dev_addr} has no ABP session in the registry");
+            return Ok(dead_letter(
+                batch,
+                topic,
+                raw,
+                received_ms,
+                "unknown_device",
+                detail,
+            ));
+        }
+        let verdict = self
+            .sessions
+            .check(&frame, &candidates, received_ms, self.dedup_window_ms);
+        let accepted = match verdict {
+            Verdict::Accepted(a) => a,
+            Verdict::Copy(r) => {
+                tracing::debug!(dev_eui = %r.dev_eui, gateways = r.gateway_count, "merged a copy of an uplink");
+                batch.uplinks.push(reception_record(&r));
+                return Ok(Outcome::Skipped);
+            }
+            Verdict::Duplicate => return Ok(Outcome::Skipped),
+            Verdict::NotUplink(kind) => {
+                tracing::debug!(topic, kind, "frame without readings");
+                return Ok(Outcome::Skipped);
+            }
+            Verdict::Rejected { reason, detail } => {
+                return Ok(dead_letter(batch, topic, raw, received_ms, reason, detail));
+            }
+        };
+        if let Some(state) = self.sessions.state(&accepted.dev_eui) {
+            batch.sessions.push((accepted.dev_eui.clone(), state));
+        }
+        let dev_eui = match accepted.dev_eui.parse() {
+            Ok(eui) => eui,
+            Err(e) => {
+                let detail = format!("registry DevEUI {}: {e}", accepted.dev_eui);
+                return Ok(dead_letter(
+                    batch,
+                    topic,
+                    raw,
+                    received_ms,
+                    "bad_field",
+                    detail,
+                ));
+            }
+        };
+        let uplink = Uplink {
+            dev_eui,
+            device_name: None,
+            time_ms: accepted.reception.time_ms,
+            f_cnt: Some(accepted.f_cnt),
+            f_port: accepted.f_port,
+            payload: accepted.payload,
+            dedup_id: None,
+            rssi: accepted.reception.rssi,
+            snr: accepted.reception.snr,
+            gateway_count: 1,
+        };
+        self.uplink(topic, raw, received_ms, uplink, batch).await
     }
 
     async fn uplink(
@@ -184,4 +283,18 @@ fn dead_letter(
         detail,
     });
     Outcome::DeadLettered(reason)
+}
+
+/// The uplink metadata record of a merged reception (it replaces the first copy's record).
+fn reception_record(r: &crate::network::Reception) -> UplinkRecord {
+    UplinkRecord {
+        dev_eui: r.dev_eui.clone(),
+        time_ms: r.time_ms,
+        f_cnt: Some(r.f_cnt),
+        f_port: None,
+        dedup_id: None,
+        rssi: r.rssi,
+        snr: r.snr,
+        gateway_count: r.gateway_count,
+    }
 }

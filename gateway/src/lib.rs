@@ -14,6 +14,7 @@ pub mod formats;
 pub mod ingest;
 pub mod metrics;
 pub mod mqtt;
+pub mod network;
 pub mod registry;
 
 pub use config::{MqttConfig, PayloadFormat, Subscription};

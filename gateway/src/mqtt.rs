@@ -99,7 +99,7 @@ pub async fn run(
     let batch_size = config.batch_size.max(1);
     let (client, eventloop) = AsyncClient::new(options, 2 * batch_size + 64);
     let (tx, mut rx) = mpsc::channel::<Publish>(batch_size);
-    let mut ingest = Ingest::new(store.state().clone()).await?;
+    let mut ingest = Ingest::new(store.state().clone(), config.dedup_window_ms).await?;
     tracing::info!(url = %config.url, client_id = %config.client_id, "gateway starting");
     let poller = tokio::spawn(poll(
         eventloop,

@@ -35,6 +35,27 @@ impl RegistryCache {
         Ok(())
     }
 
+    /// ABP devices registered with this DevAddr (8 hex digits, most significant first),
+    /// reloading the registry once if there are none.
+    pub async fn by_dev_addr(
+        &mut self,
+        dev_addr: &str,
+        now_ms: i64,
+    ) -> Result<Vec<&Device>, StoreError> {
+        let known = self
+            .devices
+            .values()
+            .any(|d| d.dev_addr.as_deref() == Some(dev_addr));
+        if !known && now_ms - self.loaded_at_ms >= RELOAD_INTERVAL_MS {
+            self.reload(now_ms).await?;
+        }
+        Ok(self
+            .devices
+            .values()
+            .filter(|d| d.dev_addr.as_deref() == Some(dev_addr))
+            .collect())
+    }
+
     /// The registered device, reloading the registry once if the DevEUI is not known yet.
     pub async fn lookup(
         &mut self,

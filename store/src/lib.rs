@@ -22,7 +22,7 @@ pub use error::StoreError;
 pub use influx::InfluxStore;
 pub use model::{
     Bucket, DeadLetter, DeadLetterCount, Device, IngestBatch, LatestValue, RangeQuery, Reading,
-    ReadingQuery, Resolution, Station, UnknownDevice, Uplink,
+    ReadingQuery, Resolution, SessionState, Station, UnknownDevice, Uplink,
 };
 pub use sqlite::SqliteStore;
 

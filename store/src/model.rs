@@ -57,9 +57,20 @@ pub struct UnknownDevice {
     pub last_topic: String,
 }
 
+/// The network session state of an ABP device after an accepted uplink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionState {
+    /// The last accepted 32-bit uplink frame counter.
+    pub f_cnt_up: u32,
+    /// When that uplink was received, ms since the epoch.
+    pub last_uplink_ms: i64,
+}
+
 /// Everything one batch of MQTT messages produced, committed in one transaction.
 #[derive(Debug, Default, Clone)]
 pub struct IngestBatch {
+    /// Session states to save, by DevEUI.
+    pub sessions: Vec<(String, SessionState)>,
     pub readings: Vec<Reading>,
     pub uplinks: Vec<Uplink>,
     pub dead_letters: Vec<DeadLetter>,
@@ -73,6 +84,7 @@ impl IngestBatch {
             && self.uplinks.is_empty()
             && self.dead_letters.is_empty()
             && self.unknown_devices.is_empty()
+            && self.sessions.is_empty()
     }
 }
 

@@ -6,6 +6,8 @@
 //! dead-lettered.
 
 pub mod chirpstack;
+pub mod gateway_frame;
+pub mod tts;
 
 use sensorhub_core::DevEui;
 

@@ -165,6 +165,18 @@ fn write_readings(
 }
 
 fn write_metadata(tx: &Transaction<'_>, batch: &IngestBatch) -> Result<(), StoreError> {
+    let mut session = tx
+        .prepare_cached(
+            "INSERT INTO sessions (dev_eui, f_cnt_up, last_uplink) VALUES (?1, ?2, ?3)
+             ON CONFLICT (dev_eui) DO UPDATE SET f_cnt_up = excluded.f_cnt_up,
+               last_uplink = excluded.last_uplink",
+        )
+        .during("write sessions")?;
+    for (dev_eui, s) in &batch.sessions {
+        session
+            .execute(params![dev_eui, s.f_cnt_up, s.last_uplink_ms])
+            .during("write sessions")?;
+    }
     let mut uplink = tx
         .prepare_cached(
             "INSERT OR REPLACE INTO uplinks

@@ -87,6 +87,28 @@ impl SqliteStore {
         .await
     }
 
+    /// The saved network sessions of ABP devices, by DevEUI.
+    pub async fn sessions(&self) -> Result<Vec<(String, crate::SessionState)>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT dev_eui, f_cnt_up, last_uplink FROM sessions")
+                .during("read sessions")?;
+            let rows = stmt
+                .query_map([], |row| {
+                    Ok((
+                        row.get(0)?,
+                        crate::SessionState {
+                            f_cnt_up: row.get(1)?,
+                            last_uplink_ms: row.get(2)?,
+                        },
+                    ))
+                })
+                .during("read sessions")?;
+            rows.collect::<Result<_, _>>().during("read sessions")
+        })
+        .await
+    }
+
     /// Removes a device from the registry; its stored readings stay with the station.
     pub async fn remove_device(&self, dev_eui: &str) -> Result<(), StoreError> {
         let dev_eui = dev_eui.to_owned();

@@ -83,6 +83,13 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO hourly (series_id, hour, count, sum, min, max)
         SELECT series_id, (ts / 3600000) * 3600000, COUNT(*), SUM(value), MIN(value), MAX(value)
         FROM readings GROUP BY series_id, (ts / 3600000);",
+    // 3: the network session of each ABP device whose raw frames the gateway checks: the last
+    // accepted 32-bit uplink frame counter, so replays stay rejected across restarts.
+    "CREATE TABLE sessions (
+        dev_eui TEXT PRIMARY KEY,
+        f_cnt_up INTEGER NOT NULL,
+        last_uplink INTEGER NOT NULL
+    );",
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,195 @@
+//! The Things Stack v3 application uplinks, JSON.
+//!
+//! Topic: `v3/{application_id}@{tenant_id}/devices/{device_id}/up` (open-source deployments
+//! leave out `@{tenant_id}`). TTS omits empty and zero fields (so `f_cnt` 0 is absent) and
+//! delivers MQTT with QoS 0 only: a message lost between TTS and the broker cannot be
+//! redelivered, whatever the gateway does.
+
+use base64::Engine;
+use serde::Deserialize;
+
+use super::{FormatError, Message, Uplink};
+
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(default)]
+    end_device_ids: Option<DeviceIds>,
+    #[serde(default)]
+    received_at: Option<String>,
+    #[serde(default)]
+    uplink_message: Option<UplinkMessage>,
+}
+
+#[derive(Deserialize)]
+struct DeviceIds {
+    #[serde(default)]
+    device_id: Option<String>,
+    #[serde(default)]
+    dev_eui: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct UplinkMessage {
+    #[serde(default)]
+    f_port: Option<u8>,
+    #[serde(default)]
+    f_cnt: Option<u32>,
+    #[serde(default)]
+    frm_payload: Option<String>,
+    #[serde(default)]
+    rx_metadata: Option<Vec<RxMetadata>>,
+    #[serde(default)]
+    received_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RxMetadata {
+    #[serde(default)]
+    rssi: Option<f64>,
+    #[serde(default)]
+    snr: Option<f64>,
+}
+
+/// The last topic level names the message kind (`up`, `join`, `down/ack`, ...).
+fn message_kind(topic: &str) -> &str {
+    match topic.split_once("/devices/") {
+        Some((_, rest)) => rest.split_once('/').map_or("", |(_, kind)| kind),
+        None => "up",
+    }
+}
+
+pub fn parse(topic: &str, payload: &[u8], received_ms: i64) -> Result<Message, FormatError> {
+    let text = std::str::from_utf8(payload)
+        .map_err(|e| FormatError::NotJson(format!("not UTF-8: {e}")))?;
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| FormatError::NotJson(e.to_string()))?;
+    let kind = message_kind(topic);
+    if kind != "up" {
+        return Ok(Message::OtherEvent(kind.to_owned()));
+    }
+    let envelope: Envelope =
+        serde_json::from_value(value).map_err(|e| FormatError::BadShape(e.to_string()))?;
+    let ids = envelope
+        .end_device_ids
+        .ok_or(FormatError::MissingField("end_device_ids"))?;
+    let dev_eui = ids
+        .dev_eui
+        .ok_or(FormatError::MissingField("end_device_ids.dev_eui"))?
+        .parse()
+        .map_err(|e| FormatError::BadField {
+            field: "end_device_ids.dev_eui",
+            detail: format!("{e}"),
+        })?;
+    let up = envelope
+        .uplink_message
+        .ok_or(FormatError::MissingField("uplink_message"))?;
+    let time = up.received_at.or(envelope.received_at);
+    let time_ms = match time {
+        Some(t) => {
+            sensorhub_store::time::parse_rfc3339(&t).ok_or_else(|| FormatError::BadField {
+                field: "uplink_message.received_at",
+                detail: format!("`{t}` is not an RFC 3339 timestamp"),
+            })?
+        }
+        None => received_ms,
+    };
+    let payload = match up.frm_payload {
+        Some(data) => base64::engine::general_purpose::STANDARD
+            .decode(data.as_bytes())
+            .map_err(|e| FormatError::BadBase64 {
+                field: "uplink_message.frm_payload",
+                detail: e.to_string(),
+            })?,
+        None => Vec::new(),
+    };
+    let rx = up.rx_metadata.unwrap_or_default();
+    let best = rx.iter().filter(|r| r.rssi.is_some()).max_by(|a, b| {
+        a.rssi
+            .partial_cmp(&b.rssi)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    Ok(Message::Uplink(Uplink {
+        dev_eui,
+        device_name: ids.device_id,
+        time_ms,
+        f_cnt: Some(up.f_cnt.unwrap_or(0)),
+        f_port: up.f_port,
+        payload,
+        dedup_id: None,
+        rssi: best.and_then(|r| r.rssi),
+        snr: best.and_then(|r| r.snr),
+        gateway_count: rx.len() as u32,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIXTURE: &str = include_str!("../../../tests/fixtures/tts-v3-up.json");
+
+    #[test]
+    fn parses_the_documented_uplink() {
+        let Message::Uplink(up) =
+            parse("v3/app1@tenant/devices/dev1/up", FIXTURE.as_bytes(), 0).unwrap()
+        else {
+            panic!("not an uplink");
+        };
+        assert_eq!(up.dev_eui.to_string(), "0004a30b001c0530");
+        assert_eq!(up.device_name.as_deref(), Some("dev1"));
+        assert_eq!((up.f_port, up.f_cnt), (Some(1), Some(1)));
+        // "gkHe" is 0x82 0x41 0xDE.
+        assert_eq!(up.payload, vec![0x82, 0x41, 0xde]);
+        assert_eq!(
+            sensorhub_store::time::format_rfc3339(up.time_ms),
+            "2020-02-12T15:15:45.789Z"
+        );
+        assert_eq!(
+            (up.rssi, up.snr, up.gateway_count),
+            (Some(-35.0), Some(5.0), 1)
+        );
+    }
+
+    #[test]
+    fn topics_without_tenant_and_other_kinds() {
+        assert!(matches!(
+            parse("v3/app1/devices/dev1/up", FIXTURE.as_bytes(), 0).unwrap(),
+            Message::Uplink(_)
+        ));
+        assert_eq!(
+            parse("v3/app1/devices/dev1/join", b"{}", 0).unwrap(),
+            Message::OtherEvent("join".into())
+        );
+    }
+
+    #[test]
+    fn zero_frame_counter_is_left_out_by_tts() {
+        let json =
+            r#"{"end_device_ids":{"dev_eui":"0004A30B001C0530"},"uplink_message":{"f_port":1}}"#;
+        let Message::Uplink(up) = parse("v3/a/devices/d/up", json.as_bytes(), 7).unwrap() else {
+            panic!()
+        };
+        assert_eq!((up.f_cnt, up.time_ms), (Some(0), 7));
+    }
+
+    #[test]
+    fn bad_input_gives_typed_errors() {
+        assert_eq!(
+            parse("v3/a/devices/d/up", b"{", 0).unwrap_err().reason(),
+            "bad_json"
+        );
+        assert_eq!(
+            parse("v3/a/devices/d/up", br#"{"uplink_message":{}}"#, 0)
+                .unwrap_err()
+                .reason(),
+            "missing_field"
+        );
+        let json = r#"{"end_device_ids":{"dev_eui":"0004A30B001C0530"},"uplink_message":{"frm_payload":"!!"}}"#;
+        assert_eq!(
+            parse("v3/a/devices/d/up", json.as_bytes(), 0)
+                .unwrap_err()
+                .reason(),
+            "bad_base64"
+        );
+    }
+}

@@ -1,0 +1,429 @@
+//! What a network server does for an uplink, for ABP devices whose session keys are in the
+//! registry and whose raw frames arrive from gateways: rebuild the 32-bit frame counter, verify
+//! the MIC, reject replays, decrypt, and merge copies of one frame heard by several gateways.
+//!
+//! Copies are merged without waiting: the first copy is accepted and stored at once; a copy
+//! with the same counter that arrives within the merge window only raises the uplink's gateway
+//! count and best RSSI/SNR. The same counter after the window, or an older one, is a replay.
+
+use std::collections::HashMap;
+
+use lorawan::keys::AES128;
+use lorawan::parser::{DataHeader, DataPayload, FRMPayload, PhyPayload};
+use sensorhub_core::ids::parse_hex;
+use sensorhub_store::{Device, SessionState};
+
+use crate::formats::gateway_frame::Frame;
+
+/// LoRaWAN 1.0.x: frames further ahead than this are dropped.
+const MAX_FCNT_GAP: u32 = 16_384;
+
+/// What became of one received frame.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// A new uplink: MIC valid, counter fresh, payload decrypted.
+    Accepted(Accepted),
+    /// Another gateway's copy of the last accepted uplink, within the merge window.
+    Copy(Reception),
+    /// The same gateway's copy again (an MQTT redelivery): nothing to do.
+    Duplicate,
+    /// Not a data uplink (join request, downlink, proprietary): nothing to store.
+    NotUplink(&'static str),
+    /// Refused; the message is dead-lettered with this reason.
+    Rejected {
+        reason: &'static str,
+        detail: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accepted {
+    pub dev_eui: String,
+    pub f_cnt: u32,
+    pub f_port: Option<u8>,
+    pub payload: Vec<u8>,
+    pub reception: Reception,
+}
+
+/// The merged radio metadata of one uplink.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reception {
+    pub dev_eui: String,
+    pub f_cnt: u32,
+    /// The uplink's time: the first copy's gateway time, or when it was received.
+    pub time_ms: i64,
+    pub gateway_count: u32,
+    pub rssi: Option<f64>,
+    pub snr: Option<f64>,
+}
+
+/// The last accepted uplink of a device, while copies of it may still arrive.
+struct Recent {
+    first_seen_ms: i64,
+    gateways: Vec<String>,
+    reception: Reception,
+}
+
+/// Session state of every ABP device, kept in memory and saved with each batch.
+#[derive(Default)]
+pub struct Sessions {
+    state: HashMap<String, SessionState>,
+    recent: HashMap<String, Recent>,
+}
+
+/// The 32-bit counter a 16-bit on-air counter stands for, given the last accepted one.
+pub fn full_fcnt(last: Option<u32>, fcnt16: u16) -> u32 {
+    match last {
+        None => u32::from(fcnt16),
+        Some(last) => {
+            let candidate = (last & 0xffff_0000) | u32::from(fcnt16);
+            if candidate < last {
+                candidate.wrapping_add(0x1_0000)
+            } else {
+                candidate
+            }
+        }
+    }
+}
+
+struct Keys {
+    nwk_s_key: AES128,
+    app_s_key: AES128,
+}
+
+fn keys(device: &Device) -> Option<Keys> {
+    Some(Keys {
+        nwk_s_key: AES128(parse_hex::<16>(device.nwk_s_key.as_deref()?).ok()?),
+        app_s_key: AES128(parse_hex::<16>(device.app_s_key.as_deref()?).ok()?),
+    })
+}
+
+/// The DevAddr of a data frame, most significant byte first, as consoles show it.
+pub fn dev_addr_of(phy: &[u8]) -> Option<String> {
+    let raw = phy.get(1..5)?;
+    Some(format!(
+        "{:02x}{:02x}{:02x}{:02x}",
+        raw[3], raw[2], raw[1], raw[0]
+    ))
+}
+
+impl Sessions {
+    pub fn new(saved: Vec<(String, SessionState)>) -> Self {
+        Sessions {
+            state: saved.into_iter().collect(),
+            recent: HashMap::new(),
+        }
+    }
+
+    pub fn state(&self, dev_eui: &str) -> Option<SessionState> {
+        self.state.get(dev_eui).copied()
+    }
+
+    /// Checks one frame against the devices registered with its DevAddr.
+    pub fn check(
+        &mut self,
+        frame: &Frame,
+        candidates: &[&Device],
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Verdict {
+        let mut phy = frame.phy_payload.clone();
+        let encrypted = match lorawan::parser::parse(&mut phy[..]) {
+            Ok(PhyPayload::Data(DataPayload::Encrypted(e))) if e.is_uplink() => e,
+            Ok(PhyPayload::Data(_)) => return Verdict::NotUplink("downlink"),
+            Ok(PhyPayload::JoinRequest(_)) => return Verdict::NotUplink("join request"),
+            Ok(PhyPayload::JoinAccept(_)) => return Verdict::NotUplink("join accept"),
+            Err(e) => {
+                return Verdict::Rejected {
+                    reason: "bad_frame",
+                    detail: format!("not a LoRaWAN frame: {e:?}"),
+                }
+            }
+        };
+        let fcnt16 = encrypted.fhdr().fcnt();
+        let f_port = encrypted.f_port();
+        let mut replay = None;
+        for device in candidates {
+            let Some(keys) = keys(device) else { continue };
+            let last = self.state.get(&device.dev_eui).map(|s| s.f_cnt_up);
+            let f_cnt = full_fcnt(last, fcnt16);
+            let fresh = last.is_none_or(|last| f_cnt > last);
+            if !encrypted.validate_mic(&keys.nwk_s_key, f_cnt) {
+                // An old frame sent again validates with its old counter, not a rolled-over one.
+                let unrolled = last.map(|l| (l & 0xffff_0000) | u32::from(fcnt16));
+                if unrolled.is_some_and(|c| encrypted.validate_mic(&keys.nwk_s_key, c)) {
+                    replay = Some((device.dev_eui.clone(), unrolled.unwrap_or_default(), last));
+                }
+                continue;
+            }
+            if !fresh {
+                return self.same_counter(device, frame, f_cnt, now_ms, window_ms);
+            }
+            if let Some(last) = last {
+                if f_cnt - last > MAX_FCNT_GAP {
+                    return Verdict::Rejected {
+                        reason: "fcnt_gap",
+                        detail: format!("device {}: frame counter {f_cnt} is more than {MAX_FCNT_GAP} ahead of {last}", device.dev_eui),
+                    };
+                }
+            }
+            let decrypted =
+                match encrypted.decrypt(Some(&keys.nwk_s_key), Some(&keys.app_s_key), f_cnt) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        return Verdict::Rejected {
+                            reason: "bad_frame",
+                            detail: format!("device {}: cannot decrypt: {e:?}", device.dev_eui),
+                        }
+                    }
+                };
+            let payload = match decrypted.frm_payload() {
+                FRMPayload::Data(data) if f_port != Some(0) => data.to_vec(),
+                _ => Vec::new(), // MAC commands only
+            };
+            let reception = Reception {
+                dev_eui: device.dev_eui.clone(),
+                f_cnt,
+                time_ms: frame.time_ms.unwrap_or(now_ms),
+                gateway_count: 1,
+                rssi: frame.rssi,
+                snr: frame.snr,
+            };
+            self.state.insert(
+                device.dev_eui.clone(),
+                SessionState {
+                    f_cnt_up: f_cnt,
+                    last_uplink_ms: now_ms,
+                },
+            );
+            self.recent.insert(
+                device.dev_eui.clone(),
+                Recent {
+                    first_seen_ms: now_ms,
+                    gateways: vec![frame.gateway_id.clone()],
+                    reception: reception.clone(),
+                },
+            );
+            return Verdict::Accepted(Accepted {
+                dev_eui: device.dev_eui.clone(),
+                f_cnt,
+                f_port,
+                payload,
+                reception,
+            });
+        }
+        match replay {
+            Some((dev_eui, f_cnt, last)) => Verdict::Rejected {
+                reason: "replay",
+                detail: format!("device {dev_eui}: frame counter {f_cnt} was already used (last accepted {last:?})"),
+            },
+            None => Verdict::Rejected {
+                reason: "bad_mic",
+                detail: format!(
+                    "DevAddr {}: the MIC matches no session key of the {} device(s) with this address",
+                    dev_addr_of(&frame.phy_payload).unwrap_or_default(),
+                    candidates.len()
+                ),
+            },
+        }
+    }
+
+    /// A frame with the counter of the last accepted uplink: a copy, a redelivery or a replay.
+    fn same_counter(
+        &mut self,
+        device: &Device,
+        frame: &Frame,
+        f_cnt: u32,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Verdict {
+        let Some(recent) = self
+            .recent
+            .get_mut(&device.dev_eui)
+            .filter(|r| r.reception.f_cnt == f_cnt && now_ms - r.first_seen_ms <= window_ms)
+        else {
+            return Verdict::Rejected {
+                reason: "replay",
+                detail: format!(
+                    "device {}: frame counter {f_cnt} was already accepted",
+                    device.dev_eui
+                ),
+            };
+        };
+        if recent.gateways.contains(&frame.gateway_id) {
+            return Verdict::Duplicate;
+        }
+        recent.gateways.push(frame.gateway_id.clone());
+        let r = &mut recent.reception;
+        r.gateway_count += 1;
+        if frame.rssi.is_some() && (r.rssi.is_none() || frame.rssi > r.rssi) {
+            r.rssi = frame.rssi;
+            r.snr = frame.snr;
+        }
+        Verdict::Copy(r.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct Vectors {
+        data_uplinks: Vec<Vector>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Vector {
+        phy_hex: String,
+        nwkskey: String,
+        appskey: String,
+        devaddr: String,
+        fcnt: u32,
+        fport: u8,
+        payload_hex: String,
+    }
+
+    fn hex(text: &str) -> Vec<u8> {
+        (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    fn vectors() -> Vec<Vector> {
+        serde_json::from_str::<Vectors>(include_str!("../../tests/fixtures/lorawan-vectors.json"))
+            .unwrap()
+            .data_uplinks
+    }
+
+    fn device(v: &Vector) -> Device {
+        Device {
+            dev_eui: "0101010101010101".into(),
+            name: "n".into(),
+            station: "s".into(),
+            device_type: "cayenne-lpp".into(),
+            lat: None,
+            lon: None,
+            public: true,
+            dev_addr: Some(v.devaddr.clone()),
+            nwk_s_key: Some(v.nwkskey.clone()),
+            app_s_key: Some(v.appskey.clone()),
+        }
+    }
+
+    fn frame(phy: Vec<u8>, gateway: &str, rssi: f64) -> Frame {
+        Frame {
+            phy_payload: phy,
+            gateway_id: gateway.into(),
+            rssi: Some(rssi),
+            snr: Some(5.0),
+            time_ms: None,
+        }
+    }
+
+    #[test]
+    fn frame_counters_rebuild_across_rollover() {
+        assert_eq!(full_fcnt(None, 5), 5);
+        assert_eq!(full_fcnt(Some(4), 5), 5);
+        assert_eq!(full_fcnt(Some(0xfffe), 0x0005), 0x1_0005);
+        assert_eq!(full_fcnt(Some(0x1_0004), 0x0005), 0x1_0005);
+        assert_eq!(full_fcnt(Some(0x1_0005), 0x0005), 0x1_0005);
+    }
+
+    /// The public vector: MIC valid at FCnt 2, payload "test" after decryption.
+    #[test]
+    fn public_vector_verifies_and_decrypts() {
+        for v in vectors() {
+            let d = device(&v);
+            assert_eq!(dev_addr_of(&hex(&v.phy_hex)).unwrap(), v.devaddr);
+            let mut sessions = Sessions::default();
+            let verdict = sessions.check(&frame(hex(&v.phy_hex), "gw1", -80.0), &[&d], 1_000, 500);
+            let Verdict::Accepted(a) = verdict else {
+                panic!("{verdict:?}")
+            };
+            assert_eq!((a.f_cnt, a.f_port), (v.fcnt, Some(v.fport)));
+            assert_eq!(a.payload, hex(&v.payload_hex));
+            assert_eq!(sessions.state(&d.dev_eui).unwrap().f_cnt_up, v.fcnt);
+        }
+    }
+
+    #[test]
+    fn one_wrong_mic_byte_is_rejected() {
+        let v = &vectors()[0];
+        let mut phy = hex(&v.phy_hex);
+        let last = phy.len() - 1;
+        phy[last] ^= 0x01;
+        let verdict = Sessions::default().check(&frame(phy, "gw1", -80.0), &[&device(v)], 0, 500);
+        assert!(
+            matches!(
+                verdict,
+                Verdict::Rejected {
+                    reason: "bad_mic",
+                    ..
+                }
+            ),
+            "{verdict:?}"
+        );
+    }
+
+    #[test]
+    fn copies_merge_within_the_window_and_replays_are_refused() {
+        let v = &vectors()[0];
+        let d = device(v);
+        let mut sessions = Sessions::default();
+        let phy = hex(&v.phy_hex);
+        assert!(matches!(
+            sessions.check(&frame(phy.clone(), "gw1", -100.0), &[&d], 1_000, 500),
+            Verdict::Accepted(_)
+        ));
+        let Verdict::Copy(r) = sessions.check(&frame(phy.clone(), "gw2", -70.0), &[&d], 1_100, 500)
+        else {
+            panic!()
+        };
+        assert_eq!((r.gateway_count, r.rssi), (2, Some(-70.0)));
+        let Verdict::Copy(r) = sessions.check(&frame(phy.clone(), "gw3", -90.0), &[&d], 1_200, 500)
+        else {
+            panic!()
+        };
+        assert_eq!((r.gateway_count, r.rssi), (3, Some(-70.0)));
+        assert_eq!(
+            sessions.check(&frame(phy.clone(), "gw3", -90.0), &[&d], 1_300, 500),
+            Verdict::Duplicate
+        );
+        let late = sessions.check(&frame(phy.clone(), "gw4", -90.0), &[&d], 5_000, 500);
+        assert!(
+            matches!(
+                late,
+                Verdict::Rejected {
+                    reason: "replay",
+                    ..
+                }
+            ),
+            "{late:?}"
+        );
+    }
+
+    #[test]
+    fn an_old_counter_after_a_newer_one_is_a_replay() {
+        let v = &vectors()[0];
+        let d = device(v);
+        let mut sessions = Sessions::new(vec![(
+            d.dev_eui.clone(),
+            SessionState {
+                f_cnt_up: 10,
+                last_uplink_ms: 0,
+            },
+        )]);
+        let verdict = sessions.check(&frame(hex(&v.phy_hex), "gw1", -80.0), &[&d], 0, 500);
+        assert!(
+            matches!(
+                verdict,
+                Verdict::Rejected {
+                    reason: "replay",
+                    ..
+                }
+            ),
+            "{verdict:?}"
+        );
+    }
+}
