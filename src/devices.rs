@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use sensorhub_core::ids::parse_hex;
 use sensorhub_core::DevEui;
-use sensorhub_store::{Device, SqliteStore};
+use sensorhub_store::{Device, DeviceHealth, SqliteStore};
 use serde::{Deserialize, Serialize};
 
 /// The CSV columns of import and export, in this order.
@@ -253,6 +253,66 @@ pub fn write(
             }
         }
         other => bail!("unknown format `{other}`: use table, csv or json"),
+    }
+    Ok(())
+}
+
+/// Writes device health as a table or JSON lines.
+pub fn write_health(health: &[DeviceHealth], format: &str, out: &mut dyn Write) -> Result<()> {
+    let time =
+        |ms: Option<i64>| ms.map_or("never".to_owned(), sensorhub_store::time::format_rfc3339);
+    match format {
+        "json" => {
+            for h in health {
+                let mut value = serde_json::to_value(h)?;
+                value["last_seen"] = h
+                    .last_seen_ms
+                    .map(sensorhub_store::time::format_rfc3339)
+                    .into();
+                writeln!(out, "{value}")?;
+            }
+        }
+        "table" => {
+            writeln!(
+                out,
+                "{:<16}  {:<16}  {:<24}  {:>7}  {:>6}  {:>6}  {:>5}  {:>3}  {:>7}  {:>6}",
+                "dev_eui",
+                "station",
+                "last seen",
+                "uplinks",
+                "loss%",
+                "rssi",
+                "snr",
+                "gws",
+                "battery",
+                "errors"
+            )?;
+            for h in health {
+                let opt = |v: Option<f64>, digits: usize| {
+                    v.map_or("-".to_owned(), |v| format!("{v:.digits$}"))
+                };
+                let battery = match (h.battery_voltage, h.battery_level) {
+                    (Some(v), _) => format!("{v:.2} V"),
+                    (None, Some(l)) => format!("{l:.0} %"),
+                    _ => "-".into(),
+                };
+                writeln!(
+                    out,
+                    "{:<16}  {:<16}  {:<24}  {:>7}  {:>6}  {:>6}  {:>5}  {:>3}  {:>7}  {:>6}",
+                    h.dev_eui,
+                    h.station,
+                    time(h.last_seen_ms),
+                    h.uplinks,
+                    opt(h.packet_loss.map(|l| l * 100.0), 1),
+                    opt(h.rssi, 0),
+                    opt(h.snr, 1),
+                    h.gateway_count.map_or("-".into(), |g| g.to_string()),
+                    battery,
+                    h.decode_errors
+                )?;
+            }
+        }
+        other => bail!("unknown format `{other}`: use table or json"),
     }
     Ok(())
 }

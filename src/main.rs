@@ -160,6 +160,17 @@ enum DevicesCommand {
         #[arg(long)]
         include_keys: bool,
     },
+    /// Device health: last seen, packet loss, radio, battery, decode errors.
+    Health {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Window for counts and packet loss: an age (24h, 7d) or a time.
+        #[arg(long, default_value = "7d")]
+        since: String,
+        /// table or json (one object a line).
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
     /// Remove a device from the registry (its readings stay).
     Remove {
         #[command(flatten)]
@@ -386,6 +397,16 @@ async fn devices_command(command: DevicesCommand) -> Result<()> {
             let config = Config::load(&config.config)?;
             let list = open_store(&config)?.state().devices().await?;
             devices::write(&list, &format, include_keys, &mut std::io::stdout().lock())
+        }
+        DevicesCommand::Health {
+            config,
+            since,
+            format,
+        } => {
+            let config = Config::load(&config.config)?;
+            let since = readings::parse_time(&since)?;
+            let health = open_store(&config)?.state().device_health(since).await?;
+            devices::write_health(&health, &format, &mut std::io::stdout().lock())
         }
         DevicesCommand::Remove { config, dev_eui } => {
             let config = Config::load(&config.config)?;

@@ -269,3 +269,27 @@ pub struct Bucket {
     pub max: f64,
     pub count: u64,
 }
+
+/// How a device is doing, for technicians: never published.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeviceHealth {
+    pub dev_eui: String,
+    pub name: String,
+    pub station: String,
+    /// Time of the last uplink, ms since the epoch; `None` if never heard.
+    pub last_seen_ms: Option<i64>,
+    /// Uplinks received in the window.
+    pub uplinks: u64,
+    /// Share of frames lost in the window, from gaps in the frame counter (0.0 to 1.0).
+    pub packet_loss: Option<f64>,
+    pub last_f_cnt: Option<u32>,
+    /// Best gateway's RSSI (dBm) and SNR (dB) of the last uplink, and how many heard it.
+    pub rssi: Option<f64>,
+    pub snr: Option<f64>,
+    pub gateway_count: Option<u32>,
+    /// Battery of the last status report or decoded battery reading, where there is one.
+    pub battery_level: Option<f64>,
+    pub battery_voltage: Option<f64>,
+    /// Messages from this device dead-lettered as undecodable in the window.
+    pub decode_errors: u64,
+}

@@ -178,6 +178,15 @@ pub struct Sensorhub {
 impl Sensorhub {
     /// Writes a config that reads ChirpStack events from `broker_url`.
     pub fn new(broker_url: &str, client_id: &str) -> Sensorhub {
+        Sensorhub::with_subscriptions(
+            broker_url,
+            client_id,
+            "[[mqtt.subscriptions]]\ntopic = \"application/+/device/+/event/up\"\nformat = \"chirpstack\"\n",
+        )
+    }
+
+    /// Writes a config with the given `[[mqtt.subscriptions]]` blocks.
+    pub fn with_subscriptions(broker_url: &str, client_id: &str, subscriptions: &str) -> Sensorhub {
         let dir = tempfile::tempdir().unwrap();
         let http_port = free_port();
         let config = dir.path().join("sensorhub.toml");
@@ -189,10 +198,7 @@ url = "{broker_url}"
 client_id = "{client_id}"
 batch_wait_ms = 0
 
-[[mqtt.subscriptions]]
-topic = "application/+/device/+/event/up"
-format = "chirpstack"
-
+{subscriptions}
 [store]
 backend = "sqlite"
 path = "{db}"

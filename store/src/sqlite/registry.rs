@@ -5,7 +5,7 @@ use rusqlite::{params, Connection, Row};
 
 use super::{optional, SqliteStore};
 use crate::error::Context;
-use crate::{Device, Station, StoreError};
+use crate::{Device, DeviceHealth, Station, StoreError};
 
 const DEVICE_COLUMNS: &str =
     "dev_eui, name, station, device_type, lat, lon, public, dev_addr, nwk_s_key, app_s_key";
@@ -105,6 +105,62 @@ impl SqliteStore {
                 })
                 .during("read sessions")?;
             rows.collect::<Result<_, _>>().during("read sessions")
+        })
+        .await
+    }
+
+    /// Health of every registered device over uplinks since `since_ms`.
+    pub async fn device_health(&self, since_ms: i64) -> Result<Vec<DeviceHealth>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT d.dev_eui, d.name, d.station,
+                       (SELECT MAX(ts) FROM uplinks WHERE dev_eui = d.dev_eui),
+                       (SELECT COUNT(*) FROM uplinks WHERE dev_eui = d.dev_eui AND ts >= ?1),
+                       (SELECT MIN(f_cnt) FROM uplinks WHERE dev_eui = d.dev_eui AND ts >= ?1),
+                       (SELECT MAX(f_cnt) FROM uplinks WHERE dev_eui = d.dev_eui AND ts >= ?1),
+                       l.f_cnt, l.rssi, l.snr, l.gateway_count,
+                       (SELECT lv.value FROM latest lv JOIN series s ON s.id = lv.series_id
+                        WHERE s.station = d.station AND s.quantity = 'battery_level'),
+                       (SELECT lv.value FROM latest lv JOIN series s ON s.id = lv.series_id
+                        WHERE s.station = d.station AND s.quantity = 'battery_voltage'),
+                       (SELECT COUNT(*) FROM dead_letters WHERE ts >= ?1 AND reason = 'codec_error'
+                        AND detail LIKE 'device ' || d.dev_eui || ':%')
+                     FROM devices d
+                     LEFT JOIN uplinks l ON l.dev_eui = d.dev_eui
+                       AND l.ts = (SELECT MAX(ts) FROM uplinks WHERE dev_eui = d.dev_eui)
+                     ORDER BY d.station, d.dev_eui",
+                )
+                .during("device health")?;
+            let rows = stmt
+                .query_map([since_ms], |row| {
+                    let uplinks = row.get::<_, i64>(4)? as u64;
+                    let (min, max): (Option<i64>, Option<i64>) = (row.get(5)?, row.get(6)?);
+                    let packet_loss = match (min, max) {
+                        (Some(min), Some(max)) if max >= min => {
+                            let expected = (max - min + 1) as f64;
+                            Some(((expected - uplinks as f64) / expected).max(0.0))
+                        }
+                        _ => None,
+                    };
+                    Ok(DeviceHealth {
+                        dev_eui: row.get(0)?,
+                        name: row.get(1)?,
+                        station: row.get(2)?,
+                        last_seen_ms: row.get(3)?,
+                        uplinks,
+                        packet_loss,
+                        last_f_cnt: row.get(7)?,
+                        rssi: row.get(8)?,
+                        snr: row.get(9)?,
+                        gateway_count: row.get(10)?,
+                        battery_level: row.get(11)?,
+                        battery_voltage: row.get(12)?,
+                        decode_errors: row.get::<_, i64>(13)? as u64,
+                    })
+                })
+                .during("device health")?;
+            rows.collect::<Result<_, _>>().during("device health")
         })
         .await
     }
