@@ -84,6 +84,10 @@ impl Ingest {
                 self.uplink(topic, payload, received_ms, uplink, batch)
                     .await
             }
+            Ok(Message::Status(status)) => {
+                batch.statuses.push(status);
+                Ok(Outcome::Skipped)
+            }
             Ok(Message::OtherEvent(kind)) => {
                 tracing::debug!(topic, kind, "event without readings");
                 Ok(Outcome::Skipped)

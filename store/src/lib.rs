@@ -21,8 +21,9 @@ pub use config::{Backend, InfluxApi, StoreConfig};
 pub use error::StoreError;
 pub use influx::InfluxStore;
 pub use model::{
-    Bucket, DeadLetter, DeadLetterCount, Device, DeviceHealth, IngestBatch, LatestValue,
-    RangeQuery, Reading, ReadingQuery, Resolution, SessionState, Station, UnknownDevice, Uplink,
+    Bucket, DeadLetter, DeadLetterCount, Device, DeviceHealth, DeviceStatus, IngestBatch,
+    LatestValue, RangeQuery, Reading, ReadingQuery, Resolution, SessionState, Station,
+    UnknownDevice, Uplink,
 };
 pub use sqlite::SqliteStore;
 

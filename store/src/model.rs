@@ -66,9 +66,23 @@ pub struct SessionState {
     pub last_uplink_ms: i64,
 }
 
+/// A device's own status report: battery and the link margin of its last LinkCheck.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceStatus {
+    pub dev_eui: String,
+    pub time_ms: i64,
+    /// Battery in percent; `None` when the device cannot measure it.
+    pub battery_level: Option<f64>,
+    /// Demodulation margin in dB.
+    pub margin: Option<i32>,
+    pub external_power: bool,
+}
+
 /// Everything one batch of MQTT messages produced, committed in one transaction.
 #[derive(Debug, Default, Clone)]
 pub struct IngestBatch {
+    /// Status reports of devices.
+    pub statuses: Vec<DeviceStatus>,
     /// Session states to save, by DevEUI.
     pub sessions: Vec<(String, SessionState)>,
     pub readings: Vec<Reading>,
@@ -85,6 +99,7 @@ impl IngestBatch {
             && self.dead_letters.is_empty()
             && self.unknown_devices.is_empty()
             && self.sessions.is_empty()
+            && self.statuses.is_empty()
     }
 }
 
@@ -290,6 +305,8 @@ pub struct DeviceHealth {
     /// Battery of the last status report or decoded battery reading, where there is one.
     pub battery_level: Option<f64>,
     pub battery_voltage: Option<f64>,
+    /// Link margin (dB) of the last status report.
+    pub margin: Option<i32>,
     /// Messages from this device dead-lettered as undecodable in the window.
     pub decode_errors: u64,
 }

@@ -46,6 +46,53 @@ struct RxInfo {
     snr: Option<f64>,
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusEvent {
+    #[serde(default)]
+    time: Option<String>,
+    #[serde(default)]
+    device_info: Option<DeviceInfo>,
+    #[serde(default)]
+    margin: Option<i32>,
+    #[serde(default)]
+    external_power_source: Option<bool>,
+    #[serde(default)]
+    battery_level_unavailable: Option<bool>,
+    #[serde(default)]
+    battery_level: Option<f64>,
+}
+
+/// A `status` event: the device's answer to DevStatusReq.
+fn status(value: serde_json::Value, received_ms: i64) -> Result<Message, FormatError> {
+    let event: StatusEvent =
+        serde_json::from_value(value).map_err(|e| FormatError::BadShape(e.to_string()))?;
+    let dev_eui: sensorhub_core::DevEui = event
+        .device_info
+        .and_then(|i| i.dev_eui)
+        .ok_or(FormatError::MissingField("deviceInfo.devEui"))?
+        .parse()
+        .map_err(|e| FormatError::BadField {
+            field: "deviceInfo.devEui",
+            detail: format!("{e}"),
+        })?;
+    let time_ms = event
+        .time
+        .as_deref()
+        .and_then(sensorhub_store::time::parse_rfc3339)
+        .unwrap_or(received_ms);
+    let external_power = event.external_power_source.unwrap_or(false);
+    let unavailable = event.battery_level_unavailable.unwrap_or(false) || external_power;
+    Ok(Message::Status(sensorhub_store::DeviceStatus {
+        dev_eui: dev_eui.to_string(),
+        time_ms,
+        // proto3 JSON leaves out a battery level of 0 %.
+        battery_level: (!unavailable).then(|| event.battery_level.unwrap_or(0.0)),
+        margin: Some(event.margin.unwrap_or(0)),
+        external_power,
+    }))
+}
+
 /// The event kind named by the topic's last segment; topics in another shape are taken as `up`.
 fn event_kind(topic: &str) -> &str {
     let mut parts = topic.rsplit('/');
@@ -62,6 +109,9 @@ pub fn parse(topic: &str, payload: &[u8], received_ms: i64) -> Result<Message, F
         .map_err(|e| FormatError::NotJson(format!("not UTF-8: {e}")))?;
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| FormatError::NotJson(e.to_string()))?;
+    if kind == "status" {
+        return status(value, received_ms);
+    }
     if kind != "up" {
         return Ok(Message::OtherEvent(kind.to_owned()));
     }
@@ -192,6 +242,24 @@ mod tests {
             let err = parse(TOPIC, payload, 0).unwrap_err();
             assert_eq!(err.reason(), reason, "{err}");
         }
+    }
+
+    #[test]
+    fn status_events_carry_battery_and_margin() {
+        let topic = TOPIC.replace("/up", "/status");
+        let json = r#"{"deviceInfo":{"devEui":"0101010101010101"},"margin":7,"batteryLevel":84.5}"#;
+        let Message::Status(s) = parse(&topic, json.as_bytes(), 42).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (s.battery_level, s.margin, s.time_ms),
+            (Some(84.5), Some(7), 42)
+        );
+        let json = r#"{"deviceInfo":{"devEui":"0101010101010101"},"batteryLevelUnavailable":true}"#;
+        let Message::Status(s) = parse(&topic, json.as_bytes(), 0).unwrap() else {
+            panic!()
+        };
+        assert_eq!((s.battery_level, s.margin), (None, Some(0)));
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct Uplink {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
     Uplink(Uplink),
+    /// A device's status report (battery, link margin), for device health.
+    Status(sensorhub_store::DeviceStatus),
     /// An event the gateway recognises but stores no readings for (join, ack, log, ...).
     OtherEvent(String),
 }

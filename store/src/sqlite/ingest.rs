@@ -172,6 +172,27 @@ fn write_metadata(tx: &Transaction<'_>, batch: &IngestBatch) -> Result<(), Store
                last_uplink = excluded.last_uplink",
         )
         .during("write sessions")?;
+    let mut status = tx
+        .prepare_cached(
+            "INSERT INTO device_status (dev_eui, ts, battery_level, margin, external_power)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (dev_eui) DO UPDATE SET ts = excluded.ts,
+               battery_level = excluded.battery_level, margin = excluded.margin,
+               external_power = excluded.external_power
+             WHERE excluded.ts >= device_status.ts",
+        )
+        .during("write device status")?;
+    for s in &batch.statuses {
+        status
+            .execute(params![
+                s.dev_eui,
+                s.time_ms,
+                s.battery_level,
+                s.margin,
+                s.external_power
+            ])
+            .during("write device status")?;
+    }
     for (dev_eui, s) in &batch.sessions {
         session
             .execute(params![dev_eui, s.f_cnt_up, s.last_uplink_ms])

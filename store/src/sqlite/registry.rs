@@ -120,12 +120,15 @@ impl SqliteStore {
                        (SELECT MIN(f_cnt) FROM uplinks WHERE dev_eui = d.dev_eui AND ts >= ?1),
                        (SELECT MAX(f_cnt) FROM uplinks WHERE dev_eui = d.dev_eui AND ts >= ?1),
                        l.f_cnt, l.rssi, l.snr, l.gateway_count,
-                       (SELECT lv.value FROM latest lv JOIN series s ON s.id = lv.series_id
-                        WHERE s.station = d.station AND s.quantity = 'battery_level'),
+                       COALESCE(
+                         (SELECT battery_level FROM device_status WHERE dev_eui = d.dev_eui),
+                         (SELECT lv.value FROM latest lv JOIN series s ON s.id = lv.series_id
+                          WHERE s.station = d.station AND s.quantity = 'battery_level')),
                        (SELECT lv.value FROM latest lv JOIN series s ON s.id = lv.series_id
                         WHERE s.station = d.station AND s.quantity = 'battery_voltage'),
                        (SELECT COUNT(*) FROM dead_letters WHERE ts >= ?1 AND reason = 'codec_error'
-                        AND detail LIKE 'device ' || d.dev_eui || ':%')
+                        AND detail LIKE 'device ' || d.dev_eui || ':%'),
+                       (SELECT margin FROM device_status WHERE dev_eui = d.dev_eui)
                      FROM devices d
                      LEFT JOIN uplinks l ON l.dev_eui = d.dev_eui
                        AND l.ts = (SELECT MAX(ts) FROM uplinks WHERE dev_eui = d.dev_eui)
@@ -157,6 +160,7 @@ impl SqliteStore {
                         battery_level: row.get(11)?,
                         battery_voltage: row.get(12)?,
                         decode_errors: row.get::<_, i64>(13)? as u64,
+                        margin: row.get(14)?,
                     })
                 })
                 .during("device health")?;

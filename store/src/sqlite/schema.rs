@@ -90,6 +90,15 @@ const MIGRATIONS: &[&str] = &[
         f_cnt_up INTEGER NOT NULL,
         last_uplink INTEGER NOT NULL
     );",
+    // 4: the latest status report of each device (ChirpStack `status` events): battery and
+    // link margin for device health.
+    "CREATE TABLE device_status (
+        dev_eui TEXT PRIMARY KEY,
+        ts INTEGER NOT NULL,
+        battery_level REAL,
+        margin INTEGER,
+        external_power INTEGER NOT NULL
+    );",
 ];
 
 /// The schema version this build writes.
