@@ -21,6 +21,8 @@ pub struct GatewayMetrics {
     pub commit_failures: AtomicU64,
     /// Connected to the broker with every subscription acknowledged.
     pub connected: AtomicBool,
+    /// From receipt of a message to the commit of its batch.
+    pub ingest_latency: Histogram,
     dead_letters: Mutex<BTreeMap<&'static str, u64>>,
 }
 
@@ -94,11 +96,79 @@ impl GatewayMetrics {
         {
             let _ = writeln!(out, "{name}{{reason=\"{reason}\"}} {count}");
         }
+        self.ingest_latency.render(
+            out,
+            "sensorhub_ingest_latency_seconds",
+            "From receipt of a message to the durable commit of its batch.",
+        );
         let name = "sensorhub_mqtt_connected";
         let connected = u8::from(self.connected.load(Ordering::Relaxed));
         let _ = writeln!(
             out,
             "# HELP {name} 1 while the gateway is connected to the broker.\n# TYPE {name} gauge\n{name} {connected}"
+        );
+    }
+}
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0,
+];
+
+/// A Prometheus histogram with fixed buckets, updated without locks.
+#[derive(Default)]
+pub struct Histogram {
+    /// Observations per bucket (not cumulative); the last slot counts those above every bound.
+    counts: [AtomicU64; BUCKETS.len() + 1],
+    /// Sum of observations in microseconds.
+    sum_us: AtomicU64,
+}
+
+impl Histogram {
+    pub fn observe(&self, elapsed: std::time::Duration) {
+        let seconds = elapsed.as_secs_f64();
+        let slot = BUCKETS
+            .iter()
+            .position(|b| seconds <= *b)
+            .unwrap_or(BUCKETS.len());
+        self.counts[slot].fetch_add(1, Ordering::Relaxed);
+        self.sum_us
+            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        let mut cumulative = 0;
+        for (bound, count) in BUCKETS.iter().zip(&self.counts) {
+            cumulative += count.load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+        }
+        cumulative += self.counts[BUCKETS.len()].load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {cumulative}");
+        let sum = self.sum_us.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {cumulative}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn histogram_buckets_are_cumulative() {
+        let h = Histogram::default();
+        h.observe(Duration::from_micros(300));
+        h.observe(Duration::from_millis(3));
+        h.observe(Duration::from_secs(30));
+        let mut out = String::new();
+        h.render(&mut out, "x", "help");
+        assert!(out.contains("x_bucket{le=\"0.0005\"} 1\n"), "{out}");
+        assert!(out.contains("x_bucket{le=\"0.005\"} 2\n"), "{out}");
+        assert!(out.contains("x_bucket{le=\"10\"} 2\n"), "{out}");
+        assert!(
+            out.contains("x_bucket{le=\"+Inf\"} 3\nx_sum 30.0033\nx_count 3\n"),
+            "{out}"
         );
     }
 }

@@ -12,7 +12,7 @@
 use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rumqttc::{
     AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, Publish, QoS, TlsConfiguration,
@@ -98,7 +98,7 @@ pub async fn run(
     let options = mqtt_options(&config)?;
     let batch_size = config.batch_size.max(1);
     let (client, eventloop) = AsyncClient::new(options, 2 * batch_size + 64);
-    let (tx, mut rx) = mpsc::channel::<Publish>(batch_size);
+    let (tx, mut rx) = mpsc::channel::<Received>(batch_size);
     let mut ingest = Ingest::new(store.state().clone(), config.dedup_window_ms).await?;
     tracing::info!(url = %config.url, client_id = %config.client_id, "gateway starting");
     let poller = tokio::spawn(poll(
@@ -112,6 +112,7 @@ pub async fn run(
     tokio::pin!(shutdown);
     let linger = Duration::from_millis(config.batch_wait_ms);
     let mut unacked: Vec<Publish> = Vec::new();
+    let mut received_at: Vec<Instant> = Vec::with_capacity(batch_size);
     loop {
         let first = tokio::select! {
             received = rx.recv() => match received {
@@ -120,8 +121,11 @@ pub async fn run(
             },
             _ = &mut shutdown => break,
         };
-        let mut publishes = vec![first];
-        gather(&mut rx, &mut publishes, batch_size, linger).await;
+        let mut received = vec![first];
+        gather(&mut rx, &mut received, batch_size, linger).await;
+        received_at.clear();
+        received_at.extend(received.iter().map(|r| r.1));
+        let publishes: Vec<Publish> = received.into_iter().map(|r| r.0).collect();
 
         let mut batch = IngestBatch::default();
         let mut outcomes = Vec::with_capacity(publishes.len());
@@ -147,6 +151,9 @@ pub async fn run(
         for outcome in outcomes {
             outcome.count(&metrics);
         }
+        for at in &received_at {
+            metrics.ingest_latency.observe(at.elapsed());
+        }
         unacked.extend(publishes);
         unacked.retain(|p| client.try_ack(p).is_err());
     }
@@ -163,9 +170,12 @@ pub async fn run(
 }
 
 /// Takes what else has arrived, up to `limit` messages, waiting at most `linger` for more.
+/// A publish and when the poller received it.
+type Received = (Publish, Instant);
+
 async fn gather(
-    rx: &mut mpsc::Receiver<Publish>,
-    out: &mut Vec<Publish>,
+    rx: &mut mpsc::Receiver<Received>,
+    out: &mut Vec<Received>,
     limit: usize,
     linger: Duration,
 ) {
@@ -245,7 +255,7 @@ async fn poll(
     mut eventloop: EventLoop,
     client: AsyncClient,
     subscriptions: Vec<Subscription>,
-    tx: mpsc::Sender<Publish>,
+    tx: mpsc::Sender<Received>,
     metrics: Arc<GatewayMetrics>,
 ) {
     let mut backoff = Duration::from_millis(500);
@@ -291,7 +301,7 @@ async fn poll(
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {
                 metrics.received.fetch_add(1, Ordering::Relaxed);
-                if tx.send(p).await.is_err() {
+                if tx.send((p, Instant::now())).await.is_err() {
                     return;
                 }
             }
