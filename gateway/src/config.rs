@@ -33,7 +33,7 @@ impl Default for MqttConfig {
             user: None,
             password: None,
             subscriptions: vec![Subscription::default()],
-            batch_size: 500,
+            batch_size: 2_000,
             batch_wait_ms: 50,
             keep_alive_s: 30,
             dedup_window_ms: 1_000,

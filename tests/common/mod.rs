@@ -65,7 +65,7 @@ impl Mosquitto {
             &conf,
             format!(
                 "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
-                 max_inflight_messages 1000\nmax_queued_messages 100000\n"
+                 max_inflight_messages 5000\nmax_queued_messages 100000\n"
             ),
         )
         .unwrap();
