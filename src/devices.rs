@@ -85,9 +85,14 @@ pub fn validate(mut device: Device) -> Result<Device> {
     if device.station.contains(['/', '?', '#']) {
         bail!("station `{}`: must not contain / ? or #", device.station);
     }
-    let known = sensorhub_gateway::codec::is_known(&device.device_type)
-        || device.device_type.starts_with("js:");
-    if !known {
+    if let Some(path) = device.device_type.strip_prefix("js:") {
+        if !Path::new(path).is_file() {
+            bail!(
+                "device_type `{}`: no codec file at {path}",
+                device.device_type
+            );
+        }
+    } else if !sensorhub_gateway::codec::is_known(&device.device_type) {
         bail!(
             "device_type `{}`: no such decoder in this version (known: {})",
             device.device_type,

@@ -310,3 +310,60 @@ fn config_check_names_unknown_keys_and_example_passes() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("mqtt.url"));
 }
+
+/// A JavaScript codec in the TTN / ChirpStack interface, loaded from disk by path.
+#[test]
+fn javascript_codec_file_decodes_uplinks() {
+    let broker = Mosquitto::start();
+    let mut hub = Sensorhub::new(&broker.url(), "e2e-js");
+    let codec = hub.dir.path().join("level-sensor.js");
+    std::fs::write(
+        &codec,
+        "function decodeUplink(input) {\n\
+           var mm = input.bytes[0] << 8 | input.bytes[1];\n\
+           return { data: { water_level: mm / 1000, vendor_status: input.bytes[2] }, warnings: [] };\n\
+         }\n",
+    )
+    .unwrap();
+    let device_type = format!("js:{}", codec.display());
+    hub.ok(&[
+        "devices",
+        "add",
+        "--dev-eui",
+        DEV_EUI,
+        "--name",
+        "Pegel",
+        "--station",
+        "pegel-js",
+        "--device-type",
+        &device_type,
+        "--public",
+    ]);
+    hub.start();
+    // 0x04D2 = 1234 mm
+    publish_all(
+        &broker.url(),
+        &[(TOPIC.into(), chirpstack_up(&[0x04, 0xd2, 0x07], None))],
+    );
+    let readings = wait_for("the decoded reading", Duration::from_secs(20), || {
+        Some(hub.readings(DEV_EUI)).filter(|r| !r.is_empty())
+    });
+    assert_eq!(readings.len(), 1, "{readings:?}");
+    assert_eq!(readings[0]["quantity"], "water_level");
+    assert_eq!(readings[0]["value"], 1.234);
+    assert_eq!(readings[0]["unit"], "m");
+
+    let missing = hub.cli(&[
+        "devices",
+        "add",
+        "--dev-eui",
+        "0202020202020202",
+        "--name",
+        "x",
+        "--station",
+        "x",
+        "--device-type",
+        "js:/nonexistent/codec.js",
+    ]);
+    assert!(!missing.status.success());
+}

@@ -231,7 +231,12 @@ impl Ingest {
         let measurements = if uplink.payload.is_empty() {
             Vec::new()
         } else {
-            match codec::decode(&device.device_type, uplink.f_port, &uplink.payload) {
+            match codec::decode(
+                &device.device_type,
+                uplink.f_port,
+                &uplink.payload,
+                uplink.time_ms,
+            ) {
                 Ok(m) => m,
                 Err(e) => {
                     let detail = format!("device {dev_eui}: {e}");

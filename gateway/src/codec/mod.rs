@@ -4,6 +4,7 @@
 //! A device's `device_type` in the registry names its codec (`cayenne-lpp`, ...). Codecs
 //! return typed errors; the gateway dead-letters the message with reason `codec_error`.
 
+mod js;
 mod lpp;
 mod vendors;
 
@@ -21,6 +22,8 @@ pub enum CodecError {
     UnknownDeviceType(String),
     #[error("Cayenne LPP: {0}")]
     Lpp(#[from] sensorhub_core::lpp::LppError),
+    #[error("JavaScript codec {path}: {detail}")]
+    Js { path: String, detail: String },
     #[error("{device_type}: {detail}")]
     Payload {
         device_type: &'static str,
@@ -43,12 +46,17 @@ pub const DEVICE_TYPES: &[&str] = &[
     "browan-tbhh100",
 ];
 
-/// Decodes `payload`, received on `f_port`, of a device of type `device_type`.
+/// Decodes `payload`, received on `f_port` at `time_ms`, of a device of type `device_type`.
 pub fn decode(
     device_type: &str,
     f_port: Option<u8>,
     payload: &[u8],
+    time_ms: i64,
 ) -> Result<Vec<Measurement>, CodecError> {
+    if let Some(path) = device_type.strip_prefix("js:") {
+        let recv_time = sensorhub_store::time::format_rfc3339(time_ms);
+        return js::decode(path, f_port, payload, &recv_time);
+    }
     match device_type {
         "cayenne-lpp" => lpp::decode(payload),
         "dragino-lht65" | "dragino-lht65n" => vendors::dragino_lht65(f_port, payload),
