@@ -75,6 +75,13 @@ enum Command {
         /// `table` or `json` (one object a line, payload in base64).
         #[arg(long, default_value = "table")]
         format: String,
+        /// Run the dead letters through ingestion again (after registering devices, fixing a
+        /// codec, ...): what succeeds now is stored and removed, the rest stays.
+        #[arg(long)]
+        replay: bool,
+        /// With --replay: only dead letters of this reason, e.g. unknown_device.
+        #[arg(long, requires = "replay")]
+        reason: Option<String>,
     },
     /// Simulated sensor nodes publishing to a broker.
     Simulate {
@@ -263,9 +270,26 @@ async fn dispatch(command: Command) -> Result<()> {
             config,
             limit,
             format,
+            replay,
+            reason,
         } => {
             let config = Config::load(&config.config)?;
-            readings::dead_letters(open_store(&config)?.state(), limit, &format).await
+            let store = open_store(&config)?;
+            if replay {
+                let report = sensorhub_gateway::ingest::replay_dead_letters(
+                    &store,
+                    &config.mqtt.subscriptions,
+                    config.mqtt.dedup_window_ms,
+                    reason,
+                )
+                .await?;
+                println!(
+                    "replayed {} dead letters; {} still fail and stay",
+                    report.replayed, report.still_failing
+                );
+                return Ok(());
+            }
+            readings::dead_letters(store.state(), limit, &format).await
         }
         Command::Simulate {
             broker,

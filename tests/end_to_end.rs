@@ -236,6 +236,35 @@ fn bad_input_is_counted_kept_and_ingestion_goes_on() {
         listed.contains("seen but not registered") && listed.contains("0303030303030303"),
         "{listed}"
     );
+
+    // Once registered, its dead-lettered uplink is replayed into readings and leaves the
+    // dead letters; the others fail again and stay.
+    hub.ok(&[
+        "devices",
+        "add",
+        "--dev-eui",
+        "0303030303030303",
+        "--name",
+        "late",
+        "--station",
+        "pegel-late",
+        "--device-type",
+        "cayenne-lpp",
+    ]);
+    let out = hub.ok(&["dead-letters", "--replay", "--reason", "unknown_device"]);
+    assert!(
+        out.contains("replayed 1 dead letters; 0 still fail"),
+        "{out}"
+    );
+    let late = hub.readings("0303030303030303");
+    assert_eq!(late.len(), 2, "{late:?}");
+    let out = hub.ok(&["dead-letters", "--replay"]);
+    assert!(
+        out.contains("replayed 0 dead letters; 4 still fail"),
+        "{out}"
+    );
+    let left = hub.ok(&["dead-letters", "--format", "json"]);
+    assert_eq!(left.lines().count(), 4);
 }
 
 #[test]

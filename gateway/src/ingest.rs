@@ -307,3 +307,65 @@ fn reception_record(r: &crate::network::Reception) -> UplinkRecord {
         gateway_count: r.gateway_count,
     }
 }
+
+/// What a replay of dead letters did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReplayReport {
+    /// Dead letters that now produced data (or were well-formed events) and were removed.
+    pub replayed: usize,
+    /// Dead letters that failed again and stay, with their original reason.
+    pub still_failing: usize,
+}
+
+/// Runs dead letters (of one reason, or all) through ingestion again, for example after
+/// registering the devices they came from. What now succeeds is committed and its dead letter
+/// removed in the same transaction; what fails again stays as it was.
+pub async fn replay_dead_letters(
+    store: &sensorhub_store::Store,
+    subscriptions: &[crate::Subscription],
+    dedup_window_ms: u64,
+    reason: Option<String>,
+) -> Result<ReplayReport, StoreError> {
+    let mut ingest = Ingest::new(store.state().clone(), dedup_window_ms).await?;
+    let mut report = ReplayReport::default();
+    let mut after = 0i64;
+    loop {
+        let letters = store
+            .state()
+            .dead_letters_to_replay(reason.clone(), after, 500)
+            .await?;
+        let Some(last) = letters.last().map(|(id, _)| *id) else {
+            break;
+        };
+        after = last;
+        let mut batch = IngestBatch::default();
+        for (id, letter) in letters {
+            let Some(format) = crate::mqtt::format_of(subscriptions, &letter.topic) else {
+                report.still_failing += 1;
+                continue;
+            };
+            let mut one = IngestBatch::default();
+            let outcome = ingest
+                .handle(
+                    &letter.topic,
+                    &letter.payload,
+                    format,
+                    letter.time_ms,
+                    &mut one,
+                )
+                .await?;
+            if let Outcome::DeadLettered(_) = outcome {
+                report.still_failing += 1;
+                continue;
+            }
+            report.replayed += 1;
+            batch.readings.append(&mut one.readings);
+            batch.uplinks.append(&mut one.uplinks);
+            batch.sessions.append(&mut one.sessions);
+            batch.statuses.append(&mut one.statuses);
+            batch.replayed_dead_letters.push(id);
+        }
+        store.commit(batch).await?;
+    }
+    Ok(report)
+}

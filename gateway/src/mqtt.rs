@@ -81,7 +81,7 @@ pub fn topic_matches(filter: &str, topic: &str) -> bool {
     levels.next().is_none()
 }
 
-fn format_of(subscriptions: &[Subscription], topic: &str) -> Option<PayloadFormat> {
+pub(crate) fn format_of(subscriptions: &[Subscription], topic: &str) -> Option<PayloadFormat> {
     subscriptions
         .iter()
         .find(|s| topic_matches(&s.topic, topic))

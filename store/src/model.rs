@@ -83,6 +83,8 @@ pub struct DeviceStatus {
 pub struct IngestBatch {
     /// Status reports of devices.
     pub statuses: Vec<DeviceStatus>,
+    /// Ids of dead letters that a replay turned into data: deleted in the same transaction.
+    pub replayed_dead_letters: Vec<i64>,
     /// Session states to save, by DevEUI.
     pub sessions: Vec<(String, SessionState)>,
     pub readings: Vec<Reading>,
@@ -100,6 +102,7 @@ impl IngestBatch {
             && self.unknown_devices.is_empty()
             && self.sessions.is_empty()
             && self.statuses.is_empty()
+            && self.replayed_dead_letters.is_empty()
     }
 }
 

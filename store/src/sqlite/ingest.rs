@@ -193,6 +193,14 @@ fn write_metadata(tx: &Transaction<'_>, batch: &IngestBatch) -> Result<(), Store
             ])
             .during("write device status")?;
     }
+    let mut replayed = tx
+        .prepare_cached("DELETE FROM dead_letters WHERE id = ?1")
+        .during("remove replayed dead letters")?;
+    for id in &batch.replayed_dead_letters {
+        replayed
+            .execute([id])
+            .during("remove replayed dead letters")?;
+    }
     for (dev_eui, s) in &batch.sessions {
         session
             .execute(params![dev_eui, s.f_cnt_up, s.last_uplink_ms])

@@ -195,6 +195,40 @@ impl SqliteStore {
         .await
     }
 
+    /// Dead letters with ids above `after_id`, oldest first, optionally of one reason only
+    /// (for replay).
+    pub async fn dead_letters_to_replay(
+        &self,
+        reason: Option<String>,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, DeadLetter)>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT id, ts, topic, payload, reason, detail FROM dead_letters
+                     WHERE (?1 IS NULL OR reason = ?1) AND id > ?2 ORDER BY id LIMIT ?3",
+                )
+                .during("dead letters")?;
+            let rows = stmt
+                .query_map(rusqlite::params![reason, after_id, limit as i64], |row| {
+                    Ok((
+                        row.get(0)?,
+                        DeadLetter {
+                            time_ms: row.get(1)?,
+                            topic: row.get(2)?,
+                            payload: row.get(3)?,
+                            reason: row.get(4)?,
+                            detail: row.get(5)?,
+                        },
+                    ))
+                })
+                .during("dead letters")?;
+            rows.collect::<Result<_, _>>().during("dead letters")
+        })
+        .await
+    }
+
     /// How many dead letters are kept, per reason.
     pub async fn dead_letter_counts(&self) -> Result<Vec<DeadLetterCount>, StoreError> {
         self.read(|conn| {
