@@ -28,6 +28,8 @@ pub struct Config {
     pub http: HttpConfig,
     pub privacy: PrivacyConfig,
     pub publisher: FolderConfig,
+    /// Rules mapping decoder fields onto the quantity vocabulary, per device type.
+    pub normalisation: Vec<sensorhub_gateway::NormalisationRule>,
 }
 
 impl Config {
@@ -53,6 +55,7 @@ impl Config {
         let mut problems = self.mqtt.problems();
         problems.extend(self.store.problems());
         problems.extend(self.privacy.problems());
+        problems.extend(sensorhub_gateway::normalise::problems(&self.normalisation));
         if self.http.listen.parse::<std::net::SocketAddr>().is_err() {
             problems.push(format!(
                 "http.listen: `{}` is not an address such as 127.0.0.1:8080",

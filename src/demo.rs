@@ -119,6 +119,7 @@ pub async fn run(options: DemoOptions) -> Result<()> {
             listen: options.http.clone(),
         },
         privacy: Default::default(),
+        normalisation: Vec::new(),
         publisher: sensorhub_publisher::FolderConfig {
             folder: options.data_dir.join("opendata").display().to_string(),
             interval_s: 30,

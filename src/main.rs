@@ -280,6 +280,7 @@ async fn dispatch(command: Command) -> Result<()> {
                     &store,
                     &config.mqtt.subscriptions,
                     config.mqtt.dedup_window_ms,
+                    config.normalisation.clone(),
                     reason,
                 )
                 .await?;

@@ -44,6 +44,18 @@ pub const VOCABULARY: &[Quantity] = &[
     q("air_pressure", "hPa", "Luftdruck", "Air pressure"),
     q("illuminance", "lx", "Beleuchtungsstärke", "Illuminance"),
     q("water_level", "m", "Wasserstand", "Water level"),
+    q(
+        "water_temperature",
+        "°C",
+        "Wassertemperatur",
+        "Water temperature",
+    ),
+    q(
+        "soil_temperature",
+        "°C",
+        "Bodentemperatur",
+        "Soil temperature",
+    ),
     q("distance", "m", "Abstand", "Distance"),
     q("co2", "ppm", "CO₂-Konzentration", "CO₂ concentration"),
     q("concentration", "ppm", "Konzentration", "Concentration"),

@@ -47,17 +47,24 @@ impl Outcome {
 
 pub struct Ingest {
     registry: RegistryCache,
+    /// Config rules mapping decoder fields onto the vocabulary.
+    rules: Vec<crate::NormalisationRule>,
     /// Network sessions of ABP devices, for raw gateway frames.
     sessions: Sessions,
     dedup_window_ms: i64,
 }
 
 impl Ingest {
-    pub async fn new(store: SqliteStore, dedup_window_ms: u64) -> Result<Self, StoreError> {
+    pub async fn new(
+        store: SqliteStore,
+        dedup_window_ms: u64,
+        rules: Vec<crate::NormalisationRule>,
+    ) -> Result<Self, StoreError> {
         let sessions = Sessions::new(store.sessions().await?);
         let registry = RegistryCache::load(store, sensorhub_store::time::now_ms()).await?;
         Ok(Ingest {
             registry,
+            rules,
             sessions,
             dedup_window_ms: dedup_window_ms as i64,
         })
@@ -251,6 +258,8 @@ impl Ingest {
                 }
             }
         };
+        let measurements =
+            crate::normalise::normalise(&self.rules, &device.device_type, measurements);
         let readings = measurements.len();
         batch
             .readings
@@ -324,9 +333,10 @@ pub async fn replay_dead_letters(
     store: &sensorhub_store::Store,
     subscriptions: &[crate::Subscription],
     dedup_window_ms: u64,
+    rules: Vec<crate::NormalisationRule>,
     reason: Option<String>,
 ) -> Result<ReplayReport, StoreError> {
-    let mut ingest = Ingest::new(store.state().clone(), dedup_window_ms).await?;
+    let mut ingest = Ingest::new(store.state().clone(), dedup_window_ms, rules).await?;
     let mut report = ReplayReport::default();
     let mut after = 0i64;
     loop {

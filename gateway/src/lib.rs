@@ -15,8 +15,10 @@ pub mod ingest;
 pub mod metrics;
 pub mod mqtt;
 pub mod network;
+pub mod normalise;
 pub mod registry;
 
 pub use config::{MqttConfig, PayloadFormat, Subscription};
 pub use metrics::GatewayMetrics;
 pub use mqtt::run;
+pub use normalise::NormalisationRule;

@@ -91,6 +91,7 @@ pub(crate) fn format_of(subscriptions: &[Subscription], topic: &str) -> Option<P
 /// Runs the gateway until `shutdown` completes, then commits what it holds and disconnects.
 pub async fn run(
     config: MqttConfig,
+    rules: Vec<crate::NormalisationRule>,
     store: Store,
     metrics: Arc<GatewayMetrics>,
     shutdown: impl Future<Output = ()>,
@@ -99,7 +100,7 @@ pub async fn run(
     let batch_size = config.batch_size.max(1);
     let (client, eventloop) = AsyncClient::new(options, 2 * batch_size + 64);
     let (tx, mut rx) = mpsc::channel::<Received>(batch_size);
-    let mut ingest = Ingest::new(store.state().clone(), config.dedup_window_ms).await?;
+    let mut ingest = Ingest::new(store.state().clone(), config.dedup_window_ms, rules).await?;
     tracing::info!(url = %config.url, client_id = %config.client_id, "gateway starting");
     let poller = tokio::spawn(poll(
         eventloop,

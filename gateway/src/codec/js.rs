@@ -158,7 +158,8 @@ fn measurement(quantity: &str, value: f64) -> Option<Measurement> {
     })
 }
 
-/// Top-level numeric fields named like vocabulary quantities (or their common aliases).
+/// Top-level numeric fields, common aliases renamed to vocabulary quantities. Other names pass
+/// through for the config's normalisation rules; what stays outside the vocabulary is dropped.
 fn from_data(data: &Json) -> Vec<Measurement> {
     let Some(fields) = data.as_object() else {
         return Vec::new();
@@ -170,7 +171,14 @@ fn from_data(data: &Json) -> Vec<Measurement> {
                 .iter()
                 .find(|(alias, _)| alias == name)
                 .map_or(name.as_str(), |(_, q)| q);
-            measurement(quantity, value.as_f64()?)
+            let value = value.as_f64().filter(|v| v.is_finite())?;
+            Some(Measurement {
+                quantity: quantity.to_owned(),
+                unit: Quantity::by_name(quantity)
+                    .map_or("", |q| q.unit)
+                    .to_owned(),
+                value,
+            })
         })
         .collect()
 }
@@ -223,7 +231,7 @@ mod tests {
         let (_dir, path) = codec_file(CODEC);
         // 0x0A0B = 2571 -> 25.71 °C; 0x7B = 123 -> 61.5 %
         let out = decode(&path, Some(2), &[0x0a, 0x0b, 0x7b], "2024-05-01T00:00:00Z").unwrap();
-        assert_eq!(out.len(), 2, "{out:?}");
+        assert_eq!(out.len(), 2, "{out:?}"); // the string field `firmware` is not a value
         let get = |q: &str| out.iter().find(|m| m.quantity == q).unwrap();
         assert_eq!(
             (
