@@ -1,8 +1,9 @@
-//! Raw uplink frames from ChirpStack Gateway Bridge / MQTT Forwarder, JSON encoding.
+//! Raw uplink frames from ChirpStack Gateway Bridge / MQTT Forwarder, in either encoding: JSON,
+//! or protobuf (`gw.UplinkFrame`, the MQTT Forwarder's default). A message starting with `{` is
+//! JSON; anything else is read as protobuf.
 //!
 //! Topic: `{region}/gateway/{gateway_id}/event/up`. The frame is the PHYPayload as the gateway
-//! received it, still encrypted; `rxInfo.time` is absent on gateways without GPS. (The MQTT
-//! Forwarder's default encoding is protobuf, `gw.UplinkFrame`; configure it for JSON.)
+//! received it, still encrypted; the reception time is absent on gateways without GPS.
 
 use base64::Engine;
 use serde::Deserialize;
@@ -54,6 +55,9 @@ fn gateway_of_topic(topic: &str) -> Option<&str> {
 }
 
 pub fn parse(topic: &str, payload: &[u8]) -> Result<Frame, FormatError> {
+    if payload.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return protobuf::uplink_frame(topic, payload);
+    }
     let text = std::str::from_utf8(payload)
         .map_err(|e| FormatError::NotJson(format!("not UTF-8: {e}")))?;
     let frame: UplinkFrame = serde_json::from_str(text).map_err(|e| match e.classify() {
@@ -87,6 +91,143 @@ pub fn parse(topic: &str, payload: &[u8]) -> Result<Frame, FormatError> {
     })
 }
 
+/// Just enough of the protobuf wire format for `gw.UplinkFrame`:
+/// `phy_payload = 1` (bytes), `rx_info = 5` (`UplinkRxInfo`: `gateway_id = 1` string,
+/// `gw_time = 3` Timestamp {`seconds = 1`, `nanos = 2`}, `rssi = 6` int32, `snr = 7` float).
+/// Unknown fields are skipped, as protobuf requires.
+mod protobuf {
+    use super::{gateway_of_topic, FormatError, Frame};
+
+    fn bad(detail: impl Into<String>) -> FormatError {
+        FormatError::NotProtobuf(detail.into())
+    }
+
+    struct Reader<'a> {
+        bytes: &'a [u8],
+        pos: usize,
+    }
+
+    enum Field<'a> {
+        Varint(u64),
+        Bytes(&'a [u8]),
+        Fixed32(u32),
+        Fixed64,
+    }
+
+    impl<'a> Reader<'a> {
+        fn varint(&mut self) -> Result<u64, FormatError> {
+            let mut value = 0u64;
+            for shift in (0..64).step_by(7) {
+                let byte = *self
+                    .bytes
+                    .get(self.pos)
+                    .ok_or_else(|| bad("truncated varint"))?;
+                self.pos += 1;
+                value |= u64::from(byte & 0x7f) << shift;
+                if byte & 0x80 == 0 {
+                    return Ok(value);
+                }
+            }
+            Err(bad("varint longer than 10 bytes"))
+        }
+
+        fn take(&mut self, n: usize) -> Result<&'a [u8], FormatError> {
+            let slice = self
+                .bytes
+                .get(self.pos..self.pos.saturating_add(n))
+                .ok_or_else(|| bad(format!("field of {n} bytes runs past the message")))?;
+            self.pos += n;
+            Ok(slice)
+        }
+
+        /// The next (field number, value), or `None` at the end.
+        fn next(&mut self) -> Result<Option<(u64, Field<'a>)>, FormatError> {
+            if self.pos >= self.bytes.len() {
+                return Ok(None);
+            }
+            let key = self.varint()?;
+            let value = match key & 7 {
+                0 => Field::Varint(self.varint()?),
+                1 => {
+                    self.take(8)?;
+                    Field::Fixed64
+                }
+                2 => {
+                    let len = self.varint()? as usize;
+                    Field::Bytes(self.take(len)?)
+                }
+                5 => {
+                    let b = self.take(4)?;
+                    Field::Fixed32(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                }
+                other => return Err(bad(format!("unsupported wire type {other}"))),
+            };
+            Ok(Some((key >> 3, value)))
+        }
+    }
+
+    fn fields(bytes: &[u8]) -> Reader<'_> {
+        Reader { bytes, pos: 0 }
+    }
+
+    pub fn uplink_frame(topic: &str, bytes: &[u8]) -> Result<Frame, FormatError> {
+        let mut phy_payload = None;
+        let mut frame = Frame {
+            phy_payload: Vec::new(),
+            gateway_id: String::new(),
+            rssi: None,
+            snr: None,
+            time_ms: None,
+        };
+        let mut reader = fields(bytes);
+        while let Some((number, value)) = reader.next()? {
+            match (number, value) {
+                (1, Field::Bytes(b)) => phy_payload = Some(b.to_vec()),
+                (5, Field::Bytes(b)) => rx_info(b, &mut frame)?,
+                _ => {}
+            }
+        }
+        frame.phy_payload = phy_payload.ok_or(FormatError::MissingField("phy_payload"))?;
+        if frame.gateway_id.is_empty() {
+            frame.gateway_id = gateway_of_topic(topic)
+                .ok_or(FormatError::MissingField("rx_info.gateway_id"))?
+                .to_owned();
+        }
+        Ok(frame)
+    }
+
+    fn rx_info(bytes: &[u8], frame: &mut Frame) -> Result<(), FormatError> {
+        let mut reader = fields(bytes);
+        while let Some((number, value)) = reader.next()? {
+            match (number, value) {
+                (1, Field::Bytes(b)) => {
+                    frame.gateway_id = String::from_utf8(b.to_vec())
+                        .map_err(|_| bad("gateway_id is not UTF-8"))?;
+                }
+                (3, Field::Bytes(b)) => frame.time_ms = Some(timestamp(b)?),
+                // int32 is a varint of the 64-bit two's complement.
+                (6, Field::Varint(v)) => frame.rssi = Some(f64::from(v as i64 as i32)),
+                (7, Field::Fixed32(bits)) => frame.snr = Some(f64::from(f32::from_bits(bits))),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn timestamp(bytes: &[u8]) -> Result<i64, FormatError> {
+        let (mut seconds, mut nanos) = (0i64, 0i64);
+        let mut reader = fields(bytes);
+        while let Some((number, value)) = reader.next()? {
+            match (number, value) {
+                (1, Field::Varint(v)) => seconds = v as i64,
+                (2, Field::Varint(v)) => nanos = i64::from(v as i64 as i32),
+                _ => {}
+            }
+        }
+        Ok(seconds * 1000 + nanos / 1_000_000)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,9 +253,46 @@ mod tests {
         );
     }
 
+    /// A `gw.UplinkFrame` written out field by field.
+    #[test]
+    fn parses_the_protobuf_encoding() {
+        let phy = [
+            0x40, 0xf1, 0x7d, 0xbe, 0x49, 0x00, 0x02, 0x00, 0x01, 0x95, 0x43, 0x78, 0x76, 0x2b,
+            0x11, 0xff, 0x0d,
+        ];
+        let mut rx = Vec::new();
+        rx.extend([0x0a, 16]); // 1: gateway_id, 16 bytes
+        rx.extend(b"0016c001f153a14c");
+        rx.extend([0x10, 0xd7, 0x3d]); // 2: uplink_id 7895 (skipped)
+        rx.extend([
+            0x1a, 0x0a, 0x08, 0xb7, 0x90, 0xaa, 0x97, 0x06, 0x10, 0xa0, 0x8d, 0x06,
+        ]); // 3: gw_time {seconds 1659537463, nanos 100000}
+        rx.extend([
+            0x30, 0xcc, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+        ]); // 6: rssi -52
+        rx.push(0x3d); // 7: snr, fixed32 float 13.75
+        rx.extend(13.75f32.to_le_bytes());
+        let mut msg = vec![0x0a, phy.len() as u8]; // 1: phy_payload
+        msg.extend(phy);
+        msg.extend([0x22, 0x00]); // 4: tx_info, empty (skipped)
+        msg.extend([0x2a, rx.len() as u8]); // 5: rx_info
+        msg.extend(&rx);
+        let frame = parse("eu868/gateway/x/event/up", &msg).unwrap();
+        assert_eq!(frame.phy_payload, phy);
+        assert_eq!(frame.gateway_id, "0016c001f153a14c");
+        assert_eq!((frame.rssi, frame.snr), (Some(-52.0), Some(13.75)));
+        assert_eq!(frame.time_ms, Some(1_659_537_463_000)); // + 100 µs, below a millisecond
+        assert!(parse("t", &msg[..msg.len() - 3]).is_err(), "truncated");
+        assert_eq!(
+            parse("t", &[0x2a, 0x00]).unwrap_err().reason(),
+            "missing_field"
+        );
+    }
+
     #[test]
     fn bad_input_gives_typed_errors() {
-        assert_eq!(parse("t", b"nope").unwrap_err().reason(), "bad_json");
+        assert_eq!(parse("t", b"{ nope").unwrap_err().reason(), "bad_json");
+        assert_eq!(parse("t", b"nope").unwrap_err().reason(), "bad_protobuf");
         assert_eq!(
             parse("t", br#"{"rxInfo":{}}"#).unwrap_err().reason(),
             "missing_field"

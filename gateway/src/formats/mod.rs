@@ -45,6 +45,8 @@ pub enum Message {
 pub enum FormatError {
     #[error("payload is not valid JSON: {0}")]
     NotJson(String),
+    #[error("payload is not a valid protobuf message: {0}")]
+    NotProtobuf(String),
     #[error("JSON does not match the expected event: {0}")]
     BadShape(String),
     #[error("required field `{0}` is missing")]
@@ -60,6 +62,7 @@ impl FormatError {
     pub fn reason(&self) -> &'static str {
         match self {
             FormatError::NotJson(_) => "bad_json",
+            FormatError::NotProtobuf(_) => "bad_protobuf",
             FormatError::BadShape(_) | FormatError::MissingField(_) => "missing_field",
             FormatError::BadBase64 { .. } => "bad_base64",
             FormatError::BadField { .. } => "bad_field",
