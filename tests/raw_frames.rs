@@ -56,6 +56,29 @@ fn event(gateway: &str, phy: &[u8], rssi: i32) -> (String, Vec<u8>) {
     )
 }
 
+/// The same event in the MQTT Forwarder's default encoding, protobuf `gw.UplinkFrame`:
+/// field 1 the PHYPayload, field 5 `rx_info` with gateway_id (1), rssi (6) and snr (7).
+fn event_protobuf(gateway: &str, phy: &[u8], rssi: i32) -> (String, Vec<u8>) {
+    fn varint(mut n: u64, out: &mut Vec<u8>) {
+        while n >= 0x80 {
+            out.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        out.push(n as u8);
+    }
+    let mut rx = vec![0x0a, gateway.len() as u8];
+    rx.extend(gateway.as_bytes());
+    rx.push(0x30);
+    varint(i64::from(rssi) as u64, &mut rx);
+    rx.push(0x3d);
+    rx.extend(7.5f32.to_le_bytes());
+    let mut msg = vec![0x0a, phy.len() as u8];
+    msg.extend(phy);
+    msg.extend([0x2a, rx.len() as u8]);
+    msg.extend(rx);
+    (format!("eu868/gateway/{gateway}/event/up"), msg)
+}
+
 fn hub(broker: &Mosquitto, client: &str) -> Sensorhub {
     let hub = Sensorhub::with_subscriptions(
         &broker.url(),
@@ -112,7 +135,7 @@ fn one_frame_heard_by_three_gateways_is_one_reading_with_gateway_count_3() {
         &broker.url(),
         &[
             event("gw-a", &frame, -110),
-            event("gw-b", &frame, -72),
+            event_protobuf("gw-b", &frame, -72),
             event("gw-c", &frame, -95),
         ],
     );
