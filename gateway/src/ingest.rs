@@ -203,6 +203,7 @@ impl Ingest {
             rssi: accepted.reception.rssi,
             snr: accepted.reception.snr,
             gateway_count: 1,
+            decoded: None,
         };
         self.uplink(topic, raw, received_ms, uplink, batch).await
     }
@@ -235,7 +236,24 @@ impl Ingest {
                 detail,
             ));
         };
-        let measurements = if uplink.payload.is_empty() {
+        let measurements = if device.device_type == codec::NETWORK_SERVER {
+            match &uplink.decoded {
+                Some(decoded) => codec::from_decoded(decoded),
+                None => {
+                    let detail = format!(
+                        "device {dev_eui}: type `network-server`, but the network server sent no decoded payload"
+                    );
+                    return Ok(dead_letter(
+                        batch,
+                        topic,
+                        raw,
+                        received_ms,
+                        "codec_error",
+                        detail,
+                    ));
+                }
+            }
+        } else if uplink.payload.is_empty() {
             Vec::new()
         } else {
             match codec::decode(

@@ -160,7 +160,7 @@ fn measurement(quantity: &str, value: f64) -> Option<Measurement> {
 
 /// Top-level numeric fields, common aliases renamed to vocabulary quantities. Other names pass
 /// through for the config's normalisation rules; what stays outside the vocabulary is dropped.
-fn from_data(data: &Json) -> Vec<Measurement> {
+pub(super) fn from_data(data: &Json) -> Vec<Measurement> {
     let Some(fields) = data.as_object() else {
         return Vec::new();
     };

@@ -31,8 +31,19 @@ pub enum CodecError {
     },
 }
 
+/// The device type whose readings come from the network server's own decoder (`object` in
+/// ChirpStack, `decoded_payload` in The Things Stack) instead of a codec here.
+pub const NETWORK_SERVER: &str = "network-server";
+
+/// Measurements from a network server's decoded payload: top-level numeric fields, mapped like
+/// a JavaScript codec's output (aliases, then the config's normalisation rules).
+pub fn from_decoded(decoded: &serde_json::Value) -> Vec<Measurement> {
+    js::from_data(decoded)
+}
+
 /// The built-in device types, `vendor-model` in lowercase.
 pub const DEVICE_TYPES: &[&str] = &[
+    "network-server",
     "cayenne-lpp",
     "dragino-lht65",
     "dragino-lht65n",

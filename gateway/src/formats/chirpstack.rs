@@ -27,6 +27,8 @@ struct UpEvent {
     data: Option<String>,
     #[serde(default)]
     rx_info: Option<Vec<RxInfo>>,
+    #[serde(default)]
+    object: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -165,6 +167,7 @@ pub fn parse(topic: &str, payload: &[u8], received_ms: i64) -> Result<Message, F
         rssi: best.and_then(|r| r.rssi),
         snr: best.and_then(|r| r.snr),
         gateway_count: rx.len() as u32,
+        decoded: event.object.filter(|o| !o.is_null()),
     }))
 }
 

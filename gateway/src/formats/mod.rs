@@ -28,6 +28,9 @@ pub struct Uplink {
     pub rssi: Option<f64>,
     pub snr: Option<f64>,
     pub gateway_count: u32,
+    /// What the network server's own payload decoder produced (`object` in ChirpStack,
+    /// `decoded_payload` in The Things Stack), for devices of type `network-server`.
+    pub decoded: Option<serde_json::Value>,
 }
 
 /// A parsed message.

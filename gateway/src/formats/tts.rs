@@ -40,6 +40,8 @@ struct UplinkMessage {
     rx_metadata: Option<Vec<RxMetadata>>,
     #[serde(default)]
     received_at: Option<String>,
+    #[serde(default)]
+    decoded_payload: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -119,6 +121,7 @@ pub fn parse(topic: &str, payload: &[u8], received_ms: i64) -> Result<Message, F
         rssi: best.and_then(|r| r.rssi),
         snr: best.and_then(|r| r.snr),
         gateway_count: rx.len() as u32,
+        decoded: up.decoded_payload.filter(|o| !o.is_null()),
     }))
 }
 
@@ -148,6 +151,9 @@ mod tests {
             (up.rssi, up.snr, up.gateway_count),
             (Some(-35.0), Some(5.0), 1)
         );
+        let decoded = up.decoded.unwrap();
+        assert_eq!(decoded["temperature"].as_f64(), Some(1.0));
+        assert_eq!(decoded["luminosity"].as_f64(), Some(0.64));
     }
 
     #[test]
