@@ -117,6 +117,7 @@ pub async fn run(options: DemoOptions) -> Result<()> {
         },
         http: sensorhub_dashboards::HttpConfig {
             listen: options.http.clone(),
+            admin_token: None,
         },
         privacy: Default::default(),
         normalisation: Vec::new(),

@@ -141,6 +141,7 @@ pub async fn run_with(
             store: store.clone(),
             metrics: parts.gateway.then(|| metrics.clone()),
             privacy: config.privacy.clone(),
+            admin_token: config.http.admin_token.clone(),
         };
         let stop = shutdown.clone();
         tasks.spawn(async move {

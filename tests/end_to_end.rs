@@ -144,6 +144,37 @@ fn chirpstack_lpp_uplink_reaches_readings_dashboard_and_api() {
     assert_eq!(stations[0]["latest"].as_array().unwrap().len(), 2);
     assert!(!api.body.contains(DEV_EUI) && !api.body.contains("rssi"));
 
+    // The technicians' API needs its token, and shows what the public API hides.
+    let denied = http_get(hub.http_port, "/admin/api/v1/devices/health", "").unwrap();
+    assert_eq!(denied.status, 401);
+    let wrong = http_get(
+        hub.http_port,
+        "/admin/api/v1/devices/health",
+        "Authorization: Bearer nope\r\n",
+    )
+    .unwrap();
+    assert_eq!(wrong.status, 401);
+    let auth = format!("Authorization: Bearer {}\r\n", common::ADMIN_TOKEN);
+    // The fixture is from 2022: count uplinks of the last 100,000 hours.
+    let health = http_get(
+        hub.http_port,
+        "/admin/api/v1/devices/health?hours=100000",
+        &auth,
+    )
+    .unwrap();
+    assert_eq!(health.status, 200, "{}", health.body);
+    let health: Value = serde_json::from_str(&health.body).unwrap();
+    let ours = health
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["dev_eui"] == DEV_EUI)
+        .unwrap();
+    assert_eq!(
+        (ours["uplinks"].as_u64(), ours["rssi"].as_f64()),
+        (Some(1), Some(-36.0))
+    );
+
     // The dashboard lists the station with its latest values, in German by default.
     let page = http_get(hub.http_port, "/", "").unwrap();
     assert_eq!(page.status, 200);

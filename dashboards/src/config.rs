@@ -7,12 +7,17 @@ use serde::{Deserialize, Serialize};
 pub struct HttpConfig {
     /// Address the dashboard and API listen on.
     pub listen: String,
+    /// Bearer token for the technicians' JSON API under `/admin/api/v1` (device health,
+    /// unknown devices, dead letters); better set as SENSORHUB_HTTP_ADMIN_TOKEN. Without it that
+    /// API is off.
+    pub admin_token: Option<String>,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             listen: "127.0.0.1:8080".into(),
+            admin_token: None,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! - `public`: the one place that decides what the public may see (public stations only,
 //!   coordinates coarsened), used by pages and API alike.
 
+mod admin;
 mod api;
 mod config;
 mod ops;
@@ -30,6 +31,8 @@ pub struct AppState {
     /// The gateway's counters when it runs in the same process (`run`, `demo`).
     pub metrics: Option<Arc<GatewayMetrics>>,
     pub privacy: PrivacyConfig,
+    /// Token of the technicians' API; `None` switches it off.
+    pub admin_token: Option<String>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -37,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(api::routes())
         .merge(ops::routes())
+        .merge(admin::routes())
         .with_state(state)
 }
 

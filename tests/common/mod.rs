@@ -137,6 +137,9 @@ pub fn publish_all(url: &str, messages: &[(String, Vec<u8>)]) {
     });
 }
 
+/// The technicians' API token of every test config.
+pub const ADMIN_TOKEN: &str = "test-admin-token-8f3a";
+
 /// A response of the plain HTTP client.
 pub struct Response {
     pub status: u16,
@@ -205,6 +208,7 @@ path = "{db}"
 
 [http]
 listen = "127.0.0.1:{http_port}"
+admin_token = "{ADMIN_TOKEN}"
 
 [publisher]
 folder = "{folder}"
