@@ -32,9 +32,13 @@ fn lpp_example() -> (Vec<u8>, Vec<(u64, f64)>) {
     (bytes, expect)
 }
 
-/// The ChirpStack v4 fixture with its `data` replaced by `payload` and its time by `time`.
+/// The ChirpStack v4 fixture with its `data` replaced by `payload`, its time by `time`, and a
+/// deduplication id of its own (ChirpStack gives every uplink a new one).
 fn chirpstack_up(payload: &[u8], time: Option<&str>) -> Vec<u8> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let mut event: Value = serde_json::from_str(&fixture("chirpstack-v4-up.json")).unwrap();
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    event["deduplicationId"] = format!("3ac7e3c4-4401-4b8d-9386-{n:012x}").into();
     event["data"] = base64::engine::general_purpose::STANDARD
         .encode(payload)
         .into();
@@ -196,6 +200,7 @@ fn bad_input_is_counted_kept_and_ingestion_goes_on() {
     let (payload, _) = lpp_example();
     let mut bad_base64: Value = serde_json::from_slice(&chirpstack_up(&payload, None)).unwrap();
     bad_base64["data"] = "not*base64!".into();
+    let last_good = chirpstack_up(&payload, Some("2024-05-01T12:00:00Z"));
     let unknown = String::from_utf8(chirpstack_up(&payload, None))
         .unwrap()
         .replace(DEV_EUI, "0303030303030303");
@@ -210,10 +215,7 @@ fn bad_input_is_counted_kept_and_ingestion_goes_on() {
             (TOPIC.into(), serde_json::to_vec(&bad_base64).unwrap()),
             (TOPIC.into(), unknown.into_bytes()),
             (TOPIC.into(), chirpstack_up(&[0x03, 0x67, 0x01], None)),
-            (
-                TOPIC.into(),
-                chirpstack_up(&payload, Some("2024-05-01T12:00:00Z")),
-            ),
+            (TOPIC.into(), last_good.clone()),
         ],
     );
 
@@ -227,6 +229,26 @@ fn bad_input_is_counted_kept_and_ingestion_goes_on() {
         .iter()
         .all(|r| r["time"] == "2024-05-01T12:00:00.000Z"));
 
+    // The same uplink delivered again (same deduplication id, even with another time) is
+    // recognised and stores nothing more.
+    let mut again: Value = serde_json::from_slice(&last_good).unwrap();
+    again["time"] = "2024-05-01T12:00:05Z".into();
+    publish_all(
+        &broker.url(),
+        &[(TOPIC.into(), serde_json::to_vec(&again).unwrap())],
+    );
+    wait_for(
+        "the redelivery to be counted",
+        Duration::from_secs(20),
+        || {
+            let metrics = http_get(hub.http_port, "/metrics", "").unwrap().body;
+            metrics
+                .contains("sensorhub_messages_skipped_total 1")
+                .then_some(())
+        },
+    );
+    assert_eq!(hub.readings(DEV_EUI).len(), 2);
+
     let metrics = http_get(hub.http_port, "/metrics", "").unwrap().body;
     for reason in [
         "bad_json",
@@ -239,7 +261,7 @@ fn bad_input_is_counted_kept_and_ingestion_goes_on() {
         assert!(metrics.contains(&line), "missing `{line}` in:\n{metrics}");
     }
     assert!(
-        metrics.contains("sensorhub_messages_received_total 6"),
+        metrics.contains("sensorhub_messages_received_total 7"),
         "{metrics}"
     );
     assert!(

@@ -45,8 +45,16 @@ impl Outcome {
     }
 }
 
+/// How many recent uplink identities are remembered to skip redeliveries.
+const RECENT_UPLINKS: usize = 100_000;
+
 pub struct Ingest {
     registry: RegistryCache,
+    /// Identities (DevEUI, network server deduplication id) of recent uplinks: a redelivered
+    /// message is recognised and skipped. Readings are idempotent anyway (same station,
+    /// quantity and time), so after a restart, when this is empty, a redelivery changes nothing.
+    recent: std::collections::HashSet<(String, String)>,
+    recent_order: std::collections::VecDeque<(String, String)>,
     /// Config rules mapping decoder fields onto the vocabulary.
     rules: Vec<crate::NormalisationRule>,
     /// Network sessions of ABP devices, for raw gateway frames.
@@ -64,6 +72,8 @@ impl Ingest {
         let registry = RegistryCache::load(store, sensorhub_store::time::now_ms()).await?;
         Ok(Ingest {
             registry,
+            recent: std::collections::HashSet::new(),
+            recent_order: std::collections::VecDeque::new(),
             rules,
             sessions,
             dedup_window_ms: dedup_window_ms as i64,
@@ -217,6 +227,20 @@ impl Ingest {
         batch: &mut IngestBatch,
     ) -> Result<Outcome, StoreError> {
         let dev_eui = uplink.dev_eui.to_string();
+        if let Some(id) = &uplink.dedup_id {
+            let identity = (dev_eui.clone(), id.clone());
+            if self.recent.contains(&identity) {
+                tracing::debug!(dev_eui, dedup_id = %id, "redelivered uplink skipped");
+                return Ok(Outcome::Skipped);
+            }
+            if self.recent_order.len() == RECENT_UPLINKS {
+                if let Some(oldest) = self.recent_order.pop_front() {
+                    self.recent.remove(&oldest);
+                }
+            }
+            self.recent.insert(identity.clone());
+            self.recent_order.push_back(identity);
+        }
         let Some(device) = self.registry.lookup(&dev_eui, received_ms).await? else {
             batch.unknown_devices.push(UnknownDevice {
                 dev_eui: dev_eui.clone(),
