@@ -5,7 +5,6 @@
 //! (`fCnt` 0, `confirmed` false, an empty `object`), and some 4.x releases wrote `null`
 //! instead: every optional field here accepts absent and `null` alike.
 
-use base64::Engine;
 use serde::Deserialize;
 
 use super::{FormatError, Message, Uplink};
@@ -131,30 +130,10 @@ pub fn parse(topic: &str, payload: &[u8], received_ms: i64) -> Result<Message, F
             field: "deviceInfo.devEui",
             detail: format!("{e}"),
         })?;
-    let time_ms = match event.time {
-        Some(t) => {
-            sensorhub_store::time::parse_rfc3339(&t).ok_or_else(|| FormatError::BadField {
-                field: "time",
-                detail: format!("`{t}` is not an RFC 3339 timestamp"),
-            })?
-        }
-        None => received_ms,
-    };
-    let payload = match event.data {
-        Some(data) => base64::engine::general_purpose::STANDARD
-            .decode(data.as_bytes())
-            .map_err(|e| FormatError::BadBase64 {
-                field: "data",
-                detail: e.to_string(),
-            })?,
-        None => Vec::new(),
-    };
+    let time_ms = super::time_field("time", event.time, received_ms)?;
+    let payload = super::base64_field("data", event.data)?;
     let rx = event.rx_info.unwrap_or_default();
-    let best = rx.iter().filter(|r| r.rssi.is_some()).max_by(|a, b| {
-        a.rssi
-            .partial_cmp(&b.rssi)
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
+    let (rssi, snr) = super::best_reception(rx.iter().map(|r| (r.rssi, r.snr)));
     Ok(Message::Uplink(Uplink {
         dev_eui,
         device_name: info.device_name,
@@ -164,8 +143,8 @@ pub fn parse(topic: &str, payload: &[u8], received_ms: i64) -> Result<Message, F
         f_port: event.f_port,
         payload,
         dedup_id: event.deduplication_id,
-        rssi: best.and_then(|r| r.rssi),
-        snr: best.and_then(|r| r.snr),
+        rssi,
+        snr,
         gateway_count: rx.len() as u32,
         decoded: event.object.filter(|o| !o.is_null()),
     }))

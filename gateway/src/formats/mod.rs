@@ -72,3 +72,45 @@ impl FormatError {
         }
     }
 }
+
+/// A timestamp field, or `received_ms` when the sender left it out.
+pub(crate) fn time_field(
+    field: &'static str,
+    value: Option<String>,
+    received_ms: i64,
+) -> Result<i64, FormatError> {
+    match value {
+        Some(t) => sensorhub_store::time::parse_rfc3339(&t).ok_or_else(|| FormatError::BadField {
+            field,
+            detail: format!("`{t}` is not an RFC 3339 timestamp"),
+        }),
+        None => Ok(received_ms),
+    }
+}
+
+/// A base64 payload field; absent means an empty payload.
+pub(crate) fn base64_field(
+    field: &'static str,
+    value: Option<String>,
+) -> Result<Vec<u8>, FormatError> {
+    use base64::Engine;
+    match value {
+        Some(data) => base64::engine::general_purpose::STANDARD
+            .decode(data.as_bytes())
+            .map_err(|e| FormatError::BadBase64 {
+                field,
+                detail: e.to_string(),
+            }),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// (RSSI, SNR) of the strongest of the gateways that heard an uplink.
+pub(crate) fn best_reception(
+    receptions: impl Iterator<Item = (Option<f64>, Option<f64>)>,
+) -> (Option<f64>, Option<f64>) {
+    receptions
+        .filter(|(rssi, _)| rssi.is_some())
+        .max_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal))
+        .unwrap_or((None, None))
+}

@@ -5,7 +5,6 @@
 //! delivers MQTT with QoS 0 only: a message lost between TTS and the broker cannot be
 //! redelivered, whatever the gateway does.
 
-use base64::Engine;
 use serde::Deserialize;
 
 use super::{FormatError, Message, Uplink};
@@ -86,30 +85,10 @@ pub fn parse(topic: &str, payload: &[u8], received_ms: i64) -> Result<Message, F
         .uplink_message
         .ok_or(FormatError::MissingField("uplink_message"))?;
     let time = up.received_at.or(envelope.received_at);
-    let time_ms = match time {
-        Some(t) => {
-            sensorhub_store::time::parse_rfc3339(&t).ok_or_else(|| FormatError::BadField {
-                field: "uplink_message.received_at",
-                detail: format!("`{t}` is not an RFC 3339 timestamp"),
-            })?
-        }
-        None => received_ms,
-    };
-    let payload = match up.frm_payload {
-        Some(data) => base64::engine::general_purpose::STANDARD
-            .decode(data.as_bytes())
-            .map_err(|e| FormatError::BadBase64 {
-                field: "uplink_message.frm_payload",
-                detail: e.to_string(),
-            })?,
-        None => Vec::new(),
-    };
+    let time_ms = super::time_field("uplink_message.received_at", time, received_ms)?;
+    let payload = super::base64_field("uplink_message.frm_payload", up.frm_payload)?;
     let rx = up.rx_metadata.unwrap_or_default();
-    let best = rx.iter().filter(|r| r.rssi.is_some()).max_by(|a, b| {
-        a.rssi
-            .partial_cmp(&b.rssi)
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
+    let (rssi, snr) = super::best_reception(rx.iter().map(|r| (r.rssi, r.snr)));
     Ok(Message::Uplink(Uplink {
         dev_eui,
         device_name: ids.device_id,
@@ -118,8 +97,8 @@ pub fn parse(topic: &str, payload: &[u8], received_ms: i64) -> Result<Message, F
         f_port: up.f_port,
         payload,
         dedup_id: None,
-        rssi: best.and_then(|r| r.rssi),
-        snr: best.and_then(|r| r.snr),
+        rssi,
+        snr,
         gateway_count: rx.len() as u32,
         decoded: up.decoded_payload.filter(|o| !o.is_null()),
     }))
