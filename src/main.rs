@@ -199,7 +199,7 @@ fn main() -> std::process::ExitCode {
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("SENSORHUB_LOG").unwrap_or_else(|_| {
             tracing_subscriber::EnvFilter::new(
-                "info,rumqttd=warn,rumqttd::router::routing=off,rumqttc=warn",
+                "info,rumqttd=warn,rumqttd::router::routing=off,rumqttd::server::broker=off,rumqttc=warn",
             )
         });
     tracing_subscriber::fmt()
