@@ -1,11 +1,15 @@
 //! Firmware of the sensor nodes, `no_std` and allocation-free.
 //!
+//! - `airtime`: LoRa time on air from Semtech's formula.
+//! - `duty_cycle`: the EU868 duty-cycle budget per sub-band.
 //! - `report`: what a node measured, encoded as the uplink payload (Cayenne LPP through
 //!   `sensorhub-core`, so the gateway decodes exactly what the node encodes).
 //! - `sim` (feature `sim`, host only): the simulator that runs the node logic against
 //!   simulated sensors and publishes the frames over MQTT.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 
+pub mod airtime;
+pub mod duty_cycle;
 pub mod report;
 
 #[cfg(feature = "sim")]
