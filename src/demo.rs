@@ -38,9 +38,9 @@ pub fn registry_entries(nodes: usize) -> Vec<Device> {
             lat: Some(d.lat),
             lon: Some(d.lon),
             public: true,
-            dev_addr: None,
-            nwk_s_key: None,
-            app_s_key: None,
+            dev_addr: Some(d.dev_addr),
+            nwk_s_key: Some(d.nwk_s_key),
+            app_s_key: Some(d.app_s_key),
         })
         .collect()
 }
@@ -140,6 +140,7 @@ pub async fn run(options: DemoOptions) -> Result<()> {
         interval: options.interval,
         format: SimFormat::Chirpstack,
         seed: 1,
+        print_reports: false,
     };
     let sim_stop = shutdown.clone();
     tokio::spawn(async move {

@@ -93,7 +93,8 @@ enum Command {
         /// How often each node reports (e.g. 10s, 1m).
         #[arg(long, default_value = "10s")]
         interval: String,
-        /// `chirpstack` (ChirpStack v4 application events).
+        /// `chirpstack` (ChirpStack v4 application events) or `chirpstack-gateway` (raw frames
+        /// from virtual gateways, ABP with the nodes' demo keys).
         #[arg(long, default_value = "chirpstack")]
         format: String,
         /// Seed of the simulated world.
@@ -102,6 +103,9 @@ enum Command {
         /// Write the simulated devices as CSV for `sensorhub devices import` and continue.
         #[arg(long, value_name = "FILE")]
         write_devices: Option<PathBuf>,
+        /// Print every report sent as one JSON object a line on stdout.
+        #[arg(long)]
+        print_reports: bool,
     },
     /// Check or print configuration.
     Config {
@@ -299,19 +303,22 @@ async fn dispatch(command: Command) -> Result<()> {
             format,
             seed,
             write_devices,
+            print_reports,
         } => {
             let format = match format.as_str() {
                 "chirpstack" => sensorhub_firmware::sim::SimFormat::Chirpstack,
-                "tts" | "chirpstack-gateway" => {
-                    bail!("--format {format} is not built yet; this version simulates `chirpstack`")
+                "chirpstack-gateway" => sensorhub_firmware::sim::SimFormat::ChirpstackGateway,
+                "tts" => {
+                    bail!("--format tts is not built yet; use chirpstack or chirpstack-gateway")
                 }
-                other => bail!("--format {other}: unknown (use chirpstack)"),
+                other => bail!("--format {other}: unknown (use chirpstack or chirpstack-gateway)"),
             };
             if let Some(path) = write_devices {
                 let list = demo::registry_entries(nodes);
                 let mut file = std::fs::File::create(&path)
                     .with_context(|| format!("cannot write {}", path.display()))?;
-                devices::write(&list, "csv", false, &mut file)?;
+                // The simulator's demo session keys go along, for the raw-frame format.
+                devices::write(&list, "csv", true, &mut file)?;
                 eprintln!("wrote {} devices to {}", list.len(), path.display());
             }
             let config = sensorhub_firmware::sim::SimConfig {
@@ -320,6 +327,7 @@ async fn dispatch(command: Command) -> Result<()> {
                 interval: parse_interval(&interval)?,
                 format,
                 seed,
+                print_reports,
             };
             eprintln!("simulating {nodes} nodes; Ctrl-C stops");
             sensorhub_firmware::sim::run(config, system::shutdown_signal()).await?;

@@ -6,6 +6,7 @@
 
 mod chirpstack;
 mod environment;
+pub mod gateway_bridge;
 
 use std::future::Future;
 use std::time::Duration;
@@ -33,12 +34,20 @@ pub struct SimDevice {
     pub kind: NodeKind,
     pub lat: f64,
     pub lon: f64,
+    /// ABP session for raw frames: DevAddr (8 hex digits), NwkSKey and AppSKey (32 each).
+    /// Demo keys, derived from the node's number: never for real devices.
+    pub dev_addr: String,
+    pub nwk_s_key: String,
+    pub app_s_key: String,
 }
 
 /// Output formats of the simulator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SimFormat {
+    /// ChirpStack v4 application events (decoded by a network server).
     Chirpstack,
+    /// Raw LoRaWAN frames from virtual gateways, as ChirpStack Gateway Bridge publishes them.
+    ChirpstackGateway,
 }
 
 #[derive(Debug, Clone)]
@@ -50,6 +59,8 @@ pub struct SimConfig {
     pub format: SimFormat,
     /// Seed of the simulated world, so that runs can be repeated.
     pub seed: u64,
+    /// Print every report sent, one JSON object a line on stdout, with the values as encoded.
+    pub print_reports: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +86,11 @@ pub fn devices(n: usize) -> Vec<SimDevice> {
                 NodeKind::Weather => ("wetter", "Wetterstation"),
                 NodeKind::WaterLevel => ("pegel", "Pegel"),
             };
+            let (dev_addr, nwk, app) = gateway_bridge::session(number);
             SimDevice {
+                dev_addr: gateway_bridge::hex(&dev_addr),
+                nwk_s_key: gateway_bridge::hex(&nwk),
+                app_s_key: gateway_bridge::hex(&app),
                 dev_eui: format!("70b3d57ed00{number:05x}"),
                 name: format!("{label} {number}"),
                 station: format!("{prefix}-{number:02}"),
@@ -160,13 +175,25 @@ pub async fn run(config: SimConfig, shutdown: impl Future<Output = ()>) -> Resul
             let report = measure(device, &mut env, i, now_ms);
             let mut buffer = [0u8; MAX_REPORT_LEN];
             let len = report.encode(&mut buffer).unwrap_or(0);
-            let (topic, body) = match config.format {
-                SimFormat::Chirpstack => {
-                    chirpstack::up_event(device, f_cnt[i], &buffer[..len], now_ms, &mut rng)
+            let events = match config.format {
+                SimFormat::Chirpstack => vec![chirpstack::up_event(
+                    device,
+                    f_cnt[i],
+                    &buffer[..len],
+                    now_ms,
+                    &mut rng,
+                )],
+                SimFormat::ChirpstackGateway => {
+                    gateway_bridge::up_events(i + 1, f_cnt[i], &buffer[..len], &mut rng)
                 }
             };
+            if config.print_reports {
+                print_report(device, f_cnt[i], now_ms, &buffer[..len]);
+            }
             f_cnt[i] = f_cnt[i].wrapping_add(1);
-            client.publish(topic, QoS::AtLeastOnce, false, body).await?;
+            for (topic, body) in events {
+                client.publish(topic, QoS::AtLeastOnce, false, body).await?;
+            }
             if !first_round || i + 1 == devices.len() {
                 tokio::select! {
                     _ = tokio::time::sleep(if first_round { Duration::ZERO } else { step }) => {}
@@ -185,6 +212,24 @@ pub async fn run(config: SimConfig, shutdown: impl Future<Output = ()>) -> Resul
     let _ = client.disconnect().await;
     poller.abort();
     Ok(())
+}
+
+/// One line of JSON: which node sent what, with the values exactly as encoded on air.
+fn print_report(device: &SimDevice, f_cnt: u32, time_ms: i64, payload: &[u8]) {
+    let mut values = serde_json::Map::new();
+    for item in sensorhub_core::lpp::decode(payload).flatten() {
+        for (quantity, value) in item.quantities() {
+            values.insert(quantity.to_owned(), value.into());
+        }
+    }
+    let line = serde_json::json!({
+        "dev_eui": device.dev_eui,
+        "station": device.station,
+        "f_cnt": f_cnt,
+        "time_ms": time_ms,
+        "values": values,
+    });
+    println!("{line}");
 }
 
 fn now_ms() -> i64 {
