@@ -114,22 +114,16 @@ pub async fn run_with(
     }
     if parts.gateway && config.store.retention_days > 0 {
         let (store, days, stop) = (store.clone(), config.store.retention_days, shutdown.clone());
-        tasks.spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(3600));
-            let stopped = stop.wait();
-            tokio::pin!(stopped);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = &mut stopped => return Ok(()),
-                }
+        tasks.spawn(every(Duration::from_secs(3600), stop, move || {
+            let store = store.clone();
+            async move {
                 let cutoff = sensorhub_store::time::now_ms() - i64::from(days) * 86_400_000;
                 match store.retain(cutoff).await {
                     Ok(n) => tracing::info!(deleted = n, days, "retention applied"),
                     Err(e) => tracing::error!(error = %e, "retention failed; retrying in an hour"),
                 }
             }
-        });
+        }));
     }
     if parts.serve {
         let listener = tokio::net::TcpListener::bind(&config.http.listen)
@@ -157,22 +151,16 @@ pub async fn run_with(
             config.privacy.clone(),
             shutdown.clone(),
         );
-        tasks.spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(publisher.interval_s.max(1)));
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let stopped = stop.wait();
-            tokio::pin!(stopped);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = &mut stopped => return Ok(()),
-                }
+        let period = Duration::from_secs(publisher.interval_s.max(1));
+        tasks.spawn(every(period, stop, move || {
+            let (store, publisher, privacy) = (store.clone(), publisher.clone(), privacy.clone());
+            async move {
                 match sensorhub_publisher::publish_to_folder(&store, &publisher, &privacy).await {
                     Ok(r) => tracing::info!(stations = r.stations, values = r.values, folder = %publisher.folder, "published"),
                     Err(e) => tracing::error!(error = %e, "publication failed; retrying at the next interval"),
                 }
             }
-        });
+        }));
     }
 
     // The first part to fail stops the process; the others stop on the shutdown signal.
@@ -180,4 +168,22 @@ pub async fn run_with(
         result.context("a task panicked")??;
     }
     Ok(())
+}
+
+/// Runs `job` now and then every `period` (a late run is delayed, never doubled) until `stop`.
+async fn every<F, Fut>(period: Duration, stop: Shutdown, mut job: F) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let stopped = stop.wait();
+    tokio::pin!(stopped);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => job().await,
+            _ = &mut stopped => return Ok(()),
+        }
+    }
 }

@@ -68,15 +68,10 @@ struct StatusEvent {
 fn status(value: serde_json::Value, received_ms: i64) -> Result<Message, FormatError> {
     let event: StatusEvent =
         serde_json::from_value(value).map_err(|e| FormatError::BadShape(e.to_string()))?;
-    let dev_eui: sensorhub_core::DevEui = event
-        .device_info
-        .and_then(|i| i.dev_eui)
-        .ok_or(FormatError::MissingField("deviceInfo.devEui"))?
-        .parse()
-        .map_err(|e| FormatError::BadField {
-            field: "deviceInfo.devEui",
-            detail: format!("{e}"),
-        })?;
+    let dev_eui = super::dev_eui_field(
+        "deviceInfo.devEui",
+        event.device_info.and_then(|i| i.dev_eui),
+    )?;
     let time_ms = event
         .time
         .as_deref()
@@ -122,14 +117,7 @@ pub fn parse(topic: &str, payload: &[u8], received_ms: i64) -> Result<Message, F
     let info = event
         .device_info
         .ok_or(FormatError::MissingField("deviceInfo"))?;
-    let dev_eui = info
-        .dev_eui
-        .ok_or(FormatError::MissingField("deviceInfo.devEui"))?
-        .parse()
-        .map_err(|e| FormatError::BadField {
-            field: "deviceInfo.devEui",
-            detail: format!("{e}"),
-        })?;
+    let dev_eui = super::dev_eui_field("deviceInfo.devEui", info.dev_eui)?;
     let time_ms = super::time_field("time", event.time, received_ms)?;
     let payload = super::base64_field("data", event.data)?;
     let rx = event.rx_info.unwrap_or_default();

@@ -114,3 +114,17 @@ pub(crate) fn best_reception(
         .max_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal))
         .unwrap_or((None, None))
 }
+
+/// A required DevEUI field (16 hex digits).
+pub(crate) fn dev_eui_field(
+    field: &'static str,
+    value: Option<String>,
+) -> Result<DevEui, FormatError> {
+    value
+        .ok_or(FormatError::MissingField(field))?
+        .parse()
+        .map_err(|e| FormatError::BadField {
+            field,
+            detail: format!("{e}"),
+        })
+}

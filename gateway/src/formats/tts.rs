@@ -73,14 +73,7 @@ pub fn parse(topic: &str, payload: &[u8], received_ms: i64) -> Result<Message, F
     let ids = envelope
         .end_device_ids
         .ok_or(FormatError::MissingField("end_device_ids"))?;
-    let dev_eui = ids
-        .dev_eui
-        .ok_or(FormatError::MissingField("end_device_ids.dev_eui"))?
-        .parse()
-        .map_err(|e| FormatError::BadField {
-            field: "end_device_ids.dev_eui",
-            detail: format!("{e}"),
-        })?;
+    let dev_eui = super::dev_eui_field("end_device_ids.dev_eui", ids.dev_eui)?;
     let up = envelope
         .uplink_message
         .ok_or(FormatError::MissingField("uplink_message"))?;
