@@ -1,5 +1,6 @@
 //! Firmware of the sensor nodes, `no_std` and allocation-free.
 //!
+//! - `drivers`: SHT4x, BME280, A02YYUW and battery drivers over embedded-hal 1.0.
 //! - `airtime`: LoRa time on air from Semtech's formula.
 //! - `duty_cycle`: the EU868 duty-cycle budget per sub-band.
 //! - `report`: what a node measured, encoded as the uplink payload (Cayenne LPP through
@@ -9,6 +10,7 @@
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 
 pub mod airtime;
+pub mod drivers;
 pub mod duty_cycle;
 pub mod report;
 
