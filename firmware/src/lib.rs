@@ -3,6 +3,7 @@
 //! - `drivers`: SHT4x, BME280, A02YYUW and battery drivers over embedded-hal 1.0.
 //! - `airtime`: LoRa time on air from Semtech's formula.
 //! - `duty_cycle`: the EU868 duty-cycle budget per sub-band.
+//! - `link`: LoRaWAN through `lorawan-device` (ABP, OTAA, counters kept across resets).
 //! - `node`: the node application (schedule, report on change or heartbeat, duty cycle).
 //! - `report`: what a node measured, encoded as the uplink payload (Cayenne LPP through
 //!   `sensorhub-core`, so the gateway decodes exactly what the node encodes).
@@ -13,6 +14,7 @@
 pub mod airtime;
 pub mod drivers;
 pub mod duty_cycle;
+pub mod link;
 pub mod node;
 pub mod report;
 
