@@ -23,6 +23,7 @@ pub struct DemoOptions {
     pub http: String,
     pub nodes: usize,
     pub interval: Duration,
+    pub heartbeat: Duration,
     pub data_dir: PathBuf,
 }
 
@@ -104,9 +105,11 @@ pub async fn run(options: DemoOptions) -> Result<()> {
         mqtt: MqttConfig {
             url: broker_url.clone(),
             client_id: "sensorhub-demo".into(),
+            // Raw frames from the simulated nodes' virtual gateways: the demo runs the whole
+            // path a network server would (MIC, counters, decryption, multi-gateway merge).
             subscriptions: vec![Subscription {
-                topic: "application/+/device/+/event/up".into(),
-                format: PayloadFormat::Chirpstack,
+                topic: "eu868/gateway/+/event/up".into(),
+                format: PayloadFormat::ChirpstackGateway,
                 qos: 1,
             }],
             ..MqttConfig::default()
@@ -138,12 +141,16 @@ pub async fn run(options: DemoOptions) -> Result<()> {
         broker: broker_url.clone(),
         nodes: options.nodes,
         interval: options.interval,
-        format: SimFormat::Chirpstack,
+        heartbeat: options.heartbeat,
+        format: SimFormat::ChirpstackGateway,
         seed: 1,
         print_reports: false,
     };
     let sim_stop = shutdown.clone();
+    let http = options.http.clone();
     tokio::spawn(async move {
+        // The nodes switch on once the gateway listens, so their first uplinks are not lost.
+        wait_until_ready(&http).await;
         if let Err(e) = sim::run(sim_config, sim_stop.wait()).await {
             tracing::error!(error = %e, "simulator stopped");
         }
@@ -154,11 +161,31 @@ pub async fn run(options: DemoOptions) -> Result<()> {
     println!("  stations API http://{}/api/v1/stations", options.http);
     println!("  metrics      http://{}/metrics", options.http);
     println!(
-        "  MQTT broker  {broker_url} (ChirpStack events from {} simulated nodes)",
+        "  MQTT broker  {broker_url} (raw LoRaWAN frames from {} simulated nodes)",
         options.nodes
     );
     println!("  store        {}", db.display());
     println!("  open data    {}", config.publisher.folder);
     println!("Ctrl-C stops.");
     system::run_with(config, Parts::ALL, store, shutdown).await
+}
+
+/// Waits until `/readyz` on `address` answers 200 (store reachable, broker subscribed), at most
+/// 30 s; the simulator starts either way.
+async fn wait_until_ready(address: &str) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(30) {
+        if let Ok(mut stream) = tokio::net::TcpStream::connect(address).await {
+            let request = format!("GET /readyz HTTP/1.0\r\nHost: {address}\r\n\r\n");
+            let mut answer = Vec::new();
+            if stream.write_all(request.as_bytes()).await.is_ok()
+                && stream.read_to_end(&mut answer).await.is_ok()
+                && (answer.starts_with(b"HTTP/1.0 200") || answer.starts_with(b"HTTP/1.1 200"))
+            {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

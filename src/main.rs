@@ -43,9 +43,13 @@ enum Command {
         /// How many simulated sensor nodes.
         #[arg(long, default_value_t = 6)]
         nodes: usize,
-        /// How often each node reports (e.g. 10s, 1m).
+        /// How often each node measures (e.g. 10s, 1m).
         #[arg(long, default_value = "10s")]
         interval: String,
+        /// Longest a node stays silent when nothing changed enough to report (default: six
+        /// intervals). `--heartbeat` equal to `--interval` makes every measurement an uplink.
+        #[arg(long)]
+        heartbeat: Option<String>,
         /// Folder for the store and the published files.
         #[arg(long, default_value = "sensorhub-data")]
         data_dir: PathBuf,
@@ -90,11 +94,16 @@ enum Command {
         broker: String,
         #[arg(long, default_value_t = 6)]
         nodes: usize,
-        /// How often each node reports (e.g. 10s, 1m).
+        /// How often each node measures (e.g. 10s, 1m).
         #[arg(long, default_value = "10s")]
         interval: String,
-        /// `chirpstack` (ChirpStack v4 application events) or `chirpstack-gateway` (raw frames
-        /// from virtual gateways, ABP with the nodes' demo keys).
+        /// Longest a node stays silent when nothing changed enough to report (default: six
+        /// intervals). `--heartbeat` equal to `--interval` makes every measurement an uplink.
+        #[arg(long)]
+        heartbeat: Option<String>,
+        /// `chirpstack` (ChirpStack v4 application events), `tts` (The Things Stack v3
+        /// uplinks) or `chirpstack-gateway` (raw frames from virtual gateways, ABP with the
+        /// nodes' demo keys).
         #[arg(long, default_value = "chirpstack")]
         format: String,
         /// Seed of the simulated world.
@@ -239,13 +248,19 @@ async fn dispatch(command: Command) -> Result<()> {
             http,
             nodes,
             interval,
+            heartbeat,
             data_dir,
         } => {
             let interval = parse_interval(&interval)?;
+            let heartbeat = match heartbeat {
+                Some(text) => parse_interval(&text)?,
+                None => interval * 6,
+            };
             demo::run(demo::DemoOptions {
                 http,
                 nodes,
                 interval,
+                heartbeat,
                 data_dir,
             })
             .await
@@ -300,6 +315,7 @@ async fn dispatch(command: Command) -> Result<()> {
             broker,
             nodes,
             interval,
+            heartbeat,
             format,
             seed,
             write_devices,
@@ -308,10 +324,10 @@ async fn dispatch(command: Command) -> Result<()> {
             let format = match format.as_str() {
                 "chirpstack" => sensorhub_firmware::sim::SimFormat::Chirpstack,
                 "chirpstack-gateway" => sensorhub_firmware::sim::SimFormat::ChirpstackGateway,
-                "tts" => {
-                    bail!("--format tts is not built yet; use chirpstack or chirpstack-gateway")
+                "tts" => sensorhub_firmware::sim::SimFormat::Tts,
+                other => {
+                    bail!("--format {other}: unknown (use chirpstack, tts or chirpstack-gateway)")
                 }
-                other => bail!("--format {other}: unknown (use chirpstack or chirpstack-gateway)"),
             };
             if let Some(path) = write_devices {
                 let list = demo::registry_entries(nodes);
@@ -325,6 +341,10 @@ async fn dispatch(command: Command) -> Result<()> {
                 broker,
                 nodes,
                 interval: parse_interval(&interval)?,
+                heartbeat: match heartbeat {
+                    Some(text) => parse_interval(&text)?,
+                    None => parse_interval(&interval)? * 6,
+                },
                 format,
                 seed,
                 print_reports,

@@ -33,6 +33,18 @@ pub struct Report {
 }
 
 impl Report {
+    /// The value sent on `channel`.
+    pub fn by_channel(&self, channel: u8) -> Option<f32> {
+        match channel {
+            channel::AIR_TEMPERATURE => self.air_temperature,
+            channel::RELATIVE_HUMIDITY => self.relative_humidity,
+            channel::AIR_PRESSURE => self.air_pressure,
+            channel::DISTANCE => self.distance,
+            channel::BATTERY => self.battery,
+            _ => None,
+        }
+    }
+
     /// Encodes the report into `buffer` and returns the payload length.
     pub fn encode(&self, buffer: &mut [u8]) -> Result<usize, LppError> {
         let mut writer = LppWriter::new(buffer);

@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::environment::Rng;
 use super::SimDevice;
+use crate::link::Uplink;
 
 /// The application id the simulator's devices belong to.
 const APPLICATION_ID: &str = "5e4d0a1c-9b7a-4c1e-8d1f-000000000001";
@@ -12,18 +13,12 @@ const APPLICATION_ID: &str = "5e4d0a1c-9b7a-4c1e-8d1f-000000000001";
 /// Builds the topic and body of an `up` event.
 pub fn up_event(
     device: &SimDevice,
-    f_cnt: u32,
+    uplink: &Uplink,
     payload: &[u8],
     now_ms: i64,
     rng: &mut Rng,
 ) -> (String, Vec<u8>) {
-    let time = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(now_ms) * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default();
+    let time = super::rfc3339(now_ms);
     let dedup = format!(
         "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
         rng.next_u64() as u32,
@@ -45,8 +40,8 @@ pub fn up_event(
             "deviceName": device.name,
             "devEui": device.dev_eui,
         },
-        "devAddr": format!("260b{}", &device.dev_eui[12..]),
-        "dr": 5,
+        "devAddr": device.dev_addr,
+        "dr": 12 - uplink.spreading_factor,
         "fPort": 1,
         "data": base64::engine::general_purpose::STANDARD.encode(payload),
         "rxInfo": [{
@@ -54,12 +49,13 @@ pub fn up_event(
             "rssi": rssi.round(),
             "snr": (snr * 4.0).round() / 4.0,
         }],
-        "txInfo": {"frequency": 868100000, "modulation": {"lora": {
-            "bandwidth": 125000, "spreadingFactor": 7, "codeRate": "CR_4_5"}}},
+        "txInfo": {"frequency": uplink.frequency_hz, "modulation": {"lora": {
+            "bandwidth": 125000, "spreadingFactor": uplink.spreading_factor,
+            "codeRate": "CR_4_5"}}},
     });
     // proto3 JSON leaves out a zero counter, as ChirpStack does.
-    if f_cnt != 0 {
-        body["fCnt"] = json!(f_cnt);
+    if uplink.f_cnt != 0 {
+        body["fCnt"] = json!(uplink.f_cnt);
     }
     let topic = format!(
         "application/{APPLICATION_ID}/device/{}/event/up",

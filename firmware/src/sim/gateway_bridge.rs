@@ -8,12 +8,10 @@ use base64::Engine;
 use serde_json::json;
 
 use super::environment::Rng;
+use crate::link::Uplink;
 
 /// The virtual gateways, by id.
 const GATEWAYS: [&str; 3] = ["7276ff0039030a01", "7276ff0039030a02", "7276ff0039030a03"];
-
-/// The EU868 default channels a node hops over.
-const CHANNELS: [u32; 3] = [868_100_000, 868_300_000, 868_500_000];
 
 /// The ABP session of virtual node `number` (1-based): DevAddr, NwkSKey, AppSKey.
 pub fn session(number: usize) -> ([u8; 4], [u8; 16], [u8; 16]) {
@@ -32,39 +30,10 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The PHYPayload of an unconfirmed uplink on fPort 1 with `f_cnt` and `payload`.
-pub fn frame(number: usize, f_cnt: u32, payload: &[u8]) -> Vec<u8> {
-    let (dev_addr, nwk, app) = session(number);
-    let mut creator = lorawan::creator::DataPayloadCreator::new();
-    let on_air = [dev_addr[3], dev_addr[2], dev_addr[1], dev_addr[0]];
-    creator
-        .set_uplink(true)
-        .set_confirmed(false)
-        .set_f_port(1)
-        .set_dev_addr(&on_air)
-        .set_fcnt(f_cnt);
-    creator
-        .build(
-            payload,
-            &[],
-            &lorawan::keys::NewSKey::from(nwk),
-            &lorawan::keys::AppSKey::from(app),
-        )
-        .map(<[u8]>::to_vec)
-        .unwrap_or_default()
-}
-
 /// The Gateway Bridge events of one uplink: one to three gateways hear it, each with its own
 /// RSSI and SNR, the nearer ones louder.
-pub fn up_events(
-    number: usize,
-    f_cnt: u32,
-    payload: &[u8],
-    rng: &mut Rng,
-) -> Vec<(String, Vec<u8>)> {
-    let phy = frame(number, f_cnt, payload);
+pub fn up_events(phy: &[u8], uplink: &Uplink, rng: &mut Rng) -> Vec<(String, Vec<u8>)> {
     let heard_by = 1 + (rng.next_u64() % 3) as usize;
-    let frequency = CHANNELS[(f_cnt as usize) % CHANNELS.len()];
     GATEWAYS
         .iter()
         .take(heard_by)
@@ -73,9 +42,10 @@ pub fn up_events(
             let rssi = -70.0 - 15.0 * i as f64 - 20.0 * rng.unit();
             let snr = 9.0 - 4.0 * i as f64 + rng.noise(1.5);
             let body = json!({
-                "phyPayload": base64::engine::general_purpose::STANDARD.encode(&phy),
-                "txInfo": {"frequency": frequency, "modulation": {"lora": {
-                    "bandwidth": 125000, "spreadingFactor": 7, "codeRate": "CR_4_5"}}},
+                "phyPayload": base64::engine::general_purpose::STANDARD.encode(phy),
+                "txInfo": {"frequency": uplink.frequency_hz, "modulation": {"lora": {
+                    "bandwidth": 125000, "spreadingFactor": uplink.spreading_factor,
+                    "codeRate": "CR_4_5"}}},
                 "rxInfo": {"gatewayId": gateway, "uplinkId": rng.next_u64() as u32,
                            "rssi": rssi.round(), "snr": (snr * 4.0).round() / 4.0},
             });
@@ -90,36 +60,60 @@ pub fn up_events(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::link::{Credentials, Link, RamPersist, VirtualRadio};
 
-    /// The frame verifies and decrypts with the session the registry gets, using the lorawan
-    /// crate's parser (the same the gateway uses).
+    fn unhex<const N: usize>(text: &str) -> [u8; N] {
+        let mut out = [0u8; N];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap();
+        }
+        out
+    }
+
+    /// A node's frame, published as the bridge would, verifies and decrypts with the session
+    /// the device registry gets for it (`devices`), using the lorawan parser the gateway uses.
     #[test]
-    fn frames_verify_with_the_published_session() {
+    fn frames_verify_with_the_registered_session() {
+        let registered = &super::super::devices(3)[2];
+        let (dev_addr, nwk_s_key, app_s_key) = session(3);
+        let mut link = Link::new(VirtualRadio::default(), RamPersist::default(), 9, 7);
+        link.activate(&Credentials::Abp {
+            dev_addr,
+            nwk_s_key,
+            app_s_key,
+        })
+        .unwrap();
         let payload = [0x01, 0x67, 0x00, 0xd7];
-        let mut phy = frame(3, 70_000, &payload);
-        let (dev_addr, nwk, app) = session(3);
-        assert_eq!(hex(&dev_addr), "260b0003");
-        assert_eq!(
-            &phy[1..5],
-            &[0x03, 0x00, 0x0b, 0x26],
-            "DevAddr little-endian on air"
-        );
-        let Ok(lorawan::parser::PhyPayload::Data(lorawan::parser::DataPayload::Encrypted(enc))) =
-            lorawan::parser::parse(&mut phy[..])
-        else {
-            panic!("not a data frame");
-        };
-        assert!(enc.validate_mic(&lorawan::keys::AES128(nwk), 70_000));
-        let dec = enc
-            .decrypt(
-                Some(&lorawan::keys::AES128(nwk)),
-                Some(&lorawan::keys::AES128(app)),
-                70_000,
-            )
-            .unwrap();
-        assert_eq!(
-            dec.frm_payload(),
-            lorawan::parser::FRMPayload::Data(&payload)
-        );
+        let uplink = link.send(1, &payload).unwrap();
+        let events = up_events(link.radio().last_frame(), &uplink, &mut Rng::new(5));
+        assert!((1..=3).contains(&events.len()));
+        for (topic, body) in &events {
+            assert!(topic.starts_with("eu868/gateway/") && topic.ends_with("/event/up"));
+            let body: serde_json::Value = serde_json::from_slice(body).unwrap();
+            assert_eq!(body["txInfo"]["frequency"], uplink.frequency_hz);
+            assert_eq!(body["txInfo"]["modulation"]["lora"]["spreadingFactor"], 7);
+            let mut phy = base64::engine::general_purpose::STANDARD
+                .decode(body["phyPayload"].as_str().unwrap())
+                .unwrap();
+            assert_eq!(registered.dev_addr, "260b0003");
+            assert_eq!(
+                &phy[1..5],
+                &[0x03, 0x00, 0x0b, 0x26],
+                "DevAddr little-endian"
+            );
+            let nwk = lorawan::keys::AES128(unhex(&registered.nwk_s_key));
+            let app = lorawan::keys::AES128(unhex(&registered.app_s_key));
+            let Ok(lorawan::parser::PhyPayload::Data(lorawan::parser::DataPayload::Encrypted(enc))) =
+                lorawan::parser::parse(&mut phy[..])
+            else {
+                panic!("not a data frame");
+            };
+            assert!(enc.validate_mic(&nwk, uplink.f_cnt));
+            let dec = enc.decrypt(Some(&nwk), Some(&app), uplink.f_cnt).unwrap();
+            assert_eq!(
+                dec.frm_payload(),
+                lorawan::parser::FRMPayload::Data(&payload)
+            );
+        }
     }
 }

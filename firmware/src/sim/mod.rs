@@ -1,20 +1,34 @@
-//! The node simulator (host only): virtual nodes run the firmware's report encoding on
-//! simulated sensors and publish their uplinks to an MQTT broker as a network server would.
+//! The node simulator (host only): virtual nodes run the firmware (drivers, node application,
+//! LoRaWAN link) on simulated hardware and publish their uplinks to an MQTT broker, either as
+//! raw frames from virtual gateways or as a network server's application events.
 //!
 //! - `environment`: plausible coastal weather, tides and batteries.
-//! - `chirpstack`: ChirpStack v4 `up` events carrying the encoded reports.
+//! - `peripherals`: simulated SHT4x, BME280, A02YYUW and battery ADC the drivers talk to.
+//! - `gateway_bridge`: raw frames as ChirpStack Gateway Bridge publishes them.
+//! - `chirpstack`, `tts`: a network server's application uplinks carrying the reports.
 
 mod chirpstack;
 mod environment;
 pub mod gateway_bridge;
+pub mod peripherals;
+mod tts;
 
 use std::future::Future;
 use std::time::Duration;
 
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 
+use crate::drivers::a02yyuw::A02yyuw;
+use crate::drivers::battery::BatteryMonitor;
+use crate::drivers::bme280::Bme280;
+use crate::drivers::sht4x::{self, Precision, Sht4x};
+use crate::link::{Credentials, Link, RamPersist, Uplink, VirtualRadio};
+use crate::node::{Application, Decision, Schedule};
 use crate::report::{Report, MAX_REPORT_LEN};
 use environment::{Environment, Rng};
+use peripherals::{
+    A02yyuwPart, BatteryAdc, Bme280Part, Fault, NoDelay, Sht4xPart, Wire, BATTERY_DIVIDER,
+};
 
 /// What kind of station a virtual node is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +60,8 @@ pub struct SimDevice {
 pub enum SimFormat {
     /// ChirpStack v4 application events (decoded by a network server).
     Chirpstack,
+    /// The Things Stack v3 application uplinks.
+    Tts,
     /// Raw LoRaWAN frames from virtual gateways, as ChirpStack Gateway Bridge publishes them.
     ChirpstackGateway,
 }
@@ -55,7 +71,10 @@ pub struct SimConfig {
     /// `mqtt://host:port`.
     pub broker: String,
     pub nodes: usize,
+    /// How often each node measures.
     pub interval: Duration,
+    /// Longest time a node stays silent when nothing changes.
+    pub heartbeat: Duration,
     pub format: SimFormat,
     /// Seed of the simulated world, so that runs can be repeated.
     pub seed: u64,
@@ -128,26 +147,162 @@ fn broker_address(url: &str) -> Result<(String, u16), SimError> {
     Ok((host.to_owned(), port.parse().map_err(|_| bad())?))
 }
 
-/// Measures one cycle of a node at `now_ms`.
-fn measure(device: &SimDevice, env: &mut Environment, index: usize, now_ms: i64) -> Report {
-    match device.kind {
-        NodeKind::Weather => Report {
-            air_temperature: Some(env.air_temperature(index, now_ms) as f32),
-            relative_humidity: Some(env.relative_humidity(index, now_ms) as f32),
-            air_pressure: Some(env.air_pressure(now_ms) as f32),
-            distance: None,
-            battery: Some(env.battery(index, now_ms) as f32),
-        },
-        NodeKind::WaterLevel => Report {
-            distance: Some(env.distance_to_water(index, now_ms) as f32),
-            battery: Some(env.battery(index, now_ms) as f32),
-            ..Report::default()
-        },
+/// The simulated hardware of one node, with the wires the world drives it through.
+enum Hardware {
+    Weather {
+        sht: Sht4x<Sht4xPart>,
+        sht_values: Wire<(f32, f32)>,
+        sht_fault: Wire<Fault>,
+        bme: Bme280<Bme280Part>,
+        bme_values: Wire<(f32, f32, f32)>,
+    },
+    WaterLevel {
+        gauge: A02yyuw<A02yyuwPart>,
+        distance_mm: Wire<u16>,
+        fault: Wire<Fault>,
+    },
+}
+
+/// One virtual node: the firmware's application and LoRaWAN link on simulated hardware.
+struct SimNode {
+    device: SimDevice,
+    index: usize,
+    hardware: Hardware,
+    battery: BatteryMonitor<BatteryAdc>,
+    volts: Wire<f32>,
+    app: Application,
+    link: Link<VirtualRadio, RamPersist>,
+    /// When the node was switched on, in ms of the simulation clock.
+    started_ms: u64,
+}
+
+impl SimNode {
+    fn new(
+        device: SimDevice,
+        index: usize,
+        schedule: Schedule,
+        seed: u64,
+        started_ms: u64,
+    ) -> Self {
+        let hardware = match device.kind {
+            NodeKind::Weather => {
+                let sht_values = Wire::new((10.0, 80.0));
+                let sht_fault = Wire::new(Fault(false));
+                let bme_values = Wire::new((10.0, 80.0, 1013.0));
+                let sht = Sht4x::new(
+                    Sht4xPart::new(sht_values.clone(), sht_fault.clone()),
+                    sht4x::DEFAULT_ADDRESS,
+                );
+                let bme = Bme280::new(Bme280Part::new(bme_values.clone()), 0x76)
+                    .expect("the simulated BME280 answers with valid calibration");
+                Hardware::Weather {
+                    sht,
+                    sht_values,
+                    sht_fault,
+                    bme,
+                    bme_values,
+                }
+            }
+            NodeKind::WaterLevel => {
+                let distance_mm = Wire::new(4_000);
+                let fault = Wire::new(Fault(false));
+                Hardware::WaterLevel {
+                    gauge: A02yyuw::new(A02yyuwPart::new(distance_mm.clone(), fault.clone())),
+                    distance_mm,
+                    fault,
+                }
+            }
+        };
+        let volts = Wire::new(3.6);
+        let (dev_addr, nwk_s_key, app_s_key) = gateway_bridge::session(index + 1);
+        let mut link = Link::new(
+            VirtualRadio::default(),
+            RamPersist::default(),
+            seed ^ (index as u64 + 1),
+            schedule.spreading_factor,
+        );
+        link.activate(&Credentials::Abp {
+            dev_addr,
+            nwk_s_key,
+            app_s_key,
+        })
+        .expect("ABP activation needs no network");
+        SimNode {
+            device,
+            index,
+            hardware,
+            battery: BatteryMonitor::new(
+                BatteryAdc {
+                    volts: volts.clone(),
+                },
+                BATTERY_DIVIDER,
+            ),
+            volts,
+            app: Application::new(schedule),
+            link,
+            started_ms,
+        }
+    }
+
+    /// When the node wakes next, in ms of the simulation clock.
+    fn due_ms(&self) -> u64 {
+        self.started_ms + self.app.next_measurement_ms()
+    }
+
+    /// The world sets the sensors' inputs, the drivers read them; a failed driver leaves its
+    /// values out, as the firmware on a real node does.
+    fn measure(&mut self, env: &mut Environment, rng: &mut Rng, world_ms: i64) -> Report {
+        let i = self.index;
+        self.volts.set(env.battery(i, world_ms) as f32);
+        let battery = self.battery.millivolts().ok().map(|mv| mv as f32 / 1000.0);
+        match &mut self.hardware {
+            Hardware::Weather {
+                sht,
+                sht_values,
+                sht_fault,
+                bme,
+                bme_values,
+            } => {
+                let t = env.air_temperature(i, world_ms) as f32;
+                let rh = env.relative_humidity(i, world_ms) as f32;
+                let hpa = env.air_pressure(world_ms) as f32;
+                sht_values.set((t, rh));
+                bme_values.set((t, rh, hpa));
+                // One measurement in a hundred meets a disturbed bus.
+                sht_fault.set(Fault(rng.unit() < 0.01));
+                let sht = sht.measure(Precision::High, &mut NoDelay).ok();
+                let bme = bme.measure(&mut NoDelay).ok();
+                Report {
+                    air_temperature: sht.map(|m| m.temperature),
+                    relative_humidity: sht.map(|m| m.relative_humidity),
+                    air_pressure: bme.map(|m| m.pressure),
+                    distance: None,
+                    battery,
+                }
+            }
+            Hardware::WaterLevel {
+                gauge,
+                distance_mm,
+                fault,
+            } => {
+                let metres = env.distance_to_water(i, world_ms);
+                distance_mm.set((metres * 1000.0).round().clamp(0.0, 65_535.0) as u16);
+                fault.set(Fault(rng.unit() < 0.01));
+                Report {
+                    distance: gauge
+                        .distance_mm(&mut NoDelay)
+                        .ok()
+                        .map(|mm| f32::from(mm) / 1000.0),
+                    battery,
+                    ..Report::default()
+                }
+            }
+        }
     }
 }
 
-/// Runs the simulation until `shutdown` completes. Each node reports every `interval`, the
-/// nodes spread evenly over it; the first round goes out at once.
+/// Runs the simulation until `shutdown` completes. Each node measures every `interval` and
+/// reports what its application decides to send; the nodes start a little apart.
 pub async fn run(config: SimConfig, shutdown: impl Future<Output = ()>) -> Result<(), SimError> {
     let (host, port) = broker_address(&config.broker)?;
     let mut options = MqttOptions::new(format!("sensorhub-sim-{}", std::process::id()), host, port);
@@ -162,51 +317,68 @@ pub async fn run(config: SimConfig, shutdown: impl Future<Output = ()>) -> Resul
         }
     });
 
-    let devices = devices(config.nodes);
+    let schedule = Schedule {
+        measure_every_ms: config.interval.as_millis().max(1) as u64,
+        heartbeat_ms: config.heartbeat.as_millis() as u64,
+        ..Schedule::default()
+    };
+    let spacing_ms = (schedule.measure_every_ms / config.nodes.max(1) as u64).min(250);
+    let mut nodes: Vec<SimNode> = devices(config.nodes)
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| SimNode::new(d, i, schedule, config.seed, i as u64 * spacing_ms))
+        .collect();
     let mut env = Environment::new(config.seed);
     let mut rng = Rng::new(config.seed ^ 0x5eed);
-    let mut f_cnt = vec![0u32; devices.len()];
-    let step = config.interval / devices.len().max(1) as u32;
+    let clock = tokio::time::Instant::now();
     tokio::pin!(shutdown);
-    let mut first_round = true;
-    'outer: loop {
-        for (i, device) in devices.iter().enumerate() {
-            let now_ms = now_ms();
-            let report = measure(device, &mut env, i, now_ms);
-            let mut buffer = [0u8; MAX_REPORT_LEN];
-            let len = report.encode(&mut buffer).unwrap_or(0);
-            let events = match config.format {
-                SimFormat::Chirpstack => vec![chirpstack::up_event(
-                    device,
-                    f_cnt[i],
-                    &buffer[..len],
-                    now_ms,
-                    &mut rng,
-                )],
-                SimFormat::ChirpstackGateway => {
-                    gateway_bridge::up_events(i + 1, f_cnt[i], &buffer[..len], &mut rng)
-                }
-            };
-            if config.print_reports {
-                print_report(device, f_cnt[i], now_ms, &buffer[..len]);
-            }
-            f_cnt[i] = f_cnt[i].wrapping_add(1);
-            for (topic, body) in events {
-                client.publish(topic, QoS::AtLeastOnce, false, body).await?;
-            }
-            if !first_round || i + 1 == devices.len() {
-                tokio::select! {
-                    _ = tokio::time::sleep(if first_round { Duration::ZERO } else { step }) => {}
-                    _ = &mut shutdown => break 'outer,
-                }
-            }
+    while let Some(node) = nodes.iter_mut().min_by_key(|n| n.due_ms()) {
+        let due = clock + Duration::from_millis(node.due_ms());
+        tokio::select! {
+            _ = tokio::time::sleep_until(due) => {}
+            _ = &mut shutdown => break,
         }
-        if first_round {
-            first_round = false;
-            tokio::select! {
-                _ = tokio::time::sleep(step) => {}
-                _ = &mut shutdown => break 'outer,
+        let node_ms = node.due_ms() - node.started_ms;
+        let world_ms = now_ms();
+        let report = node.measure(&mut env, &mut rng, world_ms);
+        let Decision::Send(_) = node.app.on_measurement(node_ms, &report) else {
+            continue;
+        };
+        let mut buffer = [0u8; MAX_REPORT_LEN];
+        let len = report.encode(&mut buffer).unwrap_or(0);
+        let uplink = match node.link.send(1, &buffer[..len]) {
+            Ok(uplink) => uplink,
+            Err(e) => {
+                tracing::warn!(station = %node.device.station, error = ?e, "uplink failed");
+                continue;
             }
+        };
+        node.app
+            .sent(node_ms, &report, uplink.frequency_hz, uplink.airtime_us);
+        let events = match config.format {
+            SimFormat::Chirpstack => vec![chirpstack::up_event(
+                &node.device,
+                &uplink,
+                &buffer[..len],
+                world_ms,
+                &mut rng,
+            )],
+            SimFormat::Tts => vec![tts::up_event(
+                &node.device,
+                &uplink,
+                &buffer[..len],
+                world_ms,
+                &mut rng,
+            )],
+            SimFormat::ChirpstackGateway => {
+                gateway_bridge::up_events(node.link.radio().last_frame(), &uplink, &mut rng)
+            }
+        };
+        if config.print_reports {
+            print_report(&node.device, &uplink, world_ms, &buffer[..len], &report);
+        }
+        for (topic, body) in events {
+            client.publish(topic, QoS::AtLeastOnce, false, body).await?;
         }
     }
     let _ = client.disconnect().await;
@@ -214,22 +386,48 @@ pub async fn run(config: SimConfig, shutdown: impl Future<Output = ()>) -> Resul
     Ok(())
 }
 
-/// One line of JSON: which node sent what, with the values exactly as encoded on air.
-fn print_report(device: &SimDevice, f_cnt: u32, time_ms: i64, payload: &[u8]) {
+/// One line of JSON: which node sent what, with the values exactly as encoded on air
+/// (`values`) and as the drivers measured them (`measured`).
+fn print_report(
+    device: &SimDevice,
+    uplink: &Uplink,
+    time_ms: i64,
+    payload: &[u8],
+    report: &Report,
+) {
     let mut values = serde_json::Map::new();
+    let mut measured = serde_json::Map::new();
     for item in sensorhub_core::lpp::decode(payload).flatten() {
         for (quantity, value) in item.quantities() {
             values.insert(quantity.to_owned(), value.into());
+            if let Some(v) = report.by_channel(item.channel) {
+                measured.insert(quantity.to_owned(), f64::from(v).into());
+            }
         }
     }
     let line = serde_json::json!({
         "dev_eui": device.dev_eui,
         "station": device.station,
-        "f_cnt": f_cnt,
+        "f_cnt": uplink.f_cnt,
+        "frequency": uplink.frequency_hz,
+        "spreading_factor": uplink.spreading_factor,
+        "airtime_ms": uplink.airtime_us as f64 / 1000.0,
         "time_ms": time_ms,
         "values": values,
+        "measured": measured,
     });
     println!("{line}");
+}
+
+/// RFC 3339 UTC time of `ms` since the epoch, as network servers write it.
+fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
 }
 
 fn now_ms() -> i64 {
