@@ -18,7 +18,7 @@ use toml::{Table, Value};
 /// Environment variables with this prefix override config keys.
 const ENV_PREFIX: &str = "SENSORHUB_";
 /// Variables with the prefix that are not config keys.
-const ENV_NOT_CONFIG: &[&str] = &["SENSORHUB_LOG"];
+const ENV_NOT_CONFIG: &[&str] = &["SENSORHUB_LOG", "SENSORHUB_PSEUDONYM_KEY"];
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -30,6 +30,8 @@ pub struct Config {
     pub publisher: FolderConfig,
     /// Rules mapping decoder fields onto the quantity vocabulary, per device type.
     pub normalisation: Vec<sensorhub_gateway::NormalisationRule>,
+    /// The open datasets published to the folder or to CKAN.
+    pub datasets: Vec<sensorhub_publisher::DatasetConfig>,
 }
 
 impl Config {
@@ -64,6 +66,18 @@ impl Config {
         }
         if self.publisher.interval_s == 0 {
             problems.push("publisher.interval_s: must be at least 1".into());
+        }
+        if let Some(ckan) = &self.publisher.ckan {
+            problems.extend(ckan.problems());
+        }
+        for (i, dataset) in self.datasets.iter().enumerate() {
+            problems.extend(dataset.problems(i, self.publisher.ckan.is_some()));
+            if self.datasets[..i].iter().any(|d| d.name == dataset.name) {
+                problems.push(format!(
+                    "datasets[{i}].name: `{}` is used twice; dataset names must be unique",
+                    dataset.name
+                ));
+            }
         }
         problems
     }

@@ -127,7 +127,9 @@ pub async fn run(options: DemoOptions) -> Result<()> {
         publisher: sensorhub_publisher::FolderConfig {
             folder: options.data_dir.join("opendata").display().to_string(),
             interval_s: 30,
+            ckan: None,
         },
+        datasets: vec![demo_dataset()],
     };
     config.check()?;
     let store = Store::open(&config.store).with_context(|| format!("store {}", db.display()))?;
@@ -187,5 +189,32 @@ async fn wait_until_ready(address: &str) {
             }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The demo's open dataset: every weather and water value, per minute, into the folder.
+fn demo_dataset() -> sensorhub_publisher::DatasetConfig {
+    sensorhub_publisher::DatasetConfig {
+        name: "sensorhub-demo-messwerte".into(),
+        title: "Messwerte der Demo-Stationen".into(),
+        title_en: Some("Readings of the demo stations".into()),
+        description: "Simulierte Wetter- und Pegelstationen rund um Wyk auf Föhr.".into(),
+        quantities: [
+            "air_temperature",
+            "relative_humidity",
+            "air_pressure",
+            "distance",
+        ]
+        .map(String::from)
+        .to_vec(),
+        interval: "1m".into(),
+        frequency: "CONT".into(),
+        schedule: "1m".into(),
+        latest_days: 1,
+        attribution: "sensorhub demo".into(),
+        publisher: "sensorhub demo".into(),
+        spatial: Some("010540000000".into()),
+        keywords: vec!["Wetter".into(), "Pegel".into(), "LoRaWAN".into()],
+        ..Default::default()
     }
 }

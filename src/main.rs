@@ -60,8 +60,8 @@ enum Command {
     Gateway(ConfigArg),
     /// Only the dashboards and the public API.
     Serve(ConfigArg),
-    /// Publish once now.
-    Publish(ConfigArg),
+    /// Publish once now: the folder's latest values and every dataset to its target.
+    Publish(PublishArgs),
     /// The device registry.
     Devices {
         #[command(subcommand)]
@@ -121,6 +121,18 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+}
+
+#[derive(clap::Args)]
+struct PublishArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Print the API calls and file writes instead of making them.
+    #[arg(long)]
+    dry_run: bool,
+    /// Publish only this dataset.
+    #[arg(long, value_name = "NAME")]
+    dataset: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -269,17 +281,52 @@ async fn dispatch(command: Command) -> Result<()> {
         Command::Gateway(a) => system::run(Config::load(&a.config)?, system::Parts::GATEWAY).await,
         Command::Serve(a) => system::run(Config::load(&a.config)?, system::Parts::SERVE).await,
         Command::Publish(a) => {
-            let config = Config::load(&a.config)?;
+            let config = Config::load(&a.config.config)?;
             let store = open_store(&config)?;
-            let report =
-                sensorhub_publisher::publish_to_folder(&store, &config.publisher, &config.privacy)
-                    .await?;
-            println!(
-                "published {} values of {} public stations:",
-                report.values, report.stations
-            );
-            for f in report.files {
-                println!("  {}", f.display());
+            if !a.dry_run && a.dataset.is_none() {
+                let report = sensorhub_publisher::publish_to_folder(
+                    &store,
+                    &config.publisher,
+                    &config.privacy,
+                )
+                .await?;
+                println!(
+                    "published {} values of {} public stations:",
+                    report.values, report.stations
+                );
+                for f in report.files {
+                    println!("  {}", f.display());
+                }
+            }
+            if let Some(name) = &a.dataset {
+                if !config.datasets.iter().any(|d| &d.name == name) {
+                    bail!("no dataset named `{name}` in the config");
+                }
+            }
+            let outcomes = sensorhub_publisher::publish_all(
+                &store,
+                &config.privacy,
+                &config.publisher,
+                &config.datasets,
+                sensorhub_publisher::RunOptions {
+                    only: a.dataset.as_deref(),
+                    dry_run: a.dry_run,
+                },
+                &|line| eprintln!("{line}"),
+            )
+            .await?;
+            for o in outcomes {
+                println!(
+                    "{}: {}{} uploaded, {} unchanged, {} DataStore rows{}",
+                    o.dataset,
+                    if o.created { "created, " } else { "" },
+                    o.uploaded.len(),
+                    o.unchanged.len(),
+                    o.datastore_rows,
+                    o.folder
+                        .map(|f| format!(" ({})", f.display()))
+                        .unwrap_or_default()
+                );
             }
             Ok(())
         }

@@ -145,7 +145,7 @@ pub async fn run_with(
         });
     }
     if parts.publish {
-        let (store, publisher, privacy, stop) = (
+        let (folder_store, publisher, privacy, stop) = (
             store.clone(),
             config.publisher.clone(),
             config.privacy.clone(),
@@ -153,7 +153,11 @@ pub async fn run_with(
         );
         let period = Duration::from_secs(publisher.interval_s.max(1));
         tasks.spawn(every(period, stop, move || {
-            let (store, publisher, privacy) = (store.clone(), publisher.clone(), privacy.clone());
+            let (store, publisher, privacy) = (
+                folder_store.clone(),
+                publisher.clone(),
+                privacy.clone(),
+            );
             async move {
                 match sensorhub_publisher::publish_to_folder(&store, &publisher, &privacy).await {
                     Ok(r) => tracing::info!(stations = r.stations, values = r.values, folder = %publisher.folder, "published"),
@@ -161,6 +165,56 @@ pub async fn run_with(
                 }
             }
         }));
+        // Each dataset on its own schedule; a failed run is tried again at the next check.
+        let datasets = config.datasets.clone();
+        if !datasets.is_empty() {
+            let (store, publisher, privacy, stop) = (
+                store.clone(),
+                config.publisher.clone(),
+                config.privacy.clone(),
+                shutdown.clone(),
+            );
+            let due = std::sync::Arc::new(std::sync::Mutex::new(vec![0i64; datasets.len()]));
+            tasks.spawn(every(Duration::from_secs(30), stop, move || {
+                let (store, publisher, privacy, datasets, due) = (
+                    store.clone(),
+                    publisher.clone(),
+                    privacy.clone(),
+                    datasets.clone(),
+                    due.clone(),
+                );
+                async move {
+                    let now = sensorhub_store::time::now_ms();
+                    for (i, dataset) in datasets.iter().enumerate() {
+                        let next = due.lock().map(|d| d[i]).unwrap_or(0);
+                        if now < next {
+                            continue;
+                        }
+                        let result = sensorhub_publisher::publish_all(
+                            &store,
+                            &privacy,
+                            &publisher,
+                            std::slice::from_ref(dataset),
+                            sensorhub_publisher::RunOptions::default(),
+                            &|line| tracing::info!("{line}"),
+                        )
+                        .await;
+                        match result {
+                            Ok(outcomes) => {
+                                for o in outcomes {
+                                    tracing::info!(dataset = %o.dataset, uploaded = o.uploaded.len(), unchanged = o.unchanged.len(), datastore_rows = o.datastore_rows, "dataset published");
+                                }
+                                let period = sensorhub_publisher::dataset::parse_duration_ms(&dataset.schedule).unwrap_or(3_600_000);
+                                if let Ok(mut d) = due.lock() {
+                                    d[i] = now + period;
+                                }
+                            }
+                            Err(e) => tracing::error!(dataset = %dataset.name, error = %e, "dataset publication failed; trying again shortly"),
+                        }
+                    }
+                }
+            }));
+        }
     }
 
     // The first part to fail stops the process; the others stop on the shutdown signal.

@@ -87,6 +87,13 @@ pub const VOCABULARY: &[Quantity] = &[
     ),
     q("infrared", "", "Licht (infrarot)", "Light (infrared)"),
     q("occupancy", "", "Belegung", "Occupancy"),
+    q("visitor_count", "", "Besucherzahl", "Visitor count"),
+    q(
+        "parking_occupancy",
+        "",
+        "Belegte Stellplätze",
+        "Occupied parking spaces",
+    ),
     q("water_leak", "", "Wasseraustritt", "Water leak"),
     q("pm1_0", "µg/m³", "Feinstaub PM1", "Particulate matter PM1"),
     q("pm4", "µg/m³", "Feinstaub PM4", "Particulate matter PM4"),

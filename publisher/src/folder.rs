@@ -20,6 +20,8 @@ pub struct FolderConfig {
     pub folder: String,
     /// Seconds between scheduled publications in `run` and `demo`.
     pub interval_s: u64,
+    /// The CKAN portal for datasets with `target = "ckan"`.
+    pub ckan: Option<crate::CkanConfig>,
 }
 
 impl Default for FolderConfig {
@@ -27,6 +29,7 @@ impl Default for FolderConfig {
         FolderConfig {
             folder: "sensorhub-data/opendata".into(),
             interval_s: 300,
+            ckan: None,
         }
     }
 }
@@ -35,6 +38,12 @@ impl Default for FolderConfig {
 pub enum PublishError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Config(String),
+    #[error(transparent)]
+    Privacy(#[from] crate::guard::Violation),
+    #[error(transparent)]
+    Ckan(#[from] crate::ckan::CkanError),
     #[error("cannot write {path}: {source}")]
     Write {
         path: PathBuf,
@@ -125,7 +134,11 @@ fn csv_field(text: &str) -> String {
     }
 }
 
-fn write_atomically(folder: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, PublishError> {
+pub(crate) fn write_atomically(
+    folder: &Path,
+    name: &str,
+    bytes: &[u8],
+) -> Result<PathBuf, PublishError> {
     let path = folder.join(name);
     let fail = |source| PublishError::Write {
         path: path.clone(),
@@ -185,6 +198,7 @@ mod tests {
         let config = FolderConfig {
             folder: dir.path().join("out").display().to_string(),
             interval_s: 60,
+            ckan: None,
         };
         let report = publish_to_folder(&store, &config, &PrivacyConfig::default())
             .await

@@ -1,10 +1,26 @@
-//! Store -> anonymise -> export: the open-data side of sensorhub.
+//! Store -> anonymise -> export -> publish: the open-data side of sensorhub.
 //!
-//! - `policy`: the anonymisation policy every public output goes through.
-//! - `folder`: the embedded default target, files under `sensorhub-data/opendata/`.
+//! - `dataset`: dataset definitions (`[[datasets]]`) and their checks.
+//! - `policy`: the anonymisation policies every public output goes through.
+//! - `export`: aggregated rows under the policy, and the files made of them.
+//! - `guard`: the last check of every file against its policy before it leaves.
+//! - `ckan`: the CKAN Action API client.
+//! - `publish`: delivery to the local folder or CKAN, uploading only what changed.
+//! - `folder`: the embedded default target's `latest.csv` and `stations.geojson`.
 
+pub mod ckan;
+pub mod dataset;
+pub mod export;
 pub mod folder;
+pub mod guard;
 mod policy;
+pub mod publish;
 
-pub use folder::{publish_to_folder, FolderConfig, PublishReport};
-pub use policy::PrivacyConfig;
+pub use ckan::{Ckan, CkanConfig, CkanError};
+pub use dataset::{DatasetConfig, Target};
+pub use folder::{publish_to_folder, FolderConfig, PublishError, PublishReport};
+pub use policy::{Coordinates, DatasetPolicy, PrivacyConfig, StationIds, PEOPLE_COUNTS};
+pub use publish::{publish_all, Outcome, Prepared, RunOptions};
+
+/// The `[publisher]` section: the folder target, its schedule, and the CKAN portal.
+pub type PublisherConfig = FolderConfig;

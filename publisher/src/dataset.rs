@@ -1,0 +1,378 @@
+//! Dataset definitions (`[[datasets]]`): what is published, how it is aggregated and described,
+//! the anonymisation policy it goes through, and where it goes.
+
+use serde::{Deserialize, Serialize};
+
+use sensorhub_store::Resolution;
+
+use crate::policy::DatasetPolicy;
+
+/// Where a dataset goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    /// The local folder (`publisher.folder`), the embedded default.
+    #[default]
+    Folder,
+    /// The CKAN portal in `[publisher.ckan]`.
+    Ckan,
+}
+
+/// Aggregation functions a dataset may publish, in column order.
+pub const FUNCTIONS: [&str; 4] = ["mean", "min", "max", "count"];
+
+/// Licences by their short id, with the DCAT-AP.de URI, title and text URL.
+pub const LICENCES: [(&str, &str, &str); 4] = [
+    (
+        "dl-by-de/2.0",
+        "Datenlizenz Deutschland – Namensnennung – Version 2.0",
+        "https://www.govdata.de/dl-de/by-2-0",
+    ),
+    (
+        "dl-zero-de/2.0",
+        "Datenlizenz Deutschland – Zero – Version 2.0",
+        "https://www.govdata.de/dl-de/zero-2-0",
+    ),
+    (
+        "cc-by/4.0",
+        "Creative Commons Namensnennung – 4.0 International (CC BY 4.0)",
+        "https://creativecommons.org/licenses/by/4.0/",
+    ),
+    (
+        "cc-zero",
+        "Creative Commons CC Zero License (cc-zero)",
+        "https://creativecommons.org/publicdomain/zero/1.0/",
+    ),
+];
+
+/// The EU data-theme vocabulary (the DCAT-AP themes GovData and the Länder portals use).
+pub const THEMES: [&str; 13] = [
+    "AGRI", "ECON", "EDUC", "ENER", "ENVI", "GOVE", "HEAL", "INTR", "JUST", "REGI", "SOCI", "TECH",
+    "TRAN",
+];
+
+/// The EU frequency vocabulary entries that fit sensor data.
+pub const FREQUENCIES: [&str; 11] = [
+    "CONT",
+    "UPDATE_CONT",
+    "HOURLY",
+    "BIHOURLY",
+    "DAILY",
+    "WEEKLY",
+    "BIWEEKLY",
+    "MONTHLY",
+    "QUARTERLY",
+    "ANNUAL",
+    "IRREG",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DatasetConfig {
+    /// The CKAN dataset name (also the file prefix): lowercase letters, digits, `-` and `_`.
+    pub name: String,
+    pub title: String,
+    pub title_en: Option<String>,
+    pub description: String,
+    pub description_en: Option<String>,
+    /// Quantities from the vocabulary (`sensorhub config example` lists them).
+    pub quantities: Vec<String>,
+    /// Public station ids, or `*` for every public station.
+    pub stations: Vec<String>,
+    /// Aggregation interval: `raw`, `1m`, `15m`, `1h` or `1d`.
+    pub interval: String,
+    /// Aggregation functions: any of mean, min, max, count.
+    pub functions: Vec<String>,
+    pub target: Target,
+    /// Licence short id (`dl-by-de/2.0`, `dl-zero-de/2.0`, `cc-by/4.0`, `cc-zero`).
+    pub licence: String,
+    /// The attribution the licence asks for (DCAT-AP.de `licenseAttributionByText`).
+    pub attribution: String,
+    /// EU data-theme codes, such as ENVI or TRAN.
+    pub themes: Vec<String>,
+    pub keywords: Vec<String>,
+    /// The area covered, as a 12-digit regional key (Amtlicher Regionalschlüssel).
+    pub spatial: Option<String>,
+    /// Who publishes, and whom to ask.
+    pub publisher: String,
+    pub contact_name: String,
+    pub contact_email: String,
+    /// How often the data changes, from the EU frequency vocabulary (HOURLY, DAILY, ...).
+    pub frequency: String,
+    /// How often `run` publishes the dataset (`1h`, `15m`, `1d`).
+    pub schedule: String,
+    /// First day published (`2025-01-01`); by default twelve months back.
+    pub since: Option<String>,
+    /// Days in the rolling "latest" resource.
+    pub latest_days: u32,
+    /// The anonymisation policy.
+    pub privacy: DatasetPolicy,
+}
+
+impl Default for DatasetConfig {
+    fn default() -> Self {
+        DatasetConfig {
+            name: String::new(),
+            title: String::new(),
+            title_en: None,
+            description: String::new(),
+            description_en: None,
+            quantities: Vec::new(),
+            stations: vec!["*".into()],
+            interval: "1h".into(),
+            functions: FUNCTIONS.iter().map(|f| (*f).to_owned()).collect(),
+            target: Target::Folder,
+            licence: "dl-by-de/2.0".into(),
+            attribution: String::new(),
+            themes: vec!["ENVI".into()],
+            keywords: Vec::new(),
+            spatial: None,
+            publisher: String::new(),
+            contact_name: String::new(),
+            contact_email: String::new(),
+            frequency: "HOURLY".into(),
+            schedule: "1h".into(),
+            since: None,
+            latest_days: 7,
+            privacy: DatasetPolicy::default(),
+        }
+    }
+}
+
+impl DatasetConfig {
+    pub fn resolution(&self) -> Option<Resolution> {
+        Some(match self.interval.as_str() {
+            "raw" => Resolution::Raw,
+            "1m" => Resolution::Minute,
+            "15m" => Resolution::QuarterHour,
+            "1h" => Resolution::Hour,
+            "1d" => Resolution::Day,
+            _ => return None,
+        })
+    }
+
+    /// The licence's DCAT-AP.de URI, title and text URL.
+    pub fn licence_entry(&self) -> Option<(String, &'static str, &'static str)> {
+        LICENCES
+            .iter()
+            .find(|(id, _, _)| *id == self.licence)
+            .map(|(id, title, url)| (format!("http://dcat-ap.de/def/licenses/{id}"), *title, *url))
+    }
+
+    /// The functions in column order.
+    pub fn function_columns(&self) -> Vec<&'static str> {
+        FUNCTIONS
+            .iter()
+            .copied()
+            .filter(|f| self.functions.iter().any(|g| g == f))
+            .collect()
+    }
+
+    pub fn publishes_station(&self, id: &str) -> bool {
+        self.stations.iter().any(|s| s == "*" || s == id)
+    }
+
+    /// What is wrong with the definition, each problem naming its key.
+    pub fn problems(&self, index: usize, ckan_configured: bool) -> Vec<String> {
+        let at = |key: &str| format!("datasets[{index}].{key}");
+        let mut problems = Vec::new();
+        let name_ok = (2..=100).contains(&self.name.len())
+            && self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !name_ok {
+            problems.push(format!(
+                "{}: `{}` is not a CKAN dataset name (2-100 of a-z, 0-9, - and _)",
+                at("name"),
+                self.name
+            ));
+        }
+        if self.title.trim().is_empty() {
+            problems.push(format!("{}: a dataset needs a title", at("title")));
+        }
+        if self.quantities.is_empty() {
+            problems.push(format!("{}: name at least one quantity", at("quantities")));
+        }
+        for q in &self.quantities {
+            if sensorhub_core::Quantity::by_name(q).is_none() {
+                problems.push(format!(
+                    "{}: `{q}` is not in the vocabulary",
+                    at("quantities")
+                ));
+            }
+        }
+        if self.stations.is_empty() {
+            problems.push(format!("{}: name station ids or \"*\"", at("stations")));
+        }
+        if self.resolution().is_none() {
+            problems.push(format!(
+                "{}: `{}` (use raw, 1m, 15m, 1h or 1d)",
+                at("interval"),
+                self.interval
+            ));
+        }
+        if self.functions.is_empty() {
+            problems.push(format!("{}: name at least one function", at("functions")));
+        }
+        for f in &self.functions {
+            if !FUNCTIONS.contains(&f.as_str()) {
+                problems.push(format!(
+                    "{}: `{f}` (use mean, min, max, count)",
+                    at("functions")
+                ));
+            }
+        }
+        if self.licence_entry().is_none() {
+            problems.push(format!(
+                "{}: `{}` (use dl-by-de/2.0, dl-zero-de/2.0, cc-by/4.0 or cc-zero)",
+                at("licence"),
+                self.licence
+            ));
+        }
+        if self.licence.contains("-by") && self.attribution.trim().is_empty() {
+            problems.push(format!(
+                "{}: the licence `{}` requires attribution; say whom to name",
+                at("attribution"),
+                self.licence
+            ));
+        }
+        for t in &self.themes {
+            if !THEMES.contains(&t.as_str()) {
+                problems.push(format!(
+                    "{}: `{t}` is not an EU data-theme code ({})",
+                    at("themes"),
+                    THEMES.join(", ")
+                ));
+            }
+        }
+        if !FREQUENCIES.contains(&self.frequency.as_str()) {
+            problems.push(format!(
+                "{}: `{}` is not in the EU frequency vocabulary ({})",
+                at("frequency"),
+                self.frequency,
+                FREQUENCIES.join(", ")
+            ));
+        }
+        if let Some(key) = &self.spatial {
+            if key.len() != 12 || !key.bytes().all(|b| b.is_ascii_digit()) {
+                problems.push(format!(
+                    "{}: `{key}` is not a 12-digit regional key",
+                    at("spatial")
+                ));
+            }
+        }
+        if parse_duration_ms(&self.schedule).is_none_or(|ms| ms < 60_000) {
+            problems.push(format!(
+                "{}: `{}` (a duration of at least 1m, such as 15m or 1h)",
+                at("schedule"),
+                self.schedule
+            ));
+        }
+        if let Some(since) = &self.since {
+            if parse_day(since).is_none() {
+                problems.push(format!(
+                    "{}: `{since}` is not a date such as 2025-01-01",
+                    at("since")
+                ));
+            }
+        }
+        if !self.contact_email.is_empty() && !self.contact_email.contains('@') {
+            problems.push(format!(
+                "{}: `{}` is not an e-mail address",
+                at("contact_email"),
+                self.contact_email
+            ));
+        }
+        if self.target == Target::Ckan && !ckan_configured {
+            problems.push(format!(
+                "{}: \"ckan\" needs a [publisher.ckan] section",
+                at("target")
+            ));
+        }
+        problems.extend(self.privacy.problems(&at("privacy"), &self.quantities));
+        problems
+    }
+}
+
+/// `500ms`, `30s`, `15m`, `1h`, `7d` in milliseconds.
+pub fn parse_duration_ms(text: &str) -> Option<i64> {
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let n: i64 = number.parse().ok()?;
+    Some(match unit {
+        "ms" => n,
+        "s" => n * 1_000,
+        "m" | "min" => n * 60_000,
+        "h" => n * 3_600_000,
+        "d" => n * 86_400_000,
+        _ => return None,
+    })
+}
+
+/// `2025-01-01` as ms since the epoch (UTC midnight).
+pub fn parse_day(text: &str) -> Option<i64> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(text, &format).ok()?;
+    Some(date.midnight().assume_utc().unix_timestamp() * 1_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> DatasetConfig {
+        DatasetConfig {
+            name: "wasserstaende-foehr-amrum".into(),
+            title: "Wasserstände Föhr-Amrum".into(),
+            quantities: vec!["water_level".into()],
+            attribution: "Amt Föhr-Amrum".into(),
+            spatial: Some("010545417417".into()),
+            ..DatasetConfig::default()
+        }
+    }
+
+    #[test]
+    fn a_complete_definition_has_no_problems() {
+        assert_eq!(valid().problems(0, true), Vec::<String>::new());
+        assert_eq!(
+            valid().licence_entry().unwrap().0,
+            "http://dcat-ap.de/def/licenses/dl-by-de/2.0"
+        );
+    }
+
+    #[test]
+    fn every_mistake_is_named_by_its_key() {
+        let bad = DatasetConfig {
+            name: "Wasserstände".into(),
+            quantities: vec!["water_levl".into()],
+            interval: "2h".into(),
+            functions: vec!["median".into()],
+            licence: "mit".into(),
+            themes: vec!["WATER".into()],
+            frequency: "SOMETIMES".into(),
+            spatial: Some("01054".into()),
+            target: Target::Ckan,
+            ..valid()
+        };
+        let problems = bad.problems(2, false).join("\n");
+        for key in [
+            "datasets[2].name",
+            "datasets[2].quantities: `water_levl`",
+            "datasets[2].interval",
+            "datasets[2].functions",
+            "datasets[2].licence",
+            "datasets[2].themes",
+            "datasets[2].frequency",
+            "datasets[2].spatial",
+            "datasets[2].target",
+        ] {
+            assert!(problems.contains(key), "{key} missing in:\n{problems}");
+        }
+        let no_attribution = DatasetConfig {
+            attribution: String::new(),
+            ..valid()
+        };
+        assert!(no_attribution.problems(0, true)[0].contains("attribution"));
+    }
+}

@@ -1,0 +1,519 @@
+//! From the store to the files of a dataset: aggregated rows per month under the policy, a
+//! rolling "latest" file, the stations as GeoJSON, and a Frictionless data package describing
+//! the CSV files.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use sensorhub_store::time::format_rfc3339;
+use sensorhub_store::{RangeQuery, Resolution, Store, TimeSeries};
+use serde_json::{json, Value};
+
+use crate::dataset::{parse_day, parse_duration_ms, DatasetConfig};
+use crate::policy::{pseudonym, Coordinates, StationIds, PEOPLE_COUNTS};
+use crate::{PrivacyConfig, PublishError};
+
+/// One aggregated row: a station's quantity over one interval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Start of the interval, ms since the epoch.
+    pub time_ms: i64,
+    pub station: String,
+    pub quantity: String,
+    pub unit: String,
+    pub mean: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub count: u64,
+}
+
+/// A published station.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublicStation {
+    pub id: String,
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// Everything a dataset publishes, before it becomes files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Collected {
+    /// Rows by month (`2026-10`), oldest first.
+    pub months: BTreeMap<String, Vec<Row>>,
+    pub latest: Vec<Row>,
+    pub stations: Vec<PublicStation>,
+    /// Published ids of the stations, for the privacy check.
+    pub station_ids: Vec<String>,
+    /// Nothing at or after this instant is published (delay and whole intervals).
+    pub cutoff_ms: i64,
+    pub since_ms: i64,
+    /// First and last interval start published.
+    pub first_ms: Option<i64>,
+    pub last_ms: Option<i64>,
+    pub coordinates: Coordinates,
+}
+
+/// One file of a dataset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutFile {
+    pub name: String,
+    /// CKAN resource format: CSV, GeoJSON, JSON.
+    pub format: &'static str,
+    pub mimetype: &'static str,
+    pub description: String,
+    pub bytes: Vec<u8>,
+    /// The month a monthly CSV holds.
+    pub month: Option<String>,
+}
+
+/// The CSV columns with their Table Schema type and German and English descriptions.
+pub const COLUMNS: [(&str, &str, &str, &str); 8] = [
+    (
+        "time",
+        "datetime",
+        "Beginn des Intervalls (ISO 8601, UTC)",
+        "Start of the interval (ISO 8601, UTC)",
+    ),
+    (
+        "station",
+        "string",
+        "Kennung der Messstation",
+        "Identifier of the station",
+    ),
+    (
+        "quantity",
+        "string",
+        "Messgröße (Vokabular von sensorhub)",
+        "Quantity measured (sensorhub vocabulary)",
+    ),
+    ("unit", "string", "Einheit der Werte", "Unit of the values"),
+    (
+        "mean",
+        "number",
+        "Mittelwert im Intervall",
+        "Mean over the interval",
+    ),
+    (
+        "min",
+        "number",
+        "Kleinster Wert im Intervall",
+        "Smallest value in the interval",
+    ),
+    (
+        "max",
+        "number",
+        "Größter Wert im Intervall",
+        "Largest value in the interval",
+    ),
+    (
+        "count",
+        "integer",
+        "Anzahl der Messungen im Intervall",
+        "Number of measurements in the interval",
+    ),
+];
+
+/// The columns a dataset's CSV files have.
+pub fn columns(dataset: &DatasetConfig) -> Vec<&'static str> {
+    let functions = dataset.function_columns();
+    COLUMNS
+        .iter()
+        .map(|c| c.0)
+        .filter(|c| ["time", "station", "quantity", "unit"].contains(c) || functions.contains(c))
+        .collect()
+}
+
+/// Collects a dataset's rows from the store at `now_ms`, with the policy applied.
+pub async fn collect(
+    store: &Store,
+    dataset: &DatasetConfig,
+    privacy: &PrivacyConfig,
+    now_ms: i64,
+) -> Result<Collected, PublishError> {
+    let resolution = dataset
+        .resolution()
+        .ok_or_else(|| PublishError::Config(format!("{}: bad interval", dataset.name)))?;
+    let delay = parse_duration_ms(&dataset.privacy.delay).unwrap_or(0);
+    let cutoff_ms = match resolution.step_ms() {
+        Some(step) => (now_ms - delay).div_euclid(step) * step,
+        None => now_ms - delay,
+    };
+    let since_ms = match &dataset.since {
+        Some(day) => parse_day(day)
+            .ok_or_else(|| PublishError::Config(format!("{}: bad since", dataset.name)))?,
+        None => month_start(cutoff_ms, -12),
+    };
+    let key = match dataset.privacy.station_ids {
+        StationIds::Public => None,
+        StationIds::Hmac => Some(
+            std::env::var(&dataset.privacy.hmac_key_env)
+                .map_err(|_| {
+                    PublishError::Config(format!(
+                        "{}: the pseudonym key `{}` is not set",
+                        dataset.name, dataset.privacy.hmac_key_env
+                    ))
+                })?
+                .into_bytes(),
+        ),
+    };
+    let published_id = |id: &str| match &key {
+        Some(key) => pseudonym(key, id),
+        None => id.to_owned(),
+    };
+    let coordinates = Coordinates::resolve(&dataset.privacy, privacy);
+    let registry: Vec<_> = store
+        .state()
+        .stations()
+        .await?
+        .into_iter()
+        .filter(|s| s.public && dataset.publishes_station(&s.id))
+        .collect();
+    let stations: Vec<PublicStation> = registry
+        .iter()
+        .filter_map(|s| {
+            let (lat, lon) = coordinates.apply(s.lat?, s.lon?);
+            Some(PublicStation {
+                id: published_id(&s.id),
+                lat,
+                lon,
+            })
+        })
+        .collect();
+    let k = f64::from(dataset.privacy.k);
+    let suppress = |quantity: &str, v: f64| -> Option<f64> {
+        let small_count = PEOPLE_COUNTS.contains(&quantity) && v > 0.0 && v < k;
+        (!small_count).then_some(v)
+    };
+
+    let mut months: BTreeMap<String, Vec<Row>> = BTreeMap::new();
+    let (mut first_ms, mut last_ms) = (None::<i64>, None::<i64>);
+    let mut month_from = since_ms;
+    while month_from < cutoff_ms {
+        let month_until = month_start(month_from, 1).min(cutoff_ms);
+        let mut rows = Vec::new();
+        for station in &registry {
+            for quantity in &dataset.quantities {
+                let unit = sensorhub_core::Quantity::by_name(quantity)
+                    .map(|q| q.unit.to_owned())
+                    .unwrap_or_default();
+                let buckets = store
+                    .range(RangeQuery {
+                        station: station.id.clone(),
+                        quantity: quantity.clone(),
+                        since_ms: month_from,
+                        until_ms: month_until,
+                        resolution,
+                    })
+                    .await?;
+                for b in buckets {
+                    if b.start_ms < month_from || b.start_ms >= month_until {
+                        continue;
+                    }
+                    rows.push(Row {
+                        time_ms: b.start_ms,
+                        station: published_id(&station.id),
+                        quantity: quantity.clone(),
+                        unit: unit.clone(),
+                        mean: suppress(quantity, round(b.mean)),
+                        min: suppress(quantity, b.min),
+                        max: suppress(quantity, b.max),
+                        count: b.count,
+                    });
+                }
+            }
+        }
+        rows.sort_by(|a, b| {
+            (a.time_ms, &a.station, &a.quantity).cmp(&(b.time_ms, &b.station, &b.quantity))
+        });
+        if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
+            first_ms = Some(first_ms.map_or(first.time_ms, |f| f.min(first.time_ms)));
+            last_ms = Some(last_ms.map_or(last.time_ms, |l| l.max(last.time_ms)));
+            months.insert(month_label(month_from), rows);
+        }
+        month_from = month_start(month_from, 1);
+    }
+    let latest_from = cutoff_ms - i64::from(dataset.latest_days) * 86_400_000;
+    let latest = months
+        .values()
+        .flatten()
+        .filter(|r| r.time_ms >= latest_from)
+        .cloned()
+        .collect();
+    let mut station_ids: Vec<String> = registry.iter().map(|s| published_id(&s.id)).collect();
+    station_ids.sort();
+    Ok(Collected {
+        months,
+        latest,
+        stations,
+        station_ids,
+        cutoff_ms,
+        since_ms,
+        first_ms,
+        last_ms,
+        coordinates,
+    })
+}
+
+/// Four decimals are beyond any sensor's accuracy and keep means readable.
+fn round(v: f64) -> f64 {
+    (v * 1e4).round() / 1e4
+}
+
+/// The start of the month `offset` months from the one holding `ms` (UTC).
+pub fn month_start(ms: i64, offset: i32) -> i64 {
+    let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let months = t.year() * 12 + i32::from(u8::from(t.month())) - 1 + offset;
+    let (year, month) = (months.div_euclid(12), months.rem_euclid(12) + 1);
+    let month = time::Month::try_from(month as u8).unwrap_or(time::Month::January);
+    time::Date::from_calendar_date(year, month, 1)
+        .map(|d| d.midnight().assume_utc().unix_timestamp() * 1000)
+        .unwrap_or(0)
+}
+
+fn month_label(ms: i64) -> String {
+    format_rfc3339(ms)[..7].to_owned()
+}
+
+/// The CSV of `rows` with the dataset's columns: UTF-8, a header, RFC 4180 quoting, empty
+/// fields for suppressed values.
+pub fn csv_bytes(rows: &[Row], columns: &[&str]) -> Vec<u8> {
+    let mut out = String::with_capacity(64 * (rows.len() + 1));
+    out.push_str(&columns.join(","));
+    out.push('\n');
+    let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    for row in rows {
+        for (i, column) in columns.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            match *column {
+                "time" => out.push_str(&format_rfc3339_seconds(row.time_ms)),
+                "station" => out.push_str(&quote(&row.station)),
+                "quantity" => out.push_str(&quote(&row.quantity)),
+                "unit" => out.push_str(&quote(&row.unit)),
+                "mean" => out.push_str(&number(row.mean)),
+                "min" => out.push_str(&number(row.min)),
+                "max" => out.push_str(&number(row.max)),
+                "count" => {
+                    let _ = write!(out, "{}", row.count);
+                }
+                _ => {}
+            }
+        }
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// `2026-11-22T10:00:00Z`: whole seconds, as Table Schema's default datetime format wants.
+pub fn format_rfc3339_seconds(ms: i64) -> String {
+    let full = format_rfc3339(ms);
+    match full.find('.') {
+        Some(dot) => format!("{}Z", &full[..dot]),
+        None => full,
+    }
+}
+
+fn quote(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
+/// The stations as a GeoJSON FeatureCollection (RFC 7946: longitude first).
+pub fn geojson_bytes(stations: &[PublicStation]) -> Vec<u8> {
+    let features: Vec<Value> = stations
+        .iter()
+        .map(|s| {
+            json!({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [s.lon, s.lat]},
+                "properties": {"station": s.id},
+            })
+        })
+        .collect();
+    serde_json::to_vec_pretty(&json!({"type": "FeatureCollection", "features": features}))
+        .unwrap_or_default()
+}
+
+/// The files of a dataset: one CSV a month, the rolling latest CSV, the stations and the
+/// Frictionless data package that describes the CSVs.
+pub fn files(dataset: &DatasetConfig, collected: &Collected) -> Vec<OutFile> {
+    let columns = columns(dataset);
+    let mut files = Vec::new();
+    for (month, rows) in &collected.months {
+        files.push(OutFile {
+            name: format!("{}-{month}.csv", dataset.name),
+            format: "CSV",
+            mimetype: "text/csv",
+            description: format!(
+                "Messwerte {month}, {} je Intervall von {} (UTC). / Readings of {month}.",
+                dataset.function_columns().join(", "),
+                dataset.interval
+            ),
+            bytes: csv_bytes(rows, &columns),
+            month: Some(month.clone()),
+        });
+    }
+    files.push(OutFile {
+        name: format!("{}-latest.csv", dataset.name),
+        format: "CSV",
+        mimetype: "text/csv",
+        description: format!(
+            "Die letzten {} Tage, laufend aktualisiert. / The last {} days, kept current.",
+            dataset.latest_days, dataset.latest_days
+        ),
+        bytes: csv_bytes(&collected.latest, &columns),
+        month: None,
+    });
+    files.push(OutFile {
+        name: format!("{}-stations.geojson", dataset.name),
+        format: "GeoJSON",
+        mimetype: "application/geo+json",
+        description: "Messstationen (Lage nach Anonymisierungsregel). / Stations.".into(),
+        bytes: geojson_bytes(&collected.stations),
+        month: None,
+    });
+    let package = datapackage(dataset, &files);
+    files.push(OutFile {
+        name: "datapackage.json".into(),
+        format: "JSON",
+        mimetype: "application/json",
+        description: "Frictionless Data Package mit Table Schema der CSV-Dateien. / Table Schema."
+            .into(),
+        bytes: serde_json::to_vec_pretty(&package).unwrap_or_default(),
+        month: None,
+    });
+    files
+}
+
+/// The Table Schema of the dataset's CSV files.
+pub fn table_schema(dataset: &DatasetConfig) -> Value {
+    let columns = columns(dataset);
+    let fields: Vec<Value> = COLUMNS
+        .iter()
+        .filter(|c| columns.contains(&c.0))
+        .map(|(name, kind, de, en)| {
+            let mut field =
+                json!({"name": name, "type": kind, "description": format!("{de} / {en}")});
+            match *name {
+                "time" | "station" | "quantity" => {
+                    field["constraints"] = json!({"required": true});
+                }
+                "count" => field["constraints"] = json!({"required": true, "minimum": 0}),
+                _ => {}
+            }
+            if *name == "quantity" {
+                field["constraints"]["enum"] = json!(dataset.quantities);
+            }
+            field
+        })
+        .collect();
+    json!({
+        "fields": fields,
+        "primaryKey": ["time", "station", "quantity"],
+        "missingValues": [""],
+    })
+}
+
+fn datapackage(dataset: &DatasetConfig, files: &[OutFile]) -> Value {
+    let schema = table_schema(dataset);
+    let (licence_uri, licence_title, licence_url) = dataset
+        .licence_entry()
+        .map(|(u, t, l)| (u, t.to_owned(), l.to_owned()))
+        .unwrap_or_default();
+    let resources: Vec<Value> = files
+        .iter()
+        .filter(|f| f.format == "CSV")
+        .map(|f| {
+            json!({
+                "name": f.name.trim_end_matches(".csv").replace('_', "-"),
+                "path": f.name,
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "dialect": {"delimiter": ",", "header": true},
+                "schema": schema,
+            })
+        })
+        .collect();
+    json!({
+        "name": dataset.name,
+        "title": dataset.title,
+        "description": dataset.description,
+        "licenses": [{"name": dataset.licence, "path": licence_url, "title": licence_title,
+                      "uri": licence_uri}],
+        "resources": resources,
+    })
+}
+
+/// The column descriptions as a Markdown table, for the dataset description on the portal.
+pub fn columns_markdown(dataset: &DatasetConfig) -> String {
+    let columns = columns(dataset);
+    let mut out = String::from("| Spalte | Typ | Beschreibung |\n|---|---|---|\n");
+    for (name, kind, de, en) in COLUMNS.iter().filter(|c| columns.contains(&c.0)) {
+        let _ = writeln!(out, "| `{name}` | {kind} | {de} ({en}) |");
+    }
+    out
+}
+
+/// The resolution's name as a German interval for descriptions.
+pub fn interval_de(resolution: Resolution) -> &'static str {
+    match resolution {
+        Resolution::Raw => "Einzelmessung",
+        Resolution::Minute => "1 Minute",
+        Resolution::QuarterHour => "15 Minuten",
+        Resolution::Hour => "1 Stunde",
+        Resolution::Day => "1 Tag",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_step_across_years() {
+        let nov = crate::dataset::parse_day("2026-11-22").unwrap() + 3_600_000;
+        let start = crate::dataset::parse_day("2026-11-01").unwrap();
+        assert_eq!(month_start(nov, 0), start);
+        assert_eq!(
+            month_start(nov, 2),
+            crate::dataset::parse_day("2027-01-01").unwrap()
+        );
+        assert_eq!(
+            month_start(nov, -12),
+            crate::dataset::parse_day("2025-11-01").unwrap()
+        );
+        assert_eq!(month_label(nov), "2026-11");
+    }
+
+    #[test]
+    fn csv_has_a_header_iso_times_and_empty_suppressed_values() {
+        let rows = [Row {
+            time_ms: crate::dataset::parse_day("2026-11-22").unwrap(),
+            station: "park, nord".into(),
+            quantity: "visitor_count".into(),
+            unit: String::new(),
+            mean: None,
+            min: Some(0.0),
+            max: Some(12.5),
+            count: 4,
+        }];
+        let text = String::from_utf8(csv_bytes(
+            &rows,
+            &[
+                "time", "station", "quantity", "unit", "mean", "min", "max", "count",
+            ],
+        ))
+        .unwrap();
+        assert_eq!(
+            text,
+            "time,station,quantity,unit,mean,min,max,count\n\
+             2026-11-22T00:00:00Z,\"park, nord\",visitor_count,,,0,12.5,4\n"
+        );
+    }
+}

@@ -1,0 +1,261 @@
+//! The last check before anything leaves: every file is read back and held against its
+//! dataset's policy. A violation stops that upload with an error that says what and where.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use crate::export::{columns, OutFile};
+use crate::policy::{Coordinates, PEOPLE_COUNTS};
+
+/// What a file must satisfy.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub columns: Vec<&'static str>,
+    pub stations: HashSet<String>,
+    pub coordinates: Coordinates,
+    pub k: u32,
+    /// No interval may start at or after this instant.
+    pub cutoff_ms: i64,
+    /// Device identifiers (DevEUIs, DevAddrs), lowercase: none may appear anywhere.
+    pub identifiers: Vec<String>,
+}
+
+impl Rules {
+    pub fn new(
+        dataset: &crate::DatasetConfig,
+        collected: &crate::export::Collected,
+        identifiers: Vec<String>,
+    ) -> Rules {
+        Rules {
+            columns: columns(dataset),
+            stations: collected.station_ids.iter().cloned().collect(),
+            coordinates: collected.coordinates,
+            k: dataset.privacy.k,
+            cutoff_ms: collected.cutoff_ms,
+            identifiers: identifiers
+                .into_iter()
+                .map(|i| i.to_ascii_lowercase())
+                .filter(|i| i.len() >= 8)
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("privacy check refused {file}: {problem}")]
+pub struct Violation {
+    pub file: String,
+    pub problem: String,
+}
+
+/// Checks one file against the rules.
+pub fn check(file: &OutFile, rules: &Rules) -> Result<(), Violation> {
+    let fail = |problem: String| Violation {
+        file: file.name.clone(),
+        problem,
+    };
+    let text = std::str::from_utf8(&file.bytes).map_err(|_| fail("not UTF-8".into()))?;
+    let lower = text.to_ascii_lowercase();
+    if let Some(id) = rules
+        .identifiers
+        .iter()
+        .find(|id| lower.contains(id.as_str()))
+    {
+        return Err(fail(format!("contains the device identifier {id}")));
+    }
+    match file.format {
+        "CSV" => check_csv(text, rules).map_err(fail),
+        "GeoJSON" => check_geojson(text, rules).map_err(fail),
+        _ => Ok(()),
+    }
+}
+
+fn check_csv(text: &str, rules: &Rules) -> Result<(), String> {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| format!("unreadable header: {e}"))?
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    for column in &header {
+        if !rules.columns.contains(&column.as_str()) {
+            return Err(format!("column `{column}` is not allowed by the policy"));
+        }
+    }
+    let position = |name: &str| header.iter().position(|h| h == name);
+    let (time, station, quantity) = (position("time"), position("station"), position("quantity"));
+    let values: Vec<usize> = ["mean", "min", "max"]
+        .iter()
+        .filter_map(|c| position(c))
+        .collect();
+    let cutoff = sensorhub_store::time::format_rfc3339(rules.cutoff_ms);
+    for (line, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| format!("line {}: {e}", line + 2))?;
+        let at = |i: Option<usize>| i.and_then(|i| record.get(i)).unwrap_or("");
+        let id = at(station);
+        if !rules.stations.contains(id) {
+            return Err(format!(
+                "line {}: station `{id}` is not published",
+                line + 2
+            ));
+        }
+        let t = at(time);
+        if let Some(ms) = sensorhub_store::time::parse_rfc3339(t) {
+            if ms >= rules.cutoff_ms {
+                return Err(format!(
+                    "line {}: {t} is inside the publication delay (cut-off {cutoff})",
+                    line + 2
+                ));
+            }
+        } else {
+            return Err(format!("line {}: `{t}` is not an ISO 8601 time", line + 2));
+        }
+        if PEOPLE_COUNTS.contains(&at(quantity)) {
+            for &i in &values {
+                let cell = record.get(i).unwrap_or("");
+                if let Ok(v) = cell.parse::<f64>() {
+                    if v > 0.0 && v < f64::from(rules.k) {
+                        return Err(format!(
+                            "line {}: a count of {v} is below k = {}",
+                            line + 2,
+                            rules.k
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_geojson(text: &str, rules: &Rules) -> Result<(), String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let features = value["features"].as_array().cloned().unwrap_or_default();
+    for feature in features {
+        let properties = feature["properties"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        for key in properties.keys() {
+            if key != "station" {
+                return Err(format!("property `{key}` is not allowed by the policy"));
+            }
+        }
+        let id = properties
+            .get("station")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if !rules.stations.contains(id) {
+            return Err(format!("station `{id}` is not published"));
+        }
+        let c = &feature["geometry"]["coordinates"];
+        let (Some(lon), Some(lat)) = (c[0].as_f64(), c[1].as_f64()) else {
+            return Err(format!("station `{id}` has no point"));
+        };
+        if !rules.coordinates.allows(lat, lon) {
+            return Err(format!(
+                "station `{id}` at {lat}, {lon} is finer than the policy allows ({:?})",
+                rules.coordinates
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> Rules {
+        Rules {
+            columns: vec!["time", "station", "quantity", "unit", "mean", "count"],
+            stations: ["park-01".to_owned()].into_iter().collect(),
+            coordinates: Coordinates::Decimals(3),
+            k: 5,
+            cutoff_ms: sensorhub_store::time::parse_rfc3339("2026-11-22T10:00:00Z").unwrap(),
+            identifiers: vec!["70b3d57ed0000001".into()],
+        }
+    }
+
+    fn csv(text: &str) -> OutFile {
+        OutFile {
+            name: "x.csv".into(),
+            format: "CSV",
+            mimetype: "text/csv",
+            description: String::new(),
+            bytes: text.as_bytes().to_vec(),
+            month: None,
+        }
+    }
+
+    #[test]
+    fn a_clean_file_passes() {
+        let file = csv("time,station,quantity,unit,mean,count\n\
+                        2026-11-22T09:00:00Z,park-01,visitor_count,,12,4\n\
+                        2026-11-22T08:00:00Z,park-01,visitor_count,,0,4\n\
+                        2026-11-22T07:00:00Z,park-01,visitor_count,,,4\n");
+        assert_eq!(check(&file, &rules()), Ok(()));
+    }
+
+    #[test]
+    fn each_kind_of_leak_is_refused() {
+        let cases = [
+            (
+                "time,station,quantity,dev_eui,mean\n2026-11-22T09:00:00Z,park-01,x,y,1\n",
+                "column `dev_eui`",
+            ),
+            (
+                "time,station,quantity,mean\n2026-11-22T09:00:00Z,park-01,rssi,70B3D57ED0000001\n",
+                "device identifier",
+            ),
+            (
+                "time,station,quantity,mean\n2026-11-22T09:00:00Z,secret-02,water_level,1\n",
+                "secret-02",
+            ),
+            (
+                "time,station,quantity,mean\n2026-11-22T10:00:00Z,park-01,water_level,1\n",
+                "publication delay",
+            ),
+            (
+                "time,station,quantity,mean\n2026-11-22T09:00:00Z,park-01,visitor_count,2\n",
+                "below k = 5",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = check(&csv(text), &rules()).unwrap_err();
+            assert!(err.problem.contains(expected), "{err} (wanted {expected})");
+        }
+        let geo = |lat: f64, property: &str| {
+            let mut properties = serde_json::json!({"station": "park-01"});
+            if property != "station" {
+                properties[property] = 1.into();
+            }
+            geo_file(lat, properties)
+        };
+        fn geo_file(lat: f64, properties: serde_json::Value) -> OutFile {
+            OutFile {
+                name: "s.geojson".into(),
+                format: "GeoJSON",
+                mimetype: "application/geo+json",
+                description: String::new(),
+                bytes: serde_json::to_vec(&serde_json::json!({"type": "FeatureCollection",
+                "features": [{"type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [8.57, lat]},
+                    "properties": properties}]}))
+                .unwrap(),
+                month: None,
+            }
+        }
+        assert!(check(&geo(54.691, "station"), &rules()).is_ok());
+        assert!(check(&geo(54.69123, "station"), &rules())
+            .unwrap_err()
+            .problem
+            .contains("finer"));
+        assert!(check(&geo(54.691, "rssi"), &rules())
+            .unwrap_err()
+            .problem
+            .contains("`rssi`"));
+    }
+}

@@ -1,0 +1,656 @@
+//! The publisher against a real CKAN (tests/ckan/up.sh: CKAN from PyPI, PostgreSQL and Redis
+//! from Debian) and the published files against an outside Table Schema validator
+//! (`frictionless` from PyPI, installed by scripts/test).
+//!
+//! The tests share one CKAN and one of them stops it, so they take turns.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use sensorhub_store::{Device, Reading, Store, StoreConfig, TimeSeries};
+use serde_json::Value;
+
+static TURN: Mutex<()> = Mutex::new(());
+const HOUR: i64 = 3_600_000;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Brings CKAN up (idempotent, a warm start takes seconds) and returns its URL and token.
+fn ckan() -> (String, String) {
+    static UP: OnceLock<()> = OnceLock::new();
+    UP.get_or_init(ckan_up);
+    let env = std::fs::read_to_string(repo().join("tests/ckan/run/env")).unwrap();
+    let get = |key: &str| {
+        env.lines()
+            .find_map(|l| l.strip_prefix(&format!("export {key}=")))
+            .unwrap()
+            .to_owned()
+    };
+    (get("CKAN_URL"), get("CKAN_TOKEN"))
+}
+
+fn ckan_up() {
+    let out = Command::new("bash")
+        .arg(repo().join("tests/ckan/up.sh"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "tests/ckan/up.sh failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CKAN action through curl (GET with parameters); the parsed answer.
+fn api(action: &str, params: &[(&str, &str)]) -> Value {
+    let (url, token) = ckan();
+    let mut cmd = Command::new("curl");
+    cmd.args(["-s", "-G", "-H", &format!("Authorization: {token}")]);
+    for (k, v) in params {
+        cmd.args(["--data-urlencode", &format!("{k}={v}")]);
+    }
+    cmd.arg(format!("{url}/api/3/action/{action}"));
+    let out = cmd.output().unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+fn download(url: &str) -> String {
+    let (_, token) = ckan();
+    let out = Command::new("curl")
+        .args(["-sf", "-H", &format!("Authorization: {token}"), url])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "download {url}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn suffix() -> String {
+    format!(
+        "{}{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+            % 100_000
+    )
+}
+
+/// A sensorhub setup: a config with the CKAN target and a store with a public tide gauge and a
+/// private garden station.
+struct Setup {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    store: Store,
+    dataset: String,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Setup {
+    fn new(extra_dataset_keys: &str, ckan_keys: &str) -> Setup {
+        let (url, _) = ckan();
+        let dir = tempfile::tempdir().unwrap();
+        let s = suffix();
+        let dataset = format!("wasserstaende-test-{s}");
+        let db = dir.path().join("sensorhub.db");
+        let config = dir.path().join("sensorhub.toml");
+        std::fs::write(
+            &config,
+            format!(
+                r#"[store]
+path = "{db}"
+
+[publisher]
+folder = "{folder}"
+
+[publisher.ckan]
+url = "{url}"
+organization = "amt-test-{s}"
+organization_title = "Amt Test"
+token_env = "CKAN_TEST_TOKEN"
+{ckan_keys}
+
+[[datasets]]
+name = "{dataset}"
+title = "Wasserstände Föhr-Amrum"
+title_en = "Water levels Föhr-Amrum"
+description = "Pegelstände der Messstationen des Amtes."
+quantities = ["water_level"]
+stations = ["*"]
+interval = "1h"
+target = "ckan"
+attribution = "Amt Föhr-Amrum"
+themes = ["ENVI", "REGI"]
+keywords = ["Pegel", "Wasserstand"]
+spatial = "010545417000"
+publisher = "Amt Föhr-Amrum"
+contact_name = "Bauamt"
+contact_email = "bauamt@example.org"
+frequency = "HOURLY"
+{extra_dataset_keys}
+"#,
+                db = db.display(),
+                folder = dir.path().join("opendata").display(),
+            ),
+        )
+        .unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let store = Store::open(&StoreConfig {
+            path: db.display().to_string(),
+            ..StoreConfig::default()
+        })
+        .unwrap();
+        let device = |eui: &str, station: &str, public: bool| Device {
+            dev_eui: eui.into(),
+            name: station.into(),
+            station: station.into(),
+            device_type: "cayenne-lpp".into(),
+            lat: Some(54.6912345),
+            lon: Some(8.5712345),
+            public,
+            dev_addr: Some("260b0042".into()),
+            nwk_s_key: None,
+            app_s_key: None,
+        };
+        runtime
+            .block_on(store.state().put_devices(vec![
+                device("70b3d57ed0000001", "pegel-wyk", true),
+                device("70b3d57ed0000002", "garten-7", false),
+            ]))
+            .unwrap();
+        Setup {
+            dir,
+            config,
+            store,
+            dataset,
+            runtime,
+        }
+    }
+
+    /// Water levels every 15 minutes for both stations over `[from, until)`.
+    fn readings(&self, from: i64, until: i64) {
+        let mut batch = Vec::new();
+        let mut t = from;
+        while t < until {
+            for station in ["pegel-wyk", "garten-7"] {
+                batch.push(Reading {
+                    station: station.into(),
+                    quantity: "water_level".into(),
+                    unit: "m".into(),
+                    time_ms: t,
+                    value: 1.5 + ((t / 900_000) % 50) as f64 / 100.0,
+                });
+            }
+            t += 900_000;
+        }
+        self.runtime.block_on(self.store.write(batch)).unwrap();
+    }
+
+    fn publish(&self, extra: &[&str]) -> Output {
+        let (_, token) = ckan();
+        let mut args = vec!["publish", "--config", self.config.to_str().unwrap()];
+        args.extend(extra);
+        Command::new(env!("CARGO_BIN_EXE_sensorhub"))
+            .args(&args)
+            .env("CKAN_TEST_TOKEN", token)
+            .env("SENSORHUB_LOG", "warn")
+            .output()
+            .unwrap()
+    }
+
+    fn publish_ok(&self) -> String {
+        let out = self.publish(&[]);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "publish failed: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+
+    fn package(&self) -> Value {
+        let answer = api("package_show", &[("id", &self.dataset)]);
+        assert_eq!(answer["success"], true, "{answer}");
+        answer["result"].clone()
+    }
+}
+
+fn now_hour() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    now / HOUR * HOUR
+}
+
+fn extra(package: &Value, key: &str) -> String {
+    package["extras"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["key"] == key)
+        .map(|e| e["value"].as_str().unwrap().to_owned())
+        .unwrap_or_else(|| panic!("no extra {key} in {package}"))
+}
+
+fn resources(package: &Value) -> Vec<(String, Value)> {
+    package["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap().to_owned(), r.clone()))
+        .collect()
+}
+
+fn datastore_total(package: &Value, dataset: &str) -> u64 {
+    let (_, r) = resources(package)
+        .into_iter()
+        .find(|(n, _)| *n == format!("{dataset}-datastore"))
+        .expect("a DataStore resource");
+    let answer = api(
+        "datastore_search",
+        &[("resource_id", r["id"].as_str().unwrap()), ("limit", "1")],
+    );
+    answer["result"]["total"].as_u64().unwrap()
+}
+
+#[test]
+fn first_publish_creates_then_reruns_upload_only_what_changed() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    // A "latest" window longer than the data, so that an hour passing between the runs
+    // changes nothing.
+    let setup = Setup::new("latest_days = 62", "");
+    let hour = now_hour();
+    // Data from the start of last month until two hours ago (the current hour is incomplete
+    // and never published).
+    let start = sensorhub_publisher::export::month_start(hour, -1);
+    setup.readings(start, hour - 2 * HOUR);
+    let out = setup.publish_ok();
+    assert!(out.contains("created"), "{out}");
+
+    // The dataset, with DCAT-AP.de metadata as the Schleswig-Holstein portal reads it.
+    let package = setup.package();
+    assert_eq!(
+        package["license_id"],
+        "http://dcat-ap.de/def/licenses/dl-by-de/2.0"
+    );
+    assert!(package["license_title"]
+        .as_str()
+        .unwrap()
+        .starts_with("Datenlizenz Deutschland"));
+    assert_eq!(package["organization"]["title"], "Amt Test");
+    assert_eq!(package["maintainer_email"], "bauamt@example.org");
+    assert_eq!(
+        extra(&package, "licenseAttributionByText"),
+        "Amt Föhr-Amrum"
+    );
+    assert_eq!(
+        extra(&package, "spatial_uri"),
+        "http://dcat-ap.de/def/politicalGeocoding/regionalKey/010545417000"
+    );
+    assert_eq!(
+        extra(&package, "frequency"),
+        "http://publications.europa.eu/resource/authority/frequency/HOURLY"
+    );
+    assert!(extra(&package, "theme").contains("data-theme/ENVI"));
+    let temporal_start = extra(&package, "temporal_start");
+    assert_eq!(
+        sensorhub_store::time::parse_rfc3339(&temporal_start),
+        Some(start)
+    );
+    assert_eq!(
+        sensorhub_store::time::parse_rfc3339(&extra(&package, "temporal_end")),
+        Some(hour - 2 * HOUR),
+        "the end of the last whole hour with data"
+    );
+    assert!(!extra(&package, "issued").is_empty());
+    assert_eq!(extra(&package, "modified"), extra(&package, "temporal_end"));
+    assert!(
+        package["notes"].as_str().unwrap().contains("| `mean` |"),
+        "column descriptions in the description"
+    );
+
+    // Files: two months, latest, stations, data package, and the DataStore table.
+    let names: Vec<String> = resources(&package).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names.len(), 6, "{names:?}");
+    let month = |ms: i64| sensorhub_store::time::format_rfc3339(ms)[..7].to_owned();
+    for expected in [
+        format!("{}-{}.csv", setup.dataset, month(start)),
+        format!("{}-{}.csv", setup.dataset, month(hour - 2 * HOUR)),
+        format!("{}-latest.csv", setup.dataset),
+        format!("{}-stations.geojson", setup.dataset),
+        "datapackage.json".to_owned(),
+        format!("{}-datastore", setup.dataset),
+    ] {
+        assert!(names.contains(&expected), "{expected} not in {names:?}");
+    }
+    let (_, first_month) = resources(&package)
+        .into_iter()
+        .find(|(n, _)| n.ends_with(&format!("{}.csv", month(start))))
+        .unwrap();
+    let csv = download(first_month["url"].as_str().unwrap());
+    assert!(csv.starts_with("time,station,quantity,unit,mean,min,max,count\n"));
+    assert!(csv.contains("pegel-wyk,water_level,m,"));
+    assert!(!csv.contains("garten-7"), "a private station was published");
+    assert!(
+        !csv.to_lowercase().contains("70b3d57ed"),
+        "a DevEUI was published"
+    );
+    let rows_first_month = csv.lines().count() - 1;
+    let (_, geo) = resources(&package)
+        .into_iter()
+        .find(|(n, _)| n.ends_with("stations.geojson"))
+        .unwrap();
+    let geo: Value = serde_json::from_str(&download(geo["url"].as_str().unwrap())).unwrap();
+    assert_eq!(
+        geo["features"][0]["geometry"]["coordinates"],
+        serde_json::json!([8.571, 54.691]),
+        "coordinates at the policy's three decimals"
+    );
+    let total = datastore_total(&package, &setup.dataset);
+    let hours = ((hour - 2 * HOUR - start) / HOUR) as u64;
+    assert_eq!(total, hours, "one DataStore row per published hour");
+    assert!(rows_first_month > 24 * 27);
+
+    // Nothing new: nothing is uploaded, nothing duplicated, the metadata is left alone.
+    let out = setup.publish_ok();
+    assert!(
+        out.contains(": 0 uploaded, 5 unchanged, 0 DataStore rows"),
+        "{out}"
+    );
+    let again = setup.package();
+    assert_eq!(again["metadata_modified"], package["metadata_modified"]);
+    assert_eq!(resources(&again).len(), 6);
+
+    // A new hour of readings: the current month's file and the latest file change, the
+    // DataStore gains one row; the other files stay.
+    setup.readings(hour - 2 * HOUR, hour - HOUR);
+    let out = setup.publish_ok();
+    assert!(out.contains(": 2 uploaded, 3 unchanged"), "{out}");
+    let updated = setup.package();
+    assert_eq!(resources(&updated).len(), 6);
+    assert_eq!(datastore_total(&updated, &setup.dataset), hours + 1);
+    assert_eq!(
+        sensorhub_store::time::parse_rfc3339(&extra(&updated, "temporal_end")),
+        Some(hour - HOUR)
+    );
+    assert_eq!(extra(&updated, "issued"), extra(&package, "issued"));
+}
+
+#[test]
+fn the_privacy_check_stops_an_upload_that_breaks_the_policy() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let setup = Setup::new("", "");
+    let hour = now_hour();
+    setup.readings(hour - 48 * HOUR, hour - HOUR);
+    let config = sensorhub_publisher::CkanConfig {
+        url: ckan().0,
+        organization: format!("amt-privacy-{}", suffix()),
+        token_env: "CKAN_TEST_TOKEN_IN_PROCESS".into(),
+        ..Default::default()
+    };
+    std::env::set_var("CKAN_TEST_TOKEN_IN_PROCESS", ckan().1);
+    let dataset = sensorhub_publisher::DatasetConfig {
+        name: setup.dataset.clone(),
+        title: "Test".into(),
+        quantities: vec!["water_level".into()],
+        target: sensorhub_publisher::Target::Ckan,
+        attribution: "Test".into(),
+        ..Default::default()
+    };
+    let privacy = sensorhub_publisher::PrivacyConfig::default();
+    let client = sensorhub_publisher::Ckan::new(&config, false).unwrap();
+    let prepared = setup
+        .runtime
+        .block_on(sensorhub_publisher::publish::prepare(
+            &setup.store,
+            &dataset,
+            &privacy,
+            hour,
+        ))
+        .unwrap();
+
+    // A monthly file that somehow gained the DevEUI of the device behind the station.
+    let mut leaky = prepared.clone();
+    let file = leaky.files.iter_mut().find(|f| f.month.is_some()).unwrap();
+    let text = String::from_utf8(file.bytes.clone()).unwrap();
+    let mut lines = text.lines();
+    let mut tampered = format!("{},dev_eui\n", lines.next().unwrap());
+    for line in lines {
+        tampered.push_str(&format!("{line},70b3d57ed0000001\n"));
+    }
+    file.bytes = tampered.into_bytes();
+    let error = setup
+        .runtime
+        .block_on(sensorhub_publisher::publish::publish_ckan(
+            &client,
+            &config,
+            &dataset,
+            &leaky,
+            &|_| {},
+        ))
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("privacy check refused"), "{message}");
+    assert!(
+        message.contains("dev_eui") || message.contains("70b3d57ed0000001"),
+        "{message}"
+    );
+
+    // Stations at the metre: finer than the policy's three decimals.
+    let mut precise = prepared.clone();
+    let geo = precise
+        .files
+        .iter_mut()
+        .find(|f| f.format == "GeoJSON")
+        .unwrap();
+    geo.bytes = String::from_utf8(geo.bytes.clone())
+        .unwrap()
+        .replace("54.691", "54.6912345")
+        .into_bytes();
+    let error = setup
+        .runtime
+        .block_on(sensorhub_publisher::publish::publish_ckan(
+            &client,
+            &config,
+            &dataset,
+            &precise,
+            &|_| {},
+        ))
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("finer than the policy"),
+        "{error}"
+    );
+
+    // Nothing reached the portal: no dataset, no organization.
+    let answer = api("package_show", &[("id", &setup.dataset)]);
+    assert_eq!(answer["success"], false, "{answer}");
+    let answer = api("organization_show", &[("id", &config.organization)]);
+    assert_eq!(answer["success"], false, "{answer}");
+
+    // The untampered files go through.
+    let outcome = setup
+        .runtime
+        .block_on(sensorhub_publisher::publish::publish_ckan(
+            &client,
+            &config,
+            &dataset,
+            &prepared,
+            &|_| {},
+        ))
+        .unwrap();
+    assert!(outcome.created);
+    assert_eq!(
+        api("package_show", &[("id", &setup.dataset)])["success"],
+        true
+    );
+}
+
+/// The files of the folder target, validated by `frictionless` against the Table Schema the
+/// publisher wrote into `datapackage.json`.
+#[test]
+fn published_csv_validates_against_its_table_schema() {
+    let frictionless = repo().join("tests/.venv/bin/frictionless");
+    assert!(
+        frictionless.exists(),
+        "{} is missing: ./scripts/test installs it",
+        frictionless.display()
+    );
+    let setup = Setup::new("", "");
+    let config = std::fs::read_to_string(&setup.config)
+        .unwrap()
+        .replace("target = \"ckan\"", "target = \"folder\"");
+    std::fs::write(&setup.config, config).unwrap();
+    let hour = now_hour();
+    setup.readings(hour - 72 * HOUR, hour - HOUR);
+    setup.publish_ok();
+    let dir = setup.dir.path().join("opendata").join(&setup.dataset);
+    let package: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("datapackage.json")).unwrap())
+            .unwrap();
+    assert!(!package["resources"].as_array().unwrap().is_empty());
+    let out = Command::new(&frictionless)
+        .args(["validate", "--json", "datapackage.json"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "frictionless said: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(report["valid"], true, "{report:#}");
+    // The validator really looked at rows.
+    let rows: u64 = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["stats"]["rows"].as_u64().unwrap_or(0))
+        .sum();
+    assert!(rows >= 70, "{report:#}");
+
+    // And it does catch a broken file: a count that is not an integer.
+    let month_file = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.extension().is_some_and(|e| e == "csv") && !p.to_string_lossy().contains("latest")
+        })
+        .unwrap();
+    let text = std::fs::read_to_string(&month_file).unwrap();
+    let broken = text.replacen(",4\n", ",four\n", 1);
+    assert_ne!(broken, text);
+    std::fs::write(&month_file, broken).unwrap();
+    let out = Command::new(&frictionless)
+        .args(["validate", "--json", "datapackage.json"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["valid"], false);
+    let folder_meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("dataset.json")).unwrap()).unwrap();
+    assert_eq!(
+        folder_meta["license_id"],
+        "http://dcat-ap.de/def/licenses/dl-by-de/2.0"
+    );
+}
+
+#[test]
+fn a_publish_interrupted_by_ckan_stopping_is_completed_by_the_next_run() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let setup = Setup::new("latest_days = 800", "timeout_s = 5\nretries = 1");
+    let hour = now_hour();
+    // Two years of data: 25 monthly files and about 17,500 DataStore rows.
+    let start = sensorhub_publisher::export::month_start(hour, -24);
+    setup.readings(start, hour - HOUR);
+    let config = std::fs::read_to_string(&setup.config).unwrap().replace(
+        "frequency = \"HOURLY\"",
+        &format!(
+            "frequency = \"HOURLY\"\nsince = \"{}\"",
+            &sensorhub_store::time::format_rfc3339(start)[..10]
+        ),
+    );
+    std::fs::write(&setup.config, config).unwrap();
+
+    let (_, token) = ckan();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sensorhub"))
+        .args(["publish", "--config", setup.config.to_str().unwrap()])
+        .env("CKAN_TEST_TOKEN", &token)
+        .env("SENSORHUB_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Stop CKAN once the first files have landed.
+    let started = Instant::now();
+    loop {
+        let answer = api("package_show", &[("id", &setup.dataset)]);
+        let landed = answer["result"]["resources"].as_array().map_or(0, Vec::len);
+        if landed >= 2 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the publisher did not start uploading"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = std::fs::read_to_string(repo().join("tests/ckan/run/ckan.pid")).unwrap();
+    Command::new("kill").arg(pid.trim()).status().unwrap();
+    let status = child.wait().unwrap();
+    assert!(
+        !status.success(),
+        "the publish should have failed with CKAN gone"
+    );
+
+    // CKAN back; the next run completes.
+    ckan_up();
+    setup.publish_ok();
+    let package = setup.package();
+    let names: Vec<String> = resources(&package).into_iter().map(|(n, _)| n).collect();
+    let mut unique = names.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "duplicate resources: {names:?}");
+    let monthly = names
+        .iter()
+        .filter(|n| n.ends_with(".csv") && !n.ends_with("latest.csv"))
+        .count();
+    assert_eq!(monthly, 25, "{names:?}");
+    assert_eq!(names.len(), 25 + 4);
+    let hours = ((hour - HOUR - start) / HOUR) as u64;
+    assert_eq!(datastore_total(&package, &setup.dataset), hours);
+    // Every uploaded file is complete: each monthly CSV on the portal has the hash it claims.
+    for (name, r) in resources(&package) {
+        if name.ends_with(".csv") {
+            let body = download(r["url"].as_str().unwrap());
+            assert_eq!(
+                sensorhub_publisher::publish::sha256_hex(body.as_bytes()),
+                r["hash"].as_str().unwrap(),
+                "{name}"
+            );
+        }
+    }
+    // And a third run finds nothing to do.
+    let out = setup.publish_ok();
+    assert!(
+        out.contains(": 0 uploaded, 28 unchanged, 0 DataStore rows"),
+        "{out}"
+    );
+}
