@@ -193,6 +193,44 @@ mod tests {
     }
 
     #[test]
+    fn unsafe_or_inconsistent_dataset_policies_are_refused() {
+        let text = r#"
+            [[datasets]]
+            name = "besucher"
+            title = "Besucherzahlen"
+            quantities = ["visitor_count"]
+            attribution = "Amt"
+            target = "ckan"
+            [datasets.privacy]
+            exact_coordinates = true
+            k = 1
+            [[datasets]]
+            name = "besucher"
+            title = "Noch einmal"
+            quantities = ["water_level"]
+            attribution = "Amt"
+            [datasets.privacy]
+            coordinate_decimals = 6
+            station_ids = "hmac"
+            hmac_key_env = "SENSORHUB_TEST_UNSET_KEY"
+        "#;
+        let problems = Config::parse(text, no_env()).unwrap().problems().join("\n");
+        for expected in [
+            "datasets[0].privacy.exact_coordinates: unsafe for counts of people",
+            "datasets[0].privacy.k",
+            "datasets[0].target: \"ckan\" needs a [publisher.ckan] section",
+            "datasets[1].name: `besucher` is used twice",
+            "datasets[1].privacy.coordinate_decimals: 6 places",
+            "datasets[1].privacy.hmac_key_env",
+        ] {
+            assert!(
+                problems.contains(expected),
+                "{expected} missing in:\n{problems}"
+            );
+        }
+    }
+
+    #[test]
     fn documented_keys_are_read() {
         let text = r#"
             [mqtt]

@@ -654,3 +654,33 @@ fn a_publish_interrupted_by_ckan_stopping_is_completed_by_the_next_run() {
         "{out}"
     );
 }
+
+#[test]
+fn a_dry_run_prints_the_calls_it_would_make_and_changes_nothing() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let setup = Setup::new("", "");
+    let hour = now_hour();
+    setup.readings(hour - 30 * HOUR, hour - HOUR);
+    let out = setup.publish(&["--dry-run"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (url, token) = ckan();
+    for call in [
+        format!("POST {url}/api/3/action/organization_create"),
+        format!("POST {url}/api/3/action/package_create"),
+        format!("POST {url}/api/3/action/resource_create"),
+        format!("POST {url}/api/3/action/datastore_create"),
+        format!("POST {url}/api/3/action/datastore_upsert"),
+        format!("+ upload {}-latest.csv", setup.dataset),
+    ] {
+        assert!(stdout.contains(&call), "{call} missing in:\n{stdout}");
+    }
+    assert!(stdout.contains("http://dcat-ap.de/def/licenses/dl-by-de/2.0"));
+    assert!(!stdout.contains(&token), "the token must never be printed");
+    let answer = api("package_show", &[("id", &setup.dataset)]);
+    assert_eq!(answer["success"], false, "a dry run created {answer}");
+}
