@@ -56,12 +56,7 @@ pub fn check(file: &OutFile, rules: &Rules) -> Result<(), Violation> {
         problem,
     };
     let text = std::str::from_utf8(&file.bytes).map_err(|_| fail("not UTF-8".into()))?;
-    let lower = text.to_ascii_lowercase();
-    if let Some(id) = rules
-        .identifiers
-        .iter()
-        .find(|id| lower.contains(id.as_str()))
-    {
+    if let Some(id) = find_identifier(text.as_bytes(), &rules.identifiers) {
         return Err(fail(format!("contains the device identifier {id}")));
     }
     match file.format {
@@ -69,6 +64,37 @@ pub fn check(file: &OutFile, rules: &Rules) -> Result<(), Violation> {
         "GeoJSON" => check_geojson(text, rules).map_err(fail),
         _ => Ok(()),
     }
+}
+
+/// The first identifier (lowercase hex) that occurs anywhere in `text`, in any case. One pass
+/// over the text: only runs of hex digits at least as long as an identifier can hold one, and
+/// every window of an identifier's length in such a run is looked up.
+fn find_identifier(text: &[u8], identifiers: &[String]) -> Option<String> {
+    let set: HashSet<&[u8]> = identifiers.iter().map(|i| i.as_bytes()).collect();
+    let mut lengths: Vec<usize> = identifiers.iter().map(String::len).collect();
+    lengths.sort_unstable();
+    lengths.dedup();
+    let shortest = *lengths.first()?;
+    let mut window = Vec::with_capacity(32);
+    let mut start = 0;
+    for i in 0..=text.len() {
+        if i < text.len() && text[i].is_ascii_hexdigit() {
+            continue;
+        }
+        if i - start >= shortest {
+            for &len in &lengths {
+                for from in start..(i + 1).saturating_sub(len) {
+                    window.clear();
+                    window.extend(text[from..from + len].iter().map(u8::to_ascii_lowercase));
+                    if set.contains(&window[..]) {
+                        return Some(String::from_utf8_lossy(&window).into_owned());
+                    }
+                }
+            }
+        }
+        start = i + 1;
+    }
+    None
 }
 
 fn check_csv(text: &str, rules: &Rules) -> Result<(), String> {

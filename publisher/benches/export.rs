@@ -1,0 +1,119 @@
+//! Publisher benchmark: aggregate and export one year of 15-minute readings from 500 stations
+//! (17,520,000 readings) from the SQLite store into a dataset's files, with the privacy check
+//! of every file, as `sensorhub publish` does before it delivers anything.
+//!
+//! Run with `cargo bench -p sensorhub-publisher`. Prints a table; BENCHMARKS.md has the
+//! figures of one run on the project's machine.
+
+use std::time::{Duration, Instant};
+
+use sensorhub_publisher::publish::{check_files, prepare};
+use sensorhub_publisher::{DatasetConfig, PrivacyConfig};
+use sensorhub_store::{Device, Reading, Store, StoreConfig, TimeSeries};
+
+const STATIONS: usize = 500;
+const STEP_MS: i64 = 900_000;
+const DAY_MS: i64 = 86_400_000;
+/// 2025-01-01T00:00:00Z
+const T0: i64 = 1_735_689_600_000;
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bench.db");
+    let store = Store::open(&StoreConfig {
+        path: db.display().to_string(),
+        ..StoreConfig::default()
+    })
+    .unwrap();
+    let devices = (0..STATIONS)
+        .map(|s| Device {
+            dev_eui: format!("70b3d57ed{s:07x}"),
+            name: format!("Pegel {s}"),
+            station: format!("pegel-{s:03}"),
+            device_type: "cayenne-lpp".into(),
+            lat: Some(54.0 + s as f64 * 0.001),
+            lon: Some(8.0 + s as f64 * 0.001),
+            public: true,
+            dev_addr: None,
+            nwk_s_key: None,
+            app_s_key: None,
+        })
+        .collect();
+    runtime
+        .block_on(store.state().put_devices(devices))
+        .unwrap();
+
+    let slots = 365 * DAY_MS / STEP_MS;
+    let total = STATIONS as i64 * slots;
+    let started = Instant::now();
+    for s in 0..STATIONS {
+        let batch: Vec<Reading> = (0..slots)
+            .map(|slot| Reading {
+                station: format!("pegel-{s:03}"),
+                quantity: "water_level".into(),
+                unit: "m".into(),
+                time_ms: T0 + slot * STEP_MS,
+                value: 4.0 + 1.4 * ((slot as f64) * 0.126 + s as f64).sin(),
+            })
+            .collect();
+        runtime.block_on(store.write(batch)).unwrap();
+    }
+    let load = started.elapsed();
+    eprintln!("loaded {total} readings in {load:.1?}");
+
+    let now = T0 + 365 * DAY_MS;
+    let privacy = PrivacyConfig::default();
+    println!("| interval | rows | CSV bytes | collect + files + privacy check (median of 3) |");
+    println!("|---|---:|---:|---:|");
+    for interval in ["1h", "1d"] {
+        let dataset = DatasetConfig {
+            name: "pegel-bench".into(),
+            title: "Bench".into(),
+            quantities: vec!["water_level".into()],
+            interval: interval.into(),
+            since: Some("2025-01-01".into()),
+            attribution: "Bench".into(),
+            ..DatasetConfig::default()
+        };
+        let mut times = Vec::new();
+        let mut summary = (0, 0);
+        for _ in 0..3 {
+            let started = Instant::now();
+            let prepared = runtime
+                .block_on(prepare(&store, &dataset, &privacy, now))
+                .unwrap();
+            let prepared_at = started.elapsed();
+            check_files(&prepared).unwrap();
+            times.push(started.elapsed());
+            eprintln!(
+                "{interval}: collect + files {:.2?}, privacy check {:.2?}",
+                prepared_at,
+                started.elapsed() - prepared_at
+            );
+            let rows: usize = prepared.collected.months.values().map(Vec::len).sum();
+            let bytes: usize = prepared
+                .files
+                .iter()
+                .filter(|f| f.month.is_some())
+                .map(|f| f.bytes.len())
+                .sum();
+            summary = (rows, bytes);
+        }
+        times.sort();
+        let median: Duration = times[1];
+        println!(
+            "| {interval} | {} | {} | {:.2} s |",
+            summary.0,
+            summary.1,
+            median.as_secs_f64()
+        );
+    }
+    println!(
+        "\n{total} readings from {STATIONS} stations, one year at 15 minutes; load took {:.1} s.",
+        load.as_secs_f64()
+    );
+}
