@@ -1,21 +1,168 @@
-//! The public JSON API, version 1.
+//! The public JSON API, version 1: stations, latest values, history, the live stream and the
+//! OpenAPI document. Every answer passes through `public` (public stations only, coordinates
+//! coarsened); JSON answers carry an ETag and Cache-Control; each client is rate limited.
 
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
+use serde::{Deserialize, Serialize};
 
-use crate::public::{self, PublicStation};
+use sensorhub_store::Resolution;
+
+use crate::limits::{cached_json, rate_limit};
+use crate::public;
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/stations", get(stations))
+const OPENAPI: &str = include_str!("../assets/openapi.json");
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/stations", get(stations))
+        .route("/api/v1/stations/{id}", get(station))
+        .route("/api/v1/stations/{id}/history", get(history))
+        .route("/api/v1/latest", get(latest))
+        .route("/api/v1/stream", get(crate::live::stream))
+        .route("/api/v1/openapi.json", get(openapi))
+        .route_layer(middleware::from_fn_with_state(state, rate_limit))
+}
+
+fn unavailable(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "API cannot read the store");
+    StatusCode::SERVICE_UNAVAILABLE.into_response()
+}
+
+fn not_found(what: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(serde_json::json!({"error": format!("{what} not found")})),
+    )
+        .into_response()
+}
+
+fn json_body<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
 }
 
 /// `GET /api/v1/stations`: every public station with its coarsened position and latest values.
-async fn stations(State(state): State<AppState>) -> Result<Json<Vec<PublicStation>>, StatusCode> {
-    public::stations(&state).await.map(Json).map_err(|e| {
-        tracing::error!(error = %e, "cannot read stations");
-        StatusCode::SERVICE_UNAVAILABLE
-    })
+async fn stations(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match public::stations(&state).await {
+        Ok(s) => cached_json(&headers, json_body(&s), 10),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// `GET /api/v1/stations/{id}`.
+async fn station(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match public::station(&state, &id).await {
+        Ok(Some(s)) => cached_json(&headers, json_body(&s), 10),
+        Ok(None) => not_found("station"),
+        Err(e) => unavailable(e),
+    }
+}
+
+#[derive(Serialize)]
+struct FlatValue {
+    station: String,
+    quantity: String,
+    value: f64,
+    unit: String,
+    time: String,
+}
+
+/// `GET /api/v1/latest`: the newest value of every public series, flat.
+async fn latest(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match public::stations(&state).await {
+        Ok(stations) => {
+            let flat: Vec<FlatValue> = stations
+                .into_iter()
+                .flat_map(|s| {
+                    let id = s.id;
+                    s.latest.into_iter().map(move |v| FlatValue {
+                        station: id.clone(),
+                        quantity: v.quantity,
+                        value: v.value,
+                        unit: v.unit,
+                        time: v.time,
+                    })
+                })
+                .collect();
+            cached_json(&headers, json_body(&flat), 10)
+        }
+        Err(e) => unavailable(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct HistoryQuery {
+    pub quantity: String,
+    pub resolution: Option<Resolution>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+/// Parses the window of a history request: RFC 3339 times; by default the last 24 hours.
+pub fn window(query: &HistoryQuery) -> Result<(i64, i64), String> {
+    let now = sensorhub_store::time::now_ms();
+    let parse = |t: &Option<String>, default: i64, name: &str| match t {
+        None => Ok(default),
+        Some(text) => sensorhub_store::time::parse_rfc3339(text)
+            .ok_or_else(|| format!("{name}: `{text}` is not an RFC 3339 time")),
+    };
+    let until = parse(&query.until, now, "until")?;
+    let since = parse(&query.since, until - 86_400_000, "since")?;
+    if since >= until {
+        return Err("since must be before until".into());
+    }
+    let span = until - since;
+    let resolution = query.resolution.unwrap_or(Resolution::Hour);
+    // Keep answers bounded: at most about 10,000 points.
+    let limit = match resolution.step_ms() {
+        None | Some(60_000) => 7 * 86_400_000,
+        Some(step) => step * 10_000,
+    };
+    if span > limit {
+        return Err(format!(
+            "the window is too long for resolution {resolution:?}; ask for at most {} days or a \
+             coarser resolution",
+            limit / 86_400_000
+        ));
+    }
+    Ok((since, until))
+}
+
+/// `GET /api/v1/stations/{id}/history?quantity=Q&resolution=1h&since=T&until=T`.
+async fn history(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<HistoryQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (since, until) = match window(&query) {
+        Ok(w) => w,
+        Err(message) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                axum::Json(serde_json::json!({"error": message})),
+            )
+                .into_response()
+        }
+    };
+    let resolution = query.resolution.unwrap_or(Resolution::Hour);
+    match public::history(&state, &id, &query.quantity, resolution, since, until).await {
+        Ok(Some(h)) => cached_json(&headers, json_body(&h), 60),
+        Ok(None) => not_found("station"),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// `GET /api/v1/openapi.json`: the API described as OpenAPI 3.0.
+async fn openapi(headers: HeaderMap) -> Response {
+    cached_json(&headers, OPENAPI.as_bytes().to_vec(), 3600)
 }

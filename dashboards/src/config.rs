@@ -11,6 +11,40 @@ pub struct HttpConfig {
     /// unknown devices, dead letters); better set as SENSORHUB_HTTP_ADMIN_TOKEN. Without it that
     /// API is off.
     pub admin_token: Option<String>,
+    /// Name shown in the page header.
+    pub site_name: String,
+    /// Map tiles, such as `https://tile.openstreetmap.org/{z}/{x}/{y}.png`. Without one the map
+    /// shows the stations on a plain background (no request leaves for a tile server).
+    pub tile_url: Option<String>,
+    /// Attribution the tile provider asks for.
+    pub tile_attribution: String,
+    /// The dataset on the open-data portal, linked from the pages.
+    pub portal_url: Option<String>,
+    /// Licence of the data shown (short id as in `[[datasets]]`) and whom to name.
+    pub licence: String,
+    pub attribution: String,
+    /// Contact for the accessibility statement (feedback and the enforcement procedure).
+    pub accessibility_contact: String,
+    /// Requests per second and burst each client may make to `/api/`; 0 switches the limit off.
+    pub rate_limit_per_s: u32,
+    pub rate_limit_burst: u32,
+    /// Technicians who may log in to `/admin`: name and an argon2 hash of the password
+    /// (`sensorhub admin hash-password` makes one).
+    pub users: Vec<UserConfig>,
+    /// Mark session cookies `Secure` (HTTPS only). Leave on behind a TLS proxy; switch off
+    /// only for plain-HTTP tests on loopback.
+    pub secure_cookies: bool,
+    /// A device that sent nothing for this long is listed as silent (`2h`, `1d`).
+    pub silent_after: String,
+}
+
+/// A technician account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct UserConfig {
+    pub name: String,
+    /// PHC string of an argon2 hash, `$argon2id$v=19$...`.
+    pub password_hash: String,
 }
 
 impl Default for HttpConfig {
@@ -18,6 +52,53 @@ impl Default for HttpConfig {
         HttpConfig {
             listen: "127.0.0.1:8080".into(),
             admin_token: None,
+            site_name: "sensorhub".into(),
+            tile_url: None,
+            tile_attribution: String::new(),
+            portal_url: None,
+            licence: "dl-by-de/2.0".into(),
+            attribution: String::new(),
+            accessibility_contact: String::new(),
+            rate_limit_per_s: 20,
+            rate_limit_burst: 100,
+            users: Vec::new(),
+            secure_cookies: true,
+            silent_after: "2h".into(),
         }
+    }
+}
+
+impl HttpConfig {
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Some(url) = &self.tile_url {
+            if !url.starts_with("https://") && !url.starts_with("http://") || !url.contains("{z}")
+            {
+                problems.push(format!(
+                    "http.tile_url: `{url}` needs http(s):// and {{z}}/{{x}}/{{y}}"
+                ));
+            }
+        }
+        if self.rate_limit_per_s > 0 && self.rate_limit_burst < self.rate_limit_per_s {
+            problems.push("http.rate_limit_burst: must be at least rate_limit_per_s".into());
+        }
+        for (i, user) in self.users.iter().enumerate() {
+            if user.name.trim().is_empty() {
+                problems.push(format!("http.users[{i}].name: empty"));
+            }
+            if argon2::PasswordHash::new(&user.password_hash).is_err() {
+                problems.push(format!(
+                    "http.users[{i}].password_hash: not a PHC hash string; make one with \
+                     `sensorhub admin hash-password`"
+                ));
+            }
+        }
+        if crate::parse_duration_ms(&self.silent_after).is_none() {
+            problems.push(format!(
+                "http.silent_after: `{}` is not a duration such as 2h",
+                self.silent_after
+            ));
+        }
+        problems
     }
 }

@@ -1,19 +1,29 @@
-//! The web side: resident pages, the public JSON API, and operations endpoints.
+//! The web side: resident pages, the public JSON API, the technicians' views and operations
+//! endpoints.
 //!
-//! - `pages`: server-rendered HTML that works without JavaScript (German first, English too).
-//! - `api`: `/api/v1/...`, public stations and their latest values.
+//! - `pages`: server-rendered HTML that works without JavaScript (German first, English too):
+//!   overview map and list, station pages with charts and their data tables, accessibility
+//!   statement, data and licence.
+//! - `api`: `/api/v1/...`: stations, latest values, history, live stream, OpenAPI document.
+//! - `live`: the live feed (Server-Sent Events) fed by changes of the latest values.
+//! - `limits`: ETags and the per-client rate limit.
+//! - `admin`, `admin_views`: the technicians' token API and login-protected pages.
 //! - `ops`: `/metrics`, `/healthz`, `/readyz` for the people who run it.
 //! - `public`: the one place that decides what the public may see (public stations only,
 //!   coordinates coarsened), used by pages and API alike.
 
 mod admin;
+mod admin_views;
 mod api;
 mod config;
+mod limits;
+mod live;
 mod ops;
 mod pages;
 mod public;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -21,7 +31,8 @@ use sensorhub_gateway::GatewayMetrics;
 use sensorhub_store::Store;
 use tokio::net::TcpListener;
 
-pub use config::HttpConfig;
+pub use admin_views::hash_password;
+pub use config::{HttpConfig, UserConfig};
 pub use sensorhub_publisher::PrivacyConfig;
 
 /// What every handler can reach.
@@ -33,24 +44,63 @@ pub struct AppState {
     pub privacy: PrivacyConfig,
     /// Token of the technicians' API; `None` switches it off.
     pub admin_token: Option<String>,
+    pub http: Arc<HttpConfig>,
+    pub(crate) live: live::Hub,
+    pub(crate) limiter: Arc<limits::RateLimiter>,
+    pub(crate) sessions: Arc<admin_views::Sessions>,
+}
+
+impl AppState {
+    pub fn new(
+        store: Store,
+        metrics: Option<Arc<GatewayMetrics>>,
+        privacy: PrivacyConfig,
+        http: HttpConfig,
+    ) -> AppState {
+        AppState {
+            store,
+            metrics,
+            privacy,
+            admin_token: http.admin_token.clone(),
+            limiter: Arc::new(limits::RateLimiter::new(
+                http.rate_limit_per_s,
+                http.rate_limit_burst,
+            )),
+            http: Arc::new(http),
+            live: live::Hub::new(),
+            sessions: Arc::new(admin_views::Sessions::default()),
+        }
+    }
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
-        .merge(api::routes())
+        .merge(api::routes(state.clone()))
         .merge(ops::routes())
         .merge(admin::routes())
+        .merge(admin_views::routes())
         .with_state(state)
 }
 
-/// Serves until `shutdown` completes.
+/// Serves until `shutdown` completes, with the live feed running alongside.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let feed = tokio::spawn(live::watch(state.clone()));
+    let result = axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    feed.abort();
+    result
+}
+
+/// `30s`, `15m`, `2h`, `1d` in milliseconds.
+pub(crate) fn parse_duration_ms(text: &str) -> Option<i64> {
+    sensorhub_publisher::dataset::parse_duration_ms(text)
 }

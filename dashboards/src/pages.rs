@@ -1,103 +1,123 @@
-//! Resident pages: server-rendered HTML that works without JavaScript; a small script makes the
-//! values live. German is the default language; `?lang=en` or the browser's Accept-Language
-//! switches to English.
+//! Resident pages: server-rendered HTML that works without JavaScript; scripts add the map,
+//! the charts and live values. German is the default; `?lang=en` (remembered in a cookie) or
+//! the browser's Accept-Language switches to English.
+//!
+//! Pages: `/` (map and list of stations with current values), `/stations/{id}` (current values,
+//! history charts each with its data table and a text summary, CSV download), `/daten` or
+//! `/data` (data, licence, portal), `/barrierefreiheit` or `/accessibility` (accessibility
+//! statement).
 
-use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse};
+use std::fmt::Write as _;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
-use crate::public::{self, PublicStation};
+use crate::public::{self, History, PublicStation, Range};
 use crate::AppState;
-
-const STYLE: &str = include_str!("../assets/style.css");
-const LIVE_JS: &str = include_str!("../assets/live.js");
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(overview))
-        .route(
-            "/assets/style.css",
-            get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLE) }),
-        )
-        .route(
-            "/assets/live.js",
-            get(|| async {
-                (
-                    [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-                    LIVE_JS,
-                )
-            }),
-        )
+        .route("/stations/{id}", get(station_page))
+        .route("/stations/{id}/data.csv", get(station_csv))
+        .route("/daten", get(data_page))
+        .route("/data", get(data_page))
+        .route("/barrierefreiheit", get(accessibility_page))
+        .route("/accessibility", get(accessibility_page))
+        .route("/assets/{*file}", get(asset))
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Lang {
+/// Files served from the binary: ours and the vendored Leaflet and uPlot.
+const ASSETS: [(&str, &str, &[u8]); 9] = [
+    ("style.css", "text/css; charset=utf-8", include_bytes!("../assets/style.css")),
+    ("live.js", "text/javascript; charset=utf-8", include_bytes!("../assets/live.js")),
+    ("map.js", "text/javascript; charset=utf-8", include_bytes!("../assets/map.js")),
+    ("chart.js", "text/javascript; charset=utf-8", include_bytes!("../assets/chart.js")),
+    ("admin.css", "text/css; charset=utf-8", include_bytes!("../assets/admin.css")),
+    (
+        "vendor/leaflet/leaflet.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/vendor/leaflet/leaflet.js"),
+    ),
+    (
+        "vendor/leaflet/leaflet.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../assets/vendor/leaflet/leaflet.css"),
+    ),
+    (
+        "vendor/uplot/uPlot.iife.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/vendor/uplot/uPlot.iife.min.js"),
+    ),
+    (
+        "vendor/uplot/uPlot.min.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../assets/vendor/uplot/uPlot.min.css"),
+    ),
+];
+
+async fn asset(Path(file): Path<String>) -> Response {
+    match ASSETS.iter().find(|(name, _, _)| *name == file) {
+        Some((_, kind, bytes)) => (
+            [
+                (header::CONTENT_TYPE, *kind),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            *bytes,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Lang {
     De,
     En,
 }
 
-/// Texts of the page in both languages.
-struct Texts {
-    code: &'static str,
-    title: &'static str,
-    intro: &'static str,
-    quantity: &'static str,
-    value: &'static str,
-    updated: &'static str,
-    no_stations: &'static str,
-    station: &'static str,
-    position: &'static str,
-    other_lang_label: &'static str,
-    other_lang_code: &'static str,
-    live_pause: &'static str,
-    live_resume: &'static str,
-    api: &'static str,
+impl Lang {
+    fn code(self) -> &'static str {
+        match self {
+            Lang::De => "de",
+            Lang::En => "en",
+        }
+    }
+
+    /// The German or English text.
+    fn t<'a>(self, de: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::De => de,
+            Lang::En => en,
+        }
+    }
 }
 
-const DE: Texts = Texts {
-    code: "de",
-    title: "Messwerte",
-    intro: "Aktuelle Werte der öffentlichen Messstationen. Die Werte werden laufend aktualisiert.",
-    quantity: "Messgröße",
-    value: "Wert",
-    updated: "Zuletzt aktualisiert",
-    no_stations: "Noch keine öffentlichen Messstationen mit Werten.",
-    station: "Station",
-    position: "Lage (gerundet)",
-    other_lang_label: "English",
-    other_lang_code: "en",
-    live_pause: "Live-Aktualisierung anhalten",
-    live_resume: "Live-Aktualisierung fortsetzen",
-    api: "Daten als JSON",
-};
-
-const EN: Texts = Texts {
-    code: "en",
-    title: "Measurements",
-    intro: "Current values of the public measuring stations. Values update continuously.",
-    quantity: "Quantity",
-    value: "Value",
-    updated: "Last updated",
-    no_stations: "No public stations with values yet.",
-    station: "Station",
-    position: "Position (rounded)",
-    other_lang_label: "Deutsch",
-    other_lang_code: "de",
-    live_pause: "Pause live updates",
-    live_resume: "Resume live updates",
-    api: "Data as JSON",
-};
-
-#[derive(Deserialize)]
-struct LangQuery {
+#[derive(Deserialize, Default)]
+pub(crate) struct PageQuery {
     lang: Option<String>,
+    range: Option<String>,
+    quantity: Option<String>,
 }
 
-fn choose_lang(query: &LangQuery, headers: &HeaderMap) -> Lang {
+/// The language: `?lang=` first, then the `lang` cookie, then Accept-Language; German else.
+pub(crate) fn choose_lang(query: &PageQuery, headers: &HeaderMap) -> Lang {
     match query.lang.as_deref() {
+        Some("en") => return Lang::En,
+        Some("de") => return Lang::De,
+        _ => {}
+    }
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix("lang="));
+    match cookie {
         Some("en") => return Lang::En,
         Some("de") => return Lang::De,
         _ => {}
@@ -119,19 +139,21 @@ fn choose_lang(query: &LangQuery, headers: &HeaderMap) -> Lang {
     Lang::De
 }
 
-async fn overview(
-    State(state): State<AppState>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-) -> impl IntoResponse {
-    let lang = choose_lang(&query, &headers);
-    match public::stations(&state).await {
-        Ok(stations) => Html(render_overview(lang, &stations)).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot read stations for the overview page");
-            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
+/// An HTML answer; a `?lang=` choice is remembered in a cookie for the next pages.
+fn page(query: &PageQuery, html: String) -> Response {
+    let mut response = Html(html).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache"),
+    );
+    if let Some(lang @ ("de" | "en")) = query.lang.as_deref() {
+        if let Ok(v) =
+            HeaderValue::from_str(&format!("lang={lang}; Path=/; Max-Age=31536000; SameSite=Lax"))
+        {
+            response.headers_mut().insert(header::SET_COOKIE, v);
         }
     }
+    response
 }
 
 pub(crate) fn escape(text: &str) -> String {
@@ -149,6 +171,18 @@ pub(crate) fn escape(text: &str) -> String {
     out
 }
 
+/// Percent-encodes a path segment or query value.
+fn url_part(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// Formats a value the way the language writes numbers (decimal comma in German).
 fn number(lang: Lang, value: f64) -> String {
     let text = format!("{}", (value * 1000.0).round() / 1000.0);
@@ -159,7 +193,7 @@ fn number(lang: Lang, value: f64) -> String {
 }
 
 /// `2022-07-18T09:34:15.775Z` as people read it: `18.07.2022 09:34 UTC` in German,
-/// `2022-07-18 09:34 UTC` in English. The live script shows local time instead.
+/// `2022-07-18 09:34 UTC` in English. The scripts show local time instead.
 fn time_text(lang: Lang, rfc3339: &str) -> String {
     let (Some(date), Some(clock)) = (rfc3339.get(..10), rfc3339.get(11..16)) else {
         return rfc3339.to_owned();
@@ -176,73 +210,612 @@ fn time_text(lang: Lang, rfc3339: &str) -> String {
     }
 }
 
-fn render_overview(lang: Lang, stations: &[PublicStation]) -> String {
-    let t = if lang == Lang::De { &DE } else { &EN };
-    let mut body = String::new();
-    if stations.iter().all(|s| s.latest.is_empty()) {
-        body.push_str(&format!("<p>{}</p>", t.no_stations));
+fn licence_text(state: &AppState, lang: Lang) -> String {
+    let (title, url) = match state.http.licence.as_str() {
+        "dl-zero-de/2.0" => (
+            "Datenlizenz Deutschland – Zero – Version 2.0",
+            "https://www.govdata.de/dl-de/zero-2-0",
+        ),
+        "cc-by/4.0" => (
+            "Creative Commons Namensnennung 4.0 International (CC BY 4.0)",
+            "https://creativecommons.org/licenses/by/4.0/",
+        ),
+        "cc-zero" => (
+            "CC0 1.0",
+            "https://creativecommons.org/publicdomain/zero/1.0/",
+        ),
+        _ => (
+            "Datenlizenz Deutschland – Namensnennung – Version 2.0",
+            "https://www.govdata.de/dl-de/by-2-0",
+        ),
+    };
+    let mut text = format!(
+        "{} <a href=\"{url}\" rel=\"license\">{title}</a>",
+        lang.t("Daten:", "Data:")
+    );
+    if !state.http.attribution.is_empty() {
+        let _ = write!(
+            text,
+            ", {} {}",
+            lang.t("Namensnennung:", "attribution:"),
+            escape(&state.http.attribution)
+        );
     }
-    for station in stations.iter().filter(|s| !s.latest.is_empty()) {
-        let id = escape(&station.id);
-        body.push_str(&format!(
-            "<section class=\"station\" aria-labelledby=\"st-{id}\" data-station=\"{id}\">\
-             <h2 id=\"st-{id}\">{} {id}</h2>",
-            t.station
-        ));
-        if let (Some(lat), Some(lon)) = (station.lat, station.lon) {
-            body.push_str(&format!(
-                "<p class=\"position\">{}: {lat}, {lon}</p>",
-                t.position
-            ));
-        }
-        body.push_str(&format!(
-            "<table><caption>{} {id}</caption><thead><tr>\
-             <th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
-             </tr></thead><tbody>",
-            t.title, t.quantity, t.value, t.updated
-        ));
-        for v in &station.latest {
-            let label = if lang == Lang::De {
-                &v.label_de
-            } else {
-                &v.label_en
-            };
-            body.push_str(&format!(
-                "<tr data-quantity=\"{q}\"><th scope=\"row\">{label}</th>\
-                 <td class=\"value\"><span class=\"number\">{value}</span> {unit}</td>\
-                 <td><time datetime=\"{time}\">{time_text}</time></td></tr>",
-                q = escape(&v.quantity),
-                label = escape(label),
-                value = number(lang, v.value),
-                unit = escape(&v.unit),
-                time = escape(&v.time),
-                time_text = escape(&time_text(lang, &v.time)),
-            ));
-        }
-        body.push_str("</tbody></table></section>");
+    text
+}
+
+/// The frame of every resident page.
+fn layout(
+    state: &AppState,
+    lang: Lang,
+    title: &str,
+    path: &str,
+    body: &str,
+    head_extra: &str,
+    scripts: &[&str],
+) -> String {
+    let other = match lang {
+        Lang::De => Lang::En,
+        Lang::En => Lang::De,
+    };
+    let site = escape(&state.http.site_name);
+    let nav = [
+        ("/", lang.t("Übersicht", "Overview")),
+        (lang.t("/daten", "/data"), lang.t("Daten und Lizenz", "Data and licence")),
+        (
+            lang.t("/barrierefreiheit", "/accessibility"),
+            lang.t("Barrierefreiheit", "Accessibility"),
+        ),
+    ];
+    let mut links = String::new();
+    for (href, label) in nav {
+        let current = if href == path {
+            " aria-current=\"page\""
+        } else {
+            ""
+        };
+        let _ = write!(links, "<li><a href=\"{href}\"{current}>{label}</a></li>");
     }
-    format!(
+    let mut out = format!(
         "<!DOCTYPE html>\n<html lang=\"{code}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} – sensorhub</title><link rel=\"stylesheet\" href=\"/assets/style.css\">\
+         <title>{title} – {site}</title><link rel=\"stylesheet\" href=\"/assets/style.css\">{head_extra}\
          </head><body><a class=\"skip\" href=\"#main\">{skip}</a>\
-         <header><p class=\"site\">sensorhub</p>\
-         <nav aria-label=\"{lang_nav}\"><a href=\"/?lang={other}\" lang=\"{other}\" hreflang=\"{other}\">{other_label}</a></nav>\
-         </header><main id=\"main\"><h1>{title}</h1><p>{intro}</p>\
-         <p><button type=\"button\" id=\"live-toggle\" hidden data-pause=\"{pause}\" data-resume=\"{resume}\">{pause}</button>\
-         <span id=\"live-status\" role=\"status\" aria-live=\"polite\"></span></p>\
-         {body}<p><a href=\"/api/v1/stations\">{api}</a></p></main>\
-         <script src=\"/assets/live.js\" defer></script></body></html>",
-        code = t.code,
-        title = t.title,
-        skip = if lang == Lang::De { "Zum Inhalt springen" } else { "Skip to content" },
-        lang_nav = if lang == Lang::De { "Sprache" } else { "Language" },
-        other = t.other_lang_code,
-        other_label = t.other_lang_label,
-        intro = t.intro,
-        pause = t.live_pause,
-        resume = t.live_resume,
-        api = t.api,
+         <header><p class=\"site\"><a href=\"/\">{site}</a></p>\
+         <nav aria-label=\"{main_nav}\"><ul>{links}</ul></nav>\
+         <p class=\"lang\"><a href=\"{path}?lang={other_code}\" lang=\"{other_code}\" hreflang=\"{other_code}\" id=\"lang-switch\">{other_label}</a></p>\
+         </header><main id=\"main\">{body}</main>\
+         <footer><p>{licence}. <a href=\"/api/v1/openapi.json\">{api}</a>",
+        code = lang.code(),
+        skip = lang.t("Zum Inhalt springen", "Skip to content"),
+        main_nav = lang.t("Hauptmenü", "Main menu"),
+        other_code = other.code(),
+        other_label = lang.t("English", "Deutsch"),
+        licence = licence_text(state, lang),
+        api = lang.t("Schnittstelle (API)", "API"),
+    );
+    if let Some(portal) = &state.http.portal_url {
+        let _ = write!(
+            out,
+            " · <a href=\"{}\">{}</a>",
+            escape(portal),
+            lang.t("Datensatz im Open-Data-Portal", "Dataset on the open-data portal")
+        );
+    }
+    out.push_str("</p></footer>");
+    for s in scripts {
+        let _ = write!(out, "<script src=\"/assets/{s}\" defer></script>");
+    }
+    out.push_str("</body></html>");
+    out
+}
+
+fn unavailable(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "a page cannot read the store");
+    (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response()
+}
+
+fn live_controls(lang: Lang) -> String {
+    format!(
+        "<p class=\"live\"><button type=\"button\" id=\"live-toggle\" hidden aria-pressed=\"false\" \
+         data-pause=\"{pause}\" data-resume=\"{resume}\">{pause}</button> \
+         <span id=\"live-status\" role=\"status\" aria-live=\"polite\"></span></p>",
+        pause = lang.t("Live-Aktualisierung anhalten", "Pause live updates"),
+        resume = lang.t("Live-Aktualisierung fortsetzen", "Resume live updates"),
+    )
+}
+
+/// Rows of current values; the live script updates them in place.
+fn value_rows(lang: Lang, station: &PublicStation, link: bool, out: &mut String) {
+    let id = escape(&station.id);
+    for v in &station.latest {
+        let label = lang.t(&v.label_de, &v.label_en);
+        let station_cell = if link {
+            format!(
+                "<td><a href=\"/stations/{}\">{id}</a></td>",
+                url_part(&station.id)
+            )
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            out,
+            "<tr data-station=\"{id}\" data-quantity=\"{q}\">{station_cell}<th scope=\"row\">{label}</th>\
+             <td class=\"value\"><span class=\"number\">{value}</span> {unit}</td>\
+             <td><time datetime=\"{time}\">{time_text}</time></td></tr>",
+            q = escape(&v.quantity),
+            label = escape(label),
+            value = number(lang, v.value),
+            unit = escape(&v.unit),
+            time = escape(&v.time),
+            time_text = escape(&time_text(lang, &v.time)),
+        );
+    }
+}
+
+async fn overview(
+    State(state): State<AppState>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = choose_lang(&query, &headers);
+    let stations = match public::stations(&state).await {
+        Ok(s) => s,
+        Err(e) => return unavailable(e),
+    };
+    page(&query, render_overview(&state, lang, &stations))
+}
+
+fn render_overview(state: &AppState, lang: Lang, stations: &[PublicStation]) -> String {
+    let mut body = format!(
+        "<h1>{}</h1><p>{}</p>",
+        lang.t("Messwerte", "Measurements"),
+        lang.t(
+            "Aktuelle Werte der öffentlichen Messstationen. Die Werte werden laufend aktualisiert.",
+            "Current values of the public measuring stations. Values update continuously."
+        )
+    );
+    let _ = write!(
+        body,
+        "<section aria-labelledby=\"map-title\"><h2 id=\"map-title\">{map}</h2>\
+         <div id=\"map\" class=\"map\" data-tile-url=\"{tiles}\" data-tile-attribution=\"{tile_attr}\" \
+         data-label=\"{map_label}\"><p class=\"map-fallback\">{fallback}</p></div></section>",
+        map = lang.t("Karte", "Map"),
+        tiles = escape(state.http.tile_url.as_deref().unwrap_or("")),
+        tile_attr = escape(&state.http.tile_attribution),
+        map_label = lang.t(
+            "Karte der Messstationen; die Tabelle unten enthält dieselben Stationen",
+            "Map of the stations; the table below lists the same stations"
+        ),
+        fallback = lang.t(
+            "Die Karte braucht JavaScript. Alle Stationen stehen in der Liste unten.",
+            "The map needs JavaScript. Every station is in the list below."
+        ),
+    );
+    let _ = write!(
+        body,
+        "<section aria-labelledby=\"list-title\"><h2 id=\"list-title\">{}</h2>",
+        lang.t("Stationen und aktuelle Werte", "Stations and current values")
+    );
+    body.push_str(&live_controls(lang));
+    if stations.iter().all(|s| s.latest.is_empty()) {
+        let _ = write!(
+            body,
+            "<p>{}</p>",
+            lang.t(
+                "Noch keine öffentlichen Messstationen mit Werten.",
+                "No public stations with values yet."
+            )
+        );
+    } else {
+        let _ = write!(
+            body,
+            "<div class=\"scroll\"><table id=\"stations\"><caption>{caption}</caption><thead><tr>\
+             <th scope=\"col\">{station}</th><th scope=\"col\">{quantity}</th>\
+             <th scope=\"col\">{value}</th><th scope=\"col\">{updated}</th></tr></thead><tbody>",
+            caption = lang.t("Aktuelle Werte aller Stationen", "Current values of all stations"),
+            station = lang.t("Station", "Station"),
+            quantity = lang.t("Messgröße", "Quantity"),
+            value = lang.t("Wert", "Value"),
+            updated = lang.t("Zuletzt aktualisiert", "Last updated"),
+        );
+        for station in stations.iter().filter(|s| !s.latest.is_empty()) {
+            value_rows(lang, station, true, &mut body);
+        }
+        body.push_str("</tbody></table></div>");
+    }
+    body.push_str("</section>");
+    let head = "<link rel=\"stylesheet\" href=\"/assets/vendor/leaflet/leaflet.css\">";
+    layout(
+        state,
+        lang,
+        lang.t("Messwerte", "Measurements"),
+        "/",
+        &body,
+        head,
+        &["vendor/leaflet/leaflet.js", "map.js", "live.js"],
+    )
+}
+
+async fn station_page(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = choose_lang(&query, &headers);
+    let station = match public::station(&state, &id).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return not_found_page(&state, lang),
+        Err(e) => return unavailable(e),
+    };
+    let range = Range::parse(query.range.as_deref());
+    let now = sensorhub_store::time::now_ms();
+    let mut histories = Vec::new();
+    for v in &station.latest {
+        match public::history(
+            &state,
+            &station.id,
+            &v.quantity,
+            range.resolution(),
+            now - range.span_ms(),
+            now,
+        )
+        .await
+        {
+            Ok(Some(h)) => histories.push(h),
+            Ok(None) => {}
+            Err(e) => return unavailable(e),
+        }
+    }
+    page(
+        &query,
+        render_station(&state, lang, &station, range, &histories),
+    )
+}
+
+fn not_found_page(state: &AppState, lang: Lang) -> Response {
+    let body = format!(
+        "<h1>{}</h1><p><a href=\"/\">{}</a></p>",
+        lang.t("Station nicht gefunden", "Station not found"),
+        lang.t("Zur Übersicht", "To the overview")
+    );
+    (
+        StatusCode::NOT_FOUND,
+        Html(layout(state, lang, lang.t("Nicht gefunden", "Not found"), "", &body, "", &[])),
+    )
+        .into_response()
+}
+
+fn range_label(lang: Lang, range: Range) -> &'static str {
+    match range {
+        Range::Day => lang.t("letzte 24 Stunden", "last 24 hours"),
+        Range::Week => lang.t("letzte 7 Tage", "last 7 days"),
+        Range::Month => lang.t("letzte 30 Tage", "last 30 days"),
+    }
+}
+
+/// One sentence a screen reader user gets instead of the chart.
+fn summary(lang: Lang, h: &History, range: Range) -> String {
+    let label = lang.t(&h.label_de, &h.label_en);
+    if h.points.is_empty() {
+        return format!(
+            "{label}: {} ({}).",
+            lang.t("keine Werte", "no values"),
+            range_label(lang, range)
+        );
+    }
+    let min = h.points.iter().map(|p| p.min).fold(f64::INFINITY, f64::min);
+    let max = h.points.iter().map(|p| p.max).fold(f64::NEG_INFINITY, f64::max);
+    let count: u64 = h.points.iter().map(|p| p.count).sum();
+    let mean = h.points.iter().map(|p| p.mean * p.count as f64).sum::<f64>() / count.max(1) as f64;
+    let first = h.points.first().map(|p| p.mean).unwrap_or(0.0);
+    let last = h.points.last().map(|p| p.mean).unwrap_or(0.0);
+    let trend = if (last - first).abs() < (max - min) * 0.1 {
+        lang.t("etwa gleich geblieben", "about the same")
+    } else if last > first {
+        lang.t("gestiegen", "risen")
+    } else {
+        lang.t("gefallen", "fallen")
+    };
+    let unit = &h.unit;
+    format!(
+        "{label}, {range}: {} {} {unit}, {} {} {unit}, {} {} {unit}; {} {trend}.",
+        lang.t("niedrigster Wert", "lowest"),
+        number(lang, min),
+        lang.t("höchster", "highest"),
+        number(lang, max),
+        lang.t("Mittel", "mean"),
+        number(lang, mean),
+        lang.t("über den Zeitraum", "over the period"),
+        range = range_label(lang, range),
+    )
+}
+
+fn render_station(
+    state: &AppState,
+    lang: Lang,
+    station: &PublicStation,
+    range: Range,
+    histories: &[History],
+) -> String {
+    let id = escape(&station.id);
+    let path = format!("/stations/{}", url_part(&station.id));
+    let mut body = format!("<h1>{} {id}</h1>", lang.t("Station", "Station"));
+    if let (Some(lat), Some(lon)) = (station.lat, station.lon) {
+        let _ = write!(
+            body,
+            "<p class=\"position\">{}: {lat}, {lon}</p>",
+            lang.t("Lage (gerundet)", "Position (rounded)")
+        );
+    }
+    let _ = write!(
+        body,
+        "<section aria-labelledby=\"now-title\"><h2 id=\"now-title\">{}</h2>",
+        lang.t("Aktuelle Werte", "Current values")
+    );
+    body.push_str(&live_controls(lang));
+    let _ = write!(
+        body,
+        "<table id=\"current\"><caption>{caption} {id}</caption><thead><tr>\
+         <th scope=\"col\">{quantity}</th><th scope=\"col\">{value}</th><th scope=\"col\">{updated}</th>\
+         </tr></thead><tbody>",
+        caption = lang.t("Aktuelle Werte der Station", "Current values of station"),
+        quantity = lang.t("Messgröße", "Quantity"),
+        value = lang.t("Wert", "Value"),
+        updated = lang.t("Zuletzt aktualisiert", "Last updated"),
+    );
+    value_rows(lang, station, false, &mut body);
+    body.push_str("</tbody></table></section>");
+
+    let _ = write!(
+        body,
+        "<section aria-labelledby=\"history-title\"><h2 id=\"history-title\">{}</h2>\
+         <nav aria-label=\"{}\"><ul class=\"ranges\">",
+        lang.t("Verlauf", "History"),
+        lang.t("Zeitraum", "Period"),
+    );
+    for r in [Range::Day, Range::Week, Range::Month] {
+        let current = if r == range {
+            " aria-current=\"true\""
+        } else {
+            ""
+        };
+        let _ = write!(
+            body,
+            "<li><a href=\"{path}?range={}\"{current}>{}</a></li>",
+            r.code(),
+            range_label(lang, r)
+        );
+    }
+    body.push_str("</ul></nav>");
+    for h in histories {
+        let q = escape(&h.quantity);
+        let label = escape(lang.t(&h.label_de, &h.label_en));
+        let unit = escape(&h.unit);
+        let _ = write!(
+            body,
+            "<section class=\"history\" aria-labelledby=\"h-{q}\"><h3 id=\"h-{q}\">{label}</h3>\
+             <p class=\"summary\" id=\"summary-{q}\">{summary}</p>\
+             <figure class=\"chart\" data-table=\"table-{q}\" data-label=\"{label}\" data-unit=\"{unit}\" \
+             aria-describedby=\"summary-{q}\"><div class=\"chart-canvas\" aria-hidden=\"true\"></div>\
+             <figcaption>{figcaption}</figcaption></figure>\
+             <details><summary>{show_table}</summary><div class=\"scroll\">\
+             <table id=\"table-{q}\" class=\"data-table\"><caption>{table_caption}: {label}, {range} ({unit})</caption>\
+             <thead><tr><th scope=\"col\">{time}</th><th scope=\"col\">{mean}</th>\
+             <th scope=\"col\">{min}</th><th scope=\"col\">{max}</th></tr></thead><tbody>",
+            summary = escape(&summary(lang, h, range)),
+            figcaption = lang.t(
+                "Diagramm; dieselben Werte stehen in der Datentabelle.",
+                "Chart; the same values are in the data table."
+            ),
+            show_table = lang.t("Datentabelle anzeigen", "Show data table"),
+            table_caption = lang.t("Datentabelle", "Data table"),
+            range = range_label(lang, range),
+            time = lang.t("Zeit (Beginn)", "Time (start)"),
+            mean = lang.t("Mittel", "Mean"),
+            min = lang.t("Minimum", "Minimum"),
+            max = lang.t("Maximum", "Maximum"),
+        );
+        for p in &h.points {
+            let _ = write!(
+                body,
+                "<tr data-t=\"{t}\" data-v=\"{v}\"><th scope=\"row\"><time datetime=\"{t}\">{tt}</time></th>\
+                 <td>{mean}</td><td>{min}</td><td>{max}</td></tr>",
+                t = escape(&p.time),
+                v = p.mean,
+                tt = escape(&time_text(lang, &p.time)),
+                mean = number(lang, p.mean),
+                min = number(lang, p.min),
+                max = number(lang, p.max),
+            );
+        }
+        let _ = write!(
+            body,
+            "</tbody></table></div></details>\
+             <p><a href=\"{path}/data.csv?quantity={qq}&amp;range={r}\" download>{csv}</a></p></section>",
+            qq = url_part(&h.quantity),
+            r = range.code(),
+            csv = lang.t("Als CSV herunterladen", "Download as CSV"),
+        );
+    }
+    body.push_str("</section>");
+    let head = "<link rel=\"stylesheet\" href=\"/assets/vendor/uplot/uPlot.min.css\">";
+    layout(
+        state,
+        lang,
+        &format!("{} {}", lang.t("Station", "Station"), station.id),
+        &path,
+        &body,
+        head,
+        &["vendor/uplot/uPlot.iife.min.js", "chart.js", "live.js"],
+    )
+}
+
+/// `GET /stations/{id}/data.csv?quantity=Q&range=24h`: the history shown, as CSV.
+async fn station_csv(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let Some(quantity) = query.quantity.as_deref() else {
+        return (StatusCode::BAD_REQUEST, "quantity=... is needed\n").into_response();
+    };
+    let range = Range::parse(query.range.as_deref());
+    let now = sensorhub_store::time::now_ms();
+    let history = match public::history(
+        &state,
+        &id,
+        quantity,
+        range.resolution(),
+        now - range.span_ms(),
+        now,
+    )
+    .await
+    {
+        Ok(Some(h)) => h,
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Err(e) => return unavailable(e),
+    };
+    let mut csv = String::from("time,station,quantity,unit,mean,min,max,count\n");
+    for p in &history.points {
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{},{},{},{}",
+            p.time, history.station, history.quantity, history.unit, p.mean, p.min, p.max, p.count
+        );
+    }
+    let file = format!(
+        "attachment; filename=\"{}-{}-{}.csv\"",
+        url_part(&history.station),
+        url_part(&history.quantity),
+        range.code()
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, file),
+        ],
+        csv,
+    )
+        .into_response()
+}
+
+async fn data_page(
+    State(state): State<AppState>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = choose_lang(&query, &headers);
+    let mut body = format!(
+        "<h1>{}</h1><p>{}</p><p>{}.</p>",
+        lang.t("Daten und Lizenz", "Data and licence"),
+        lang.t(
+            "Alle Werte dieser Seite sind offene Daten. Gezeigt werden nur öffentliche Stationen; \
+             Gerätekennungen und Funkdaten werden nicht veröffentlicht, die Lage der Stationen nur \
+             gerundet.",
+            "Every value on this site is open data. Only public stations are shown; device \
+             identifiers and radio data are never published, station positions only rounded."
+        ),
+        licence_text(&state, lang)
+    );
+    if let Some(portal) = &state.http.portal_url {
+        let _ = write!(
+            body,
+            "<p><a href=\"{}\">{}</a></p>",
+            escape(portal),
+            lang.t(
+                "Der Datensatz im Open-Data-Portal (CSV, GeoJSON, Beschreibung)",
+                "The dataset on the open-data portal (CSV, GeoJSON, description)"
+            )
+        );
+    }
+    let _ = write!(
+        body,
+        "<h2>{}</h2><ul><li><a href=\"/api/v1/openapi.json\">OpenAPI</a></li>\
+         <li><a href=\"/api/v1/stations\">/api/v1/stations</a></li>\
+         <li><a href=\"/api/v1/latest\">/api/v1/latest</a></li>\
+         <li>/api/v1/stations/{{id}}/history?quantity=…&amp;resolution=1h</li>\
+         <li>/api/v1/stream ({})</li></ul>",
+        lang.t("Schnittstelle", "API"),
+        lang.t("Live-Werte als Server-Sent Events", "live values as Server-Sent Events"),
+    );
+    let path = lang.t("/daten", "/data");
+    page(
+        &query,
+        layout(
+            &state,
+            lang,
+            lang.t("Daten und Lizenz", "Data and licence"),
+            path,
+            &body,
+            "",
+            &[],
+        ),
+    )
+}
+
+async fn accessibility_page(
+    State(state): State<AppState>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = choose_lang(&query, &headers);
+    let contact = if state.http.accessibility_contact.is_empty() {
+        lang.t(
+            "die Stelle, die diese Seite betreibt (siehe Impressum)",
+            "the office that runs this site (see the imprint)",
+        )
+        .to_owned()
+    } else {
+        escape(&state.http.accessibility_contact)
+    };
+    let body = match lang {
+        Lang::De => format!(
+            "<h1>Erklärung zur Barrierefreiheit</h1>\
+             <p>Diese Seiten sollen barrierefrei zugänglich sein, nach der \
+             Barrierefreie-Informationstechnik-Verordnung (BITV 2.0) und den Web Content \
+             Accessibility Guidelines (WCAG) 2.1, Stufe AA.</p>\
+             <h2>Stand der Vereinbarkeit</h2><p>Die Seiten sind weitgehend vereinbar. Jede \
+             Seite wird bei jeder Änderung automatisch mit axe-core auf Verstöße gegen WCAG 2.1 \
+             A und AA geprüft. Alle Inhalte funktionieren ohne JavaScript; jedes Diagramm hat \
+             eine gleichwertige Datentabelle und eine Zusammenfassung in Worten; die Karte hat \
+             eine Liste derselben Stationen; Live-Aktualisierungen lassen sich anhalten.</p>\
+             <h2>Nicht barrierefreie Inhalte</h2><p>Die Karte selbst ist mit der Tastatur nur \
+             eingeschränkt bedienbar; dieselben Informationen stehen in der Tabelle.</p>\
+             <h2>Feedback und Kontakt</h2><p>Barrieren melden Sie bitte an {contact}.</p>\
+             <h2>Durchsetzungsverfahren</h2><p>Wenn Sie auf Ihre Meldung keine zufriedenstellende \
+             Antwort erhalten, können Sie sich an die Schlichtungsstelle nach dem \
+             Behindertengleichstellungsrecht Ihres Landes wenden.</p>"
+        ),
+        Lang::En => format!(
+            "<h1>Accessibility statement</h1>\
+             <p>These pages aim to be accessible under the German Barrierefreie-\
+             Informationstechnik-Verordnung (BITV 2.0) and the Web Content Accessibility \
+             Guidelines (WCAG) 2.1, level AA.</p>\
+             <h2>Compliance status</h2><p>The pages are largely compliant. Every page is checked \
+             with axe-core for WCAG 2.1 A and AA violations on every change. All content works \
+             without JavaScript; every chart has an equivalent data table and a text summary; \
+             the map has a list of the same stations; live updates can be paused.</p>\
+             <h2>Content that is not accessible</h2><p>The map itself has limited keyboard \
+             support; the same information is in the table.</p>\
+             <h2>Feedback and contact</h2><p>Please report barriers to {contact}.</p>\
+             <h2>Enforcement procedure</h2><p>If your report gets no satisfactory answer, you can \
+             turn to the arbitration board under your Land's disability equality law.</p>"
+        ),
+    };
+    let path = lang.t("/barrierefreiheit", "/accessibility");
+    page(
+        &query,
+        layout(
+            &state,
+            lang,
+            lang.t("Barrierefreiheit", "Accessibility"),
+            path,
+            &body,
+            "",
+            &[],
+        ),
     )
 }
 
@@ -250,43 +823,39 @@ fn render_overview(lang: Lang, stations: &[PublicStation]) -> String {
 mod tests {
     use super::*;
 
-    fn headers(accept: &str) -> HeaderMap {
+    fn headers(name: header::HeaderName, value: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(header::ACCEPT_LANGUAGE, accept.parse().unwrap());
+        h.insert(name, value.parse().unwrap());
         h
     }
 
     #[test]
-    fn language_follows_query_then_accept_language_then_german() {
-        let none = LangQuery { lang: None };
-        assert!(choose_lang(&none, &headers("en-GB,en;q=0.9,de;q=0.8")) == Lang::En);
-        assert!(choose_lang(&none, &headers("fr-FR,de;q=0.5,en;q=0.3")) == Lang::De);
-        assert!(choose_lang(&none, &headers("fr")) == Lang::De);
-        let en = LangQuery {
+    fn language_follows_query_then_cookie_then_accept_language_then_german() {
+        let none = PageQuery::default();
+        let accept = |v| headers(header::ACCEPT_LANGUAGE, v);
+        assert_eq!(choose_lang(&none, &accept("en-GB,en;q=0.9,de;q=0.8")), Lang::En);
+        assert_eq!(choose_lang(&none, &accept("fr-FR,de;q=0.5,en;q=0.3")), Lang::De);
+        assert_eq!(choose_lang(&none, &accept("fr")), Lang::De);
+        assert_eq!(
+            choose_lang(&none, &headers(header::COOKIE, "a=b; lang=en")),
+            Lang::En
+        );
+        let en = PageQuery {
             lang: Some("en".into()),
+            ..PageQuery::default()
         };
-        assert!(choose_lang(&en, &headers("de")) == Lang::En);
+        assert_eq!(choose_lang(&en, &accept("de")), Lang::En);
     }
 
     #[test]
-    fn station_ids_are_escaped_and_numbers_localised() {
-        let station = PublicStation {
-            id: "<b>x</b>".into(),
-            lat: None,
-            lon: None,
-            latest: vec![public::PublicValue {
-                quantity: "air_temperature".into(),
-                label_de: "Lufttemperatur".into(),
-                label_en: "Air temperature".into(),
-                value: 27.2,
-                unit: "°C".into(),
-                time: "2022-07-18T09:34:15.775Z".into(),
-            }],
-        };
-        let html = render_overview(Lang::De, std::slice::from_ref(&station));
-        assert!(html.contains("&lt;b&gt;x&lt;/b&gt;") && !html.contains("<b>x</b>"));
-        assert!(html.contains(">27,2</span> °C"));
-        assert!(html.contains(">18.07.2022 09:34 UTC</time>"));
-        assert!(render_overview(Lang::En, &[station]).contains(">27.2</span> °C"));
+    fn numbers_times_and_text_are_localised_and_escaped() {
+        assert_eq!(number(Lang::De, 27.2), "27,2");
+        assert_eq!(number(Lang::En, 27.2), "27.2");
+        assert_eq!(
+            time_text(Lang::De, "2022-07-18T09:34:15.775Z"),
+            "18.07.2022 09:34 UTC"
+        );
+        assert_eq!(escape("<b>\"x\"</b>"), "&lt;b&gt;&quot;x&quot;&lt;/b&gt;");
+        assert_eq!(url_part("a b/ä"), "a%20b%2F%C3%A4");
     }
 }

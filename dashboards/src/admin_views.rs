@@ -1,0 +1,424 @@
+//! The technicians' pages under `/admin`: a login (argon2 password hashes from the config),
+//! a session cookie (HttpOnly, SameSite=Strict, Secure unless switched off), CSRF tokens on
+//! every form, and one workbench page with silent-device alerts, device health, unknown devices
+//! and dead letters. Nothing here is public: every page without a session redirects to the
+//! login.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::{ConnectInfo, Form, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+
+use crate::pages::escape;
+use crate::AppState;
+
+const SESSION_COOKIE: &str = "sh_session";
+const CSRF_COOKIE: &str = "sh_login_csrf";
+const SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(workbench))
+        .route("/admin/login", get(login_form).post(login))
+        .route("/admin/logout", axum::routing::post(logout))
+}
+
+/// An argon2id hash (PHC string) of `password` with a random salt.
+pub fn hash_password(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Compares in time independent of where the strings differ.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a
+            .bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+struct Session {
+    user: String,
+    csrf: String,
+    expires: Instant,
+}
+
+#[derive(Default)]
+pub struct Sessions {
+    inner: Mutex<HashMap<String, Session>>,
+}
+
+impl Sessions {
+    fn create(&self, user: &str) -> (String, String) {
+        let (id, csrf) = (random_token(), random_token());
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        inner.retain(|_, s| s.expires > now);
+        inner.insert(
+            id.clone(),
+            Session {
+                user: user.to_owned(),
+                csrf: csrf.clone(),
+                expires: now + SESSION_TTL,
+            },
+        );
+        (id, csrf)
+    }
+
+    /// The user and CSRF token of a live session.
+    fn get(&self, id: &str) -> Option<(String, String)> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner
+            .get(id)
+            .filter(|s| s.expires > Instant::now())
+            .map(|s| (s.user.clone(), s.csrf.clone()))
+    }
+
+    fn remove(&self, id: &str) {
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+    }
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(name)?.strip_prefix('='))
+}
+
+fn set_cookie(state: &AppState, name: &str, value: &str, max_age: u64) -> HeaderValue {
+    let secure = if state.http.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .unwrap_or(HeaderValue::from_static(""))
+}
+
+fn admin_page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"de\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"robots\" content=\"noindex\"><title>{title} – sensorhub</title>\
+         <link rel=\"stylesheet\" href=\"/assets/style.css\"><link rel=\"stylesheet\" href=\"/assets/admin.css\">\
+         </head><body><header><p class=\"site\">sensorhub – Technik</p></header>\
+         <main id=\"main\">{body}</main></body></html>"
+    )
+}
+
+fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn login_page(state: &AppState, error: Option<&str>, status: StatusCode) -> Response {
+    let csrf = random_token();
+    let mut body = String::from("<h1>Anmeldung</h1>");
+    if state.http.users.is_empty() {
+        body.push_str(
+            "<p>Es ist kein Zugang eingerichtet: <code>[[http.users]]</code> mit einem Hash von \
+             <code>sensorhub admin hash-password</code>.</p>",
+        );
+    }
+    if let Some(e) = error {
+        let _ = write!(body, "<p class=\"error\" role=\"alert\">{}</p>", escape(e));
+    }
+    let _ = write!(
+        body,
+        "<form method=\"post\" action=\"/admin/login\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <p><label for=\"user\">Benutzer</label><br><input id=\"user\" name=\"user\" autocomplete=\"username\" required></p>\
+         <p><label for=\"password\">Passwort</label><br><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required></p>\
+         <p><button type=\"submit\">Anmelden</button></p></form>"
+    );
+    let mut response = (status, Html(admin_page("Anmeldung", &body))).into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, set_cookie(state, CSRF_COOKIE, &csrf, 3600));
+    no_store(response)
+}
+
+async fn login_form(State(state): State<AppState>) -> Response {
+    login_page(&state, None, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    user: String,
+    password: String,
+    csrf: String,
+}
+
+/// A hash to verify against when the user is unknown, so that the answer takes as long.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("no such user"))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    connect: Option<ConnectInfo<SocketAddr>>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if let Some(ConnectInfo(address)) = connect {
+        if state.limiter.take(address.ip(), Instant::now()).is_err() {
+            return login_page(
+                &state,
+                Some("Zu viele Versuche; bitte kurz warten."),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+        }
+    }
+    let expected = cookie(&headers, CSRF_COOKIE).unwrap_or("");
+    if expected.is_empty() || !same(expected, &form.csrf) {
+        return login_page(
+            &state,
+            Some("Das Formular ist abgelaufen; bitte erneut anmelden."),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    let user = state.http.users.iter().find(|u| u.name == form.user);
+    let hash = user.map_or(dummy_hash(), |u| u.password_hash.as_str());
+    let password = form.password.clone();
+    let hash = hash.to_owned();
+    let verified = tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false);
+    if !(verified && user.is_some()) {
+        tracing::warn!(user = %form.user, "failed admin login");
+        return login_page(
+            &state,
+            Some("Benutzer oder Passwort falsch."),
+            StatusCode::UNAUTHORIZED,
+        );
+    }
+    let (id, _) = state.sessions.create(&form.user);
+    tracing::info!(user = %form.user, "admin login");
+    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, "/admin")]).into_response();
+    let h = response.headers_mut();
+    h.append(
+        header::SET_COOKIE,
+        set_cookie(&state, SESSION_COOKIE, &id, SESSION_TTL.as_secs()),
+    );
+    h.append(header::SET_COOKIE, set_cookie(&state, CSRF_COOKIE, "", 0));
+    response
+}
+
+#[derive(Deserialize)]
+struct LogoutForm {
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<LogoutForm>,
+) -> Response {
+    let id = cookie(&headers, SESSION_COOKIE).unwrap_or("");
+    match state.sessions.get(id) {
+        Some((_, csrf)) if same(&csrf, &form.csrf) => {
+            state.sessions.remove(id);
+            let mut response =
+                (StatusCode::SEE_OTHER, [(header::LOCATION, "/admin/login")]).into_response();
+            response
+                .headers_mut()
+                .insert(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, "", 0));
+            response
+        }
+        _ => (StatusCode::FORBIDDEN, "invalid or missing CSRF token\n").into_response(),
+    }
+}
+
+fn when(ms: Option<i64>) -> String {
+    ms.map(|ms| sensorhub_store::time::format_rfc3339(ms)[..16].replace('T', " ") + " UTC")
+        .unwrap_or_else(|| "nie".into())
+}
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map(|v| format!("{v:.digits$}")).unwrap_or_else(|| "–".into())
+}
+
+async fn workbench(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some((user, csrf)) = cookie(&headers, SESSION_COOKIE).and_then(|id| state.sessions.get(id))
+    else {
+        return no_store(
+            (StatusCode::SEE_OTHER, [(header::LOCATION, "/admin/login")]).into_response(),
+        );
+    };
+    let now = sensorhub_store::time::now_ms();
+    let store = state.store.state();
+    let (health, unknown, letters) = match (
+        store.device_health(now - 7 * 86_400_000).await,
+        store.unknown_devices().await,
+        store.dead_letters(50).await,
+    ) {
+        (Ok(h), Ok(u), Ok(l)) => (h, u, l),
+        _ => return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response(),
+    };
+    let silent_ms = crate::parse_duration_ms(&state.http.silent_after).unwrap_or(7_200_000);
+    let mut body = format!(
+        "<h1>Geräte</h1><form method=\"post\" action=\"/admin/logout\" class=\"logout\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <span>Angemeldet: {}</span> <button type=\"submit\">Abmelden</button></form>",
+        escape(&user)
+    );
+    let silent: Vec<_> = health
+        .iter()
+        .filter(|d| d.last_seen_ms.is_none_or(|t| now - t > silent_ms))
+        .collect();
+    let _ = write!(
+        body,
+        "<section aria-labelledby=\"alerts\"><h2 id=\"alerts\">Stille Geräte (nichts seit {})</h2>",
+        escape(&state.http.silent_after)
+    );
+    if silent.is_empty() {
+        body.push_str("<p>Keine.</p>");
+    } else {
+        body.push_str("<ul class=\"alerts\" id=\"silent\">");
+        for d in silent {
+            let _ = write!(
+                body,
+                "<li><strong>{}</strong> ({}, Station {}): zuletzt {}</li>",
+                escape(&d.name),
+                escape(&d.dev_eui),
+                escape(&d.station),
+                when(d.last_seen_ms)
+            );
+        }
+        body.push_str("</ul>");
+    }
+    body.push_str(
+        "</section><section aria-labelledby=\"health\"><h2 id=\"health\">Zustand (7 Tage)</h2>\
+         <div class=\"scroll\"><table id=\"device-health\"><thead><tr><th scope=\"col\">Gerät</th>\
+         <th scope=\"col\">DevEUI</th><th scope=\"col\">Station</th><th scope=\"col\">Zuletzt</th>\
+         <th scope=\"col\">Uplinks</th><th scope=\"col\">Verlust</th><th scope=\"col\">RSSI</th>\
+         <th scope=\"col\">SNR</th><th scope=\"col\">Gateways</th><th scope=\"col\">Batterie</th>\
+         <th scope=\"col\">Decoderfehler</th></tr></thead><tbody>",
+    );
+    for d in &health {
+        let battery = match (d.battery_level, d.battery_voltage) {
+            (Some(l), _) => format!("{l:.0} %"),
+            (None, Some(v)) => format!("{v:.2} V"),
+            _ => "–".into(),
+        };
+        let _ = write!(
+            body,
+            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td><td>{battery}</td><td>{}</td></tr>",
+            escape(&d.name),
+            escape(&d.dev_eui),
+            escape(&d.station),
+            when(d.last_seen_ms),
+            d.uplinks,
+            d.packet_loss
+                .map(|l| format!("{:.1} %", l * 100.0))
+                .unwrap_or_else(|| "–".into()),
+            opt(d.rssi, 0),
+            opt(d.snr, 1),
+            d.gateway_count.map_or("–".into(), |g| g.to_string()),
+            d.decode_errors,
+        );
+    }
+    body.push_str(
+        "</tbody></table></div></section><section aria-labelledby=\"unknown\">\
+         <h2 id=\"unknown\">Unbekannte Geräte</h2><div class=\"scroll\"><table id=\"unknown-devices\">\
+         <thead><tr><th scope=\"col\">DevEUI / DevAddr</th><th scope=\"col\">Nachrichten</th>\
+         <th scope=\"col\">Zuletzt</th></tr></thead><tbody>",
+    );
+    for u in &unknown {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&u.dev_eui),
+            u.uplinks,
+            when(Some(u.last_seen_ms))
+        );
+    }
+    body.push_str(
+        "</tbody></table></div></section><section aria-labelledby=\"letters\">\
+         <h2 id=\"letters\">Abgewiesene Nachrichten (neueste 50)</h2><div class=\"scroll\">\
+         <table id=\"dead-letters\"><thead><tr><th scope=\"col\">Zeit</th><th scope=\"col\">Grund</th>\
+         <th scope=\"col\">Topic</th><th scope=\"col\">Detail</th></tr></thead><tbody>",
+    );
+    for l in &letters {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            when(Some(l.time_ms)),
+            escape(&l.reason),
+            escape(&l.topic),
+            escape(&l.detail)
+        );
+    }
+    body.push_str("</tbody></table></div></section>");
+    no_store(Html(admin_page("Geräte", &body)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_only_their_password() {
+        let hash = hash_password("Deich-2026!");
+        assert!(hash.starts_with("$argon2id$"));
+        let parsed = PasswordHash::new(&hash).unwrap();
+        assert!(Argon2::default()
+            .verify_password(b"Deich-2026!", &parsed)
+            .is_ok());
+        assert!(Argon2::default().verify_password(b"deich-2026!", &parsed).is_err());
+        assert_ne!(hash, hash_password("Deich-2026!"), "salted");
+    }
+
+    #[test]
+    fn cookies_are_read_by_exact_name() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            "sh_session_x=1; sh_session=abc; lang=de".parse().unwrap(),
+        );
+        assert_eq!(cookie(&h, "sh_session"), Some("abc"));
+        assert_eq!(cookie(&h, "sh_login_csrf"), None);
+    }
+}
