@@ -57,6 +57,7 @@ impl Config {
         let mut problems = self.mqtt.problems();
         problems.extend(self.store.problems());
         problems.extend(self.privacy.problems());
+        problems.extend(self.http.problems());
         problems.extend(sensorhub_gateway::normalise::problems(&self.normalisation));
         if self.http.listen.parse::<std::net::SocketAddr>().is_err() {
             problems.push(format!(

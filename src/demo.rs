@@ -120,7 +120,10 @@ pub async fn run(options: DemoOptions) -> Result<()> {
         },
         http: sensorhub_dashboards::HttpConfig {
             listen: options.http.clone(),
-            admin_token: None,
+            attribution: "sensorhub demo".into(),
+            // Plain HTTP on loopback: the browser would not send a Secure cookie back.
+            secure_cookies: false,
+            ..Default::default()
         },
         privacy: Default::default(),
         normalisation: Vec::new(),

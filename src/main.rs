@@ -116,11 +116,22 @@ enum Command {
         #[arg(long)]
         print_reports: bool,
     },
+    /// Technician accounts for the `/admin` pages.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Check or print configuration.
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Read a password from stdin and print its argon2 hash for `[[http.users]]`.
+    HashPassword,
 }
 
 #[derive(clap::Args)]
@@ -398,6 +409,20 @@ async fn dispatch(command: Command) -> Result<()> {
             };
             eprintln!("simulating {nodes} nodes; Ctrl-C stops");
             sensorhub_firmware::sim::run(config, system::shutdown_signal()).await?;
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::HashPassword,
+        } => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("cannot read the password from stdin")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            if password.chars().count() < 12 {
+                bail!("use a password of at least 12 characters");
+            }
+            println!("{}", sensorhub_dashboards::hash_password(password));
             Ok(())
         }
         Command::Config {

@@ -131,12 +131,12 @@ pub async fn run_with(
             .with_context(|| format!("cannot listen on {}", config.http.listen))?;
         let address = listener.local_addr()?;
         tracing::info!("dashboard on http://{address}/ , API on http://{address}/api/v1/stations");
-        let state = AppState {
-            store: store.clone(),
-            metrics: parts.gateway.then(|| metrics.clone()),
-            privacy: config.privacy.clone(),
-            admin_token: config.http.admin_token.clone(),
-        };
+        let state = AppState::new(
+            store.clone(),
+            parts.gateway.then(|| metrics.clone()),
+            config.privacy.clone(),
+            config.http.clone(),
+        );
         let stop = shutdown.clone();
         tasks.spawn(async move {
             sensorhub_dashboards::serve(listener, state, stop.wait())

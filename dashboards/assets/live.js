@@ -1,59 +1,66 @@
-// Live values for the overview page: polls the public API and updates the table cells in
-// place. The page is complete without this script; it only keeps the numbers fresh.
+// Live values: listens to the server's event stream and updates the value cells in place.
+// The page is complete without this script; it only keeps the numbers fresh. The button stops
+// and restarts the updates (WCAG 2.2.2: moving or updating content can be paused).
 (function () {
   "use strict";
   var lang = document.documentElement.lang || "de";
+  var de = lang === "de";
   var toggle = document.getElementById("live-toggle");
   var status = document.getElementById("live-status");
-  var paused = false;
-  var timer = null;
-  var numberFormat = new Intl.NumberFormat(lang === "de" ? "de-DE" : "en-GB", { maximumFractionDigits: 3 });
-  var timeFormat = new Intl.DateTimeFormat(lang === "de" ? "de-DE" : "en-GB", { dateStyle: "short", timeStyle: "medium" });
+  if (!toggle || !status || !window.EventSource) { return; }
+  var numberFormat = new Intl.NumberFormat(de ? "de-DE" : "en-GB", { maximumFractionDigits: 3 });
+  var timeFormat = new Intl.DateTimeFormat(de ? "de-DE" : "en-GB", { dateStyle: "short", timeStyle: "medium" });
+  var source = null;
 
-  function showTimes(root) {
-    root.querySelectorAll("time[datetime]").forEach(function (el) {
+  function say(text) { status.textContent = text; }
+
+  function showLocalTimes() {
+    document.querySelectorAll("tr[data-quantity] time[datetime]").forEach(function (el) {
       el.textContent = timeFormat.format(new Date(el.getAttribute("datetime")));
     });
   }
 
-  function update(stations) {
-    var changed = 0;
-    stations.forEach(function (station) {
-      var section = document.querySelector('section[data-station="' + CSS.escape(station.id) + '"]');
-      if (!section) { return; }
-      station.latest.forEach(function (v) {
-        var row = section.querySelector('tr[data-quantity="' + CSS.escape(v.quantity) + '"]');
-        if (!row) { return; }
-        var time = row.querySelector("time");
-        if (time.getAttribute("datetime") === v.time) { return; }
-        row.querySelector(".number").textContent = numberFormat.format(v.value);
+  function apply(v) {
+    var selector = 'tr[data-station="' + CSS.escape(v.station) + '"][data-quantity="' + CSS.escape(v.quantity) + '"]';
+    document.querySelectorAll(selector).forEach(function (row) {
+      var time = row.querySelector("time");
+      if (time && time.getAttribute("datetime") === v.time) { return; }
+      row.querySelector(".number").textContent = numberFormat.format(v.value);
+      if (time) {
         time.setAttribute("datetime", v.time);
         time.textContent = timeFormat.format(new Date(v.time));
-        changed += 1;
-      });
+      }
+      row.classList.add("flash");
+      window.setTimeout(function () { row.classList.remove("flash"); }, 1500);
     });
-    if (changed > 0) {
-      status.textContent = (lang === "de" ? "Aktualisiert: " : "Updated: ") + timeFormat.format(new Date());
-    }
+    say((de ? "Neuer Wert: " : "New value: ") + v.station + ", " + (de ? v.label_de : v.label_en) + " "
+      + numberFormat.format(v.value) + " " + v.unit);
   }
 
-  function poll() {
-    fetch("/api/v1/stations", { headers: { Accept: "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
-      .then(update)
-      .catch(function () { /* try again at the next tick */ });
+  function connect() {
+    source = new EventSource("/api/v1/stream");
+    source.addEventListener("reading", function (e) {
+      try { apply(JSON.parse(e.data)); } catch (err) { /* a malformed event changes nothing */ }
+    });
+    source.onopen = function () { say(de ? "Live-Aktualisierung läuft." : "Live updates on."); };
+    source.onerror = function () { say(de ? "Verbindung unterbrochen, neuer Versuch …" : "Connection lost, retrying …"); };
   }
 
-  function start() { timer = window.setInterval(poll, 5000); }
+  function pause() {
+    if (source) { source.close(); source = null; }
+    toggle.textContent = toggle.getAttribute("data-resume");
+    toggle.setAttribute("aria-pressed", "true");
+    say(de ? "Live-Aktualisierung angehalten." : "Live updates paused.");
+  }
+
+  function resume() {
+    toggle.textContent = toggle.getAttribute("data-pause");
+    toggle.setAttribute("aria-pressed", "false");
+    connect();
+  }
 
   toggle.hidden = false;
-  toggle.addEventListener("click", function () {
-    paused = !paused;
-    if (paused) { window.clearInterval(timer); } else { poll(); start(); }
-    toggle.textContent = paused ? toggle.dataset.resume : toggle.dataset.pause;
-    toggle.setAttribute("aria-pressed", paused ? "true" : "false");
-  });
-  toggle.setAttribute("aria-pressed", "false");
-  showTimes(document);
-  start();
-})();
+  toggle.addEventListener("click", function () { if (source) { pause(); } else { resume(); } });
+  showLocalTimes();
+  connect();
+}());

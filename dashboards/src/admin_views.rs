@@ -10,7 +10,6 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use axum::extract::{ConnectInfo, Form, State};
@@ -18,6 +17,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use rand_core::{OsRng, RngCore};
 use serde::Deserialize;
 
 use crate::pages::escape;
@@ -52,8 +52,7 @@ fn random_token() -> String {
 /// Compares in time independent of where the strings differ.
 fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
@@ -164,9 +163,10 @@ fn login_page(state: &AppState, error: Option<&str>, status: StatusCode) -> Resp
          <p><button type=\"submit\">Anmelden</button></p></form>"
     );
     let mut response = (status, Html(admin_page("Anmeldung", &body))).into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, set_cookie(state, CSRF_COOKIE, &csrf, 3600));
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        set_cookie(state, CSRF_COOKIE, &csrf, 3600),
+    );
     no_store(response)
 }
 
@@ -189,11 +189,11 @@ fn dummy_hash() -> &'static str {
 
 async fn login(
     State(state): State<AppState>,
-    connect: Option<ConnectInfo<SocketAddr>>,
+    extensions: axum::http::Extensions,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    if let Some(ConnectInfo(address)) = connect {
+    if let Some(ConnectInfo(address)) = extensions.get::<ConnectInfo<SocketAddr>>() {
         if state.limiter.take(address.ip(), Instant::now()).is_err() {
             return login_page(
                 &state,
@@ -261,9 +261,10 @@ async fn logout(
             state.sessions.remove(id);
             let mut response =
                 (StatusCode::SEE_OTHER, [(header::LOCATION, "/admin/login")]).into_response();
-            response
-                .headers_mut()
-                .insert(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, "", 0));
+            response.headers_mut().insert(
+                header::SET_COOKIE,
+                set_cookie(&state, SESSION_COOKIE, "", 0),
+            );
             response
         }
         _ => (StatusCode::FORBIDDEN, "invalid or missing CSRF token\n").into_response(),
@@ -276,7 +277,8 @@ fn when(ms: Option<i64>) -> String {
 }
 
 fn opt(v: Option<f64>, digits: usize) -> String {
-    v.map(|v| format!("{v:.digits$}")).unwrap_or_else(|| "–".into())
+    v.map(|v| format!("{v:.digits$}"))
+        .unwrap_or_else(|| "–".into())
 }
 
 async fn workbench(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -407,7 +409,9 @@ mod tests {
         assert!(Argon2::default()
             .verify_password(b"Deich-2026!", &parsed)
             .is_ok());
-        assert!(Argon2::default().verify_password(b"deich-2026!", &parsed).is_err());
+        assert!(Argon2::default()
+            .verify_password(b"deich-2026!", &parsed)
+            .is_err());
         assert_ne!(hash, hash_password("Deich-2026!"), "salted");
     }
 

@@ -72,8 +72,7 @@ impl HttpConfig {
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
         if let Some(url) = &self.tile_url {
-            if !url.starts_with("https://") && !url.starts_with("http://") || !url.contains("{z}")
-            {
+            if !url.starts_with("https://") && !url.starts_with("http://") || !url.contains("{z}") {
                 problems.push(format!(
                     "http.tile_url: `{url}` needs http(s):// and {{z}}/{{x}}/{{y}}"
                 ));

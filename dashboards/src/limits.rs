@@ -54,11 +54,7 @@ impl RateLimiter {
 }
 
 /// Middleware: 429 with `Retry-After` when a client exceeds its rate.
-pub async fn rate_limit(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let ip = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -135,7 +131,10 @@ mod tests {
         assert!(limiter.take(other, t0).is_ok(), "clients are limited apart");
         assert!(limiter.take(ip, t0 + Duration::from_millis(100)).is_ok());
         assert!(limiter.take(ip, t0 + Duration::from_millis(100)).is_err());
-        assert!(RateLimiter::new(0, 0).take(ip, t0).is_ok(), "0 switches it off");
+        assert!(
+            RateLimiter::new(0, 0).take(ip, t0).is_ok(),
+            "0 switches it off"
+        );
     }
 
     #[test]

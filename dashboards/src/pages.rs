@@ -33,11 +33,31 @@ pub fn routes() -> Router<AppState> {
 
 /// Files served from the binary: ours and the vendored Leaflet and uPlot.
 const ASSETS: [(&str, &str, &[u8]); 9] = [
-    ("style.css", "text/css; charset=utf-8", include_bytes!("../assets/style.css")),
-    ("live.js", "text/javascript; charset=utf-8", include_bytes!("../assets/live.js")),
-    ("map.js", "text/javascript; charset=utf-8", include_bytes!("../assets/map.js")),
-    ("chart.js", "text/javascript; charset=utf-8", include_bytes!("../assets/chart.js")),
-    ("admin.css", "text/css; charset=utf-8", include_bytes!("../assets/admin.css")),
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../assets/style.css"),
+    ),
+    (
+        "live.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/live.js"),
+    ),
+    (
+        "map.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/map.js"),
+    ),
+    (
+        "chart.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/chart.js"),
+    ),
+    (
+        "admin.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../assets/admin.css"),
+    ),
     (
         "vendor/leaflet/leaflet.js",
         "text/javascript; charset=utf-8",
@@ -142,14 +162,13 @@ pub(crate) fn choose_lang(query: &PageQuery, headers: &HeaderMap) -> Lang {
 /// An HTML answer; a `?lang=` choice is remembered in a cookie for the next pages.
 fn page(query: &PageQuery, html: String) -> Response {
     let mut response = Html(html).into_response();
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     if let Some(lang @ ("de" | "en")) = query.lang.as_deref() {
-        if let Ok(v) =
-            HeaderValue::from_str(&format!("lang={lang}; Path=/; Max-Age=31536000; SameSite=Lax"))
-        {
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "lang={lang}; Path=/; Max-Age=31536000; SameSite=Lax"
+        )) {
             response.headers_mut().insert(header::SET_COOKIE, v);
         }
     }
@@ -261,7 +280,10 @@ fn layout(
     let site = escape(&state.http.site_name);
     let nav = [
         ("/", lang.t("Übersicht", "Overview")),
-        (lang.t("/daten", "/data"), lang.t("Daten und Lizenz", "Data and licence")),
+        (
+            lang.t("/daten", "/data"),
+            lang.t("Daten und Lizenz", "Data and licence"),
+        ),
         (
             lang.t("/barrierefreiheit", "/accessibility"),
             lang.t("Barrierefreiheit", "Accessibility"),
@@ -299,7 +321,10 @@ fn layout(
             out,
             " · <a href=\"{}\">{}</a>",
             escape(portal),
-            lang.t("Datensatz im Open-Data-Portal", "Dataset on the open-data portal")
+            lang.t(
+                "Datensatz im Open-Data-Portal",
+                "Dataset on the open-data portal"
+            )
         );
     }
     out.push_str("</p></footer>");
@@ -379,7 +404,7 @@ fn render_overview(state: &AppState, lang: Lang, stations: &[PublicStation]) -> 
         body,
         "<section aria-labelledby=\"map-title\"><h2 id=\"map-title\">{map}</h2>\
          <div id=\"map\" class=\"map\" data-tile-url=\"{tiles}\" data-tile-attribution=\"{tile_attr}\" \
-         data-label=\"{map_label}\"><p class=\"map-fallback\">{fallback}</p></div></section>",
+         role=\"region\" aria-label=\"{map_label}\"><p class=\"map-fallback\">{fallback}</p></div></section>",
         map = lang.t("Karte", "Map"),
         tiles = escape(state.http.tile_url.as_deref().unwrap_or("")),
         tile_attr = escape(&state.http.tile_attribution),
@@ -395,7 +420,10 @@ fn render_overview(state: &AppState, lang: Lang, stations: &[PublicStation]) -> 
     let _ = write!(
         body,
         "<section aria-labelledby=\"list-title\"><h2 id=\"list-title\">{}</h2>",
-        lang.t("Stationen und aktuelle Werte", "Stations and current values")
+        lang.t(
+            "Stationen und aktuelle Werte",
+            "Stations and current values"
+        )
     );
     body.push_str(&live_controls(lang));
     if stations.iter().all(|s| s.latest.is_empty()) {
@@ -408,7 +436,8 @@ fn render_overview(state: &AppState, lang: Lang, stations: &[PublicStation]) -> 
             )
         );
     } else {
-        let _ = write!(
+        let _ =
+            write!(
             body,
             "<div class=\"scroll\"><table id=\"stations\"><caption>{caption}</caption><thead><tr>\
              <th scope=\"col\">{station}</th><th scope=\"col\">{quantity}</th>\
@@ -482,7 +511,15 @@ fn not_found_page(state: &AppState, lang: Lang) -> Response {
     );
     (
         StatusCode::NOT_FOUND,
-        Html(layout(state, lang, lang.t("Nicht gefunden", "Not found"), "", &body, "", &[])),
+        Html(layout(
+            state,
+            lang,
+            lang.t("Nicht gefunden", "Not found"),
+            "",
+            &body,
+            "",
+            &[],
+        )),
     )
         .into_response()
 }
@@ -506,9 +543,18 @@ fn summary(lang: Lang, h: &History, range: Range) -> String {
         );
     }
     let min = h.points.iter().map(|p| p.min).fold(f64::INFINITY, f64::min);
-    let max = h.points.iter().map(|p| p.max).fold(f64::NEG_INFINITY, f64::max);
+    let max = h
+        .points
+        .iter()
+        .map(|p| p.max)
+        .fold(f64::NEG_INFINITY, f64::max);
     let count: u64 = h.points.iter().map(|p| p.count).sum();
-    let mean = h.points.iter().map(|p| p.mean * p.count as f64).sum::<f64>() / count.max(1) as f64;
+    let mean = h
+        .points
+        .iter()
+        .map(|p| p.mean * p.count as f64)
+        .sum::<f64>()
+        / count.max(1) as f64;
     let first = h.points.first().map(|p| p.mean).unwrap_or(0.0);
     let last = h.points.last().map(|p| p.mean).unwrap_or(0.0);
     let trend = if (last - first).abs() < (max - min) * 0.1 {
@@ -738,7 +784,10 @@ async fn data_page(
          <li>/api/v1/stations/{{id}}/history?quantity=…&amp;resolution=1h</li>\
          <li>/api/v1/stream ({})</li></ul>",
         lang.t("Schnittstelle", "API"),
-        lang.t("Live-Werte als Server-Sent Events", "live values as Server-Sent Events"),
+        lang.t(
+            "Live-Werte als Server-Sent Events",
+            "live values as Server-Sent Events"
+        ),
     );
     let path = lang.t("/daten", "/data");
     page(
@@ -833,8 +882,14 @@ mod tests {
     fn language_follows_query_then_cookie_then_accept_language_then_german() {
         let none = PageQuery::default();
         let accept = |v| headers(header::ACCEPT_LANGUAGE, v);
-        assert_eq!(choose_lang(&none, &accept("en-GB,en;q=0.9,de;q=0.8")), Lang::En);
-        assert_eq!(choose_lang(&none, &accept("fr-FR,de;q=0.5,en;q=0.3")), Lang::De);
+        assert_eq!(
+            choose_lang(&none, &accept("en-GB,en;q=0.9,de;q=0.8")),
+            Lang::En
+        );
+        assert_eq!(
+            choose_lang(&none, &accept("fr-FR,de;q=0.5,en;q=0.3")),
+            Lang::De
+        );
         assert_eq!(choose_lang(&none, &accept("fr")), Lang::De);
         assert_eq!(
             choose_lang(&none, &headers(header::COOKIE, "a=b; lang=en")),

@@ -1,0 +1,160 @@
+//! The resident pages and the admin login in a real browser: Playwright (npm `playwright-core`)
+//! drives Debian's chromium through tests/browser/check.mjs, axe-core checks WCAG 2.1 A/AA on
+//! every resident page. Sensorhub runs for real (Mosquitto, gateway, store, dashboard) and this
+//! test keeps publishing uplinks while the browser watches for live values.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use common::{fixture, publish_all, Mosquitto, Sensorhub};
+use sensorhub_core::lpp::{LppType, LppWriter};
+use serde_json::Value;
+
+const PUBLIC_EUI: &str = "0101010101010101";
+const PRIVATE_EUI: &str = "0202020202020202";
+const PASSWORD: &str = "Deichgraf-Technik-2026";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A ChirpStack `up` event of `dev_eui` with temperature and humidity at `time_ms`.
+fn uplink(dev_eui: &str, temperature: f64, humidity: f64, time_ms: i64) -> (String, Vec<u8>) {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let mut buffer = [0u8; 16];
+    let mut writer = LppWriter::new(&mut buffer);
+    writer
+        .push(1, LppType::Temperature, &[temperature])
+        .unwrap();
+    writer.push(2, LppType::Humidity, &[humidity]).unwrap();
+    let payload = writer.payload().to_vec();
+    let mut event: Value = serde_json::from_str(&fixture("chirpstack-v4-up.json")).unwrap();
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    event["deduplicationId"] = format!("5bc7e3c4-4401-4b8d-9386-{n:012x}").into();
+    event["deviceInfo"]["devEui"] = dev_eui.into();
+    event["data"] = base64::engine::general_purpose::STANDARD
+        .encode(payload)
+        .into();
+    event["time"] = sensorhub_store::time::format_rfc3339(time_ms).into();
+    let topic =
+        format!("application/17c82e96-be03-4f38-aef3-f83d48582d97/device/{dev_eui}/event/up");
+    (topic, serde_json::to_vec(&event).unwrap())
+}
+
+fn register(hub: &Sensorhub, dev_eui: &str, station: &str, public: bool) {
+    let mut args = vec![
+        "devices",
+        "add",
+        "--dev-eui",
+        dev_eui,
+        "--name",
+        station,
+        "--station",
+        station,
+        "--device-type",
+        "cayenne-lpp",
+        "--lat",
+        "54.692134",
+        "--lon",
+        "8.570211",
+    ];
+    if public {
+        args.push("--public");
+    }
+    hub.ok(&args);
+}
+
+#[test]
+fn resident_pages_and_admin_in_a_real_browser() {
+    let checker = repo().join("tests/browser/check.mjs");
+    assert!(
+        repo()
+            .join("tests/browser/node_modules/playwright-core")
+            .exists(),
+        "tests/browser/node_modules is missing: ./scripts/test installs it (npm ci)"
+    );
+    let broker = Mosquitto::start();
+    let mut hub = Sensorhub::new(&broker.url(), "e2e-browser");
+    // A technician account, hashed by the CLI as an operator would.
+    let mut hasher = hub
+        .command(&["admin", "hash-password"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    writeln!(hasher.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    let hashed = hasher.wait_with_output().unwrap();
+    assert!(hashed.status.success());
+    let hash = String::from_utf8(hashed.stdout).unwrap().trim().to_owned();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    let config = std::fs::read_to_string(&hub.config).unwrap();
+    let config = config.replacen(
+        "[http]\n",
+        "[http]\nsecure_cookies = false\nrate_limit_per_s = 200\nrate_limit_burst = 400\n",
+        1,
+    ) + &format!("\n[[http.users]]\nname = \"technik\"\npassword_hash = \"{hash}\"\n");
+    std::fs::write(&hub.config, config).unwrap();
+    register(&hub, PUBLIC_EUI, "pegel-wyk", true);
+    register(&hub, PRIVATE_EUI, "garten-privat", false);
+    hub.start();
+
+    // A day of history for the charts, for both stations.
+    let now = sensorhub_store::time::now_ms();
+    let mut history = Vec::new();
+    for i in 0..48 {
+        let t = now - 24 * 3_600_000 + i * 1_800_000;
+        history.push(uplink(PUBLIC_EUI, 8.0 + i as f64 * 0.1, 80.0, t));
+        history.push(uplink(PRIVATE_EUI, 20.0, 50.0, t));
+    }
+    publish_all(&broker.url(), &history);
+    common::wait_for("history stored", Duration::from_secs(20), || {
+        (hub.readings(PUBLIC_EUI).len() >= 96).then_some(())
+    });
+
+    // New values every 700 ms while the browser watches.
+    let stop = Arc::new(AtomicBool::new(false));
+    let publisher = {
+        let (stop, url) = (stop.clone(), broker.url());
+        std::thread::spawn(move || {
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let t = sensorhub_store::time::now_ms();
+                publish_all(
+                    &url,
+                    &[uplink(PUBLIC_EUI, 12.0 + (i % 50) as f64 * 0.1, 75.0, t)],
+                );
+                i += 1;
+                std::thread::sleep(Duration::from_millis(700));
+            }
+        })
+    };
+    let output = Command::new("node")
+        .arg(&checker)
+        .args([
+            &format!("http://127.0.0.1:{}", hub.http_port),
+            "pegel-wyk",
+            "garten-privat",
+            "technik",
+            PASSWORD,
+        ])
+        .current_dir(repo().join("tests/browser"))
+        .output()
+        .unwrap();
+    stop.store(true, Ordering::Relaxed);
+    publisher.join().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "browser checks failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("checks passed"), "{stdout}");
+}

@@ -1,0 +1,146 @@
+// Browser checks of the resident pages and the admin login, driven by tests/browser.rs.
+//
+// Usage: node check.mjs BASE_URL PUBLIC_STATION PRIVATE_STATION ADMIN_USER ADMIN_PASSWORD
+// The Rust test keeps publishing new values for PUBLIC_STATION while this runs.
+// Prints one line per check and exits non-zero on the first failure.
+import { chromium } from "playwright-core";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+const [base, station, privateStation, adminUser, adminPassword] = process.argv.slice(2);
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+
+let checks = 0;
+function ok(condition, message) {
+  if (!condition) { throw new Error("FAILED: " + message); }
+  checks += 1;
+  console.log("ok " + message);
+}
+
+async function axe(page, label) {
+  await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    return await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+  });
+  const summary = result.violations.map((v) => v.id + " (" + v.impact + "): " + v.nodes.map((n) => n.target.join(" ")).join(", "));
+  ok(result.violations.length === 0, "axe: no WCAG 2.1 A/AA violations on " + label + (summary.length ? "\n  " + summary.join("\n  ") : ""));
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+try {
+  const context = await browser.newContext({ locale: "de-DE" });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+
+  // Every resident page loads, in both languages, and passes axe.
+  const pages = [
+    "/", "/?lang=en", "/stations/" + station, "/stations/" + station + "?range=7d&lang=en",
+    "/daten?lang=de", "/data?lang=en", "/barrierefreiheit?lang=de", "/accessibility?lang=en",
+  ];
+  for (const path of pages) {
+    const response = await page.goto(base + path);
+    ok(response.status() === 200, "GET " + path + " answers 200");
+    const html = await page.content();
+    ok(!html.includes(privateStation), path + " does not show the private station");
+    ok(!/70b3d57ed|rssi|dev_eui/i.test(await page.innerText("body")), path + " shows no device identifier or radio data");
+    if (path.startsWith("/stations/")) {
+      await page.waitForSelector("figure.chart[data-drawn]");
+    }
+    await axe(page, path);
+  }
+  ok(errors.length === 0, "no script errors (" + errors.join("; ") + ")");
+
+  // The map shows the public station.
+  await page.goto(base + "/?lang=de");
+  await page.waitForSelector("#map[data-ready]");
+  const markers = await page.getAttribute("#map", "data-ready");
+  ok(Number(markers) >= 1, "the map shows " + markers + " station(s)");
+  ok(await page.locator(".leaflet-interactive").count() >= 1, "the map draws a marker");
+
+  // A live value arrives without reloading.
+  const cell = page.locator('tr[data-station="' + station + '"][data-quantity="air_temperature"] .number');
+  await page.waitForSelector("#live-toggle:not([hidden])");
+  const before = await cell.innerText();
+  await page.waitForFunction(
+    ([sel, old]) => document.querySelector(sel)?.textContent !== old,
+    ['tr[data-station="' + station + '"][data-quantity="air_temperature"] .number', before],
+    { timeout: 20000 },
+  );
+  ok(true, "a live value arrived (" + before + " -> " + (await cell.innerText()) + ")");
+
+  // Pause: nothing changes while values keep coming; resume: they arrive again.
+  await page.click("#live-toggle");
+  ok((await page.getAttribute("#live-toggle", "aria-pressed")) === "true", "the pause button says it is pressed");
+  const paused = await cell.innerText();
+  await page.waitForTimeout(4000);
+  ok((await cell.innerText()) === paused, "no update while paused");
+  await page.click("#live-toggle");
+  ok((await page.getAttribute("#live-toggle", "aria-pressed")) === "false", "resumed");
+  await page.waitForFunction(
+    ([sel, old]) => document.querySelector(sel)?.textContent !== old,
+    ['tr[data-station="' + station + '"][data-quantity="air_temperature"] .number', paused],
+    { timeout: 20000 },
+  );
+  ok(true, "values arrive again after resume");
+
+  // Language switch: to English and it sticks, back to German.
+  ok((await page.getAttribute("html", "lang")) === "de", "German by default");
+  await page.click("#lang-switch");
+  await page.waitForLoadState();
+  ok((await page.getAttribute("html", "lang")) === "en", "the switch turns the page English");
+  ok((await page.innerText("h1")) === "Measurements", "English heading");
+  await page.goto(base + "/stations/" + station);
+  ok((await page.getAttribute("html", "lang")) === "en", "English is remembered on the next page");
+  await page.click("#lang-switch");
+  await page.waitForLoadState();
+  ok((await page.getAttribute("html", "lang")) === "de", "and switches back to German");
+
+  // Every chart has its data table, with the same number of points, and a text summary.
+  await page.goto(base + "/stations/" + station);
+  await page.waitForSelector("figure.chart[data-drawn]");
+  const charts = await page.$$eval("figure.chart", (figs) => figs.map((f) => ({
+    table: f.getAttribute("data-table"),
+    drawn: Number(f.getAttribute("data-drawn")),
+    described: document.getElementById(f.getAttribute("aria-describedby"))?.textContent || "",
+  })));
+  ok(charts.length >= 2, charts.length + " charts on the station page");
+  for (const c of charts) {
+    const rows = await page.locator("#" + c.table + " tbody tr").count();
+    ok(rows > 0 && rows === c.drawn, "chart " + c.table + " has its data table (" + rows + " rows, " + c.drawn + " points)");
+    ok(c.described.length > 20, "chart " + c.table + " has a text summary");
+  }
+  const csv = await page.getAttribute("a[download]", "href");
+  const download = await page.request.get(base + csv);
+  ok(download.status() === 200 && (await download.text()).startsWith("time,station,quantity"), "CSV download " + csv);
+
+  // A private station has no page.
+  const hidden = await page.goto(base + "/stations/" + privateStation);
+  ok(hidden.status() === 404, "the private station's page is 404");
+
+  // Admin: refused without login, usable after.
+  await page.goto(base + "/admin");
+  ok(page.url().endsWith("/admin/login"), "/admin redirects to the login");
+  await page.fill("#user", adminUser);
+  await page.fill("#password", "wrong password");
+  await page.click("button[type=submit]");
+  ok((await page.innerText(".error")).length > 0, "a wrong password is refused");
+  await page.fill("#user", adminUser);
+  await page.fill("#password", adminPassword);
+  await page.click("button[type=submit]");
+  await page.waitForSelector("#device-health");
+  ok(page.url().endsWith("/admin"), "logged in");
+  ok((await page.content()).includes(privateStation), "technicians see every station, the private one too");
+  await page.click(".logout button");
+  await page.waitForURL(/\/admin\/login$/);
+  const again = await page.goto(base + "/admin");
+  ok(page.url().endsWith("/admin/login") && again.status() === 200, "after logout /admin is refused again");
+  console.log("all " + checks + " checks passed");
+} finally {
+  await browser.close();
+}
