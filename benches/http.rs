@@ -1,0 +1,280 @@
+//! Dashboard benchmark against the running server (`sensorhub serve`, a separate process):
+//!
+//! 1. latency of `GET /api/v1/stations` (50 public stations, 4 values each) at an offered load
+//!    of 1,000 requests per second for 10 s, open loop: each request is due at a fixed time
+//!    and its latency counts from then, so a slow server cannot hide queueing;
+//! 2. the server's memory for 10,000 concurrent Server-Sent-Events clients (VmRSS before and
+//!    after they connect), and how long one new value takes to reach all of them.
+//!
+//! Run with `cargo bench --bench http`. Each side holds 10,000 sockets, so both processes need an
+//! open-file limit above that; below 12,000 the bench re-runs itself with the hard limit.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sensorhub_store::{Device, Reading, Store, StoreConfig, TimeSeries};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const STATIONS: usize = 50;
+const RATE: u64 = 1_000;
+const SECONDS: u64 = 10;
+const SSE_CLIENTS: usize = 10_000;
+
+fn open_file_limit() -> u64 {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3)?.parse().ok())
+        })
+        .unwrap_or(1024)
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn main() {
+    if open_file_limit() < 12_000 && std::env::var_os("SENSORHUB_BENCH_CHILD").is_none() {
+        let exe = std::env::current_exe().unwrap();
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -n \"$(ulimit -Hn)\" && exec \"$0\" \"$@\"")
+            .arg(exe)
+            .args(std::env::args().skip(1))
+            .env("SENSORHUB_BENCH_CHILD", "1")
+            .status()
+            .unwrap();
+        std::process::exit(status.code().unwrap_or(1));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bench.db");
+    let port = free_port();
+    let config = dir.path().join("sensorhub.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:{port}\"\nrate_limit_per_s = 0\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+    let store = Store::open(&StoreConfig {
+        path: db.display().to_string(),
+        ..StoreConfig::default()
+    })
+    .unwrap();
+    let now = sensorhub_store::time::now_ms();
+    runtime.block_on(async {
+        let devices = (0..STATIONS)
+            .map(|s| Device {
+                dev_eui: format!("70b3d57ed{s:07x}"),
+                name: format!("Station {s}"),
+                station: format!("station-{s:02}"),
+                device_type: "cayenne-lpp".into(),
+                lat: Some(54.6 + s as f64 * 0.01),
+                lon: Some(8.5 + s as f64 * 0.01),
+                public: true,
+                dev_addr: None,
+                nwk_s_key: None,
+                app_s_key: None,
+            })
+            .collect();
+        store.state().put_devices(devices).await.unwrap();
+        let readings = (0..STATIONS)
+            .flat_map(|s| {
+                ["air_temperature", "relative_humidity", "air_pressure", "water_level"]
+                    .into_iter()
+                    .map(move |q| Reading {
+                        station: format!("station-{s:02}"),
+                        quantity: q.into(),
+                        unit: "x".into(),
+                        time_ms: now - 60_000,
+                        value: s as f64,
+                    })
+            })
+            .collect();
+        store.write(readings).await.unwrap();
+    });
+    let server = Server(
+        Command::new(env!("CARGO_BIN_EXE_sensorhub"))
+            .args(["serve", "--config", config.to_str().unwrap()])
+            .env("SENSORHUB_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = server.0.id();
+    let base = format!("http://127.0.0.1:{port}");
+    runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        loop {
+            if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "server did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Warm-up: connections and caches.
+        for _ in 0..200 {
+            let _ = client.get(format!("{base}/api/v1/stations")).send().await;
+        }
+
+        // 1. Open-loop latency at 1,000 requests per second.
+        let total = RATE * SECONDS;
+        let t0 = tokio::time::Instant::now() + Duration::from_millis(100);
+        let url = Arc::new(format!("{base}/api/v1/stations"));
+        let mut tasks = Vec::with_capacity(total as usize);
+        for i in 0..total {
+            let due = t0 + Duration::from_micros(i * 1_000_000 / RATE);
+            let (client, url) = (client.clone(), url.clone());
+            tasks.push(tokio::spawn(async move {
+                tokio::time::sleep_until(due).await;
+                let ok = match client.get(url.as_str()).send().await {
+                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
+                (due.elapsed(), ok)
+            }));
+        }
+        let mut latencies = Vec::with_capacity(total as usize);
+        let mut failed = 0;
+        for t in tasks {
+            let (latency, ok) = t.await.unwrap();
+            if ok {
+                latencies.push(latency);
+            } else {
+                failed += 1;
+            }
+        }
+        let elapsed = t0.elapsed();
+        latencies.sort();
+        println!("| measure | value |");
+        println!("|---|---|");
+        println!(
+            "| GET /api/v1/stations offered | {RATE} req/s for {SECONDS} s ({total} requests, {STATIONS} stations) |"
+        );
+        println!(
+            "| achieved | {:.0} req/s, {failed} failed |",
+            latencies.len() as f64 / elapsed.as_secs_f64()
+        );
+        println!("| latency p50 | {:.2} ms |", percentile(&latencies, 0.50).as_secs_f64() * 1e3);
+        println!("| latency p99 | {:.2} ms |", percentile(&latencies, 0.99).as_secs_f64() * 1e3);
+        println!("| latency max | {:.2} ms |", latencies.last().unwrap().as_secs_f64() * 1e3);
+
+        // 2. Memory of 10,000 concurrent SSE clients.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let before = rss_kib(pid);
+        let mut streams = Vec::with_capacity(SSE_CLIENTS);
+        let request = format!("GET /api/v1/stream HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n\r\n");
+        let connect_started = Instant::now();
+        for _ in 0..SSE_CLIENTS {
+            let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut head = Vec::new();
+            let mut buf = [0u8; 512];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = stream.read(&mut buf).await.unwrap();
+                assert!(n > 0, "server closed an SSE connection");
+                head.extend_from_slice(&buf[..n]);
+            }
+            assert!(head.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&head));
+            streams.push(stream);
+        }
+        let connect_time = connect_started.elapsed();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let after = rss_kib(pid);
+
+        // One new value; time until every client has it.
+        let fan_out_started = Instant::now();
+        store
+            .write(vec![Reading {
+                station: "station-00".into(),
+                quantity: "water_level".into(),
+                unit: "m".into(),
+                time_ms: sensorhub_store::time::now_ms(),
+                value: 4.2,
+            }])
+            .await
+            .unwrap();
+        let mut readers = Vec::with_capacity(SSE_CLIENTS);
+        for mut stream in streams {
+            readers.push(tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !seen.windows(13).any(|w| w == b"event: readin") {
+                    let n = stream.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return None;
+                    }
+                    seen.extend_from_slice(&buf[..n]);
+                }
+                Some(stream)
+            }));
+        }
+        let mut received = 0;
+        let mut keep = Vec::new();
+        for r in readers {
+            if let Some(s) = r.await.unwrap() {
+                received += 1;
+                keep.push(s);
+            }
+        }
+        let fan_out = fan_out_started.elapsed();
+        let rss_held = rss_kib(pid);
+        println!("| SSE clients connected | {SSE_CLIENTS} (in {:.1} s) |", connect_time.as_secs_f64());
+        println!("| server RSS before / with clients | {:.1} MB / {:.1} MB |", before as f64 / 1024.0, after as f64 / 1024.0);
+        println!(
+            "| memory held by {SSE_CLIENTS} SSE clients | {:.1} MB ({:.1} KB each) |",
+            (after.saturating_sub(before)) as f64 / 1024.0,
+            (after.saturating_sub(before)) as f64 / SSE_CLIENTS as f64
+        );
+        println!(
+            "| one new value reached | {received} of {SSE_CLIENTS} clients in {:.0} ms (store write, 0.5 s poll, fan-out) |",
+            fan_out.as_secs_f64() * 1e3
+        );
+        println!("| server RSS after the fan-out | {:.1} MB |", rss_held as f64 / 1024.0);
+        drop(keep);
+    });
+    drop(server);
+}
