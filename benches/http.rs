@@ -117,15 +117,20 @@ fn main() {
         store.state().put_devices(devices).await.unwrap();
         let readings = (0..STATIONS)
             .flat_map(|s| {
-                ["air_temperature", "relative_humidity", "air_pressure", "water_level"]
-                    .into_iter()
-                    .map(move |q| Reading {
-                        station: format!("station-{s:02}"),
-                        quantity: q.into(),
-                        unit: "x".into(),
-                        time_ms: now - 60_000,
-                        value: s as f64,
-                    })
+                [
+                    "air_temperature",
+                    "relative_humidity",
+                    "air_pressure",
+                    "water_level",
+                ]
+                .into_iter()
+                .map(move |q| Reading {
+                    station: format!("station-{s:02}"),
+                    quantity: q.into(),
+                    unit: "x".into(),
+                    time_ms: now - 60_000,
+                    value: s as f64,
+                })
             })
             .collect();
         store.write(readings).await.unwrap();

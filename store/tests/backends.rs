@@ -372,3 +372,87 @@ async fn influxdb_v2_write_path_against_victoria_metrics() {
     want.sort_by(|a, b| a.partial_cmp(b).unwrap());
     assert_eq!(got, want);
 }
+
+/// The Grafana dashboard shipped for technicians who run the InfluxDB backend: every InfluxQL
+/// query in it (panels and template variables) runs against a real InfluxDB holding readings
+/// as this store writes them, and finds data.
+#[tokio::test(flavor = "multi_thread")]
+async fn grafana_dashboard_queries_find_the_readings_in_influxdb() {
+    let server = tokio::task::spawn_blocking(Server::influxdb).await.unwrap();
+    let config = StoreConfig {
+        url: server.url(),
+        database: "grafana".into(),
+        ..StoreConfig::default()
+    };
+    let store = InfluxStore::new(&config).unwrap();
+    store.create_database().await.unwrap();
+    let written: Vec<_> = (0..48)
+        .flat_map(|i| {
+            [
+                reading(
+                    "pegel-wyk",
+                    "water_level",
+                    T0 + i * 900_000,
+                    1.0 + i as f64 * 0.01,
+                ),
+                reading("wetter-1", "air_temperature", T0 + i * 900_000, 8.0),
+            ]
+        })
+        .collect();
+    store.write(&written).await.unwrap();
+
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../dashboards/grafana/dashboards/sensorhub.json"
+    );
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut queries: Vec<String> = dashboard["templating"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["query"].as_str().unwrap().to_owned())
+        .collect();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        if panel["datasource"]["type"] != "influxdb" {
+            continue;
+        }
+        for target in panel["targets"].as_array().unwrap() {
+            queries.push(target["query"].as_str().unwrap().to_owned());
+        }
+    }
+    assert!(queries.len() >= 5, "{queries:?}");
+    let time_filter = format!("time >= {}ms AND time < {}ms", T0, T0 + 86_400_000);
+    for query in queries {
+        let q = query
+            .replace("$quantity", "water_level")
+            .replace("$station", ".*")
+            .replace("$timeFilter", &time_filter)
+            .replace("$__interval", "1h");
+        let encoded: String = q
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let port = server.port;
+        let (status, body) = tokio::task::spawn_blocking(move || {
+            http(port, "GET", &format!("/query?db=grafana&q={encoded}"), "")
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(status, 200, "{q}: {body}");
+        assert!(!body.contains("\"error\""), "{q}: {body}");
+        assert!(body.contains("\"series\""), "{q} found nothing: {body}");
+        if q.contains("quantity\" =~ /^water_level$/") {
+            assert!(
+                body.contains("pegel-wyk") && !body.contains("wetter-1"),
+                "{q}: {body}"
+            );
+        }
+    }
+}
