@@ -70,17 +70,10 @@ fn register(hub: &Sensorhub, dev_eui: &str, station: &str, public: bool) {
     hub.ok(&args);
 }
 
-#[test]
-fn resident_pages_and_admin_in_a_real_browser() {
-    let checker = repo().join("tests/browser/check.mjs");
-    assert!(
-        repo()
-            .join("tests/browser/node_modules/playwright-core")
-            .exists(),
-        "tests/browser/node_modules is missing: ./scripts/test installs it (npm ci)"
-    );
+/// Sensorhub with a technician account, a public and a private station, and a day of history.
+fn setup() -> (Mosquitto, Sensorhub) {
     let broker = Mosquitto::start();
-    let mut hub = Sensorhub::new(&broker.url(), "e2e-browser");
+    let mut hub = Sensorhub::new(&broker.url(), "e2e-dashboard");
     // A technician account, hashed by the CLI as an operator would.
     let mut hasher = hub
         .command(&["admin", "hash-password"])
@@ -117,6 +110,19 @@ fn resident_pages_and_admin_in_a_real_browser() {
     common::wait_for("history stored", Duration::from_secs(20), || {
         (hub.readings(PUBLIC_EUI).len() >= 96).then_some(())
     });
+    (broker, hub)
+}
+
+#[test]
+fn resident_pages_and_admin_in_a_real_browser() {
+    let checker = repo().join("tests/browser/check.mjs");
+    assert!(
+        repo()
+            .join("tests/browser/node_modules/playwright-core")
+            .exists(),
+        "tests/browser/node_modules is missing: ./scripts/test installs it (npm ci)"
+    );
+    let (broker, hub) = setup();
 
     // New values every 700 ms while the browser watches.
     let stop = Arc::new(AtomicBool::new(false));
@@ -157,4 +163,151 @@ fn resident_pages_and_admin_in_a_real_browser() {
         "browser checks failed:\n{stdout}\n{stderr}"
     );
     assert!(stdout.contains("checks passed"), "{stdout}");
+}
+
+/// POST a form over plain HTTP; the status and the head of the answer.
+fn post(port: u16, path: &str, cookie: &str, form: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n{cookie}\r\n{form}",
+        form.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let status = raw.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, raw.split("\r\n\r\n").next().unwrap().to_owned())
+}
+
+#[test]
+fn api_answers_only_for_public_stations_and_admin_refuses_strangers() {
+    let (_broker, hub) = setup();
+    let port = hub.http_port;
+    let get = |path: &str, headers: &str| common::http_get(port, path, headers).unwrap();
+
+    // Stations: the public one only, with an ETag that makes a repeat cheap.
+    let stations = get("/api/v1/stations", "");
+    assert_eq!(stations.status, 200);
+    assert!(stations.body.contains("pegel-wyk") && !stations.body.contains("garten-privat"));
+    let etag = stations
+        .headers
+        .lines()
+        .find_map(|l| l.strip_prefix("etag: "))
+        .expect("an ETag")
+        .to_owned();
+    assert!(stations
+        .headers
+        .contains("cache-control: public, max-age=10"));
+    assert_eq!(
+        get("/api/v1/stations", &format!("If-None-Match: {etag}\r\n")).status,
+        304
+    );
+    let latest = get("/api/v1/latest", "");
+    assert!(latest.body.contains("pegel-wyk") && !latest.body.contains("garten-privat"));
+    for path in [
+        "/api/v1/stations/garten-privat",
+        "/api/v1/stations/garten-privat/history?quantity=air_temperature",
+        "/stations/garten-privat",
+        "/stations/garten-privat/data.csv?quantity=air_temperature",
+    ] {
+        assert_eq!(get(path, "").status, 404, "{path}");
+    }
+    let history = get(
+        "/api/v1/stations/pegel-wyk/history?quantity=air_temperature&resolution=1h",
+        "",
+    );
+    let history: Value = serde_json::from_str(&history.body).unwrap();
+    assert!(
+        history["points"].as_array().unwrap().len() >= 23,
+        "{history}"
+    );
+    assert_eq!(history["unit"], "°C");
+    assert_eq!(
+        get(
+            "/api/v1/stations/pegel-wyk/history?quantity=air_temperature&since=yesterday",
+            ""
+        )
+        .status,
+        400
+    );
+    let openapi: Value = serde_json::from_str(&get("/api/v1/openapi.json", "").body).unwrap();
+    for path in [
+        "/api/v1/stations",
+        "/api/v1/stations/{id}/history",
+        "/api/v1/stream",
+    ] {
+        assert!(openapi["paths"][path].is_object(), "{path} undocumented");
+    }
+
+    // Admin: no session, a forged session, no CSRF token: all refused.
+    let admin = get("/admin", "");
+    assert_eq!(admin.status, 303);
+    assert!(admin.headers.contains("location: /admin/login"));
+    assert_eq!(get("/admin", "Cookie: sh_session=forged\r\n").status, 303);
+    let login = get("/admin/login", "");
+    assert!(
+        login.headers.contains("HttpOnly; SameSite=Strict"),
+        "{}",
+        login.headers
+    );
+    let form = format!("user=technik&password={PASSWORD}&csrf=guessed");
+    assert_eq!(post(port, "/admin/login", "", &form).0, 403);
+    assert_eq!(
+        post(
+            port,
+            "/admin/login",
+            "Cookie: sh_login_csrf=other\r\n",
+            &form
+        )
+        .0,
+        403
+    );
+    // With the form's own token the same password works.
+    let (status, head) = post(
+        port,
+        "/admin/login",
+        "Cookie: sh_login_csrf=guessed\r\n",
+        &form,
+    );
+    assert_eq!(status, 303, "{head}");
+    let session = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: sh_session="))
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_owned();
+    let bench = get("/admin", &format!("Cookie: sh_session={session}\r\n"));
+    assert_eq!(bench.status, 200);
+    assert!(bench.body.contains(PRIVATE_EUI), "technicians see DevEUIs");
+    assert_eq!(
+        post(
+            port,
+            "/admin/logout",
+            &format!("Cookie: sh_session={session}\r\n"),
+            "csrf=wrong"
+        )
+        .0,
+        403,
+        "logout needs the session's CSRF token"
+    );
+    assert_eq!(get("/admin/api/v1/devices/health", "").status, 401);
+
+    // The per-client rate limit: a burst beyond 400 requests gets 429 with Retry-After.
+    let mut limited = None;
+    for _ in 0..1_000 {
+        let r = get("/api/v1/latest", "");
+        if r.status == 429 {
+            limited = Some(r);
+            break;
+        }
+    }
+    let limited = limited.expect("no 429 after 1,000 requests");
+    assert!(
+        limited.headers.contains("retry-after: "),
+        "{}",
+        limited.headers
+    );
 }
