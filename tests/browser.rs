@@ -47,29 +47,6 @@ fn uplink(dev_eui: &str, temperature: f64, humidity: f64, time_ms: i64) -> (Stri
     (topic, serde_json::to_vec(&event).unwrap())
 }
 
-fn register(hub: &Sensorhub, dev_eui: &str, station: &str, public: bool) {
-    let mut args = vec![
-        "devices",
-        "add",
-        "--dev-eui",
-        dev_eui,
-        "--name",
-        station,
-        "--station",
-        station,
-        "--device-type",
-        "cayenne-lpp",
-        "--lat",
-        "54.692134",
-        "--lon",
-        "8.570211",
-    ];
-    if public {
-        args.push("--public");
-    }
-    hub.ok(&args);
-}
-
 /// Sensorhub with a technician account, a public and a private station, and a day of history.
 fn setup() -> (Mosquitto, Sensorhub) {
     let broker = Mosquitto::start();
@@ -94,8 +71,8 @@ fn setup() -> (Mosquitto, Sensorhub) {
         1,
     ) + &format!("\n[[http.users]]\nname = \"technik\"\npassword_hash = \"{hash}\"\n");
     std::fs::write(&hub.config, config).unwrap();
-    register(&hub, PUBLIC_EUI, "pegel-wyk", true);
-    register(&hub, PRIVATE_EUI, "garten-privat", false);
+    hub.register(PUBLIC_EUI, "pegel-wyk", true);
+    hub.register(PRIVATE_EUI, "garten-privat", false);
     hub.start();
 
     // A day of history for the charts, for both stations.

@@ -48,35 +48,12 @@ fn chirpstack_up(payload: &[u8], time: Option<&str>) -> Vec<u8> {
     serde_json::to_vec(&event).unwrap()
 }
 
-fn register(hub: &Sensorhub, dev_eui: &str, station: &str, public: bool) {
-    let mut args = vec![
-        "devices",
-        "add",
-        "--dev-eui",
-        dev_eui,
-        "--name",
-        "Pegel Wyk",
-        "--station",
-        station,
-        "--device-type",
-        "cayenne-lpp",
-        "--lat",
-        "54.692134",
-        "--lon",
-        "8.570211",
-    ];
-    if public {
-        args.push("--public");
-    }
-    hub.ok(&args);
-}
-
 #[test]
 fn chirpstack_lpp_uplink_reaches_readings_dashboard_and_api() {
     let broker = Mosquitto::start();
     let mut hub = Sensorhub::new(&broker.url(), "e2e-path");
-    register(&hub, DEV_EUI, "pegel-wyk", true);
-    register(&hub, "0202020202020202", "garten-privat", false);
+    hub.register(DEV_EUI, "pegel-wyk", true);
+    hub.register("0202020202020202", "garten-privat", false);
     hub.start();
 
     let (payload, expected) = lpp_example();
@@ -194,7 +171,7 @@ fn chirpstack_lpp_uplink_reaches_readings_dashboard_and_api() {
 fn bad_input_is_counted_kept_and_ingestion_goes_on() {
     let broker = Mosquitto::start();
     let mut hub = Sensorhub::new(&broker.url(), "e2e-bad-input");
-    register(&hub, DEV_EUI, "pegel-wyk", true);
+    hub.register(DEV_EUI, "pegel-wyk", true);
     hub.start();
 
     let (payload, _) = lpp_example();
@@ -324,7 +301,7 @@ fn bad_input_is_counted_kept_and_ingestion_goes_on() {
 fn messages_sent_while_the_gateway_is_down_are_stored_after_restart() {
     let broker = Mosquitto::start();
     let mut hub = Sensorhub::new(&broker.url(), "e2e-persistent");
-    register(&hub, DEV_EUI, "pegel-wyk", true);
+    hub.register(DEV_EUI, "pegel-wyk", true);
     hub.start(); // creates the persistent session and its subscription at the broker
     hub.kill();
 

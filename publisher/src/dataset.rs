@@ -297,17 +297,7 @@ impl DatasetConfig {
 
 /// `500ms`, `30s`, `15m`, `1h`, `7d` in milliseconds.
 pub fn parse_duration_ms(text: &str) -> Option<i64> {
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let n: i64 = number.parse().ok()?;
-    Some(match unit {
-        "ms" => n,
-        "s" => n * 1_000,
-        "m" | "min" => n * 60_000,
-        "h" => n * 3_600_000,
-        "d" => n * 86_400_000,
-        _ => return None,
-    })
+    sensorhub_core::duration::parse_ms(text).and_then(|ms| i64::try_from(ms).ok())
 }
 
 /// `2025-01-01` as ms since the epoch (UTC midnight).

@@ -227,6 +227,30 @@ interval_s = 3600
         }
     }
 
+    /// Registers a Cayenne LPP device on Wyk auf Föhr under `station` (the name too).
+    pub fn register(&self, dev_eui: &str, station: &str, public: bool) {
+        let mut args = vec![
+            "devices",
+            "add",
+            "--dev-eui",
+            dev_eui,
+            "--name",
+            station,
+            "--station",
+            station,
+            "--device-type",
+            "cayenne-lpp",
+            "--lat",
+            "54.692134",
+            "--lon",
+            "8.570211",
+        ];
+        if public {
+            args.push("--public");
+        }
+        self.ok(&args);
+    }
+
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sensorhub"));
         cmd.args(args).env("SENSORHUB_LOG", "warn");

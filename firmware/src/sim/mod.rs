@@ -123,18 +123,7 @@ pub fn devices(n: usize) -> Vec<SimDevice> {
 
 /// Parses durations such as `500ms`, `10s`, `5m`, `1h`, `1d`.
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().ok()?;
-    let ms = match unit {
-        "ms" => n,
-        "s" => n * 1_000,
-        "m" | "min" => n * 60_000,
-        "h" => n * 3_600_000,
-        "d" => n * 86_400_000,
-        _ => return None,
-    };
-    Some(Duration::from_millis(ms))
+    sensorhub_core::duration::parse_ms(text).map(Duration::from_millis)
 }
 
 fn broker_address(url: &str) -> Result<(String, u16), SimError> {
