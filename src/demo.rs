@@ -150,6 +150,7 @@ pub async fn run(options: DemoOptions) -> Result<()> {
         format: SimFormat::ChirpstackGateway,
         seed: 1,
         print_reports: false,
+        state: Some(options.data_dir.join("simulator-nodes.json")),
     };
     let sim_stop = shutdown.clone();
     let http = options.http.clone();

@@ -115,6 +115,10 @@ enum Command {
         /// Print every report sent as one JSON object a line on stdout.
         #[arg(long)]
         print_reports: bool,
+        /// Keep the nodes' frame counters in this file, so that a restart goes on where they
+        /// left off (the gateway refuses repeated counters as replays).
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
     },
     /// Technician accounts for the `/admin` pages.
     Admin {
@@ -378,6 +382,7 @@ async fn dispatch(command: Command) -> Result<()> {
             seed,
             write_devices,
             print_reports,
+            state,
         } => {
             let format = match format.as_str() {
                 "chirpstack" => sensorhub_firmware::sim::SimFormat::Chirpstack,
@@ -406,6 +411,7 @@ async fn dispatch(command: Command) -> Result<()> {
                 format,
                 seed,
                 print_reports,
+                state,
             };
             eprintln!("simulating {nodes} nodes; Ctrl-C stops");
             sensorhub_firmware::sim::run(config, system::shutdown_signal()).await?;

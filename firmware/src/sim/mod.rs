@@ -10,6 +10,7 @@
 mod chirpstack;
 mod environment;
 pub mod gateway_bridge;
+pub mod nvm;
 pub mod peripherals;
 mod tts;
 
@@ -22,10 +23,11 @@ use crate::drivers::a02yyuw::A02yyuw;
 use crate::drivers::battery::BatteryMonitor;
 use crate::drivers::bme280::Bme280;
 use crate::drivers::sht4x::{self, Precision, Sht4x};
-use crate::link::{Credentials, Link, RamPersist, Uplink, VirtualRadio};
+use crate::link::{Credentials, Link, Uplink, VirtualRadio};
 use crate::node::{Application, Decision, Schedule};
 use crate::report::{Report, MAX_REPORT_LEN};
 use environment::{Environment, Rng};
+use nvm::{NodeNvm, SimNvm};
 use peripherals::{
     A02yyuwPart, BatteryAdc, Bme280Part, Fault, NoDelay, Sht4xPart, Wire, BATTERY_DIVIDER,
 };
@@ -80,6 +82,9 @@ pub struct SimConfig {
     pub seed: u64,
     /// Print every report sent, one JSON object a line on stdout, with the values as encoded.
     pub print_reports: bool,
+    /// File for the nodes' non-volatile memory (frame counters), so that a restart goes on
+    /// where the nodes left off; `None` keeps it in memory.
+    pub state: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -160,7 +165,7 @@ struct SimNode {
     battery: BatteryMonitor<BatteryAdc>,
     volts: Wire<f32>,
     app: Application,
-    link: Link<VirtualRadio, RamPersist>,
+    link: Link<VirtualRadio, NodeNvm>,
     /// When the node was switched on, in ms of the simulation clock.
     started_ms: u64,
 }
@@ -170,6 +175,7 @@ impl SimNode {
         device: SimDevice,
         index: usize,
         schedule: Schedule,
+        nvm: &SimNvm,
         seed: u64,
         started_ms: u64,
     ) -> Self {
@@ -206,7 +212,7 @@ impl SimNode {
         let (dev_addr, nwk_s_key, app_s_key) = gateway_bridge::session(index + 1);
         let mut link = Link::new(
             VirtualRadio::default(),
-            RamPersist::default(),
+            nvm.node(&device.dev_eui),
             seed ^ (index as u64 + 1),
             schedule.spreading_factor,
         );
@@ -312,10 +318,11 @@ pub async fn run(config: SimConfig, shutdown: impl Future<Output = ()>) -> Resul
         ..Schedule::default()
     };
     let spacing_ms = (schedule.measure_every_ms / config.nodes.max(1) as u64).min(250);
+    let nvm = SimNvm::open(config.state.clone());
     let mut nodes: Vec<SimNode> = devices(config.nodes)
         .into_iter()
         .enumerate()
-        .map(|(i, d)| SimNode::new(d, i, schedule, config.seed, i as u64 * spacing_ms))
+        .map(|(i, d)| SimNode::new(d, i, schedule, &nvm, config.seed, i as u64 * spacing_ms))
         .collect();
     let mut env = Environment::new(config.seed);
     let mut rng = Rng::new(config.seed ^ 0x5eed);
