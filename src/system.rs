@@ -131,11 +131,26 @@ pub async fn run_with(
             .with_context(|| format!("cannot listen on {}", config.http.listen))?;
         let address = listener.local_addr()?;
         tracing::info!("dashboard on http://{address}/ , API on http://{address}/api/v1/stations");
+        // Without an explicit portal link, the pages link the first dataset published to CKAN.
+        let mut http = config.http.clone();
+        if http.portal_url.is_none() {
+            let ckan_dataset = config
+                .datasets
+                .iter()
+                .find(|d| d.target == sensorhub_publisher::Target::Ckan);
+            if let (Some(ckan), Some(dataset)) = (&config.publisher.ckan, ckan_dataset) {
+                http.portal_url = Some(format!(
+                    "{}/dataset/{}",
+                    ckan.url.trim_end_matches('/'),
+                    dataset.name
+                ));
+            }
+        }
         let state = AppState::new(
             store.clone(),
             parts.gateway.then(|| metrics.clone()),
             config.privacy.clone(),
-            config.http.clone(),
+            http,
         );
         let stop = shutdown.clone();
         tasks.spawn(async move {

@@ -61,6 +61,23 @@ fn api(action: &str, params: &[(&str, &str)]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
 }
 
+/// A CKAN action through curl (POST with a JSON body); the parsed answer.
+fn api_post(action: &str, body: &Value) -> Value {
+    let (url, token) = ckan();
+    let out = Command::new("curl")
+        .args(["-s", "-H", &format!("Authorization: {token}")])
+        .args([
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            &body.to_string(),
+        ])
+        .arg(format!("{url}/api/3/action/{action}"))
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
 fn download(url: &str) -> String {
     let (_, token) = ckan();
     let out = Command::new("curl")
@@ -272,6 +289,14 @@ fn first_publish_creates_then_reruns_upload_only_what_changed() {
     // A "latest" window longer than the data, so that an hour passing between the runs
     // changes nothing.
     let setup = Setup::new("latest_days = 62", "");
+    // The portal has a theme group for ENVI (GovData's naming); REGI it has not.
+    if api("group_show", &[("id", "envi")])["success"] != true {
+        let made = api_post(
+            "group_create",
+            &serde_json::json!({"name": "envi", "title": "Umwelt"}),
+        );
+        assert_eq!(made["success"], true, "{made}");
+    }
     let hour = now_hour();
     // Data from the start of last month until two hours ago (the current hour is incomplete
     // and never published).
@@ -305,6 +330,17 @@ fn first_publish_creates_then_reruns_upload_only_what_changed() {
         "http://publications.europa.eu/resource/authority/frequency/HOURLY"
     );
     assert!(extra(&package, "theme").contains("data-theme/ENVI"));
+    let groups: Vec<&str> = package["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        groups,
+        ["envi"],
+        "the theme's group, and only the existing one"
+    );
     let temporal_start = extra(&package, "temporal_start");
     assert_eq!(
         sensorhub_store::time::parse_rfc3339(&temporal_start),

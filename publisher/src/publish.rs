@@ -193,10 +193,23 @@ fn fingerprint(package: &Value) -> Value {
         .unwrap_or_default();
     tags.sort();
     let text = |k: &str| package[k].as_str().unwrap_or("").to_owned();
+    let names = |k: &str| -> Vec<String> {
+        let mut names: Vec<String> = package[k]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|g| g["name"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
     json!({
         "title": text("title"), "notes": text("notes"), "license_id": text("license_id"),
         "author": text("author"), "maintainer": text("maintainer"),
         "maintainer_email": text("maintainer_email"), "tags": tags, "extras": extras,
+        "groups": names("groups"),
     })
 }
 
@@ -281,6 +294,20 @@ pub async fn publish_ckan(
         .and_then(|p| extras_map(p).get("issued").cloned())
         .unwrap_or_else(today);
     let mut ours = metadata(dataset, &prepared.collected, &issued);
+    // Themes also as CKAN groups where the portal has a group of that code (GovData and the
+    // Länder portals name their theme groups after the EU codes, in lower case).
+    let mut groups = Vec::new();
+    for theme in &dataset.themes {
+        let name = theme.to_lowercase();
+        if ckan
+            .read("group_show", &[("id", name.as_str())])
+            .await?
+            .is_some()
+        {
+            groups.push(json!({"name": name}));
+        }
+    }
+    ours["groups"] = json!(groups);
     let mut package = match existing {
         None => {
             progress(&format!("{}: creating the dataset", dataset.name));
