@@ -194,7 +194,8 @@ async fn login(
     Form(form): Form<LoginForm>,
 ) -> Response {
     if let Some(ConnectInfo(address)) = extensions.get::<ConnectInfo<SocketAddr>>() {
-        if state.limiter.take(address.ip(), Instant::now()).is_err() {
+        let ip = crate::limits::client_ip(address.ip(), &headers, &state.http.trusted_proxies);
+        if state.limiter.take(ip, Instant::now()).is_err() {
             return login_page(
                 &state,
                 Some("Zu viele Versuche; bitte kurz warten."),

@@ -28,6 +28,9 @@ pub struct HttpConfig {
     /// Requests per second and burst each client may make to `/api/`; 0 switches the limit off.
     pub rate_limit_per_s: u32,
     pub rate_limit_burst: u32,
+    /// Addresses of reverse proxies (such as the TLS proxy in front): for requests from them the
+    /// client is the last address in `X-Forwarded-For` that is not itself a trusted proxy.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Technicians who may log in to `/admin`: name and an argon2 hash of the password
     /// (`sensorhub admin hash-password` makes one).
     pub users: Vec<UserConfig>,
@@ -61,6 +64,7 @@ impl Default for HttpConfig {
             accessibility_contact: String::new(),
             rate_limit_per_s: 20,
             rate_limit_burst: 100,
+            trusted_proxies: Vec::new(),
             users: Vec::new(),
             secure_cookies: true,
             silent_after: "2h".into(),

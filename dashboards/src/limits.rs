@@ -58,7 +58,7 @@ pub async fn rate_limit(State(state): State<AppState>, request: Request, next: N
     let ip = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+        .map(|c| client_ip(c.0.ip(), request.headers(), &state.http.trusted_proxies));
     if let Some(ip) = ip {
         if let Err(wait) = state.limiter.take(ip, Instant::now()) {
             let retry = format!("{}", wait.ceil().max(1.0));
@@ -71,6 +71,27 @@ pub async fn rate_limit(State(state): State<AppState>, request: Request, next: N
         }
     }
     next.run(request).await
+}
+
+/// The client behind a request: the peer, or, when the peer is a trusted proxy, the last
+/// address in `X-Forwarded-For` that is not a trusted proxy itself (earlier entries can be
+/// forged by the client).
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|part| part.trim().parse().ok())
+        .collect();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer)
 }
 
 /// FNV-1a, 64 bit: stable across runs and versions, enough to tell bodies apart.
@@ -135,6 +156,25 @@ mod tests {
             RateLimiter::new(0, 0).take(ip, t0).is_ok(),
             "0 switches it off"
         );
+    }
+
+    #[test]
+    fn clients_behind_a_trusted_proxy_are_told_apart() {
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            "203.0.113.9, 198.51.100.4".parse().unwrap(),
+        );
+        // From the proxy: the last untrusted address (the first can be forged by the client).
+        assert_eq!(
+            client_ip(proxy, &headers, &[proxy]),
+            "198.51.100.4".parse::<IpAddr>().unwrap()
+        );
+        // From anyone else the header counts for nothing.
+        let stranger: IpAddr = "192.0.2.1".parse().unwrap();
+        assert_eq!(client_ip(stranger, &headers, &[proxy]), stranger);
+        assert_eq!(client_ip(proxy, &HeaderMap::new(), &[proxy]), proxy);
     }
 
     #[test]
