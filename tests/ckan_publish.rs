@@ -720,3 +720,35 @@ fn a_dry_run_prints_the_calls_it_would_make_and_changes_nothing() {
     let answer = api("package_show", &[("id", &setup.dataset)]);
     assert_eq!(answer["success"], false, "a dry run created {answer}");
 }
+
+#[test]
+fn a_refused_token_stops_with_ckans_reason_and_the_token_stays_secret() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let setup = Setup::new("", "");
+    let hour = now_hour();
+    setup.readings(hour - 10 * HOUR, hour - HOUR);
+    let secret = "not-a-valid-token-but-still-a-secret-7f3a";
+    let out = Command::new(env!("CARGO_BIN_EXE_sensorhub"))
+        .args(["publish", "--config", setup.config.to_str().unwrap()])
+        .env("CKAN_TEST_TOKEN", secret)
+        .env("SENSORHUB_LOG", "debug")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stderr.contains("CKAN refused"), "{stderr}");
+    assert!(
+        stderr.contains("403"),
+        "a 4xx is reported with its status: {stderr}"
+    );
+    assert!(
+        !stderr.contains(secret) && !stdout.contains(secret),
+        "the token leaked into the output"
+    );
+    // Nothing was created with the refused token.
+    assert_eq!(
+        api("package_show", &[("id", &setup.dataset)])["success"],
+        false
+    );
+}

@@ -562,9 +562,10 @@ async fn ensure_organization(ckan: &Ckan, config: &CkanConfig) -> Result<(), Pub
         .await
     {
         Ok(_) => Ok(()),
-        Err(CkanError::Rejected { status: 403, .. }) => Err(PublishError::Config(format!(
-            "the organization `{}` does not exist on the portal and this token may not create \
-             it; ask the portal team to create it",
+        Err(e @ CkanError::Rejected { status: 403, .. }) => Err(PublishError::Config(format!(
+            "the organization `{}` does not exist on the portal (or this token may not see it) \
+             and this token may not create it; check the token or ask the portal team to create \
+             the organization ({e})",
             config.organization
         ))),
         Err(e) => Err(e.into()),
