@@ -39,6 +39,13 @@ pub async fn watch(state: AppState) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        // Nobody listening: no reads (the InfluxDB backend's latest-values query is not cheap);
+        // the next listener starts from a fresh baseline.
+        if state.live.sender.receiver_count() == 0 {
+            first = true;
+            continue;
+        }
+        let started = std::time::Instant::now();
         let stations = match crate::public::stations(&state).await {
             Ok(s) => s,
             Err(e) => {
@@ -53,7 +60,7 @@ pub async fn watch(state: AppState) {
                     continue;
                 }
                 seen.insert(key, value.time.clone());
-                if first || state.live.sender.receiver_count() == 0 {
+                if first {
                     continue;
                 }
                 let event = serde_json::json!({
@@ -69,6 +76,8 @@ pub async fn watch(state: AppState) {
             }
         }
         first = false;
+        // A slow store gets breathing room: at most half the time goes to this feed.
+        tokio::time::sleep(started.elapsed()).await;
     }
 }
 
