@@ -15,11 +15,16 @@
         L.tileLayer(tiles, { attribution: el.getAttribute("data-tile-attribution") || "", maxZoom: 18 }).addTo(map);
       }
       var points = [];
+      var markers = [];
       stations.forEach(function (s) {
         if (s.lat === null || s.lon === null || s.lat === undefined) { return; }
-        var marker = L.circleMarker([s.lat, s.lon], {
-          radius: 9, color: "#00558c", weight: 3, fillColor: "#ffffff", fillOpacity: 1
-        }).addTo(map);
+        // A focusable marker (Leaflet gives keyboard markers tabindex 0 and role "button"):
+        // Tab reaches it, Enter opens its popup, Escape closes it again.
+        var icon = L.divIcon({ className: "station-marker", iconSize: [22, 22], html: "" });
+        var marker = L.marker([s.lat, s.lon], { icon: icon, keyboard: true, title: s.id });
+        var name = "Station " + s.id + (de ? ", Werte anzeigen" : ", show values");
+        // The element exists once the map has a view, so it is named on every add.
+        marker.on("add", function () { marker.getElement().setAttribute("aria-label", name); });
         var values = s.latest.map(function (v) {
           return (de ? v.label_de : v.label_en) + ": " + v.value + " " + v.unit;
         }).join("<br>");
@@ -33,6 +38,19 @@
         box.appendChild(text);
         marker.bindPopup(box);
         marker.bindTooltip(s.id);
+        // The popup takes the focus when it opens and gives it back to its marker on close,
+        // so keyboard and screen reader users land on the station link at once.
+        marker.on("popupopen", function () {
+          var close = marker.getPopup().getElement().querySelector(".leaflet-popup-close-button");
+          if (close) { close.setAttribute("aria-label", de ? "Schließen" : "Close"); close.title = de ? "Schließen" : "Close"; }
+          link.focus();
+        });
+        marker.on("popupclose", function () {
+          var element = marker.getElement();
+          if (element && document.activeElement && box.contains(document.activeElement)) { element.focus(); }
+          else if (element && document.activeElement === document.body) { element.focus(); }
+        });
+        markers.push(marker);
         points.push([s.lat, s.lon]);
       });
       if (points.length) {
@@ -40,7 +58,14 @@
       } else {
         map.setView([54.3, 9.7], 7);
       }
+      markers.forEach(function (m) { m.addTo(map); });
+      // Leaflet's own Escape handling needs the focus on the map itself, not on a marker or
+      // the popup's link, so Escape anywhere in the map closes the open popup.
+      el.addEventListener("keydown", function (e) {
+        if (e.key === "Escape") { map.closePopup(); }
+      });
       el.setAttribute("data-ready", String(points.length));
     })
-    .catch(function () { /* the list below still has every station */ });
+    // The list below still has every station; the console says what went wrong.
+    .catch(function (e) { if (window.console) { console.error("map:", e); } });
 }());

@@ -129,6 +129,7 @@ fn admin_page(title: &str, body: &str) -> String {
         "<!DOCTYPE html>\n<html lang=\"de\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"robots\" content=\"noindex\"><title>{title} – sensorhub</title>\
+         <link rel=\"icon\" href=\"/assets/favicon.svg\" type=\"image/svg+xml\">\
          <link rel=\"stylesheet\" href=\"/assets/style.css\"><link rel=\"stylesheet\" href=\"/assets/admin.css\">\
          </head><body><header><p class=\"site\">sensorhub – Technik</p></header>\
          <main id=\"main\">{body}</main></body></html>"

@@ -32,7 +32,12 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Files served from the binary: ours and the vendored Leaflet and uPlot.
-const ASSETS: [(&str, &str, &[u8]); 9] = [
+const ASSETS: [(&str, &str, &[u8]); 10] = [
+    (
+        "favicon.svg",
+        "image/svg+xml",
+        include_bytes!("../assets/favicon.svg"),
+    ),
     (
         "style.css",
         "text/css; charset=utf-8",
@@ -301,7 +306,8 @@ fn layout(
     let mut out = format!(
         "<!DOCTYPE html>\n<html lang=\"{code}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} – {site}</title><link rel=\"stylesheet\" href=\"/assets/style.css\">{head_extra}\
+         <title>{title} – {site}</title><link rel=\"icon\" href=\"/assets/favicon.svg\" type=\"image/svg+xml\">\
+         <link rel=\"stylesheet\" href=\"/assets/style.css\">{head_extra}\
          </head><body><a class=\"skip\" href=\"#main\">{skip}</a>\
          <header><p class=\"site\"><a href=\"/\">{site}</a></p>\
          <nav aria-label=\"{main_nav}\"><ul>{links}</ul></nav>\
@@ -829,9 +835,12 @@ async fn accessibility_page(
              Seite wird bei jeder Änderung automatisch mit axe-core auf Verstöße gegen WCAG 2.1 \
              A und AA geprüft. Alle Inhalte funktionieren ohne JavaScript; jedes Diagramm hat \
              eine gleichwertige Datentabelle und eine Zusammenfassung in Worten; die Karte hat \
-             eine Liste derselben Stationen; Live-Aktualisierungen lassen sich anhalten.</p>\
-             <h2>Nicht barrierefreie Inhalte</h2><p>Die Karte selbst ist mit der Tastatur nur \
-             eingeschränkt bedienbar; dieselben Informationen stehen in der Tabelle.</p>\
+             eine Liste derselben Stationen; Live-Aktualisierungen lassen sich anhalten. Die \
+             Stationen auf der Karte erreichen Sie mit der Tabulatortaste; die Eingabetaste \
+             zeigt ihre Werte, Escape schließt sie wieder.</p>\
+             <h2>Nicht barrierefreie Inhalte</h2><p>Verschieben und Zoomen der Karte ist mit \
+             der Tastatur nur eingeschränkt möglich (Pfeiltasten, Plus und Minus, wenn die \
+             Karte den Fokus hat); dieselben Informationen stehen in der Tabelle.</p>\
              <h2>Feedback und Kontakt</h2><p>Barrieren melden Sie bitte an {contact}.</p>\
              <h2>Durchsetzungsverfahren</h2><p>Wenn Sie auf Ihre Meldung keine zufriedenstellende \
              Antwort erhalten, können Sie sich an die Schlichtungsstelle nach dem \
@@ -845,9 +854,12 @@ async fn accessibility_page(
              <h2>Compliance status</h2><p>The pages are largely compliant. Every page is checked \
              with axe-core for WCAG 2.1 A and AA violations on every change. All content works \
              without JavaScript; every chart has an equivalent data table and a text summary; \
-             the map has a list of the same stations; live updates can be paused.</p>\
-             <h2>Content that is not accessible</h2><p>The map itself has limited keyboard \
-             support; the same information is in the table.</p>\
+             the map has a list of the same stations; live updates can be paused. The stations on \
+             the map can be reached with the Tab key; Enter shows their values, Escape closes \
+             them again.</p>\
+             <h2>Content that is not accessible</h2><p>Panning and zooming the map by keyboard \
+             is limited (arrow keys, plus and minus while the map has the focus); the same \
+             information is in the table.</p>\
              <h2>Feedback and contact</h2><p>Please report barriers to {contact}.</p>\
              <h2>Enforcement procedure</h2><p>If your report gets no satisfactory answer, you can \
              turn to the arbitration board under your Land's disability equality law.</p>"

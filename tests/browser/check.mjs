@@ -37,6 +37,7 @@ try {
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => { if (m.type() === "error") { errors.push(m.text() + " " + JSON.stringify(m.location())); } });
 
   // Every resident page loads, in both languages, and passes axe.
   const pages = [
@@ -58,10 +59,35 @@ try {
 
   // The map shows the public station.
   await page.goto(base + "/?lang=de");
-  await page.waitForSelector("#map[data-ready]");
+  await page.waitForSelector("#map[data-ready]").catch((e) => { throw new Error(errors.join("; ") || e.message); });
   const markers = await page.getAttribute("#map", "data-ready");
   ok(Number(markers) >= 1, "the map shows " + markers + " station(s)");
+  ok(errors.length === 0, "no script errors on the map (" + errors.join("; ") + ")");
   ok(await page.locator(".leaflet-interactive").count() >= 1, "the map draws a marker");
+  // Keyboard: Tab reaches a marker, Enter opens its popup with the focus on the station link,
+  // Escape closes it and the focus goes back to the marker.
+  const marker = page.locator('.station-marker[aria-label*="' + station + '"]');
+  ok(await marker.getAttribute("tabindex") === "0" && await marker.getAttribute("role") === "button",
+    "the station's marker is a focusable button");
+  await page.locator("a.skip").focus();
+  let reached = false;
+  for (let i = 0; i < 40 && !reached; i += 1) {
+    await page.keyboard.press("Tab");
+    reached = await page.evaluate((id) => document.activeElement?.classList.contains("station-marker")
+      && document.activeElement.getAttribute("aria-label").includes(id), station);
+  }
+  ok(reached, "Tab reaches the station's marker");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector(".leaflet-popup");
+  const focused = await page.evaluate(() => document.activeElement?.getAttribute("href"));
+  ok(focused === "/stations/" + station, "Enter opens the popup with the focus on the station link (" + focused + ")");
+  // Leaflet fades popups in; axe measures contrast through the opacity, so wait for the end.
+  await page.waitForFunction(() => getComputedStyle(document.querySelector(".leaflet-popup")).opacity === "1");
+  await axe(page, "/ with the map drawn and a popup open");
+  await page.keyboard.press("Escape");
+  await page.waitForSelector(".leaflet-popup", { state: "detached" });
+  ok(await page.evaluate(() => document.activeElement?.classList.contains("station-marker")),
+    "Escape closes the popup and the focus returns to the marker");
 
   // A live value arrives without reloading.
   const cell = page.locator('tr[data-station="' + station + '"][data-quantity="air_temperature"] .number');
