@@ -14,6 +14,7 @@ pub mod sqlite;
 pub mod time;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
@@ -112,6 +113,9 @@ enum SeriesBackend {
 pub struct Store {
     state: SqliteStore,
     series: SeriesBackend,
+    /// Counts commits that stored readings, so readers in this process (the live feed) learn
+    /// of new values at once instead of polling.
+    commits: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Store {
@@ -122,7 +126,11 @@ impl Store {
             Backend::Sqlite => SeriesBackend::Sqlite(state.clone()),
             Backend::Influxdb => SeriesBackend::Influx(Box::new(InfluxStore::new(config)?)),
         };
-        Ok(Store { state, series })
+        Ok(Store {
+            state,
+            series,
+            commits: Arc::new(tokio::sync::watch::Sender::new(0)),
+        })
     }
 
     /// The SQLite store with the registry, uplink metadata and dead letters.
@@ -134,14 +142,25 @@ impl Store {
     /// rest to the state. With SQLite both go in one transaction; with InfluxDB the readings
     /// are written first, so a crash in between at worst writes them again (idempotently).
     pub async fn commit(&self, mut batch: IngestBatch) -> Result<(), StoreError> {
+        let readings = !batch.readings.is_empty();
         match &self.series {
-            SeriesBackend::Sqlite(_) => self.state.commit(batch).await,
+            SeriesBackend::Sqlite(_) => self.state.commit(batch).await?,
             SeriesBackend::Influx(influx) => {
                 influx.write(&batch.readings).await?;
                 batch.readings.clear();
-                self.state.commit(batch).await
+                self.state.commit(batch).await?
             }
         }
+        if readings {
+            self.commits.send_modify(|n| *n += 1);
+        }
+        Ok(())
+    }
+
+    /// Changes with every commit through this store (or a clone of it) that stored readings.
+    /// Writers in other processes are not seen: who needs them must also poll.
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.commits.subscribe()
     }
 
     /// Whether both parts answer (for readiness checks).
@@ -168,7 +187,12 @@ macro_rules! delegate {
 
 impl TimeSeries for Store {
     async fn write(&self, readings: Vec<Reading>) -> Result<(), StoreError> {
-        delegate!(self, s => TimeSeries::write(s, readings).await)
+        let any = !readings.is_empty();
+        delegate!(self, s => TimeSeries::write(s, readings).await)?;
+        if any {
+            self.commits.send_modify(|n| *n += 1);
+        }
+        Ok(())
     }
     async fn latest(&self) -> Result<Vec<LatestValue>, StoreError> {
         delegate!(self, s => TimeSeries::latest(s).await)
