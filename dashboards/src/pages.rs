@@ -609,7 +609,7 @@ fn render_station(
     body.push_str(&live_controls(lang));
     let _ = write!(
         body,
-        "<table id=\"current\"><caption>{caption} {id}</caption><thead><tr>\
+        "<div class=\"scroll\"><table id=\"current\"><caption>{caption} {id}</caption><thead><tr>\
          <th scope=\"col\">{quantity}</th><th scope=\"col\">{value}</th><th scope=\"col\">{updated}</th>\
          </tr></thead><tbody>",
         caption = lang.t("Aktuelle Werte der Station", "Current values of station"),
@@ -618,7 +618,7 @@ fn render_station(
         updated = lang.t("Zuletzt aktualisiert", "Last updated"),
     );
     value_rows(lang, station, false, &mut body);
-    body.push_str("</tbody></table></section>");
+    body.push_str("</tbody></table></div></section>");
 
     let _ = write!(
         body,

@@ -145,6 +145,23 @@ try {
   const download = await page.request.get(base + csv);
   ok(download.status() === 200 && (await download.text()).startsWith("time,station,quantity"), "CSV download " + csv);
 
+  // On a phone (320 CSS pixels, WCAG 1.4.10 Reflow) no page scrolls sideways as a whole; wide
+  // tables scroll inside their own box.
+  const phone = await browser.newContext({ locale: "de-DE", viewport: { width: 320, height: 640 } });
+  const small = await phone.newPage();
+  for (const path of pages) {
+    await small.goto(base + path);
+    if (path.startsWith("/stations/")) {
+      await small.waitForSelector("figure.chart[data-drawn]");
+    }
+    const width = await small.evaluate(() => document.documentElement.scrollWidth);
+    const wide = width <= 320 ? [] : await small.evaluate(() => [...document.querySelectorAll("body *")]
+      .filter((e) => e.getBoundingClientRect().right > 320 && !e.closest(".scroll"))
+      .slice(0, 5).map((e) => e.tagName + "." + e.className + " " + Math.round(e.getBoundingClientRect().right)));
+    ok(width <= 320, path + " fits a 320 px wide screen (" + width + " px) " + wide.join(", "));
+  }
+  await phone.close();
+
   // A private station has no page.
   const hidden = await page.goto(base + "/stations/" + privateStation);
   ok(hidden.status() === 404, "the private station's page is 404");
