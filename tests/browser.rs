@@ -272,6 +272,21 @@ fn api_answers_only_for_public_stations_and_admin_refuses_strangers() {
     );
     assert_eq!(get("/admin/api/v1/devices/health", "").status, 401);
 
+    // Guessing passwords: after the burst of login attempts (10 by default; 3 used above)
+    // every attempt is refused with 429, the right password too, until the bucket refills.
+    let csrf = "Cookie: sh_login_csrf=guessed\r\n";
+    let wrong = "user=technik&password=guess&csrf=guessed";
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(post(port, "/admin/login", csrf, wrong).0);
+    }
+    assert_eq!(&statuses[..7], &[401; 7], "{statuses:?}");
+    assert_eq!(statuses[7], 429, "{statuses:?}");
+    let (status, head) = post(port, "/admin/login", csrf, &form);
+    assert_eq!(status, 429, "the right password waits too: {head}");
+    assert!(head.contains("retry-after: "), "{head}");
+    assert!(!head.contains("sh_session="), "{head}");
+
     // The per-client rate limit: a burst beyond 400 requests gets 429 with Retry-After.
     let mut limited = None;
     for _ in 0..1_000 {

@@ -196,12 +196,26 @@ async fn login(
 ) -> Response {
     if let Some(ConnectInfo(address)) = extensions.get::<ConnectInfo<SocketAddr>>() {
         let ip = crate::limits::client_ip(address.ip(), &headers, &state.http.trusted_proxies);
-        if state.limiter.take(ip, Instant::now()).is_err() {
-            return login_page(
+        let now = Instant::now();
+        let wait = state
+            .limiter
+            .take(ip, now)
+            .and_then(|()| state.login_limiter.take(ip, now));
+        if let Err(wait) = wait {
+            tracing::warn!(client = %ip, user = %form.user, "admin login refused: too many attempts");
+            let minutes = (wait / 60.0).ceil().max(1.0);
+            let mut response = login_page(
                 &state,
-                Some("Zu viele Versuche; bitte kurz warten."),
+                Some(&format!(
+                    "Zu viele Anmeldeversuche von dieser Adresse; bitte in {minutes} \
+                     Minute(n) erneut versuchen."
+                )),
                 StatusCode::TOO_MANY_REQUESTS,
             );
+            if let Ok(value) = HeaderValue::from_str(&format!("{}", wait.ceil().max(1.0))) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            return response;
         }
     }
     let expected = cookie(&headers, CSRF_COOKIE).unwrap_or("");

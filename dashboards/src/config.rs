@@ -31,6 +31,10 @@ pub struct HttpConfig {
     /// Addresses of reverse proxies (such as the TLS proxy in front): for requests from them the
     /// client is the last address in `X-Forwarded-For` that is not itself a trusted proxy.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Login attempts on `/admin/login` per client address: a burst, then this many per hour
+    /// (guessing passwords stays slow; argon2 checks cannot eat the CPU). 0 per hour: no limit.
+    pub login_attempts_burst: u32,
+    pub login_attempts_per_hour: u32,
     /// Technicians who may log in to `/admin`: name and an argon2 hash of the password
     /// (`sensorhub admin hash-password` makes one).
     pub users: Vec<UserConfig>,
@@ -65,6 +69,8 @@ impl Default for HttpConfig {
             rate_limit_per_s: 20,
             rate_limit_burst: 100,
             trusted_proxies: Vec::new(),
+            login_attempts_burst: 10,
+            login_attempts_per_hour: 30,
             users: Vec::new(),
             secure_cookies: true,
             silent_after: "2h".into(),
@@ -84,6 +90,11 @@ impl HttpConfig {
         }
         if self.rate_limit_per_s > 0 && self.rate_limit_burst < self.rate_limit_per_s {
             problems.push("http.rate_limit_burst: must be at least rate_limit_per_s".into());
+        }
+        if self.login_attempts_per_hour > 0 && self.login_attempts_burst == 0 {
+            problems.push(
+                "http.login_attempts_burst: 0 would refuse every login; set at least 1".into(),
+            );
         }
         for (i, user) in self.users.iter().enumerate() {
             if user.name.trim().is_empty() {

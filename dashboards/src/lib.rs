@@ -47,6 +47,7 @@ pub struct AppState {
     pub http: Arc<HttpConfig>,
     pub(crate) live: live::Hub,
     pub(crate) limiter: Arc<limits::RateLimiter>,
+    pub(crate) login_limiter: Arc<limits::RateLimiter>,
     pub(crate) sessions: Arc<admin_views::Sessions>,
 }
 
@@ -65,6 +66,10 @@ impl AppState {
             limiter: Arc::new(limits::RateLimiter::new(
                 http.rate_limit_per_s,
                 http.rate_limit_burst,
+            )),
+            login_limiter: Arc::new(limits::RateLimiter::with_rate(
+                f64::from(http.login_attempts_per_hour) / 3600.0,
+                f64::from(http.login_attempts_burst),
             )),
             http: Arc::new(http),
             live: live::Hub::new(),

@@ -23,9 +23,14 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(per_s: u32, burst: u32) -> Self {
+        RateLimiter::with_rate(f64::from(per_s), f64::from(burst.max(per_s)))
+    }
+
+    /// `per_s` tokens a second (fractions allowed: 30 an hour is 30.0 / 3600.0), up to `burst`.
+    pub fn with_rate(per_s: f64, burst: f64) -> Self {
         RateLimiter {
-            per_s: f64::from(per_s),
-            burst: f64::from(burst.max(per_s)),
+            per_s,
+            burst: burst.max(1.0),
             buckets: Mutex::new(HashMap::new()),
         }
     }
