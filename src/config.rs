@@ -32,6 +32,8 @@ pub struct Config {
     pub normalisation: Vec<sensorhub_gateway::NormalisationRule>,
     /// The open datasets published to the folder or to CKAN.
     pub datasets: Vec<sensorhub_publisher::DatasetConfig>,
+    /// Alerts for technicians: silent devices and low batteries, to a webhook.
+    pub alerts: crate::alerts::AlertsConfig,
 }
 
 impl Config {
@@ -58,6 +60,7 @@ impl Config {
         problems.extend(self.store.problems());
         problems.extend(self.privacy.problems());
         problems.extend(self.http.problems());
+        problems.extend(self.alerts.problems());
         problems.extend(sensorhub_gateway::normalise::problems(&self.normalisation));
         if self.http.listen.parse::<std::net::SocketAddr>().is_err() {
             problems.push(format!(

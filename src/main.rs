@@ -1,6 +1,7 @@
 //! The `sensorhub` command: parses the command line, loads the config once, and wires the
 //! crates together. Everything with behaviour of its own lives in the workspace crates.
 
+mod alerts;
 mod config;
 mod demo;
 mod devices;
@@ -120,6 +121,11 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         state: Option<PathBuf>,
     },
+    /// Device alerts (silent devices, low batteries) for technicians.
+    Alerts {
+        #[command(subcommand)]
+        command: AlertsCommand,
+    },
     /// Technician accounts for the `/admin` pages.
     Admin {
         #[command(subcommand)]
@@ -130,6 +136,15 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum AlertsCommand {
+    /// Check once now: print what opened or cleared, send it to `alerts.webhook_url` and
+    /// record it (`run` does this every `alerts.check_every`).
+    Check(ConfigArg),
+    /// The open alerts.
+    List(ConfigArg),
 }
 
 #[derive(Subcommand)]
@@ -346,6 +361,7 @@ async fn dispatch(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Devices { command } => devices_command(command).await,
+        Command::Alerts { command } => alerts_command(command).await,
         Command::Readings(args) => readings::run(args).await,
         Command::DeadLetters {
             config,
@@ -549,6 +565,37 @@ async fn devices_command(command: DevicesCommand) -> Result<()> {
                 .remove_device(&eui.to_string())
                 .await?;
             println!("removed {eui}");
+            Ok(())
+        }
+    }
+}
+
+async fn alerts_command(command: AlertsCommand) -> Result<()> {
+    match command {
+        AlertsCommand::Check(config) => {
+            let config = Config::load(&config.config)?;
+            let store = open_store(&config)?;
+            let now = sensorhub_store::time::now_ms();
+            let changes =
+                alerts::check(&store, &config.alerts, &config.http.silent_after, now).await?;
+            for c in changes.iter().filter(|c| !c.text.is_empty()) {
+                println!("{} {} {}", c.state, c.kind, c.text);
+            }
+            let open = store.state().open_alerts().await?.len();
+            println!("{open} alert(s) open");
+            Ok(())
+        }
+        AlertsCommand::List(config) => {
+            let config = Config::load(&config.config)?;
+            let mut open = open_store(&config)?.state().open_alerts().await?;
+            open.sort();
+            for (dev_eui, kind, since) in &open {
+                println!(
+                    "{dev_eui} {kind} since {}",
+                    sensorhub_store::time::format_rfc3339(*since)
+                );
+            }
+            println!("{} alert(s) open", open.len());
             Ok(())
         }
     }

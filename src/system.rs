@@ -125,6 +125,24 @@ pub async fn run_with(
             }
         }));
     }
+    if parts.gateway {
+        let (store, alerts, silent_after, stop) = (
+            store.clone(),
+            config.alerts.clone(),
+            config.http.silent_after.clone(),
+            shutdown.clone(),
+        );
+        let period = sensorhub_core::duration::parse_ms(&alerts.check_every).unwrap_or(300_000);
+        tasks.spawn(every(Duration::from_millis(period), stop, move || {
+            let (store, alerts, silent_after) = (store.clone(), alerts.clone(), silent_after.clone());
+            async move {
+                let now = sensorhub_store::time::now_ms();
+                if let Err(e) = crate::alerts::check(&store, &alerts, &silent_after, now).await {
+                    tracing::error!(error = %format!("{e:#}"), "alert check failed; trying again at the next check");
+                }
+            }
+        }));
+    }
     if parts.serve {
         let listener = tokio::net::TcpListener::bind(&config.http.listen)
             .await

@@ -11,9 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
-use common::{fixture, publish_all, Mosquitto, Sensorhub};
-use sensorhub_core::lpp::{LppType, LppWriter};
+use common::{lpp_uplink as uplink, publish_all, Mosquitto, Sensorhub};
 use serde_json::Value;
 
 const PUBLIC_EUI: &str = "0101010101010101";
@@ -22,29 +20,6 @@ const PASSWORD: &str = "Deichgraf-Technik-2026";
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A ChirpStack `up` event of `dev_eui` with temperature and humidity at `time_ms`.
-fn uplink(dev_eui: &str, temperature: f64, humidity: f64, time_ms: i64) -> (String, Vec<u8>) {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-    let mut buffer = [0u8; 16];
-    let mut writer = LppWriter::new(&mut buffer);
-    writer
-        .push(1, LppType::Temperature, &[temperature])
-        .unwrap();
-    writer.push(2, LppType::Humidity, &[humidity]).unwrap();
-    let payload = writer.payload().to_vec();
-    let mut event: Value = serde_json::from_str(&fixture("chirpstack-v4-up.json")).unwrap();
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    event["deduplicationId"] = format!("5bc7e3c4-4401-4b8d-9386-{n:012x}").into();
-    event["deviceInfo"]["devEui"] = dev_eui.into();
-    event["data"] = base64::engine::general_purpose::STANDARD
-        .encode(payload)
-        .into();
-    event["time"] = sensorhub_store::time::format_rfc3339(time_ms).into();
-    let topic =
-        format!("application/17c82e96-be03-4f38-aef3-f83d48582d97/device/{dev_eui}/event/up");
-    (topic, serde_json::to_vec(&event).unwrap())
 }
 
 /// Sensorhub with a technician account, a public and a private station, and a day of history.

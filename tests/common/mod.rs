@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
 
 pub fn free_port() -> u16 {
@@ -319,4 +320,35 @@ pub fn fixture(name: &str) -> String {
         .join("tests/fixtures")
         .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A ChirpStack `up` event of `dev_eui` with temperature and humidity at `time_ms`.
+pub fn lpp_uplink(
+    dev_eui: &str,
+    temperature: f64,
+    humidity: f64,
+    time_ms: i64,
+) -> (String, Vec<u8>) {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let mut buffer = [0u8; 16];
+    let mut writer = sensorhub_core::lpp::LppWriter::new(&mut buffer);
+    writer
+        .push(1, sensorhub_core::lpp::LppType::Temperature, &[temperature])
+        .unwrap();
+    writer
+        .push(2, sensorhub_core::lpp::LppType::Humidity, &[humidity])
+        .unwrap();
+    let payload = writer.payload().to_vec();
+    let mut event: serde_json::Value =
+        serde_json::from_str(&fixture("chirpstack-v4-up.json")).unwrap();
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    event["deduplicationId"] = format!("5bc7e3c4-4401-4b8d-9386-{n:012x}").into();
+    event["deviceInfo"]["devEui"] = dev_eui.into();
+    event["data"] = base64::engine::general_purpose::STANDARD
+        .encode(payload)
+        .into();
+    event["time"] = sensorhub_store::time::format_rfc3339(time_ms).into();
+    let topic =
+        format!("application/17c82e96-be03-4f38-aef3-f83d48582d97/device/{dev_eui}/event/up");
+    (topic, serde_json::to_vec(&event).unwrap())
 }

@@ -169,6 +169,47 @@ impl SqliteStore {
         .await
     }
 
+    /// Open device alerts: DevEUI, kind and since when (ms), in no particular order.
+    pub async fn open_alerts(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT dev_eui, kind, since FROM alerts")
+                .during("read alerts")?;
+            let rows = stmt
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+                .during("read alerts")?;
+            rows.collect::<Result<_, _>>().during("read alerts")
+        })
+        .await
+    }
+
+    /// Records alerts as opened (DevEUI, kind, since) and closed (DevEUI, kind), all or none.
+    pub async fn update_alerts(
+        &self,
+        opened: Vec<(String, String, i64)>,
+        closed: Vec<(String, String)>,
+    ) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            let tx = conn.transaction().during("begin alerts")?;
+            for (dev_eui, kind, since) in &opened {
+                tx.execute(
+                    "INSERT OR REPLACE INTO alerts (dev_eui, kind, since) VALUES (?1, ?2, ?3)",
+                    params![dev_eui, kind, since],
+                )
+                .during("open alert")?;
+            }
+            for (dev_eui, kind) in &closed {
+                tx.execute(
+                    "DELETE FROM alerts WHERE dev_eui = ?1 AND kind = ?2",
+                    params![dev_eui, kind],
+                )
+                .during("close alert")?;
+            }
+            tx.commit().during("commit alerts")
+        })
+        .await
+    }
+
     /// Removes a device from the registry; its stored readings stay with the station.
     pub async fn remove_device(&self, dev_eui: &str) -> Result<(), StoreError> {
         let dev_eui = dev_eui.to_owned();

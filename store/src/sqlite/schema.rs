@@ -99,6 +99,14 @@ const MIGRATIONS: &[&str] = &[
         margin INTEGER,
         external_power INTEGER NOT NULL
     );",
+    // 5: device alerts that are open (a silent device, a low battery) and since when, so an
+    // alert is sent once when it opens and once when it clears, across restarts too.
+    "CREATE TABLE alerts (
+        dev_eui TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        since INTEGER NOT NULL,
+        PRIMARY KEY (dev_eui, kind)
+    );",
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,193 @@
+//! Alerts for technicians, end to end: `sensorhub run` with a real Mosquitto notices a device
+//! that stopped sending, posts the alert to a webhook once (not again on later checks, not
+//! again after a restart), retries when the webhook fails, and posts the all-clear when the
+//! device is heard again.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{lpp_uplink, publish_all, wait_for, Mosquitto, Sensorhub};
+use serde_json::Value;
+
+const EUI: &str = "0303030303030303";
+const QUIET_EUI: &str = "0404040404040404";
+
+/// A webhook receiver on loopback: answers 500 to the first `failures` posts, then 200, and
+/// keeps the bodies it accepted.
+struct Webhook {
+    port: u16,
+    accepted: Arc<Mutex<Vec<Value>>>,
+    refused: Arc<AtomicUsize>,
+}
+
+impl Webhook {
+    fn start(failures: usize) -> Webhook {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(Mutex::new(Vec::new()));
+        let refused = Arc::new(AtomicUsize::new(0));
+        let (keep, count) = (accepted.clone(), refused.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                if reader.read_exact(&mut body).is_err() {
+                    continue;
+                }
+                let status = if count.load(Ordering::SeqCst) < failures {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    "500 Internal Server Error"
+                } else {
+                    keep.lock()
+                        .unwrap()
+                        .push(serde_json::from_slice(&body).unwrap());
+                    "200 OK"
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+        });
+        Webhook {
+            port,
+            accepted,
+            refused,
+        }
+    }
+
+    /// Every alert accepted so far as (DevEUI, kind, state).
+    fn alerts(&self) -> Vec<(String, String, String)> {
+        let bodies = self.accepted.lock().unwrap();
+        bodies
+            .iter()
+            .flat_map(|b| b["alerts"].as_array().cloned().unwrap_or_default())
+            .map(|a| {
+                let s = |k: &str| a[k].as_str().unwrap_or_default().to_owned();
+                (s("dev_eui"), s("kind"), s("state"))
+            })
+            .collect()
+    }
+}
+
+fn alert(kind: &str, state: &str) -> (String, String, String) {
+    (EUI.into(), kind.into(), state.into())
+}
+
+#[test]
+fn silent_device_alerts_once_survives_restart_retries_and_clears() {
+    // The first three posts fail: one whole check (three attempts) goes undelivered.
+    let webhook = Webhook::start(3);
+    let broker = Mosquitto::start();
+    let mut hub = Sensorhub::new(&broker.url(), "e2e-alerts");
+    let config = std::fs::read_to_string(&hub.config).unwrap();
+    let config = config.replacen("[http]\n", "[http]\nsilent_after = \"3s\"\n", 1)
+        + &format!(
+            "\n[alerts]\nwebhook_url = \"http://127.0.0.1:{}/hooks/technik\"\ncheck_every = \"1s\"\n",
+            webhook.port
+        );
+    std::fs::write(&hub.config, config).unwrap();
+    hub.register(EUI, "pegel-wyk", true);
+    // Registered but never heard: not installed yet, so no alert.
+    hub.register(QUIET_EUI, "pegel-nieblum", true);
+    hub.start();
+
+    let now = sensorhub_store::time::now_ms();
+    publish_all(&broker.url(), &[lpp_uplink(EUI, 8.5, 80.0, now)]);
+    wait_for("the uplink stored", Duration::from_secs(20), || {
+        (!hub.readings(EUI).is_empty()).then_some(())
+    });
+
+    // Three seconds later the device counts as silent; the failed check is tried again.
+    wait_for("the silent alert", Duration::from_secs(30), || {
+        (!webhook.alerts().is_empty()).then_some(())
+    });
+    assert_eq!(webhook.refused.load(Ordering::SeqCst), 3);
+    assert_eq!(webhook.alerts(), [alert("silent", "open")]);
+    let text = webhook.accepted.lock().unwrap()[0]["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        text.contains("pegel-wyk") && text.contains("sendet seit"),
+        "{text}"
+    );
+
+    // Later checks and a restart send nothing new.
+    std::thread::sleep(Duration::from_secs(3));
+    hub.kill();
+    hub.start();
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(webhook.alerts(), [alert("silent", "open")]);
+    let listed = hub.ok(&["alerts", "list"]);
+    assert!(
+        listed.contains(&format!("{EUI} silent since")) && listed.contains("1 alert(s) open"),
+        "{listed}"
+    );
+
+    // Heard again: the all-clear, once.
+    let now = sensorhub_store::time::now_ms();
+    publish_all(&broker.url(), &[lpp_uplink(EUI, 8.7, 80.0, now)]);
+    wait_for("the all-clear", Duration::from_secs(20), || {
+        (webhook.alerts().len() == 2).then_some(())
+    });
+    assert_eq!(
+        webhook.alerts(),
+        [alert("silent", "open"), alert("silent", "cleared")]
+    );
+    assert!(!webhook.alerts().iter().any(|(eui, _, _)| eui == QUIET_EUI));
+}
+
+#[test]
+fn alerts_check_without_webhook_prints_and_records() {
+    let broker = Mosquitto::start();
+    let mut hub = Sensorhub::new(&broker.url(), "e2e-alerts-cli");
+    let config = std::fs::read_to_string(&hub.config).unwrap();
+    let config = config.replacen("[http]\n", "[http]\nsilent_after = \"1h\"\n", 1)
+        + "\n[alerts]\ncheck_every = \"1h\"\nlanguage = \"en\"\n";
+    std::fs::write(&hub.config, config).unwrap();
+    hub.register(EUI, "pegel-wyk", true);
+    hub.start();
+    // An uplink from two hours ago: silent for the 1h threshold.
+    let then = sensorhub_store::time::now_ms() - 2 * 3_600_000;
+    publish_all(&broker.url(), &[lpp_uplink(EUI, 8.5, 80.0, then)]);
+    wait_for("the uplink stored", Duration::from_secs(20), || {
+        (!hub.readings(EUI).is_empty()).then_some(())
+    });
+    hub.kill();
+
+    let first = hub.ok(&["alerts", "check"]);
+    assert!(
+        first.contains("open silent") && first.contains("silent for 2 h 0 min"),
+        "{first}"
+    );
+    assert!(first.contains("1 alert(s) open"), "{first}");
+    let second = hub.ok(&["alerts", "check"]);
+    assert_eq!(second.trim(), "1 alert(s) open");
+
+    // A webhook URL that is not one is refused by the config check, without showing it.
+    let config = std::fs::read_to_string(&hub.config).unwrap()
+        + "webhook_url = \"ftp://secret-token@example.org\"\n";
+    std::fs::write(&hub.config, config).unwrap();
+    let out = hub.cli(&["alerts", "check"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("alerts.webhook_url"), "{stderr}");
+    assert!(!stderr.contains("secret-token"), "{stderr}");
+}
