@@ -16,6 +16,8 @@ use serde_json::Value;
 
 const PUBLIC_EUI: &str = "0101010101010101";
 const PRIVATE_EUI: &str = "0202020202020202";
+/// A public station last heard two days ago: its values must show as outdated.
+const STALE_EUI: &str = "0505050505050505";
 const PASSWORD: &str = "Deichgraf-Technik-2026";
 
 fn repo() -> PathBuf {
@@ -48,6 +50,7 @@ fn setup() -> (Mosquitto, Sensorhub) {
     std::fs::write(&hub.config, config).unwrap();
     hub.register(PUBLIC_EUI, "pegel-wyk", true);
     hub.register(PRIVATE_EUI, "garten-privat", false);
+    hub.register(STALE_EUI, "pegel-alt", true);
     hub.start();
 
     // A day of history for the charts, for both stations.
@@ -58,9 +61,10 @@ fn setup() -> (Mosquitto, Sensorhub) {
         history.push(uplink(PUBLIC_EUI, 8.0 + i as f64 * 0.1, 80.0, t));
         history.push(uplink(PRIVATE_EUI, 20.0, 50.0, t));
     }
+    history.push(uplink(STALE_EUI, 5.0, 90.0, now - 48 * 3_600_000));
     publish_all(&broker.url(), &history);
     common::wait_for("history stored", Duration::from_secs(20), || {
-        (hub.readings(PUBLIC_EUI).len() >= 96).then_some(())
+        (hub.readings(PUBLIC_EUI).len() >= 96 && hub.readings(STALE_EUI).len() == 2).then_some(())
     });
     (broker, hub)
 }
@@ -101,6 +105,7 @@ fn resident_pages_and_admin_in_a_real_browser() {
             "garten-privat",
             "technik",
             PASSWORD,
+            "pegel-alt",
         ])
         .current_dir(repo().join("tests/browser"))
         .output()
@@ -156,6 +161,22 @@ fn api_answers_only_for_public_stations_and_admin_refuses_strangers() {
     assert_eq!(
         get("/api/v1/stations", &format!("If-None-Match: {etag}\r\n")).status,
         304
+    );
+    // Values older than http.stale_after (3 h) say so, fresh ones do not.
+    let list: Value = serde_json::from_str(&stations.body).unwrap();
+    for station in list.as_array().unwrap() {
+        let old = station["id"] == "pegel-alt";
+        for value in station["latest"].as_array().unwrap() {
+            assert_eq!(value["stale"], old, "{station}");
+        }
+    }
+    let overview = get("/", "Accept-Language: de\r\n").body;
+    let stale_rows = overview.matches("<tr data-station=\"pegel-alt\"").count();
+    assert_eq!(stale_rows, 2, "{overview}");
+    assert_eq!(
+        overview.matches("(veraltet)").count(),
+        stale_rows,
+        "{overview}"
     );
     let latest = get("/api/v1/latest", "");
     assert!(latest.body.contains("pegel-wyk") && !latest.body.contains("garten-privat"));

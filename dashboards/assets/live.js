@@ -30,6 +30,10 @@
         time.setAttribute("datetime", v.time);
         time.textContent = timeFormat.format(new Date(v.time));
       }
+      // A fresh value is no longer outdated.
+      row.classList.remove("stale");
+      var note = row.querySelector(".stale-note");
+      if (note) { note.remove(); }
       row.classList.add("flash");
       window.setTimeout(function () { row.classList.remove("flash"); }, 1500);
     });

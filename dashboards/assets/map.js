@@ -26,7 +26,8 @@
         // The element exists once the map has a view, so it is named on every add.
         marker.on("add", function () { marker.getElement().setAttribute("aria-label", name); });
         var values = s.latest.map(function (v) {
-          return (de ? v.label_de : v.label_en) + ": " + v.value + " " + v.unit;
+          return (de ? v.label_de : v.label_en) + ": " + v.value + " " + v.unit
+            + (v.stale ? (de ? " (veraltet)" : " (outdated)") : "");
         }).join("<br>");
         var link = document.createElement("a");
         link.href = "/stations/" + encodeURIComponent(s.id);

@@ -74,6 +74,7 @@ struct FlatValue {
     value: f64,
     unit: String,
     time: String,
+    stale: bool,
 }
 
 /// `GET /api/v1/latest`: the newest value of every public series, flat.
@@ -90,6 +91,7 @@ async fn latest(State(state): State<AppState>, headers: HeaderMap) -> Response {
                         value: v.value,
                         unit: v.unit,
                         time: v.time,
+                        stale: v.stale,
                     })
                 })
                 .collect();

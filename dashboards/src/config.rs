@@ -43,6 +43,9 @@ pub struct HttpConfig {
     pub secure_cookies: bool,
     /// A device that sent nothing for this long is listed as silent (`2h`, `1d`).
     pub silent_after: String,
+    /// A public value older than this is marked as outdated on the pages (`veraltet`) and in
+    /// the API (`stale: true`), so nobody takes an old water level for the current one.
+    pub stale_after: String,
 }
 
 /// A technician account.
@@ -74,6 +77,7 @@ impl Default for HttpConfig {
             users: Vec::new(),
             secure_cookies: true,
             silent_after: "2h".into(),
+            stale_after: "3h".into(),
         }
     }
 }
@@ -106,6 +110,12 @@ impl HttpConfig {
                      `sensorhub admin hash-password`"
                 ));
             }
+        }
+        if crate::parse_duration_ms(&self.stale_after).is_none() {
+            problems.push(format!(
+                "http.stale_after: `{}` is not a duration such as 3h",
+                self.stale_after
+            ));
         }
         if crate::parse_duration_ms(&self.silent_after).is_none() {
             problems.push(format!(

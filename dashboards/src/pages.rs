@@ -369,11 +369,23 @@ fn value_rows(lang: Lang, station: &PublicStation, link: bool, out: &mut String)
         } else {
             String::new()
         };
+        // Outdated values say so in words, not by colour alone (WCAG 1.4.1).
+        let (class, stale) = if v.stale {
+            (
+                " class=\"stale\"",
+                format!(
+                    " <strong class=\"stale-note\">{}</strong>",
+                    lang.t("(veraltet)", "(outdated)")
+                ),
+            )
+        } else {
+            ("", String::new())
+        };
         let _ = write!(
             out,
-            "<tr data-station=\"{id}\" data-quantity=\"{q}\">{station_cell}<th scope=\"row\">{label}</th>\
+            "<tr data-station=\"{id}\" data-quantity=\"{q}\"{class}>{station_cell}<th scope=\"row\">{label}</th>\
              <td class=\"value\"><span class=\"number\">{value}</span> {unit}</td>\
-             <td><time datetime=\"{time}\">{time_text}</time></td></tr>",
+             <td><time datetime=\"{time}\">{time_text}</time>{stale}</td></tr>",
             q = escape(&v.quantity),
             label = escape(label),
             value = number(lang, v.value),
@@ -398,13 +410,20 @@ async fn overview(
 }
 
 fn render_overview(state: &AppState, lang: Lang, stations: &[PublicStation]) -> String {
+    let stale_after = escape(&state.http.stale_after);
     let mut body = format!(
         "<h1>{}</h1><p>{}</p>",
         lang.t("Messwerte", "Measurements"),
-        lang.t(
-            "Aktuelle Werte der öffentlichen Messstationen. Die Werte werden laufend aktualisiert.",
-            "Current values of the public measuring stations. Values update continuously."
-        )
+        match lang {
+            Lang::De => format!(
+                "Aktuelle Werte der öffentlichen Messstationen. Die Werte werden laufend \
+                 aktualisiert; ein Wert, der älter als {stale_after} ist, ist als veraltet markiert."
+            ),
+            Lang::En => format!(
+                "Current values of the public measuring stations. Values update continuously; \
+                 a value older than {stale_after} is marked as outdated."
+            ),
+        }
     );
     let _ = write!(
         body,

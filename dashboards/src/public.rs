@@ -27,6 +27,8 @@ pub struct PublicValue {
     pub unit: String,
     /// RFC 3339 UTC.
     pub time: String,
+    /// Older than `http.stale_after`: shown as outdated.
+    pub stale: bool,
 }
 
 /// Public stations with their latest values, ordered by id.
@@ -48,6 +50,8 @@ pub async fn stations(state: &AppState) -> Result<Vec<PublicStation>, StoreError
             (s.id, station)
         })
         .collect();
+    let stale_ms = crate::parse_duration_ms(&state.http.stale_after).unwrap_or(10_800_000);
+    let now = sensorhub_store::time::now_ms();
     for latest in state.store.latest().await? {
         let Some(station) = stations.get_mut(&latest.station) else {
             continue;
@@ -60,6 +64,7 @@ pub async fn stations(state: &AppState) -> Result<Vec<PublicStation>, StoreError
             value: latest.value,
             unit: latest.unit,
             time: format_rfc3339(latest.time_ms),
+            stale: now - latest.time_ms > stale_ms,
         });
     }
     Ok(stations.into_values().collect())

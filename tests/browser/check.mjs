@@ -1,13 +1,14 @@
 // Browser checks of the resident pages and the admin login, driven by tests/browser.rs.
 //
 // Usage: node check.mjs BASE_URL PUBLIC_STATION PRIVATE_STATION ADMIN_USER ADMIN_PASSWORD
+//        STALE_STATION (a public station whose values are days old)
 // The Rust test keeps publishing new values for PUBLIC_STATION while this runs.
 // Prints one line per check and exits non-zero on the first failure.
 import { chromium } from "playwright-core";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
-const [base, station, privateStation, adminUser, adminPassword] = process.argv.slice(2);
+const [base, station, privateStation, adminUser, adminPassword, staleStation] = process.argv.slice(2);
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 
@@ -99,6 +100,10 @@ try {
     { timeout: 20000 },
   );
   ok(true, "a live value arrived (" + before + " -> " + (await cell.innerText()) + ")");
+  const staleText = await page.innerText('tr[data-station="' + staleStation + '"][data-quantity="air_temperature"]');
+  ok(staleText.includes("(veraltet)"), "an old value is marked as outdated (" + staleText + ")");
+  const freshText = await page.innerText('tr[data-station="' + station + '"][data-quantity="air_temperature"]');
+  ok(!freshText.includes("veraltet"), "a fresh value is not (" + freshText + ")");
 
   // Pause: nothing changes while values keep coming; resume: they arrive again.
   await page.click("#live-toggle");
