@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use axum::extract::{ConnectInfo, Form, State};
+use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -20,7 +20,7 @@ use axum::Router;
 use rand_core::{OsRng, RngCore};
 use serde::Deserialize;
 
-use crate::pages::escape;
+use crate::pages::{choose_lang, escape, remember_lang, Lang, PageQuery};
 use crate::AppState;
 
 const SESSION_COOKIE: &str = "sh_session";
@@ -124,14 +124,20 @@ fn set_cookie(state: &AppState, name: &str, value: &str, max_age: u64) -> Header
     .unwrap_or(HeaderValue::from_static(""))
 }
 
-fn admin_page(title: &str, body: &str) -> String {
+fn admin_page(lang: Lang, title: &str, body: &str) -> String {
+    let (code, other, other_label) = match lang {
+        Lang::De => ("de", "en", "English"),
+        Lang::En => ("en", "de", "Deutsch"),
+    };
+    let site = lang.t("sensorhub – Technik", "sensorhub – technicians");
     format!(
-        "<!DOCTYPE html>\n<html lang=\"de\"><head><meta charset=\"utf-8\">\
+        "<!DOCTYPE html>\n<html lang=\"{code}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"robots\" content=\"noindex\"><title>{title} – sensorhub</title>\
          <link rel=\"icon\" href=\"/assets/favicon.svg\" type=\"image/svg+xml\">\
          <link rel=\"stylesheet\" href=\"/assets/style.css\"><link rel=\"stylesheet\" href=\"/assets/admin.css\">\
-         </head><body><header><p class=\"site\">sensorhub – Technik</p></header>\
+         </head><body><header><p class=\"site\">{site}</p>\
+         <p class=\"lang\"><a href=\"?lang={other}\" lang=\"{other}\" hreflang=\"{other}\">{other_label}</a></p></header>\
          <main id=\"main\">{body}</main></body></html>"
     )
 }
@@ -143,14 +149,17 @@ fn no_store(mut response: Response) -> Response {
     response
 }
 
-fn login_page(state: &AppState, error: Option<&str>, status: StatusCode) -> Response {
+fn login_page(state: &AppState, lang: Lang, error: Option<&str>, status: StatusCode) -> Response {
     let csrf = random_token();
-    let mut body = String::from("<h1>Anmeldung</h1>");
+    let title = lang.t("Anmeldung", "Log in");
+    let mut body = format!("<h1>{title}</h1>");
     if state.http.users.is_empty() {
-        body.push_str(
+        body.push_str(lang.t(
             "<p>Es ist kein Zugang eingerichtet: <code>[[http.users]]</code> mit einem Hash von \
              <code>sensorhub admin hash-password</code>.</p>",
-        );
+            "<p>No account is set up: <code>[[http.users]]</code> with a hash from \
+             <code>sensorhub admin hash-password</code>.</p>",
+        ));
     }
     if let Some(e) = error {
         let _ = write!(body, "<p class=\"error\" role=\"alert\">{}</p>", escape(e));
@@ -159,11 +168,14 @@ fn login_page(state: &AppState, error: Option<&str>, status: StatusCode) -> Resp
         body,
         "<form method=\"post\" action=\"/admin/login\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <p><label for=\"user\">Benutzer</label><br><input id=\"user\" name=\"user\" autocomplete=\"username\" required></p>\
-         <p><label for=\"password\">Passwort</label><br><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required></p>\
-         <p><button type=\"submit\">Anmelden</button></p></form>"
+         <p><label for=\"user\">{user}</label><br><input id=\"user\" name=\"user\" autocomplete=\"username\" required></p>\
+         <p><label for=\"password\">{password}</label><br><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required></p>\
+         <p><button type=\"submit\">{submit}</button></p></form>",
+        user = lang.t("Benutzer", "User"),
+        password = lang.t("Passwort", "Password"),
+        submit = lang.t("Anmelden", "Log in"),
     );
-    let mut response = (status, Html(admin_page("Anmeldung", &body))).into_response();
+    let mut response = (status, Html(admin_page(lang, title, &body))).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
         set_cookie(state, CSRF_COOKIE, &csrf, 3600),
@@ -171,8 +183,15 @@ fn login_page(state: &AppState, error: Option<&str>, status: StatusCode) -> Resp
     no_store(response)
 }
 
-async fn login_form(State(state): State<AppState>) -> Response {
-    login_page(&state, None, StatusCode::OK)
+async fn login_form(
+    State(state): State<AppState>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = choose_lang(&query, &headers);
+    let mut response = login_page(&state, lang, None, StatusCode::OK);
+    remember_lang(&query, &mut response);
+    response
 }
 
 #[derive(Deserialize)]
@@ -194,6 +213,7 @@ async fn login(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
+    let lang = choose_lang(&PageQuery::default(), &headers);
     if let Some(ConnectInfo(address)) = extensions.get::<ConnectInfo<SocketAddr>>() {
         let ip = crate::limits::client_ip(address.ip(), &headers, &state.http.trusted_proxies);
         let now = Instant::now();
@@ -204,14 +224,18 @@ async fn login(
         if let Err(wait) = wait {
             tracing::warn!(client = %ip, user = %form.user, "admin login refused: too many attempts");
             let minutes = (wait / 60.0).ceil().max(1.0);
-            let mut response = login_page(
-                &state,
-                Some(&format!(
+            let message = match lang {
+                Lang::De => format!(
                     "Zu viele Anmeldeversuche von dieser Adresse; bitte in {minutes} \
                      Minute(n) erneut versuchen."
-                )),
-                StatusCode::TOO_MANY_REQUESTS,
-            );
+                ),
+                Lang::En => format!(
+                    "Too many login attempts from this address; please try again in \
+                     {minutes} minute(s)."
+                ),
+            };
+            let mut response =
+                login_page(&state, lang, Some(&message), StatusCode::TOO_MANY_REQUESTS);
             if let Ok(value) = HeaderValue::from_str(&format!("{}", wait.ceil().max(1.0))) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }
@@ -222,7 +246,11 @@ async fn login(
     if expected.is_empty() || !same(expected, &form.csrf) {
         return login_page(
             &state,
-            Some("Das Formular ist abgelaufen; bitte erneut anmelden."),
+            lang,
+            Some(lang.t(
+                "Das Formular ist abgelaufen; bitte erneut anmelden.",
+                "The form has expired; please log in again.",
+            )),
             StatusCode::FORBIDDEN,
         );
     }
@@ -245,7 +273,8 @@ async fn login(
         tracing::warn!(user = %form.user, "failed admin login");
         return login_page(
             &state,
-            Some("Benutzer oder Passwort falsch."),
+            lang,
+            Some(lang.t("Benutzer oder Passwort falsch.", "Wrong user or password.")),
             StatusCode::UNAUTHORIZED,
         );
     }
@@ -287,9 +316,9 @@ async fn logout(
     }
 }
 
-fn when(ms: Option<i64>) -> String {
+fn when(lang: Lang, ms: Option<i64>) -> String {
     ms.map(|ms| sensorhub_store::time::format_rfc3339(ms)[..16].replace('T', " ") + " UTC")
-        .unwrap_or_else(|| "nie".into())
+        .unwrap_or_else(|| lang.t("nie", "never").into())
 }
 
 fn opt(v: Option<f64>, digits: usize) -> String {
@@ -297,7 +326,12 @@ fn opt(v: Option<f64>, digits: usize) -> String {
         .unwrap_or_else(|| "–".into())
 }
 
-async fn workbench(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn workbench(
+    State(state): State<AppState>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = choose_lang(&query, &headers);
     let Some((user, csrf)) = cookie(&headers, SESSION_COOKIE).and_then(|id| state.sessions.get(id))
     else {
         return no_store(
@@ -315,11 +349,14 @@ async fn workbench(State(state): State<AppState>, headers: HeaderMap) -> Respons
         _ => return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response(),
     };
     let silent_ms = crate::parse_duration_ms(&state.http.silent_after).unwrap_or(7_200_000);
+    let title = lang.t("Geräte", "Devices");
     let mut body = format!(
-        "<h1>Geräte</h1><form method=\"post\" action=\"/admin/logout\" class=\"logout\">\
+        "<h1>{title}</h1><form method=\"post\" action=\"/admin/logout\" class=\"logout\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <span>Angemeldet: {}</span> <button type=\"submit\">Abmelden</button></form>",
-        escape(&user)
+         <span>{logged_in}: {}</span> <button type=\"submit\">{logout}</button></form>",
+        escape(&user),
+        logged_in = lang.t("Angemeldet", "Logged in"),
+        logout = lang.t("Abmelden", "Log out"),
     );
     let silent: Vec<_> = health
         .iter()
@@ -327,33 +364,50 @@ async fn workbench(State(state): State<AppState>, headers: HeaderMap) -> Respons
         .collect();
     let _ = write!(
         body,
-        "<section aria-labelledby=\"alerts\"><h2 id=\"alerts\">Stille Geräte (nichts seit {})</h2>",
+        "<section aria-labelledby=\"alerts\"><h2 id=\"alerts\">{} {})</h2>",
+        lang.t("Stille Geräte (nichts seit", "Silent devices (nothing for"),
         escape(&state.http.silent_after)
     );
     if silent.is_empty() {
-        body.push_str("<p>Keine.</p>");
+        body.push_str(lang.t("<p>Keine.</p>", "<p>None.</p>"));
     } else {
         body.push_str("<ul class=\"alerts\" id=\"silent\">");
         for d in silent {
             let _ = write!(
                 body,
-                "<li><strong>{}</strong> ({}, Station {}): zuletzt {}</li>",
+                "<li><strong>{}</strong> ({}, {} {}): {} {}</li>",
                 escape(&d.name),
                 escape(&d.dev_eui),
+                lang.t("Station", "station"),
                 escape(&d.station),
-                when(d.last_seen_ms)
+                lang.t("zuletzt", "last heard"),
+                when(lang, d.last_seen_ms)
             );
         }
         body.push_str("</ul>");
     }
-    body.push_str(
-        "</section><section aria-labelledby=\"health\"><h2 id=\"health\">Zustand (7 Tage)</h2>\
-         <div class=\"scroll\"><table id=\"device-health\"><thead><tr><th scope=\"col\">Gerät</th>\
-         <th scope=\"col\">DevEUI</th><th scope=\"col\">Station</th><th scope=\"col\">Zuletzt</th>\
-         <th scope=\"col\">Uplinks</th><th scope=\"col\">Verlust</th><th scope=\"col\">RSSI</th>\
-         <th scope=\"col\">SNR</th><th scope=\"col\">Gateways</th><th scope=\"col\">Batterie</th>\
-         <th scope=\"col\">Decoderfehler</th></tr></thead><tbody>",
+    let _ = write!(
+        body,
+        "</section><section aria-labelledby=\"health\"><h2 id=\"health\">{}</h2>\
+         <div class=\"scroll\"><table id=\"device-health\"><thead><tr>",
+        lang.t("Zustand (7 Tage)", "Health (7 days)")
     );
+    for (de, en) in [
+        ("Gerät", "Device"),
+        ("DevEUI", "DevEUI"),
+        ("Station", "Station"),
+        ("Zuletzt", "Last seen"),
+        ("Uplinks", "Uplinks"),
+        ("Verlust", "Loss"),
+        ("RSSI", "RSSI"),
+        ("SNR", "SNR"),
+        ("Gateways", "Gateways"),
+        ("Batterie", "Battery"),
+        ("Decoderfehler", "Decode errors"),
+    ] {
+        let _ = write!(body, "<th scope=\"col\">{}</th>", lang.t(de, en));
+    }
+    body.push_str("</tr></thead><tbody>");
     for d in &health {
         let battery = match (d.battery_level, d.battery_voltage) {
             (Some(l), _) => format!("{l:.0} %"),
@@ -367,7 +421,7 @@ async fn workbench(State(state): State<AppState>, headers: HeaderMap) -> Respons
             escape(&d.name),
             escape(&d.dev_eui),
             escape(&d.station),
-            when(d.last_seen_ms),
+            when(lang, d.last_seen_ms),
             d.uplinks,
             d.packet_loss
                 .map(|l| format!("{:.1} %", l * 100.0))
@@ -378,11 +432,15 @@ async fn workbench(State(state): State<AppState>, headers: HeaderMap) -> Respons
             d.decode_errors,
         );
     }
-    body.push_str(
+    let _ = write!(
+        body,
         "</tbody></table></div></section><section aria-labelledby=\"unknown\">\
-         <h2 id=\"unknown\">Unbekannte Geräte</h2><div class=\"scroll\"><table id=\"unknown-devices\">\
-         <thead><tr><th scope=\"col\">DevEUI / DevAddr</th><th scope=\"col\">Nachrichten</th>\
-         <th scope=\"col\">Zuletzt</th></tr></thead><tbody>",
+         <h2 id=\"unknown\">{}</h2><div class=\"scroll\"><table id=\"unknown-devices\">\
+         <thead><tr><th scope=\"col\">DevEUI / DevAddr</th><th scope=\"col\">{}</th>\
+         <th scope=\"col\">{}</th></tr></thead><tbody>",
+        lang.t("Unbekannte Geräte", "Unknown devices"),
+        lang.t("Nachrichten", "Messages"),
+        lang.t("Zuletzt", "Last seen"),
     );
     for u in &unknown {
         let _ = write!(
@@ -390,27 +448,36 @@ async fn workbench(State(state): State<AppState>, headers: HeaderMap) -> Respons
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&u.dev_eui),
             u.uplinks,
-            when(Some(u.last_seen_ms))
+            when(lang, Some(u.last_seen_ms))
         );
     }
-    body.push_str(
+    let _ = write!(
+        body,
         "</tbody></table></div></section><section aria-labelledby=\"letters\">\
-         <h2 id=\"letters\">Abgewiesene Nachrichten (neueste 50)</h2><div class=\"scroll\">\
-         <table id=\"dead-letters\"><thead><tr><th scope=\"col\">Zeit</th><th scope=\"col\">Grund</th>\
+         <h2 id=\"letters\">{}</h2><div class=\"scroll\">\
+         <table id=\"dead-letters\"><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
          <th scope=\"col\">Topic</th><th scope=\"col\">Detail</th></tr></thead><tbody>",
+        lang.t(
+            "Abgewiesene Nachrichten (neueste 50)",
+            "Rejected messages (newest 50)"
+        ),
+        lang.t("Zeit", "Time"),
+        lang.t("Grund", "Reason"),
     );
     for l in &letters {
         let _ = write!(
             body,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            when(Some(l.time_ms)),
+            when(lang, Some(l.time_ms)),
             escape(&l.reason),
             escape(&l.topic),
             escape(&l.detail)
         );
     }
     body.push_str("</tbody></table></div></section>");
-    no_store(Html(admin_page("Geräte", &body)).into_response())
+    let mut response = no_store(Html(admin_page(lang, title, &body)).into_response());
+    remember_lang(&query, &mut response);
+    response
 }
 
 #[cfg(test)]

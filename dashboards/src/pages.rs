@@ -114,7 +114,7 @@ impl Lang {
     }
 
     /// The German or English text.
-    fn t<'a>(self, de: &'a str, en: &'a str) -> &'a str {
+    pub(crate) fn t<'a>(self, de: &'a str, en: &'a str) -> &'a str {
         match self {
             Lang::De => de,
             Lang::En => en,
@@ -170,14 +170,19 @@ fn page(query: &PageQuery, html: String) -> Response {
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    remember_lang(query, &mut response);
+    response
+}
+
+/// Keeps a `?lang=` choice in a cookie for the next pages (the admin pages use it too).
+pub(crate) fn remember_lang(query: &PageQuery, response: &mut Response) {
     if let Some(lang @ ("de" | "en")) = query.lang.as_deref() {
         if let Ok(v) = HeaderValue::from_str(&format!(
             "lang={lang}; Path=/; Max-Age=31536000; SameSite=Lax"
         )) {
-            response.headers_mut().insert(header::SET_COOKIE, v);
+            response.headers_mut().append(header::SET_COOKIE, v);
         }
     }
-    response
 }
 
 pub(crate) fn escape(text: &str) -> String {

@@ -171,7 +171,13 @@ try {
   const hidden = await page.goto(base + "/stations/" + privateStation);
   ok(hidden.status() === 404, "the private station's page is 404");
 
-  // Admin: refused without login, usable after.
+  // Admin: refused without login, usable after; English by choice, German by default.
+  await page.goto(base + "/admin/login?lang=en");
+  ok((await page.innerText("h1")) === "Log in" && (await page.getAttribute("html", "lang")) === "en",
+    "the admin login speaks English when asked");
+  await axe(page, "/admin/login?lang=en");
+  await page.goto(base + "/admin/login?lang=de");
+  ok((await page.innerText("h1")) === "Anmeldung", "and German by default");
   await page.goto(base + "/admin");
   ok(page.url().endsWith("/admin/login"), "/admin redirects to the login");
   await page.fill("#user", adminUser);
@@ -184,6 +190,11 @@ try {
   await page.waitForSelector("#device-health");
   ok(page.url().endsWith("/admin"), "logged in");
   ok((await page.content()).includes(privateStation), "technicians see every station, the private one too");
+  await axe(page, "/admin");
+  await page.goto(base + "/admin?lang=en");
+  ok((await page.innerText("h1")) === "Devices" && (await page.innerText("#device-health thead")).includes("Last seen"),
+    "the workbench in English");
+  await page.goto(base + "/admin?lang=de");
   await page.click(".logout button");
   await page.waitForURL(/\/admin\/login$/);
   const again = await page.goto(base + "/admin");
