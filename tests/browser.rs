@@ -24,11 +24,8 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Sensorhub with a technician account, a public and a private station, and a day of history.
-fn setup() -> (Mosquitto, Sensorhub) {
-    let broker = Mosquitto::start();
-    let mut hub = Sensorhub::new(&broker.url(), "e2e-dashboard");
-    // A technician account, hashed by the CLI as an operator would.
+/// The argon2 hash `sensorhub admin hash-password` prints for `password`.
+fn hash_password(hub: &Sensorhub, password: &str) -> String {
     let mut hasher = hub
         .command(&["admin", "hash-password"])
         .stdin(std::process::Stdio::piped())
@@ -36,11 +33,20 @@ fn setup() -> (Mosquitto, Sensorhub) {
         .spawn()
         .unwrap();
     use std::io::Write as _;
-    writeln!(hasher.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    writeln!(hasher.stdin.take().unwrap(), "{password}").unwrap();
     let hashed = hasher.wait_with_output().unwrap();
     assert!(hashed.status.success());
     let hash = String::from_utf8(hashed.stdout).unwrap().trim().to_owned();
     assert!(hash.starts_with("$argon2id$"), "{hash}");
+    hash
+}
+
+/// Sensorhub with a technician account, a public and a private station, and a day of history.
+fn setup() -> (Mosquitto, Sensorhub) {
+    let broker = Mosquitto::start();
+    let mut hub = Sensorhub::new(&broker.url(), "e2e-dashboard");
+    // A technician account, hashed by the CLI as an operator would.
+    let hash = hash_password(&hub, PASSWORD);
     let config = std::fs::read_to_string(&hub.config).unwrap();
     let config = config.replacen(
         "[http]\n",
@@ -141,7 +147,7 @@ fn post(port: u16, path: &str, cookie: &str, form: &str) -> (u16, String) {
 
 #[test]
 fn api_answers_only_for_public_stations_and_admin_refuses_strangers() {
-    let (_broker, hub) = setup();
+    let (_broker, mut hub) = setup();
     let port = hub.http_port;
     let get = |path: &str, headers: &str| common::http_get(port, path, headers).unwrap();
 
@@ -282,6 +288,37 @@ fn api_answers_only_for_public_stations_and_admin_refuses_strangers() {
     assert_eq!(status, 429, "the right password waits too: {head}");
     assert!(head.contains("retry-after: "), "{head}");
     assert!(!head.contains("sh_session="), "{head}");
+
+    // Sessions live in the store: a restart logs nobody out ...
+    let with_session = format!("Cookie: sh_session={session}\r\n");
+    hub.kill();
+    hub.start();
+    let get = |path: &str, headers: &str| common::http_get(port, path, headers).unwrap();
+    assert_eq!(
+        get("/admin", &with_session).status,
+        200,
+        "the session survives a restart"
+    );
+    // ... and the database holds no usable session id.
+    let db = std::fs::read(hub.dir.path().join("data/sensorhub.db")).unwrap();
+    assert!(!db.windows(session.len()).any(|w| w == session.as_bytes()));
+    // A new password ends the sessions made with the old one.
+    let new_hash = hash_password(&hub, "Neues-Passwort-2027");
+    let config = std::fs::read_to_string(&hub.config).unwrap();
+    let old_hash = config
+        .lines()
+        .find_map(|l| l.strip_prefix("password_hash = \""))
+        .unwrap()
+        .trim_end_matches('"')
+        .to_owned();
+    std::fs::write(&hub.config, config.replace(&old_hash, &new_hash)).unwrap();
+    hub.kill();
+    hub.start();
+    assert_eq!(
+        get("/admin", &with_session).status,
+        303,
+        "the old password's session ended"
+    );
 
     // The per-client rate limit: a burst beyond 400 requests gets 429 with Retry-After.
     let mut limited = None;

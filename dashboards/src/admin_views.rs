@@ -4,10 +4,8 @@
 //! and dead letters. Nothing here is public: every page without a session redirects to the
 //! login.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -58,48 +56,69 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
-struct Session {
-    user: String,
-    csrf: String,
-    expires: Instant,
-}
+/// Login sessions, kept in the store so that a restart logs nobody out. The cookie's value is
+/// stored only as a hash; a session ends when it expires, on logout, when its user leaves
+/// `[[http.users]]`, or when that user's password hash changes.
+pub struct Sessions;
 
-#[derive(Default)]
-pub struct Sessions {
-    inner: Mutex<HashMap<String, Session>>,
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl Sessions {
-    fn create(&self, user: &str) -> (String, String) {
-        let (id, csrf) = (random_token(), random_token());
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        inner.retain(|_, s| s.expires > now);
-        inner.insert(
-            id.clone(),
-            Session {
-                user: user.to_owned(),
-                csrf: csrf.clone(),
-                expires: now + SESSION_TTL,
-            },
-        );
-        (id, csrf)
+    /// A new session for `user`: the cookie value.
+    async fn create(state: &AppState, user: &str, password_hash: &str) -> Option<String> {
+        let id = random_token();
+        let session = sensorhub_store::AdminSession {
+            id_hash: sha256_hex(&id),
+            user: user.to_owned(),
+            account: sha256_hex(password_hash),
+            csrf: random_token(),
+            expires_ms: sensorhub_store::time::now_ms() + SESSION_TTL.as_millis() as i64,
+        };
+        match state.store.state().put_admin_session(session).await {
+            Ok(()) => Some(id),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot store the admin session");
+                None
+            }
+        }
     }
 
-    /// The user and CSRF token of a live session.
-    fn get(&self, id: &str) -> Option<(String, String)> {
-        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner
-            .get(id)
-            .filter(|s| s.expires > Instant::now())
-            .map(|s| (s.user.clone(), s.csrf.clone()))
+    /// The user and CSRF token of a live session whose account is unchanged.
+    async fn get(state: &AppState, id: &str) -> Option<(String, String)> {
+        if id.is_empty() {
+            return None;
+        }
+        let session = match state.store.state().admin_session(&sha256_hex(id)).await {
+            Ok(s) => s?,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read admin sessions");
+                return None;
+            }
+        };
+        let account = state
+            .http
+            .users
+            .iter()
+            .find(|u| u.name == session.user)
+            .map(|u| sha256_hex(&u.password_hash))?;
+        same(&account, &session.account).then_some((session.user, session.csrf))
     }
 
-    fn remove(&self, id: &str) {
-        self.inner
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
+    async fn remove(state: &AppState, id: &str) {
+        if let Err(e) = state
+            .store
+            .state()
+            .remove_admin_session(&sha256_hex(id))
+            .await
+        {
+            tracing::error!(error = %e, "cannot remove the admin session");
+        }
     }
 }
 
@@ -278,7 +297,10 @@ async fn login(
             StatusCode::UNAUTHORIZED,
         );
     }
-    let (id, _) = state.sessions.create(&form.user);
+    let account = user.map_or("", |u| u.password_hash.as_str());
+    let Some(id) = Sessions::create(&state, &form.user, account).await else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response();
+    };
     tracing::info!(user = %form.user, "admin login");
     let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, "/admin")]).into_response();
     let h = response.headers_mut();
@@ -301,9 +323,9 @@ async fn logout(
     Form(form): Form<LogoutForm>,
 ) -> Response {
     let id = cookie(&headers, SESSION_COOKIE).unwrap_or("");
-    match state.sessions.get(id) {
+    match Sessions::get(&state, id).await {
         Some((_, csrf)) if same(&csrf, &form.csrf) => {
-            state.sessions.remove(id);
+            Sessions::remove(&state, id).await;
             let mut response =
                 (StatusCode::SEE_OTHER, [(header::LOCATION, "/admin/login")]).into_response();
             response.headers_mut().insert(
@@ -332,8 +354,8 @@ async fn workbench(
     headers: HeaderMap,
 ) -> Response {
     let lang = choose_lang(&query, &headers);
-    let Some((user, csrf)) = cookie(&headers, SESSION_COOKIE).and_then(|id| state.sessions.get(id))
-    else {
+    let id = cookie(&headers, SESSION_COOKIE).unwrap_or("");
+    let Some((user, csrf)) = Sessions::get(&state, id).await else {
         return no_store(
             (StatusCode::SEE_OTHER, [(header::LOCATION, "/admin/login")]).into_response(),
         );

@@ -48,7 +48,6 @@ pub struct AppState {
     pub(crate) live: live::Hub,
     pub(crate) limiter: Arc<limits::RateLimiter>,
     pub(crate) login_limiter: Arc<limits::RateLimiter>,
-    pub(crate) sessions: Arc<admin_views::Sessions>,
 }
 
 impl AppState {
@@ -73,7 +72,6 @@ impl AppState {
             )),
             http: Arc::new(http),
             live: live::Hub::new(),
-            sessions: Arc::new(admin_views::Sessions::default()),
         }
     }
 }

@@ -22,8 +22,8 @@ pub use config::{Backend, InfluxApi, StoreConfig};
 pub use error::StoreError;
 pub use influx::InfluxStore;
 pub use model::{
-    Bucket, DeadLetter, DeadLetterCount, Device, DeviceHealth, DeviceStatus, IngestBatch,
-    LatestValue, RangeQuery, Reading, ReadingQuery, Resolution, SessionState, Station,
+    AdminSession, Bucket, DeadLetter, DeadLetterCount, Device, DeviceHealth, DeviceStatus,
+    IngestBatch, LatestValue, RangeQuery, Reading, ReadingQuery, Resolution, SessionState, Station,
     UnknownDevice, Uplink,
 };
 pub use sqlite::SqliteStore;

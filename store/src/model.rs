@@ -313,3 +313,15 @@ pub struct DeviceHealth {
     /// Messages from this device dead-lettered as undecodable in the window.
     pub decode_errors: u64,
 }
+
+/// A technician's login session as stored: the id only as a hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdminSession {
+    /// SHA-256 of the session cookie's value, hex.
+    pub id_hash: String,
+    pub user: String,
+    /// Fingerprint of the password hash the login was made with.
+    pub account: String,
+    pub csrf: String,
+    pub expires_ms: i64,
+}

@@ -5,7 +5,7 @@ use rusqlite::{params, Connection, Row};
 
 use super::{optional, SqliteStore};
 use crate::error::Context;
-use crate::{Device, DeviceHealth, Station, StoreError};
+use crate::{AdminSession, Device, DeviceHealth, Station, StoreError};
 
 const DEVICE_COLUMNS: &str =
     "dev_eui, name, station, device_type, lat, lon, public, dev_addr, nwk_s_key, app_s_key";
@@ -206,6 +206,66 @@ impl SqliteStore {
                 .during("close alert")?;
             }
             tx.commit().during("commit alerts")
+        })
+        .await
+    }
+
+    /// Stores a technician's login session (expired ones are dropped on the way).
+    pub async fn put_admin_session(&self, session: AdminSession) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            let tx = conn.transaction().during("begin session")?;
+            tx.execute(
+                "DELETE FROM admin_sessions WHERE expires <= ?1",
+                [crate::time::now_ms()],
+            )
+            .during("drop expired sessions")?;
+            tx.execute(
+                "INSERT OR REPLACE INTO admin_sessions (id_hash, user, account, csrf, expires)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    session.id_hash,
+                    session.user,
+                    session.account,
+                    session.csrf,
+                    session.expires_ms
+                ],
+            )
+            .during("write session")?;
+            tx.commit().during("commit session")
+        })
+        .await
+    }
+
+    /// The unexpired session with this id hash.
+    pub async fn admin_session(&self, id_hash: &str) -> Result<Option<AdminSession>, StoreError> {
+        let id_hash = id_hash.to_owned();
+        self.read(move |conn| {
+            optional(conn.query_row(
+                "SELECT id_hash, user, account, csrf, expires FROM admin_sessions
+                 WHERE id_hash = ?1 AND expires > ?2",
+                params![id_hash, crate::time::now_ms()],
+                |row| {
+                    Ok(AdminSession {
+                        id_hash: row.get(0)?,
+                        user: row.get(1)?,
+                        account: row.get(2)?,
+                        csrf: row.get(3)?,
+                        expires_ms: row.get(4)?,
+                    })
+                },
+            ))
+            .during("read session")
+        })
+        .await
+    }
+
+    /// Ends a session (logout).
+    pub async fn remove_admin_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        let id_hash = id_hash.to_owned();
+        self.write(move |conn| {
+            conn.execute("DELETE FROM admin_sessions WHERE id_hash = ?1", [&id_hash])
+                .during("remove session")?;
+            Ok(())
         })
         .await
     }

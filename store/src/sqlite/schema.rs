@@ -107,6 +107,16 @@ const MIGRATIONS: &[&str] = &[
         since INTEGER NOT NULL,
         PRIMARY KEY (dev_eui, kind)
     );",
+    // 6: technicians' login sessions, so a restart logs nobody out. The session id is stored
+    // only as a SHA-256 hash; `account` fingerprints the password hash the login was made
+    // with, so changing a password ends the sessions made with the old one.
+    "CREATE TABLE admin_sessions (
+        id_hash TEXT PRIMARY KEY,
+        user TEXT NOT NULL,
+        account TEXT NOT NULL,
+        csrf TEXT NOT NULL,
+        expires INTEGER NOT NULL
+    );",
 ];
 
 /// The schema version this build writes.
