@@ -157,7 +157,12 @@ fn silent_device_alerts_once_survives_restart_retries_and_clears() {
 #[test]
 fn alerts_check_without_webhook_prints_and_records() {
     let broker = Mosquitto::start();
-    let mut hub = Sensorhub::new(&broker.url(), "e2e-alerts-cli");
+    // Status events too: they carry the battery level.
+    let mut hub = Sensorhub::with_subscriptions(
+        &broker.url(),
+        "e2e-alerts-cli",
+        "[[mqtt.subscriptions]]\ntopic = \"application/+/device/+/event/+\"\nformat = \"chirpstack\"\n",
+    );
     let config = std::fs::read_to_string(&hub.config).unwrap();
     let config = config.replacen("[http]\n", "[http]\nsilent_after = \"1h\"\n", 1)
         + "\n[alerts]\ncheck_every = \"1h\"\nlanguage = \"en\"\n";
@@ -166,9 +171,33 @@ fn alerts_check_without_webhook_prints_and_records() {
     hub.start();
     // An uplink from two hours ago: silent for the 1h threshold.
     let then = sensorhub_store::time::now_ms() - 2 * 3_600_000;
-    publish_all(&broker.url(), &[lpp_uplink(EUI, 8.5, 80.0, then)]);
+    // And a status report of another device: battery at 12 %.
+    hub.register(QUIET_EUI, "pegel-nieblum", true);
+    let status = serde_json::json!({
+        "deviceInfo": {"devEui": QUIET_EUI},
+        "time": sensorhub_store::time::format_rfc3339(sensorhub_store::time::now_ms()),
+        "margin": 9,
+        "batteryLevel": 12.0,
+    });
+    publish_all(
+        &broker.url(),
+        &[
+            lpp_uplink(EUI, 8.5, 80.0, then),
+            (
+                format!("application/1/device/{QUIET_EUI}/event/status"),
+                status.to_string().into_bytes(),
+            ),
+        ],
+    );
     wait_for("the uplink stored", Duration::from_secs(20), || {
         (!hub.readings(EUI).is_empty()).then_some(())
+    });
+    wait_for("the status stored", Duration::from_secs(20), || {
+        hub.ok(&["devices", "health", "--format", "json"])
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .any(|h| h["dev_eui"] == QUIET_EUI && h["battery_level"] == 12.0)
+            .then_some(())
     });
     hub.kill();
 
@@ -177,9 +206,13 @@ fn alerts_check_without_webhook_prints_and_records() {
         first.contains("open silent") && first.contains("silent for 2 h 0 min"),
         "{first}"
     );
-    assert!(first.contains("1 alert(s) open"), "{first}");
+    assert!(
+        first.contains("open low_battery") && first.contains("battery low: 12 % < 20 %"),
+        "{first}"
+    );
+    assert!(first.contains("2 alert(s) open"), "{first}");
     let second = hub.ok(&["alerts", "check"]);
-    assert_eq!(second.trim(), "1 alert(s) open");
+    assert_eq!(second.trim(), "2 alert(s) open");
 
     // A webhook URL that is not one is refused by the config check, without showing it.
     let config = std::fs::read_to_string(&hub.config).unwrap()

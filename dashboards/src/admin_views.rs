@@ -370,6 +370,15 @@ async fn workbench(
         (Ok(h), Ok(u), Ok(l)) => (h, u, l),
         _ => return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response(),
     };
+    // Open low-battery alerts (from `run`'s alert checks; silent devices are listed below).
+    let low_battery: Vec<(String, i64)> = store
+        .open_alerts()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, kind, _)| kind == "low_battery")
+        .map(|(eui, _, since)| (eui, since))
+        .collect();
     let silent_ms = crate::parse_duration_ms(&state.http.silent_after).unwrap_or(7_200_000);
     let title = lang.t("Geräte", "Devices");
     let mut body = format!(
@@ -404,6 +413,34 @@ async fn workbench(
                 escape(&d.station),
                 lang.t("zuletzt", "last heard"),
                 when(lang, d.last_seen_ms)
+            );
+        }
+        body.push_str("</ul>");
+    }
+    if !low_battery.is_empty() {
+        let _ = write!(
+            body,
+            "<h3>{}</h3><ul class=\"alerts\" id=\"low-battery\">",
+            lang.t("Batterie schwach", "Battery low")
+        );
+        for (eui, since) in &low_battery {
+            let device = health.iter().find(|d| &d.dev_eui == eui);
+            let battery = device
+                .and_then(|d| {
+                    d.battery_level
+                        .map(|l| format!("{l:.0} %"))
+                        .or(d.battery_voltage.map(|v| format!("{v:.2} V")))
+                })
+                .unwrap_or_else(|| "–".into());
+            let _ = write!(
+                body,
+                "<li><strong>{}</strong> ({}, {} {}): {battery}, {} {}</li>",
+                escape(device.map_or(eui.as_str(), |d| d.name.as_str())),
+                escape(eui),
+                lang.t("Station", "station"),
+                escape(device.map_or("–", |d| d.station.as_str())),
+                lang.t("gemeldet", "reported"),
+                when(lang, Some(*since))
             );
         }
         body.push_str("</ul>");
