@@ -115,6 +115,21 @@ pub struct Change {
     since_ms: i64,
 }
 
+impl Change {
+    fn new(d: &DeviceHealth, kind: Kind, state: &'static str, since_ms: i64, text: String) -> Self {
+        Change {
+            dev_eui: d.dev_eui.clone(),
+            name: d.name.clone(),
+            station: d.station.clone(),
+            kind: kind.code(),
+            state,
+            since: format_rfc3339(since_ms),
+            text,
+            since_ms,
+        }
+    }
+}
+
 /// Thresholds of one check.
 #[derive(Debug, Clone, Copy)]
 pub struct Rules {
@@ -198,16 +213,8 @@ pub fn evaluate(
         let now: Vec<_> = conditions(d, now_ms, rules);
         for (kind, since_ms, detail) in &now {
             if !open.contains_key(&(d.dev_eui.clone(), kind.code().to_owned())) {
-                changes.push(Change {
-                    dev_eui: d.dev_eui.clone(),
-                    name: d.name.clone(),
-                    station: d.station.clone(),
-                    kind: kind.code(),
-                    state: "open",
-                    since: format_rfc3339(*since_ms),
-                    text: format!("⚠ {label}: {detail}"),
-                    since_ms: *since_ms,
-                });
+                let text = format!("⚠ {label}: {detail}");
+                changes.push(Change::new(d, *kind, "open", *since_ms, text));
             }
         }
         for kind in [Kind::Silent, Kind::LowBattery] {
@@ -223,16 +230,8 @@ pub fn evaluate(
                 (Kind::LowBattery, true) => "battery fine again".to_owned(),
                 (Kind::LowBattery, false) => "Batterie wieder in Ordnung".to_owned(),
             };
-            changes.push(Change {
-                dev_eui: d.dev_eui.clone(),
-                name: d.name.clone(),
-                station: d.station.clone(),
-                kind: kind.code(),
-                state: "cleared",
-                since: format_rfc3339(*since_ms),
-                text: format!("✔ {label}: {detail}"),
-                since_ms: *since_ms,
-            });
+            let text = format!("✔ {label}: {detail}");
+            changes.push(Change::new(d, kind, "cleared", *since_ms, text));
         }
     }
     for ((dev_eui, kind), since_ms) in open {
@@ -242,16 +241,17 @@ pub fn evaluate(
             } else {
                 Kind::LowBattery
             };
-            changes.push(Change {
+            let gone = DeviceHealth {
                 dev_eui: dev_eui.clone(),
-                name: String::new(),
-                station: String::new(),
-                kind: kind.code(),
-                state: "cleared",
-                since: format_rfc3339(*since_ms),
-                text: String::new(),
-                since_ms: *since_ms,
-            });
+                ..DeviceHealth::default()
+            };
+            changes.push(Change::new(
+                &gone,
+                kind,
+                "cleared",
+                *since_ms,
+                String::new(),
+            ));
         }
     }
     changes
@@ -373,16 +373,8 @@ mod tests {
             name: format!("Sensor {eui}"),
             station: "pegel-wyk".into(),
             last_seen_ms,
-            uplinks: 0,
-            packet_loss: None,
-            last_f_cnt: None,
-            rssi: None,
-            snr: None,
-            gateway_count: None,
             battery_level: battery,
-            battery_voltage: None,
-            margin: None,
-            decode_errors: 0,
+            ..DeviceHealth::default()
         }
     }
 

@@ -289,7 +289,7 @@ pub struct Bucket {
 }
 
 /// How a device is doing, for technicians: never published.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DeviceHealth {
     pub dev_eui: String,
     pub name: String,
