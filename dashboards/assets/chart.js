@@ -18,6 +18,16 @@
       el.textContent = timeFormat.format(new Date(el.getAttribute("datetime")));
     });
     if (xs.length === 0) { return; }
+    // Where the sensor sent nothing for longer than the page's gap, the line breaks (a null
+    // point) instead of pretending to know the values in between.
+    var gap = parseFloat(fig.getAttribute("data-gap")) || Infinity;
+    var px = [];
+    var py = [];
+    for (var i = 0; i < xs.length; i += 1) {
+      if (i > 0 && xs[i] - xs[i - 1] > gap) { px.push(xs[i - 1] + 1); py.push(null); }
+      px.push(xs[i]);
+      py.push(ys[i]);
+    }
     var target = fig.querySelector(".chart-canvas");
     var unit = fig.getAttribute("data-unit") || "";
     var options = {
@@ -27,7 +37,7 @@
       series: [{}, { label: fig.getAttribute("data-label"), stroke: "#00558c", width: 2 }],
       axes: [{ stroke: "#1a1a1a" }, { stroke: "#1a1a1a", label: unit, size: 60 }]
     };
-    new uPlot(options, [xs, ys], target);
+    new uPlot(options, [px, py], target);
     fig.setAttribute("data-drawn", String(xs.length));
   });
 }());

@@ -563,7 +563,41 @@ fn range_label(lang: Lang, range: Range) -> &'static str {
 }
 
 /// One sentence a screen reader user gets instead of the chart.
-fn summary(lang: Lang, h: &History, range: Range) -> String {
+/// The longest a series may go without a value before the chart breaks its line and the
+/// summary names the gap: four intervals of the range's resolution, and never less than
+/// `http.stale_after` (a sensor that reports hourly leaves most 15-minute intervals empty).
+fn gap_ms(range: Range, stale_ms: i64) -> i64 {
+    let step = match range {
+        Range::Day => 900_000,
+        Range::Week => 3_600_000,
+        Range::Month => 86_400_000,
+    };
+    (4 * step).max(stale_ms)
+}
+
+/// Stretches without values longer than `gap_ms`: the last time before and the first after.
+fn gaps(h: &History, gap_ms: i64) -> Vec<(String, String)> {
+    let times: Vec<(i64, &str)> = h
+        .points
+        .iter()
+        .filter_map(|p| {
+            Some((
+                sensorhub_store::time::parse_rfc3339(&p.time)?,
+                p.time.as_str(),
+            ))
+        })
+        .collect();
+    let mut found: Vec<(i64, String, String)> = times
+        .windows(2)
+        .filter(|w| w[1].0 - w[0].0 > gap_ms)
+        .map(|w| (w[1].0 - w[0].0, w[0].1.to_owned(), w[1].1.to_owned()))
+        .collect();
+    // Longest first.
+    found.sort_by_key(|g| std::cmp::Reverse(g.0));
+    found.into_iter().map(|(_, a, b)| (a, b)).collect()
+}
+
+fn summary(lang: Lang, h: &History, range: Range, gap_ms: i64) -> String {
     let label = lang.t(&h.label_de, &h.label_en);
     if h.points.is_empty() {
         return format!(
@@ -595,8 +629,32 @@ fn summary(lang: Lang, h: &History, range: Range) -> String {
         lang.t("gefallen", "fallen")
     };
     let unit = &h.unit;
+    let gaps = gaps(h, gap_ms);
+    let gap_text = match (gaps.first(), gaps.len(), lang) {
+        (None, _, _) => String::new(),
+        (Some((a, b)), 1, Lang::De) => format!(
+            " Keine Werte zwischen {} und {}.",
+            time_text(lang, a),
+            time_text(lang, b)
+        ),
+        (Some((a, b)), 1, Lang::En) => format!(
+            " No values between {} and {}.",
+            time_text(lang, a),
+            time_text(lang, b)
+        ),
+        (Some((a, b)), n, Lang::De) => format!(
+            " {n} Lücken ohne Werte, die längste zwischen {} und {}.",
+            time_text(lang, a),
+            time_text(lang, b)
+        ),
+        (Some((a, b)), n, Lang::En) => format!(
+            " {n} gaps without values, the longest between {} and {}.",
+            time_text(lang, a),
+            time_text(lang, b)
+        ),
+    };
     format!(
-        "{label}, {range}: {} {} {unit}, {} {} {unit}, {} {} {unit}; {} {trend}.",
+        "{label}, {range}: {} {} {unit}, {} {} {unit}, {} {} {unit}; {} {trend}.{gap_text}",
         lang.t("niedrigster Wert", "lowest"),
         number(lang, min),
         lang.t("höchster", "highest"),
@@ -665,6 +723,8 @@ fn render_station(
         );
     }
     body.push_str("</ul></nav>");
+    let stale_ms = crate::parse_duration_ms(&state.http.stale_after).unwrap_or(10_800_000);
+    let gap = gap_ms(range, stale_ms);
     for h in histories {
         let q = escape(&h.quantity);
         let label = escape(lang.t(&h.label_de, &h.label_en));
@@ -673,19 +733,20 @@ fn render_station(
             body,
             "<section class=\"history\" aria-labelledby=\"h-{q}\"><h3 id=\"h-{q}\">{label}</h3>\
              <p class=\"summary\" id=\"summary-{q}\">{summary}</p>\
-             <figure class=\"chart\" data-table=\"table-{q}\" data-label=\"{label}\" data-unit=\"{unit}\" \
+             <figure class=\"chart\" data-table=\"table-{q}\" data-label=\"{label}\" data-unit=\"{unit}\" data-gap=\"{gap_s}\" \
              aria-describedby=\"summary-{q}\"><div class=\"chart-canvas\" aria-hidden=\"true\"></div>\
              <figcaption>{figcaption}</figcaption></figure>\
              <details><summary>{show_table}</summary><div class=\"scroll\">\
              <table id=\"table-{q}\" class=\"data-table\"><caption>{table_caption}: {label}, {range} ({unit})</caption>\
              <thead><tr><th scope=\"col\">{time}</th><th scope=\"col\">{mean}</th>\
              <th scope=\"col\">{min}</th><th scope=\"col\">{max}</th></tr></thead><tbody>",
-            summary = escape(&summary(lang, h, range)),
+            summary = escape(&summary(lang, h, range, gap)),
             figcaption = lang.t(
                 "Diagramm; dieselben Werte stehen in der Datentabelle.",
                 "Chart; the same values are in the data table."
             ),
             show_table = lang.t("Datentabelle anzeigen", "Show data table"),
+            gap_s = gap / 1000,
             table_caption = lang.t("Datentabelle", "Data table"),
             range = range_label(lang, range),
             time = lang.t("Zeit (Beginn)", "Time (start)"),
@@ -936,6 +997,55 @@ mod tests {
             ..PageQuery::default()
         };
         assert_eq!(choose_lang(&en, &accept("de")), Lang::En);
+    }
+
+    fn history(times_h: &[i64]) -> History {
+        let t0 = 1_700_000_000_000;
+        History {
+            station: "pegel-wyk".into(),
+            quantity: "water_level".into(),
+            label_de: "Wasserstand".into(),
+            label_en: "Water level".into(),
+            unit: "m".into(),
+            resolution: sensorhub_store::Resolution::QuarterHour,
+            since: String::new(),
+            until: String::new(),
+            points: times_h
+                .iter()
+                .map(|h| crate::public::Point {
+                    time: sensorhub_store::time::format_rfc3339(t0 + h * 3_600_000),
+                    mean: 2.0,
+                    min: 1.5,
+                    max: 2.5,
+                    count: 1,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn summaries_name_the_gaps_the_chart_breaks_at() {
+        let gap = gap_ms(Range::Day, 3 * 3_600_000);
+        assert_eq!(
+            gap,
+            3 * 3_600_000,
+            "stale_after outweighs four quarter hours"
+        );
+        assert_eq!(gap_ms(Range::Month, 3 * 3_600_000), 4 * 86_400_000);
+        // Hourly values: no gap.
+        let steady = history(&[0, 1, 2, 3, 4, 5]);
+        assert!(!summary(Lang::De, &steady, Range::Day, gap).contains("Keine Werte"));
+        // Silent from hour 1 to hour 9, and (shorter) from 10 to 14.
+        let broken = history(&[0, 1, 9, 10, 14]);
+        assert_eq!(gaps(&broken, gap).len(), 2);
+        let de = summary(Lang::De, &broken, Range::Day, gap);
+        assert!(
+            de.ends_with(" 2 Lücken ohne Werte, die längste zwischen 14.11.2023 23:13 UTC und 15.11.2023 07:13 UTC."),
+            "{de}"
+        );
+        let one = history(&[0, 1, 9]);
+        let en = summary(Lang::En, &one, Range::Day, gap);
+        assert!(en.contains(" No values between "), "{en}");
     }
 
     #[test]
