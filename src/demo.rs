@@ -101,6 +101,7 @@ pub async fn run(options: DemoOptions) -> Result<()> {
     let broker = start_broker()?;
     let broker_url = format!("mqtt://{broker}");
     let db = options.data_dir.join("sensorhub.db");
+    let admin_password = sensorhub_dashboards::random_password();
     let config = Config {
         mqtt: MqttConfig {
             url: broker_url.clone(),
@@ -123,6 +124,11 @@ pub async fn run(options: DemoOptions) -> Result<()> {
             attribution: "sensorhub demo".into(),
             // Plain HTTP on loopback: the browser would not send a Secure cookie back.
             secure_cookies: false,
+            // A technician account for this run only, so the workbench can be tried.
+            users: vec![sensorhub_dashboards::UserConfig {
+                name: "technik".into(),
+                password_hash: sensorhub_dashboards::hash_password(&admin_password),
+            }],
             ..Default::default()
         },
         privacy: Default::default(),
@@ -168,6 +174,10 @@ pub async fn run(options: DemoOptions) -> Result<()> {
     println!("  dashboard    http://{}/", options.http);
     println!("  stations API http://{}/api/v1/stations", options.http);
     println!("  metrics      http://{}/metrics", options.http);
+    println!(
+        "  technicians  http://{}/admin (user technik, password {admin_password}, this run only)",
+        options.http
+    );
     println!(
         "  MQTT broker  {broker_url} (raw LoRaWAN frames from {} simulated nodes)",
         options.nodes

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{lpp_uplink as uplink, publish_all, Mosquitto, Sensorhub};
+use common::{lpp_uplink as uplink, post_form as post, publish_all, Mosquitto, Sensorhub};
 use serde_json::Value;
 
 const PUBLIC_EUI: &str = "0101010101010101";
@@ -126,23 +126,6 @@ fn resident_pages_and_admin_in_a_real_browser() {
         "browser checks failed:\n{stdout}\n{stderr}"
     );
     assert!(stdout.contains("checks passed"), "{stdout}");
-}
-
-/// POST a form over plain HTTP; the status and the head of the answer.
-fn post(port: u16, path: &str, cookie: &str, form: &str) -> (u16, String) {
-    use std::io::{Read as _, Write as _};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n{cookie}\r\n{form}",
-        form.len()
-    )
-    .unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let status = raw.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, raw.split("\r\n\r\n").next().unwrap().to_owned())
 }
 
 #[test]

@@ -31,7 +31,7 @@ use sensorhub_gateway::GatewayMetrics;
 use sensorhub_store::Store;
 use tokio::net::TcpListener;
 
-pub use admin_views::hash_password;
+pub use admin_views::{hash_password, random_password};
 pub use config::{HttpConfig, UserConfig};
 pub use sensorhub_publisher::PrivacyConfig;
 

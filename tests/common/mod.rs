@@ -352,3 +352,19 @@ pub fn lpp_uplink(
         format!("application/17c82e96-be03-4f38-aef3-f83d48582d97/device/{dev_eui}/event/up");
     (topic, serde_json::to_vec(&event).unwrap())
 }
+
+/// POST a form over plain HTTP; the status and the head of the answer.
+pub fn post_form(port: u16, path: &str, cookie: &str, form: &str) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n{cookie}\r\n{form}",
+        form.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let status = raw.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, raw.split("\r\n\r\n").next().unwrap().to_owned())
+}
