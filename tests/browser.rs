@@ -244,6 +244,29 @@ fn api_answers_only_for_public_stations_and_admin_refuses_strangers() {
     let bench = get("/admin", &format!("Cookie: sh_session={session}\r\n"));
     assert_eq!(bench.status, 200);
     assert!(bench.body.contains(PRIVATE_EUI), "technicians see DevEUIs");
+
+    // Publication: a technician publishes the private device's station and withdraws it again;
+    // without the session's CSRF token or without a session nothing changes.
+    let csrf = bench
+        .body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|v| v.split('"').next())
+        .unwrap()
+        .to_owned();
+    let with_cookie = format!("Cookie: sh_session={session}\r\n");
+    let publish = |cookie: &str, csrf: &str, public: &str| {
+        let form = format!("csrf={csrf}&dev_eui={PRIVATE_EUI}&public={public}");
+        post(port, "/admin/devices/public", cookie, &form).0
+    };
+    let listed = || get("/api/v1/stations", "").body.contains("garten-privat");
+    assert_eq!(publish(&with_cookie, "forged", "true"), 403);
+    assert_eq!(publish("", &csrf, "true"), 303, "no session: to the login");
+    assert!(!listed());
+    assert_eq!(publish(&with_cookie, &csrf, "true"), 303);
+    assert!(listed(), "published");
+    assert_eq!(publish(&with_cookie, &csrf, "false"), 303);
+    assert!(!listed(), "withdrawn");
     assert_eq!(
         post(
             port,

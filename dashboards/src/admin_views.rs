@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin", get(workbench))
         .route("/admin/login", get(login_form).post(login))
         .route("/admin/logout", axum::routing::post(logout))
+        .route("/admin/devices/public", axum::routing::post(set_public))
 }
 
 /// An argon2id hash (PHC string) of `password` with a random salt.
@@ -349,6 +350,59 @@ async fn logout(
     }
 }
 
+#[derive(Deserialize)]
+struct PublicForm {
+    csrf: String,
+    dev_eui: String,
+    /// `true` to publish the device's station, `false` to withdraw it.
+    public: String,
+}
+
+/// `POST /admin/devices/public`: a technician publishes or withdraws a device's values. A
+/// station is public only while every device reporting under it is.
+async fn set_public(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<PublicForm>,
+) -> Response {
+    let id = cookie(&headers, SESSION_COOKIE).unwrap_or("");
+    let user = match Sessions::get(&state, id).await {
+        Some((user, csrf)) if same(&csrf, &form.csrf) => user,
+        Some(_) => {
+            return (StatusCode::FORBIDDEN, "invalid or missing CSRF token\n").into_response()
+        }
+        None => {
+            return (StatusCode::SEE_OTHER, [(header::LOCATION, "/admin/login")]).into_response()
+        }
+    };
+    let public = match form.public.as_str() {
+        "true" => true,
+        "false" => false,
+        _ => return (StatusCode::BAD_REQUEST, "public must be true or false\n").into_response(),
+    };
+    let store = state.store.state();
+    let device = match store.device(&form.dev_eui).await {
+        Ok(Some(d)) => d,
+        Ok(None) => return (StatusCode::NOT_FOUND, "no such device\n").into_response(),
+        Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response(),
+    };
+    if device.public != public {
+        let station = device.station.clone();
+        let changed = sensorhub_store::Device { public, ..device };
+        if store.put_devices(vec![changed]).await.is_err() {
+            return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response();
+        }
+        tracing::info!(user = %user, dev_eui = %form.dev_eui, station = %station, public, "publication changed");
+    }
+    no_store(
+        (
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, "/admin#registry")],
+        )
+            .into_response(),
+    )
+}
+
 fn when(lang: Lang, ms: Option<i64>) -> String {
     ms.map(|ms| sensorhub_store::time::format_rfc3339(ms)[..16].replace('T', " ") + " UTC")
         .unwrap_or_else(|| lang.t("nie", "never").into())
@@ -373,12 +427,13 @@ async fn workbench(
     };
     let now = sensorhub_store::time::now_ms();
     let store = state.store.state();
-    let (health, unknown, letters) = match (
+    let (health, unknown, letters, devices) = match (
         store.device_health(now - 7 * 86_400_000).await,
         store.unknown_devices().await,
         store.dead_letters(50).await,
+        store.devices().await,
     ) {
-        (Ok(h), Ok(u), Ok(l)) => (h, u, l),
+        (Ok(h), Ok(u), Ok(l), Ok(d)) => (h, u, l, d),
         _ => return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response(),
     };
     // Open low-battery alerts (from `run`'s alert checks; silent devices are listed below).
@@ -500,6 +555,50 @@ async fn workbench(
             opt(d.snr, 1),
             d.gateway_count.map_or("–".into(), |g| g.to_string()),
             d.decode_errors,
+        );
+    }
+    let _ = write!(
+        body,
+        "</tbody></table></div></section><section aria-labelledby=\"registry\">\
+         <h2 id=\"registry\">{}</h2><p>{}</p><div class=\"scroll\"><table id=\"publication\">\
+         <thead><tr><th scope=\"col\">{}</th><th scope=\"col\">DevEUI</th><th scope=\"col\">Station</th>\
+         <th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
+        lang.t("Veröffentlichung", "Publication"),
+        lang.t(
+            "Eine Station erscheint auf den öffentlichen Seiten, in der API und in den offenen \
+             Daten nur, solange alle ihre Geräte öffentlich sind.",
+            "A station appears on the public pages, in the API and in the open data only while \
+             all of its devices are public."
+        ),
+        lang.t("Gerät", "Device"),
+        lang.t("Öffentlich", "Public"),
+        lang.t("Ändern", "Change"),
+    );
+    for d in &devices {
+        let (state_text, action, next) = if d.public {
+            (
+                lang.t("ja", "yes"),
+                lang.t("Zurückziehen", "Withdraw"),
+                "false",
+            )
+        } else {
+            (
+                lang.t("nein", "no"),
+                lang.t("Veröffentlichen", "Publish"),
+                "true",
+            )
+        };
+        let _ = write!(
+            body,
+            "<tr><th scope=\"row\">{name}</th><td>{eui}</td><td>{station}</td><td>{state_text}</td>\
+             <td><form method=\"post\" action=\"/admin/devices/public\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <input type=\"hidden\" name=\"dev_eui\" value=\"{eui}\">\
+             <input type=\"hidden\" name=\"public\" value=\"{next}\">\
+             <button type=\"submit\" aria-label=\"{action}: {name}\">{action}</button></form></td></tr>",
+            name = escape(&d.name),
+            eui = escape(&d.dev_eui),
+            station = escape(&d.station),
         );
     }
     let _ = write!(
