@@ -5,8 +5,6 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use sensorhub_core::ids::parse_hex;
-use sensorhub_core::DevEui;
 use sensorhub_store::{Device, DeviceHealth, SqliteStore};
 use serde::{Deserialize, Serialize};
 
@@ -72,51 +70,8 @@ fn parse_coordinate(text: &str, name: &str, limit: f64) -> Result<Option<f64>> {
 }
 
 /// Checks a device and brings its identifiers into canonical form (lowercase hex).
-pub fn validate(mut device: Device) -> Result<Device> {
-    let eui: DevEui = device
-        .dev_eui
-        .trim()
-        .parse()
-        .map_err(|e| anyhow::anyhow!("dev_eui `{}`: {e}", device.dev_eui))?;
-    device.dev_eui = eui.to_string();
-    if device.station.trim().is_empty() {
-        bail!("station: must not be empty");
-    }
-    if device.station.contains(['/', '?', '#']) {
-        bail!("station `{}`: must not contain / ? or #", device.station);
-    }
-    if let Some(path) = device.device_type.strip_prefix("js:") {
-        if !Path::new(path).is_file() {
-            bail!(
-                "device_type `{}`: no codec file at {path}",
-                device.device_type
-            );
-        }
-    } else if !sensorhub_gateway::codec::is_known(&device.device_type) {
-        bail!(
-            "device_type `{}`: no such decoder in this version (known: {})",
-            device.device_type,
-            sensorhub_gateway::codec::DEVICE_TYPES.join(", ")
-        );
-    }
-    if let Some(addr) = &device.dev_addr {
-        parse_hex::<4>(addr).map_err(|e| anyhow::anyhow!("dev_addr: {e}"))?;
-        device.dev_addr = Some(addr.to_ascii_lowercase());
-    }
-    for (name, key) in [
-        ("nwk_s_key", &mut device.nwk_s_key),
-        ("app_s_key", &mut device.app_s_key),
-    ] {
-        if let Some(k) = key {
-            parse_hex::<16>(k).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
-            *key = Some(k.to_ascii_lowercase());
-        }
-    }
-    let abp = [&device.dev_addr, &device.nwk_s_key, &device.app_s_key];
-    if abp.iter().any(|v| v.is_some()) && !abp.iter().all(|v| v.is_some()) {
-        bail!("dev_addr, nwk_s_key and app_s_key: give all three (ABP) or none");
-    }
-    Ok(device)
+pub fn validate(device: Device) -> Result<Device> {
+    sensorhub_gateway::registry::validate(device).map_err(anyhow::Error::msg)
 }
 
 fn from_row(row: CsvRow) -> Result<Device> {

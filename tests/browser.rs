@@ -267,6 +267,35 @@ fn api_answers_only_for_public_stations_and_admin_refuses_strangers() {
     assert!(listed(), "published");
     assert_eq!(publish(&with_cookie, &csrf, "false"), 303);
     assert!(!listed(), "withdrawn");
+    // Registering from the workbench checks what the command line checks.
+    let (status, _) = post(
+        port,
+        "/admin/devices",
+        &with_cookie,
+        &format!(
+            "csrf={csrf}&dev_eui=0707&name=&station=pegel-x&device_type=cayenne-lpp&lat=&lon="
+        ),
+    );
+    assert_eq!(status, 400, "a short DevEUI is refused");
+    let device_form = format!(
+        "csrf={csrf}&dev_eui=0707070707070707&name=&station=pegel-x&device_type=no-such&lat=&lon="
+    );
+    assert_eq!(
+        post(port, "/admin/devices", &with_cookie, &device_form).0,
+        400
+    );
+    let device_form = device_form.replace("no-such", "cayenne-lpp");
+    assert_eq!(
+        post(port, "/admin/devices", "", &device_form).0,
+        303,
+        "no session"
+    );
+    assert!(!hub.ok(&["devices", "list"]).contains("0707070707070707"));
+    assert_eq!(
+        post(port, "/admin/devices", &with_cookie, &device_form).0,
+        303
+    );
+    assert!(hub.ok(&["devices", "list"]).contains("0707070707070707"));
     assert_eq!(
         post(
             port,

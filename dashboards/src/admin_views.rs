@@ -31,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/login", get(login_form).post(login))
         .route("/admin/logout", axum::routing::post(logout))
         .route("/admin/devices/public", axum::routing::post(set_public))
+        .route("/admin/devices", axum::routing::post(save_device))
 }
 
 /// An argon2id hash (PHC string) of `password` with a random salt.
@@ -403,6 +404,112 @@ async fn set_public(
     )
 }
 
+#[derive(Deserialize)]
+struct DeviceForm {
+    csrf: String,
+    dev_eui: String,
+    name: String,
+    station: String,
+    device_type: String,
+    #[serde(default)]
+    lat: String,
+    #[serde(default)]
+    lon: String,
+    /// A checkbox: present (`on`) when ticked.
+    #[serde(default)]
+    public: Option<String>,
+}
+
+fn coordinate(text: &str, name: &str, limit: f64) -> Result<Option<f64>, String> {
+    let t = text.trim().replace(',', ".");
+    if t.is_empty() {
+        return Ok(None);
+    }
+    match t.parse::<f64>() {
+        Ok(v) if (-limit..=limit).contains(&v) => Ok(Some(v)),
+        _ => Err(format!("{name}: `{text}` is not a number within ±{limit}")),
+    }
+}
+
+/// `POST /admin/devices`: registers a device or changes one, as `sensorhub devices add` does.
+/// An existing device keeps its ABP session keys (they are set on the command line only).
+async fn save_device(
+    State(state): State<AppState>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+    Form(form): Form<DeviceForm>,
+) -> Response {
+    let lang = choose_lang(&query, &headers);
+    let id = cookie(&headers, SESSION_COOKIE).unwrap_or("");
+    let user = match Sessions::get(&state, id).await {
+        Some((user, csrf)) if same(&csrf, &form.csrf) => user,
+        Some(_) => {
+            return (StatusCode::FORBIDDEN, "invalid or missing CSRF token\n").into_response()
+        }
+        None => {
+            return (StatusCode::SEE_OTHER, [(header::LOCATION, "/admin/login")]).into_response()
+        }
+    };
+    let store = state.store.state();
+    let checked = (|| {
+        let lat = coordinate(&form.lat, "lat", 90.0)?;
+        let lon = coordinate(&form.lon, "lon", 180.0)?;
+        sensorhub_gateway::registry::validate(sensorhub_store::Device {
+            dev_eui: form.dev_eui.clone(),
+            name: form.name.trim().to_owned(),
+            station: form.station.trim().to_owned(),
+            device_type: form.device_type.trim().to_owned(),
+            lat,
+            lon,
+            public: form.public.is_some(),
+            dev_addr: None,
+            nwk_s_key: None,
+            app_s_key: None,
+        })
+    })();
+    let mut device = match checked {
+        Ok(d) => d,
+        Err(problem) => {
+            let body = format!(
+                "<h1>{}</h1><p class=\"error\" role=\"alert\">{}</p><p><a href=\"/admin#devices-form\">{}</a></p>",
+                lang.t("Gerät nicht gespeichert", "Device not saved"),
+                escape(&problem),
+                lang.t("Zurück zum Formular", "Back to the form"),
+            );
+            let page = admin_page(lang, lang.t("Fehler", "Error"), &body);
+            return no_store((StatusCode::BAD_REQUEST, Html(page)).into_response());
+        }
+    };
+    if device.name.is_empty() {
+        device.name = device.station.clone();
+    }
+    let existing = match store.device(&device.dev_eui).await {
+        Ok(d) => d,
+        Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response(),
+    };
+    if let Some(old) = &existing {
+        device.dev_addr = old.dev_addr.clone();
+        device.nwk_s_key = old.nwk_s_key.clone();
+        device.app_s_key = old.app_s_key.clone();
+    }
+    let (eui, station, public) = (
+        device.dev_eui.clone(),
+        device.station.clone(),
+        device.public,
+    );
+    if store.put_devices(vec![device]).await.is_err() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response();
+    }
+    tracing::info!(user = %user, dev_eui = %eui, station = %station, public, new = existing.is_none(), "device saved");
+    no_store(
+        (
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, "/admin#registry")],
+        )
+            .into_response(),
+    )
+}
+
 fn when(lang: Lang, ms: Option<i64>) -> String {
     ms.map(|ms| sensorhub_store::time::format_rfc3339(ms)[..16].replace('T', " ") + " UTC")
         .unwrap_or_else(|| lang.t("nie", "never").into())
@@ -603,7 +710,47 @@ async fn workbench(
     }
     let _ = write!(
         body,
-        "</tbody></table></div></section><section aria-labelledby=\"unknown\">\
+        "</tbody></table></div><h3 id=\"devices-form\">{title}</h3><p>{hint}</p>\
+         <form method=\"post\" action=\"/admin/devices\" class=\"device-form\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <p><label for=\"f-eui\">DevEUI ({eui_hint})</label><br><input id=\"f-eui\" name=\"dev_eui\" required \
+         pattern=\"[0-9A-Fa-f]{{16}}\" title=\"{eui_hint}\" autocomplete=\"off\" spellcheck=\"false\"></p>\
+         <p><label for=\"f-name\">{name}</label><br><input id=\"f-name\" name=\"name\" autocomplete=\"off\"></p>\
+         <p><label for=\"f-station\">Station</label><br><input id=\"f-station\" name=\"station\" required autocomplete=\"off\"></p>\
+         <p><label for=\"f-type\">{device_type}</label><br><select id=\"f-type\" name=\"device_type\">",
+        title = lang.t("Gerät anlegen oder ändern", "Add or change a device"),
+        hint = lang.t(
+            "Mit der DevEUI eines vorhandenen Geräts werden dessen Angaben ersetzt; \
+             ABP-Schlüssel bleiben erhalten (sie werden nur auf der Kommandozeile gesetzt).",
+            "With the DevEUI of an existing device its details are replaced; ABP keys stay \
+             (they are set on the command line only)."
+        ),
+        name = lang.t("Name (leer: wie die Station)", "Name (empty: as the station)"),
+        eui_hint = lang.t("16 Hex-Ziffern", "16 hex digits"),
+        device_type = lang.t("Gerätetyp (Decoder)", "Device type (decoder)"),
+    );
+    for t in sensorhub_gateway::codec::DEVICE_TYPES {
+        let selected = if *t == "cayenne-lpp" { " selected" } else { "" };
+        let _ = write!(body, "<option{selected}>{}</option>", escape(t));
+    }
+    let _ = write!(
+        body,
+        "</select></p>\
+         <p><label for=\"f-lat\">{lat}</label><br><input id=\"f-lat\" name=\"lat\" inputmode=\"decimal\" autocomplete=\"off\"></p>\
+         <p><label for=\"f-lon\">{lon}</label><br><input id=\"f-lon\" name=\"lon\" inputmode=\"decimal\" autocomplete=\"off\"></p>\
+         <p><input type=\"checkbox\" id=\"f-public\" name=\"public\"> <label for=\"f-public\">{public}</label></p>\
+         <p><button type=\"submit\">{save}</button></p></form>",
+        lat = lang.t("Breite (WGS 84, z. B. 54.6921)", "Latitude (WGS 84, e.g. 54.6921)"),
+        lon = lang.t("Länge (WGS 84, z. B. 8.5702)", "Longitude (WGS 84, e.g. 8.5702)"),
+        public = lang.t(
+            "öffentlich (Werte erscheinen auf den Seiten und in den offenen Daten)",
+            "public (values appear on the pages and in the open data)"
+        ),
+        save = lang.t("Speichern", "Save"),
+    );
+    let _ = write!(
+        body,
+        "</section><section aria-labelledby=\"unknown\">\
          <h2 id=\"unknown\">{}</h2><div class=\"scroll\"><table id=\"unknown-devices\">\
          <thead><tr><th scope=\"col\">DevEUI / DevAddr</th><th scope=\"col\">{}</th>\
          <th scope=\"col\">{}</th></tr></thead><tbody>",

@@ -195,6 +195,17 @@ try {
   ok((await page.innerText("h1")) === "Devices" && (await page.innerText("#device-health thead")).includes("Last seen"),
     "the workbench in English");
   await page.goto(base + "/admin?lang=de");
+  // A technician registers a new device from the workbench: it is listed at once.
+  await page.fill("#f-eui", "0606060606060606");
+  await page.fill("#f-station", "pegel-neu");
+  await page.selectOption("#f-type", "cayenne-lpp");
+  await page.fill("#f-lat", "54,7012");
+  await page.fill("#f-lon", "8.5311");
+  await page.check("#f-public");
+  await page.click(".device-form button[type=submit]");
+  await page.waitForURL(/\/admin#registry$/);
+  const row = await page.innerText("#publication");
+  ok(row.includes("0606060606060606") && row.includes("pegel-neu"), "a device registered from the workbench is listed");
   await page.click(".logout button");
   await page.waitForURL(/\/admin\/login$/);
   const again = await page.goto(base + "/admin");
