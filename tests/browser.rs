@@ -167,6 +167,35 @@ fn api_answers_only_for_public_stations_and_admin_refuses_strangers() {
         stale_rows,
         "{overview}"
     );
+    // The same public stations as GeoJSON, coordinates as coarse as in the JSON list.
+    let geo = get("/api/v1/stations.geojson", "");
+    assert!(
+        geo.headers.contains("content-type: application/geo+json"),
+        "{}",
+        geo.headers
+    );
+    let geo: Value = serde_json::from_str(&geo.body).unwrap();
+    assert_eq!(geo["type"], "FeatureCollection");
+    let ids: Vec<&str> = geo["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["pegel-alt", "pegel-wyk"]);
+    let wyk = &geo["features"][1];
+    let listed = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "pegel-wyk")
+        .unwrap();
+    assert_eq!(wyk["geometry"]["coordinates"][0], listed["lon"]);
+    assert_eq!(wyk["geometry"]["coordinates"][1], listed["lat"]);
+    assert_eq!(
+        listed["lat"], 54.692,
+        "coarsened to the policy's 3 decimals"
+    );
     let latest = get("/api/v1/latest", "");
     assert!(latest.body.contains("pegel-wyk") && !latest.body.contains("garten-privat"));
     for path in [

@@ -21,6 +21,7 @@ const OPENAPI: &str = include_str!("../assets/openapi.json");
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/api/v1/stations", get(stations))
+        .route("/api/v1/stations.geojson", get(stations_geojson))
         .route("/api/v1/stations/{id}", get(station))
         .route("/api/v1/stations/{id}/history", get(history))
         .route("/api/v1/latest", get(latest))
@@ -52,6 +53,37 @@ async fn stations(State(state): State<AppState>, headers: HeaderMap) -> Response
         Ok(s) => cached_json(&headers, json_body(&s), 10),
         Err(e) => unavailable(e),
     }
+}
+
+/// `GET /api/v1/stations.geojson`: the same stations as a GeoJSON FeatureCollection (RFC 7946)
+/// for GIS tools and web maps: one Point per station with a position, coordinates coarsened as
+/// everywhere, the latest values as properties.
+async fn stations_geojson(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let stations = match public::stations(&state).await {
+        Ok(s) => s,
+        Err(e) => return unavailable(e),
+    };
+    let features: Vec<serde_json::Value> = stations
+        .into_iter()
+        .filter_map(|s| {
+            let (lat, lon) = (s.lat?, s.lon?);
+            Some(serde_json::json!({
+                "type": "Feature",
+                "id": s.id,
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": {"station": s.id, "latest": s.latest},
+            }))
+        })
+        .collect();
+    let collection = serde_json::json!({"type": "FeatureCollection", "features": features});
+    let mut response = cached_json(&headers, json_body(&collection), 10);
+    if response.status() == StatusCode::OK {
+        response.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/geo+json"),
+        );
+    }
+    response
 }
 
 /// `GET /api/v1/stations/{id}`.
