@@ -313,6 +313,9 @@ fn api_answers_only_for_public_stations_and_admin_refuses_strangers() {
         post(port, "/admin/devices", &with_cookie, &device_form).0,
         400
     );
+    let js = device_form.replace("no-such", "js%3A%2Fetc%2Fhostname");
+    let refused = post(port, "/admin/devices", &with_cookie, &js).0;
+    assert_eq!(refused, 400, "no JavaScript codec files from the web");
     let device_form = device_form.replace("no-such", "cayenne-lpp");
     assert_eq!(
         post(port, "/admin/devices", "", &device_form).0,

@@ -452,6 +452,14 @@ async fn save_device(
     };
     let store = state.store.state();
     let checked = (|| {
+        // A JavaScript codec names a file on the server: that stays with the command line.
+        if !sensorhub_gateway::codec::DEVICE_TYPES.contains(&form.device_type.trim()) {
+            return Err(format!(
+                "device_type `{}`: choose one of the listed decoders (JavaScript codecs are \
+                 set with `sensorhub devices add`)",
+                form.device_type
+            ));
+        }
         let lat = coordinate(&form.lat, "lat", 90.0)?;
         let lon = coordinate(&form.lon, "lon", 180.0)?;
         sensorhub_gateway::registry::validate(sensorhub_store::Device {
