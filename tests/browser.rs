@@ -264,12 +264,7 @@ fn api_answers_only_for_public_stations_and_admin_refuses_strangers() {
         &form,
     );
     assert_eq!(status, 303, "{head}");
-    let session = head
-        .lines()
-        .find_map(|l| l.strip_prefix("set-cookie: sh_session="))
-        .and_then(|v| v.split(';').next())
-        .unwrap()
-        .to_owned();
+    let session = common::session_cookie(&head);
     let bench = get("/admin", &format!("Cookie: sh_session={session}\r\n"));
     assert_eq!(bench.status, 200);
     assert!(bench.body.contains(PRIVATE_EUI), "technicians see DevEUIs");

@@ -118,12 +118,7 @@ fn demo_runs_everything_stops_on_ctrl_c_and_resumes_without_replays() {
         &format!("user=technik&password={}&csrf=t", demo.password),
     );
     assert_eq!(status, 303, "{head}");
-    let session = head
-        .lines()
-        .find_map(|l| l.strip_prefix("set-cookie: sh_session="))
-        .and_then(|v| v.split(';').next())
-        .unwrap()
-        .to_owned();
+    let session = common::session_cookie(&head);
     let bench = http_get(port, "/admin", &format!("Cookie: sh_session={session}\r\n")).unwrap();
     assert_eq!(bench.status, 200);
     assert!(bench.body.contains("device-health"));

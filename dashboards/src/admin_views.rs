@@ -325,6 +325,22 @@ async fn login(
     response
 }
 
+/// The session behind a form: its user and id, when the cookie names a live session and the
+/// form carries that session's CSRF token. Otherwise the answer to give: to the login without
+/// a session, 403 with a wrong token.
+async fn form_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<(String, String), Response> {
+    let id = cookie(headers, SESSION_COOKIE).unwrap_or("");
+    match Sessions::get(state, id).await {
+        Some((user, expected)) if same(&expected, csrf) => Ok((user, id.to_owned())),
+        Some(_) => Err((StatusCode::FORBIDDEN, "invalid or missing CSRF token\n").into_response()),
+        None => Err((StatusCode::SEE_OTHER, [(header::LOCATION, "/admin/login")]).into_response()),
+    }
+}
+
 #[derive(Deserialize)]
 struct LogoutForm {
     csrf: String,
@@ -335,10 +351,9 @@ async fn logout(
     headers: HeaderMap,
     Form(form): Form<LogoutForm>,
 ) -> Response {
-    let id = cookie(&headers, SESSION_COOKIE).unwrap_or("");
-    match Sessions::get(&state, id).await {
-        Some((_, csrf)) if same(&csrf, &form.csrf) => {
-            Sessions::remove(&state, id).await;
+    match form_session(&state, &headers, &form.csrf).await {
+        Ok((_, id)) => {
+            Sessions::remove(&state, &id).await;
             let mut response =
                 (StatusCode::SEE_OTHER, [(header::LOCATION, "/admin/login")]).into_response();
             response.headers_mut().insert(
@@ -347,7 +362,7 @@ async fn logout(
             );
             response
         }
-        _ => (StatusCode::FORBIDDEN, "invalid or missing CSRF token\n").into_response(),
+        Err(refusal) => refusal,
     }
 }
 
@@ -366,15 +381,9 @@ async fn set_public(
     headers: HeaderMap,
     Form(form): Form<PublicForm>,
 ) -> Response {
-    let id = cookie(&headers, SESSION_COOKIE).unwrap_or("");
-    let user = match Sessions::get(&state, id).await {
-        Some((user, csrf)) if same(&csrf, &form.csrf) => user,
-        Some(_) => {
-            return (StatusCode::FORBIDDEN, "invalid or missing CSRF token\n").into_response()
-        }
-        None => {
-            return (StatusCode::SEE_OTHER, [(header::LOCATION, "/admin/login")]).into_response()
-        }
+    let user = match form_session(&state, &headers, &form.csrf).await {
+        Ok((user, _)) => user,
+        Err(refusal) => return refusal,
     };
     let public = match form.public.as_str() {
         "true" => true,
@@ -440,15 +449,9 @@ async fn save_device(
     Form(form): Form<DeviceForm>,
 ) -> Response {
     let lang = choose_lang(&query, &headers);
-    let id = cookie(&headers, SESSION_COOKIE).unwrap_or("");
-    let user = match Sessions::get(&state, id).await {
-        Some((user, csrf)) if same(&csrf, &form.csrf) => user,
-        Some(_) => {
-            return (StatusCode::FORBIDDEN, "invalid or missing CSRF token\n").into_response()
-        }
-        None => {
-            return (StatusCode::SEE_OTHER, [(header::LOCATION, "/admin/login")]).into_response()
-        }
+    let user = match form_session(&state, &headers, &form.csrf).await {
+        Ok((user, _)) => user,
+        Err(refusal) => return refusal,
     };
     let store = state.store.state();
     let checked = (|| {

@@ -368,3 +368,12 @@ pub fn post_form(port: u16, path: &str, cookie: &str, form: &str) -> (u16, Strin
     let status = raw.split(' ').nth(1).unwrap().parse().unwrap();
     (status, raw.split("\r\n\r\n").next().unwrap().to_owned())
 }
+
+/// The `sh_session` cookie a successful login sets, from the answer's head.
+pub fn session_cookie(head: &str) -> String {
+    head.lines()
+        .find_map(|l| l.strip_prefix("set-cookie: sh_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_owned()
+}
