@@ -713,22 +713,41 @@ async fn workbench(
              <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
              <input type=\"hidden\" name=\"dev_eui\" value=\"{eui}\">\
              <input type=\"hidden\" name=\"public\" value=\"{next}\">\
-             <button type=\"submit\" aria-label=\"{action}: {name}\">{action}</button></form></td></tr>",
+             <button type=\"submit\" aria-label=\"{action}: {name}\">{action}</button></form> \
+             <a href=\"/admin?edit={eui}#devices-form\" aria-label=\"{edit}: {name}\">{edit}</a></td></tr>",
+            edit = lang.t("Bearbeiten", "Edit"),
             name = escape(&d.name),
             eui = escape(&d.dev_eui),
             station = escape(&d.station),
         );
     }
+    // Editing: the form starts with the device's details.
+    let editing = query.edit.as_deref().and_then(|eui| {
+        devices
+            .iter()
+            .find(|d| d.dev_eui == eui.trim().to_ascii_lowercase())
+    });
+    let field = |f: fn(&sensorhub_store::Device) -> String| {
+        editing.map(|d| escape(&f(d))).unwrap_or_default()
+    };
+    let (v_eui, v_name, v_station) = (
+        field(|d| d.dev_eui.clone()),
+        field(|d| d.name.clone()),
+        field(|d| d.station.clone()),
+    );
+    let (v_lat, v_lon) = (
+        field(|d| d.lat.map(|v| v.to_string()).unwrap_or_default()),
+        field(|d| d.lon.map(|v| v.to_string()).unwrap_or_default()),
+    );
+    let v_public = if editing.is_some_and(|d| d.public) {
+        " checked"
+    } else {
+        ""
+    };
+    let chosen_type = editing.map_or("cayenne-lpp", |d| d.device_type.as_str());
     let _ = write!(
         body,
-        "</tbody></table></div><h3 id=\"devices-form\">{title}</h3><p>{hint}</p>\
-         <form method=\"post\" action=\"/admin/devices\" class=\"device-form\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <p><label for=\"f-eui\">DevEUI ({eui_hint})</label><br><input id=\"f-eui\" name=\"dev_eui\" required \
-         pattern=\"[0-9A-Fa-f]{{16}}\" title=\"{eui_hint}\" autocomplete=\"off\" spellcheck=\"false\"></p>\
-         <p><label for=\"f-name\">{name}</label><br><input id=\"f-name\" name=\"name\" autocomplete=\"off\"></p>\
-         <p><label for=\"f-station\">Station</label><br><input id=\"f-station\" name=\"station\" required autocomplete=\"off\"></p>\
-         <p><label for=\"f-type\">{device_type}</label><br><select id=\"f-type\" name=\"device_type\">",
+        "</tbody></table></div><h3 id=\"devices-form\">{title}</h3><p>{hint}</p>",
         title = lang.t("Gerät anlegen oder ändern", "Add or change a device"),
         hint = lang.t(
             "Mit der DevEUI eines vorhandenen Geräts werden dessen Angaben ersetzt; \
@@ -736,20 +755,43 @@ async fn workbench(
             "With the DevEUI of an existing device its details are replaced; ABP keys stay \
              (they are set on the command line only)."
         ),
+    );
+    if chosen_type.starts_with("js:") {
+        let _ = write!(
+            body,
+            "<p class=\"error\" role=\"alert\">{}</p>",
+            lang.t(
+                "Dieses Gerät nutzt einen JavaScript-Decoder: Änderungen bitte mit \
+                 `sensorhub devices add`, sonst wird der Decoder ersetzt.",
+                "This device uses a JavaScript decoder: change it with `sensorhub devices add`, \
+                 or the decoder is replaced."
+            )
+        );
+    }
+    let _ = write!(
+        body,
+        "\
+         <form method=\"post\" action=\"/admin/devices\" class=\"device-form\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <p><label for=\"f-eui\">DevEUI ({eui_hint})</label><br><input id=\"f-eui\" name=\"dev_eui\" value=\"{v_eui}\" required \
+         pattern=\"[0-9A-Fa-f]{{16}}\" title=\"{eui_hint}\" autocomplete=\"off\" spellcheck=\"false\"></p>\
+         <p><label for=\"f-name\">{name}</label><br><input id=\"f-name\" name=\"name\" value=\"{v_name}\" autocomplete=\"off\"></p>\
+         <p><label for=\"f-station\">Station</label><br><input id=\"f-station\" name=\"station\" value=\"{v_station}\" required autocomplete=\"off\"></p>\
+         <p><label for=\"f-type\">{device_type}</label><br><select id=\"f-type\" name=\"device_type\">",
         name = lang.t("Name (leer: wie die Station)", "Name (empty: as the station)"),
         eui_hint = lang.t("16 Hex-Ziffern", "16 hex digits"),
         device_type = lang.t("Gerätetyp (Decoder)", "Device type (decoder)"),
     );
     for t in sensorhub_gateway::codec::DEVICE_TYPES {
-        let selected = if *t == "cayenne-lpp" { " selected" } else { "" };
+        let selected = if *t == chosen_type { " selected" } else { "" };
         let _ = write!(body, "<option{selected}>{}</option>", escape(t));
     }
     let _ = write!(
         body,
         "</select></p>\
-         <p><label for=\"f-lat\">{lat}</label><br><input id=\"f-lat\" name=\"lat\" inputmode=\"decimal\" autocomplete=\"off\"></p>\
-         <p><label for=\"f-lon\">{lon}</label><br><input id=\"f-lon\" name=\"lon\" inputmode=\"decimal\" autocomplete=\"off\"></p>\
-         <p><input type=\"checkbox\" id=\"f-public\" name=\"public\"> <label for=\"f-public\">{public}</label></p>\
+         <p><label for=\"f-lat\">{lat}</label><br><input id=\"f-lat\" name=\"lat\" value=\"{v_lat}\" inputmode=\"decimal\" autocomplete=\"off\"></p>\
+         <p><label for=\"f-lon\">{lon}</label><br><input id=\"f-lon\" name=\"lon\" value=\"{v_lon}\" inputmode=\"decimal\" autocomplete=\"off\"></p>\
+         <p><input type=\"checkbox\" id=\"f-public\" name=\"public\"{v_public}> <label for=\"f-public\">{public}</label></p>\
          <p><button type=\"submit\">{save}</button></p></form>",
         lat = lang.t("Breite (WGS 84, z. B. 54.6921)", "Latitude (WGS 84, e.g. 54.6921)"),
         lon = lang.t("Länge (WGS 84, z. B. 8.5702)", "Longitude (WGS 84, e.g. 8.5702)"),

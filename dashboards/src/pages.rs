@@ -127,6 +127,8 @@ pub(crate) struct PageQuery {
     lang: Option<String>,
     range: Option<String>,
     quantity: Option<String>,
+    /// Admin workbench: the DevEUI whose details fill the device form.
+    pub(crate) edit: Option<String>,
 }
 
 /// The language: `?lang=` first, then the `lang` cookie, then Accept-Language; German else.

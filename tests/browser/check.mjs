@@ -206,6 +206,13 @@ try {
   await page.waitForURL(/\/admin#registry$/);
   const row = await page.innerText("#publication");
   ok(row.includes("0606060606060606") && row.includes("pegel-neu"), "a device registered from the workbench is listed");
+  // Editing starts from the device's details.
+  await page.click('a[href="/admin?edit=0606060606060606#devices-form"]');
+  await page.waitForURL(/edit=0606060606060606/);
+  ok(await page.inputValue("#f-eui") === "0606060606060606" && await page.inputValue("#f-station") === "pegel-neu"
+    && await page.inputValue("#f-lat") === "54.7012" && await page.isChecked("#f-public")
+    && await page.inputValue("#f-type") === "cayenne-lpp", "the edit link fills the form with the device's details");
+  await axe(page, "/admin?edit=…");
   await page.click(".logout button");
   await page.waitForURL(/\/admin\/login$/);
   const again = await page.goto(base + "/admin");
