@@ -3,6 +3,7 @@
 //! the CSV files.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::fmt::Write as _;
 
 use sensorhub_store::time::format_rfc3339;
@@ -13,14 +14,15 @@ use crate::dataset::{parse_day, parse_duration_ms, DatasetConfig};
 use crate::policy::{pseudonym, Coordinates, StationIds, PEOPLE_COUNTS};
 use crate::{PrivacyConfig, PublishError};
 
-/// One aggregated row: a station's quantity over one interval.
+/// One aggregated row: a station's quantity over one interval. The texts are shared between
+/// the rows of a series (a year of hourly rows for 500 stations is millions of rows).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     /// Start of the interval, ms since the epoch.
     pub time_ms: i64,
-    pub station: String,
-    pub quantity: String,
-    pub unit: String,
+    pub station: Arc<str>,
+    pub quantity: Arc<str>,
+    pub unit: Arc<str>,
     pub mean: Option<f64>,
     pub min: Option<f64>,
     pub max: Option<f64>,
@@ -185,17 +187,27 @@ pub async fn collect(
         (!small_count).then_some(v)
     };
 
+    // Each published id (an HMAC in pseudonym mode) is worked out once, not once a row.
+    let published_ids: Vec<Arc<str>> = registry
+        .iter()
+        .map(|s| Arc::from(published_id(&s.id)))
+        .collect();
+    let quantity_ids: Vec<(Arc<str>, Arc<str>)> = dataset
+        .quantities
+        .iter()
+        .map(|q| {
+            let unit = sensorhub_core::Quantity::by_name(q).map_or("", |q| q.unit);
+            (Arc::from(q.as_str()), Arc::from(unit))
+        })
+        .collect();
     let mut months: BTreeMap<String, Vec<Row>> = BTreeMap::new();
     let (mut first_ms, mut last_ms) = (None::<i64>, None::<i64>);
     let mut month_from = since_ms;
     while month_from < cutoff_ms {
         let month_until = month_start(month_from, 1).min(cutoff_ms);
         let mut rows = Vec::new();
-        for station in &registry {
-            for quantity in &dataset.quantities {
-                let unit = sensorhub_core::Quantity::by_name(quantity)
-                    .map(|q| q.unit.to_owned())
-                    .unwrap_or_default();
+        for (station, station_id) in registry.iter().zip(&published_ids) {
+            for (quantity, (quantity_id, unit)) in dataset.quantities.iter().zip(&quantity_ids) {
                 let buckets = store
                     .range(RangeQuery {
                         station: station.id.clone(),
@@ -211,8 +223,8 @@ pub async fn collect(
                     }
                     rows.push(Row {
                         time_ms: b.start_ms,
-                        station: published_id(&station.id),
-                        quantity: quantity.clone(),
+                        station: station_id.clone(),
+                        quantity: quantity_id.clone(),
                         unit: unit.clone(),
                         mean: suppress(quantity, round(b.mean)),
                         min: suppress(quantity, b.min),
@@ -239,7 +251,7 @@ pub async fn collect(
         .filter(|r| r.time_ms >= latest_from)
         .cloned()
         .collect();
-    let mut station_ids: Vec<String> = registry.iter().map(|s| published_id(&s.id)).collect();
+    let mut station_ids: Vec<String> = published_ids.iter().map(|id| id.to_string()).collect();
     station_ids.sort();
     Ok(Collected {
         months,
@@ -497,7 +509,7 @@ mod tests {
             time_ms: crate::dataset::parse_day("2026-11-22").unwrap(),
             station: "park, nord".into(),
             quantity: "visitor_count".into(),
-            unit: String::new(),
+            unit: "".into(),
             mean: None,
             min: Some(0.0),
             max: Some(12.5),

@@ -483,9 +483,9 @@ async fn datastore(
                     for c in &columns {
                         let v = match *c {
                             "time" => json!(export::format_rfc3339_seconds(r.time_ms)),
-                            "station" => json!(r.station),
-                            "quantity" => json!(r.quantity),
-                            "unit" => json!(r.unit),
+                            "station" => json!(&*r.station),
+                            "quantity" => json!(&*r.quantity),
+                            "unit" => json!(&*r.unit),
                             "mean" => json!(r.mean),
                             "min" => json!(r.min),
                             "max" => json!(r.max),

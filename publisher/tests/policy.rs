@@ -86,7 +86,7 @@ async fn the_policy_shapes_every_file() {
     // One day held back: 24 hourly rows of the public station, none of the private one.
     assert_eq!(rows.len(), 24);
     assert!(rows.iter().all(|r| r.time_ms < now - 24 * HOUR));
-    let ids: std::collections::BTreeSet<_> = rows.iter().map(|r| r.station.as_str()).collect();
+    let ids: std::collections::BTreeSet<_> = rows.iter().map(|r| &*r.station).collect();
     assert_eq!(ids.len(), 1);
     let id = *ids.iter().next().unwrap();
     assert!(id.starts_with("st-") && !id.contains("parkplatz"), "{id}");
