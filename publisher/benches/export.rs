@@ -17,6 +17,23 @@ const DAY_MS: i64 = 86_400_000;
 /// 2025-01-01T00:00:00Z
 const T0: i64 = 1_735_689_600_000;
 
+/// Resets the kernel's record of this process's peak memory (Linux: `clear_refs` 5).
+fn reset_peak_memory() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Peak resident memory since the last reset, MB (VmHWM).
+fn peak_memory_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1000.0)
+}
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -67,8 +84,10 @@ fn main() {
 
     let now = T0 + 365 * DAY_MS;
     let privacy = PrivacyConfig::default();
-    println!("| interval | rows | CSV bytes | collect + files + privacy check (median of 3) |");
-    println!("|---|---:|---:|---:|");
+    println!(
+        "| interval | rows | CSV bytes | collect + files + privacy check (median of 3) | peak memory |"
+    );
+    println!("|---|---:|---:|---:|---:|");
     for interval in ["1h", "1d"] {
         let dataset = DatasetConfig {
             name: "pegel-bench".into(),
@@ -81,6 +100,10 @@ fn main() {
         };
         let mut times = Vec::new();
         let mut summary = (0, 0);
+        let before = {
+            reset_peak_memory();
+            peak_memory_mb()
+        };
         for _ in 0..3 {
             let started = Instant::now();
             let prepared = runtime
@@ -106,10 +129,11 @@ fn main() {
         times.sort();
         let median: Duration = times[1];
         println!(
-            "| {interval} | {} | {} | {:.2} s |",
+            "| {interval} | {} | {} | {:.2} s | {:.0} MB (from {before:.0} MB) |",
             summary.0,
             summary.1,
-            median.as_secs_f64()
+            median.as_secs_f64(),
+            peak_memory_mb()
         );
     }
     println!(

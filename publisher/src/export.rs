@@ -3,8 +3,8 @@
 //! the CSV files.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use sensorhub_store::time::format_rfc3339;
 use sensorhub_store::{RangeQuery, Resolution, Store, TimeSeries};
