@@ -135,6 +135,13 @@ fn silent_device_alerts_once_survives_restart_retries_and_clears() {
     hub.start();
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(webhook.alerts(), [alert("silent", "open")]);
+    let metrics = common::http_get(hub.http_port, "/metrics", "")
+        .unwrap()
+        .body;
+    assert!(
+        metrics.contains("sensorhub_alerts_open{kind=\"silent\"} 1"),
+        "{metrics}"
+    );
     let listed = hub.ok(&["alerts", "list"]);
     assert!(
         listed.contains(&format!("{EUI} silent since")) && listed.contains("1 alert(s) open"),

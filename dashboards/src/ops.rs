@@ -31,6 +31,17 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             out.push_str(&format!("{name}{{reason=\"{}\"}} {}\n", c.reason, c.count));
         }
     }
+    if let Ok(open) = state.store.state().open_alerts().await {
+        let name = "sensorhub_alerts_open";
+        out.push_str(&format!(
+            "# HELP {name} Device alerts open (silent devices, low batteries), by kind.\n\
+             # TYPE {name} gauge\n"
+        ));
+        for kind in ["silent", "low_battery"] {
+            let n = open.iter().filter(|(_, k, _)| k == kind).count();
+            out.push_str(&format!("{name}{{kind=\"{kind}\"}} {n}\n"));
+        }
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
 
