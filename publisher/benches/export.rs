@@ -117,7 +117,7 @@ fn main() {
                 prepared_at,
                 started.elapsed() - prepared_at
             );
-            let rows: usize = prepared.collected.months.values().map(Vec::len).sum();
+            let rows: usize = prepared.collected.months.values().map(|m| m.rows).sum();
             let bytes: usize = prepared
                 .files
                 .iter()

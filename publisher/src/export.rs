@@ -37,11 +37,19 @@ pub struct PublicStation {
     pub lon: f64,
 }
 
+/// One month's rows, already as the CSV file publishes them: a month's rows are turned into
+/// text as soon as they are read, so a year never sits in memory twice.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonthCsv {
+    pub bytes: Vec<u8>,
+    pub rows: usize,
+}
+
 /// Everything a dataset publishes, before it becomes files.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Collected {
-    /// Rows by month (`2026-10`), oldest first.
-    pub months: BTreeMap<String, Vec<Row>>,
+    /// CSV by month (`2026-10`), oldest first; [`read_rows`] turns one back into rows.
+    pub months: BTreeMap<String, MonthCsv>,
     pub latest: Vec<Row>,
     pub stations: Vec<PublicStation>,
     /// Published ids of the stations, for the privacy check.
@@ -200,7 +208,10 @@ pub async fn collect(
             (Arc::from(q.as_str()), Arc::from(unit))
         })
         .collect();
-    let mut months: BTreeMap<String, Vec<Row>> = BTreeMap::new();
+    let columns = columns(dataset);
+    let latest_from = cutoff_ms - i64::from(dataset.latest_days) * 86_400_000;
+    let mut latest = Vec::new();
+    let mut months: BTreeMap<String, MonthCsv> = BTreeMap::new();
     let (mut first_ms, mut last_ms) = (None::<i64>, None::<i64>);
     let mut month_from = since_ms;
     while month_from < cutoff_ms {
@@ -240,17 +251,18 @@ pub async fn collect(
         if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
             first_ms = Some(first_ms.map_or(first.time_ms, |f| f.min(first.time_ms)));
             last_ms = Some(last_ms.map_or(last.time_ms, |l| l.max(last.time_ms)));
-            months.insert(month_label(month_from), rows);
+            latest.extend(rows.iter().filter(|r| r.time_ms >= latest_from).cloned());
+            let bytes = csv_bytes(&rows, &columns);
+            months.insert(
+                month_label(month_from),
+                MonthCsv {
+                    bytes,
+                    rows: rows.len(),
+                },
+            );
         }
         month_from = month_start(month_from, 1);
     }
-    let latest_from = cutoff_ms - i64::from(dataset.latest_days) * 86_400_000;
-    let latest = months
-        .values()
-        .flatten()
-        .filter(|r| r.time_ms >= latest_from)
-        .cloned()
-        .collect();
     let mut station_ids: Vec<String> = published_ids.iter().map(|id| id.to_string()).collect();
     station_ids.sort();
     Ok(Collected {
@@ -327,6 +339,54 @@ pub fn format_rfc3339_seconds(ms: i64) -> String {
     }
 }
 
+/// Reads rows back from a CSV this module wrote (any subset of the columns): what a consumer
+/// of the file sees, and what the DataStore receives.
+pub fn read_rows(bytes: &[u8]) -> Result<Vec<Row>, String> {
+    let mut reader = csv::Reader::from_reader(bytes);
+    let header = reader.headers().map_err(|e| e.to_string())?.clone();
+    let at = |name: &str| header.iter().position(|h| h == name);
+    let (time, station, quantity, unit) = (at("time"), at("station"), at("quantity"), at("unit"));
+    let (mean, min, max, count) = (at("mean"), at("min"), at("max"), at("count"));
+    let mut texts: BTreeMap<String, Arc<str>> = BTreeMap::new();
+    let mut shared = |text: &str| -> Arc<str> {
+        texts
+            .entry(text.to_owned())
+            .or_insert_with(|| Arc::from(text))
+            .clone()
+    };
+    let mut rows = Vec::new();
+    for (line, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| e.to_string())?;
+        let field = |i: Option<usize>| i.and_then(|i| record.get(i)).unwrap_or("");
+        let number = |i: Option<usize>| -> Result<Option<f64>, String> {
+            match field(i) {
+                "" => Ok(None),
+                t => t
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| format!("line {}: `{t}` is not a number", line + 2)),
+            }
+        };
+        rows.push(Row {
+            time_ms: sensorhub_store::time::parse_rfc3339(field(time))
+                .ok_or_else(|| format!("line {}: bad time", line + 2))?,
+            station: shared(field(station)),
+            quantity: shared(field(quantity)),
+            unit: shared(field(unit)),
+            mean: number(mean)?,
+            min: number(min)?,
+            max: number(max)?,
+            count: match field(count) {
+                "" => 0,
+                t => t
+                    .parse()
+                    .map_err(|_| format!("line {}: bad count", line + 2))?,
+            },
+        });
+    }
+    Ok(rows)
+}
+
 fn quote(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
@@ -352,11 +412,12 @@ pub fn geojson_bytes(stations: &[PublicStation]) -> Vec<u8> {
 }
 
 /// The files of a dataset: one CSV a month, the rolling latest CSV, the stations and the
-/// Frictionless data package that describes the CSVs.
-pub fn files(dataset: &DatasetConfig, collected: &Collected) -> Vec<OutFile> {
+/// Frictionless data package that describes the CSVs. The monthly CSVs move from `collected`
+/// into the files (their row counts stay).
+pub fn files(dataset: &DatasetConfig, collected: &mut Collected) -> Vec<OutFile> {
     let columns = columns(dataset);
     let mut files = Vec::new();
-    for (month, rows) in &collected.months {
+    for (month, csv) in &mut collected.months {
         files.push(OutFile {
             name: format!("{}-{month}.csv", dataset.name),
             format: "CSV",
@@ -366,7 +427,7 @@ pub fn files(dataset: &DatasetConfig, collected: &Collected) -> Vec<OutFile> {
                 dataset.function_columns().join(", "),
                 dataset.interval
             ),
-            bytes: csv_bytes(rows, &columns),
+            bytes: std::mem::take(&mut csv.bytes),
             month: Some(month.clone()),
         });
     }

@@ -71,8 +71,8 @@ pub async fn prepare(
     privacy: &PrivacyConfig,
     now_ms: i64,
 ) -> Result<Prepared, PublishError> {
-    let collected = export::collect(store, dataset, privacy, now_ms).await?;
-    let files = export::files(dataset, &collected);
+    let mut collected = export::collect(store, dataset, privacy, now_ms).await?;
+    let files = export::files(dataset, &mut collected);
     let identifiers = store
         .state()
         .devices()
@@ -465,11 +465,15 @@ async fn datastore(
         .and_then(|s| serde_json::from_str(s).ok())
         .unwrap_or_default();
     let mut rows_sent = 0;
-    for (month, rows) in &prepared.collected.months {
-        let hash = sha256_hex(&export::csv_bytes(rows, &columns));
+    // Each month's DataStore rows come from its published CSV, read back one month at a time.
+    for file in &prepared.files {
+        let Some(month) = &file.month else { continue };
+        let hash = sha256_hex(&file.bytes);
         if done.get(month) == Some(&hash) {
             continue;
         }
+        let rows = export::read_rows(&file.bytes)
+            .map_err(|e| PublishError::Config(format!("{}: {e}", file.name)))?;
         progress(&format!(
             "{}: DataStore {month}: upserting {} rows",
             dataset.name,
