@@ -245,6 +245,38 @@ fn bad_input_is_counted_kept_and_ingestion_goes_on() {
         metrics.contains("sensorhub_messages_stored_total 1"),
         "{metrics}"
     );
+    // Every series the Grafana dashboard's Prometheus panels query is one this server exposes.
+    let dashboard: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/dashboards/grafana/dashboards/sensorhub.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let mut queried = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        if panel["datasource"]["type"] != "prometheus" {
+            continue;
+        }
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            for name in expr
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| w.starts_with("sensorhub_"))
+            {
+                queried += 1;
+                let exposed = metrics
+                    .lines()
+                    .any(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']));
+                assert!(
+                    exposed,
+                    "the dashboard queries `{name}`, /metrics has no such series"
+                );
+            }
+        }
+    }
+    assert!(queried >= 7, "{queried}");
 
     // Every bad message is kept byte for byte with its reason.
     let letters: Vec<Value> = hub
