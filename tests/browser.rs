@@ -323,6 +323,25 @@ fn api_answers_only_for_public_stations_and_admin_refuses_strangers() {
         303
     );
     assert!(hub.ok(&["devices", "list"]).contains("0707070707070707"));
+    // Removing needs the confirmation box; then the device is gone.
+    let remove = format!("csrf={csrf}&dev_eui=0707070707070707");
+    assert_eq!(
+        post(port, "/admin/devices/remove", &with_cookie, &remove).0,
+        400
+    );
+    assert!(hub.ok(&["devices", "list"]).contains("0707070707070707"));
+    let confirmed = format!("{remove}&confirm=on");
+    assert_eq!(
+        post(port, "/admin/devices/remove", "", &confirmed).0,
+        303,
+        "no session"
+    );
+    assert!(hub.ok(&["devices", "list"]).contains("0707070707070707"));
+    assert_eq!(
+        post(port, "/admin/devices/remove", &with_cookie, &confirmed).0,
+        303
+    );
+    assert!(!hub.ok(&["devices", "list"]).contains("0707070707070707"));
     assert_eq!(
         post(
             port,

@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/logout", axum::routing::post(logout))
         .route("/admin/devices/public", axum::routing::post(set_public))
         .route("/admin/devices", axum::routing::post(save_device))
+        .route("/admin/devices/remove", axum::routing::post(remove_device))
 }
 
 /// An argon2id hash (PHC string) of `password` with a random salt.
@@ -521,6 +522,47 @@ async fn save_device(
     )
 }
 
+#[derive(Deserialize)]
+struct RemoveForm {
+    csrf: String,
+    dev_eui: String,
+    /// The confirmation checkbox: without it nothing is removed.
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+/// `POST /admin/devices/remove`: takes a device out of the registry, as
+/// `sensorhub devices remove` does; its readings stay with the station.
+async fn remove_device(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<RemoveForm>,
+) -> Response {
+    let user = match form_session(&state, &headers, &form.csrf).await {
+        Ok((user, _)) => user,
+        Err(refusal) => return refusal,
+    };
+    if form.confirm.is_none() {
+        return (StatusCode::BAD_REQUEST, "not confirmed; nothing removed\n").into_response();
+    }
+    match state.store.state().remove_device(&form.dev_eui).await {
+        Ok(()) => {
+            tracing::info!(user = %user, dev_eui = %form.dev_eui, "device removed");
+            no_store(
+                (
+                    StatusCode::SEE_OTHER,
+                    [(header::LOCATION, "/admin#registry")],
+                )
+                    .into_response(),
+            )
+        }
+        Err(sensorhub_store::StoreError::UnknownDevice(_)) => {
+            (StatusCode::NOT_FOUND, "no such device\n").into_response()
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response(),
+    }
+}
+
 fn when(lang: Lang, ms: Option<i64>) -> String {
     ms.map(|ms| sensorhub_store::time::format_rfc3339(ms)[..16].replace('T', " ") + " UTC")
         .unwrap_or_else(|| lang.t("nie", "never").into())
@@ -801,6 +843,24 @@ async fn workbench(
         ),
         save = lang.t("Speichern", "Save"),
     );
+    // Removing the device being edited: its readings stay with the station.
+    if let Some(d) = editing {
+        let _ = write!(
+            body,
+            "<form method=\"post\" action=\"/admin/devices/remove\" class=\"device-remove\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <input type=\"hidden\" name=\"dev_eui\" value=\"{eui}\">\
+             <p><input type=\"checkbox\" id=\"f-confirm\" name=\"confirm\" required> \
+             <label for=\"f-confirm\">{confirm}</label></p>\
+             <p><button type=\"submit\">{remove}</button></p></form>",
+            eui = escape(&d.dev_eui),
+            confirm = lang.t(
+                "Ja, dieses Gerät aus der Registrierung entfernen (seine Messwerte bleiben bei der Station)",
+                "Yes, remove this device from the registry (its readings stay with the station)"
+            ),
+            remove = lang.t("Gerät entfernen", "Remove device"),
+        );
+    }
     let _ = write!(
         body,
         "</section><section aria-labelledby=\"unknown\">\
