@@ -1,8 +1,10 @@
-//! The technicians' pages under `/admin`: a login (argon2 password hashes from the config),
-//! a session cookie (HttpOnly, SameSite=Strict, Secure unless switched off), CSRF tokens on
-//! every form, and one workbench page with silent-device alerts, device health, unknown devices
-//! and dead letters. Nothing here is public: every page without a session redirects to the
-//! login.
+//! The technicians' pages under `/admin`: a login (argon2 password hashes from the config,
+//! attempts limited per address), a session cookie (HttpOnly, SameSite=Strict, Secure unless
+//! switched off; sessions kept in the store as hashes), CSRF tokens on every form, and one
+//! workbench page with silent-device and battery alerts, device health, publication switches,
+//! a form to register, change or remove devices, unknown devices and dead letters. German by
+//! default, English by choice. Nothing here is public: every page without a session redirects
+//! to the login.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
