@@ -78,16 +78,16 @@ fn same(a: &str, b: &str) -> bool {
 pub struct Sessions;
 
 fn sha256_hex(text: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    sensorhub_publisher::publish::sha256_hex(text.as_bytes())
 }
 
 impl Sessions {
     /// A new session for `user`: the cookie value.
-    async fn create(state: &AppState, user: &str, password_hash: &str) -> Option<String> {
+    async fn create(
+        state: &AppState,
+        user: &str,
+        password_hash: &str,
+    ) -> Result<String, sensorhub_store::StoreError> {
         let id = random_token();
         let session = sensorhub_store::AdminSession {
             id_hash: sha256_hex(&id),
@@ -96,13 +96,8 @@ impl Sessions {
             csrf: random_token(),
             expires_ms: sensorhub_store::time::now_ms() + SESSION_TTL.as_millis() as i64,
         };
-        match state.store.state().put_admin_session(session).await {
-            Ok(()) => Some(id),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot store the admin session");
-                None
-            }
-        }
+        state.store.state().put_admin_session(session).await?;
+        Ok(id)
     }
 
     /// The user and CSRF token of a live session whose account is unchanged.
@@ -175,6 +170,12 @@ fn admin_page(lang: Lang, title: &str, body: &str) -> String {
          <p class=\"lang\"><a href=\"?lang={other}\" lang=\"{other}\" hreflang=\"{other}\">{other_label}</a></p></header>\
          <main id=\"main\">{body}</main></body></html>"
     )
+}
+
+/// 503 for a store that failed a technician's request; the reason goes to the log.
+fn store_unavailable(error: impl std::fmt::Display) -> Response {
+    tracing::error!(%error, "admin page cannot use the store");
+    (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response()
 }
 
 fn no_store(mut response: Response) -> Response {
@@ -314,8 +315,9 @@ async fn login(
         );
     }
     let account = user.map_or("", |u| u.password_hash.as_str());
-    let Some(id) = Sessions::create(&state, &form.user, account).await else {
-        return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response();
+    let id = match Sessions::create(&state, &form.user, account).await {
+        Ok(id) => id,
+        Err(e) => return store_unavailable(e),
     };
     tracing::info!(user = %form.user, "admin login");
     let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, "/admin")]).into_response();
@@ -397,13 +399,13 @@ async fn set_public(
     let device = match store.device(&form.dev_eui).await {
         Ok(Some(d)) => d,
         Ok(None) => return (StatusCode::NOT_FOUND, "no such device\n").into_response(),
-        Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response(),
+        Err(e) => return store_unavailable(e),
     };
     if device.public != public {
         let station = device.station.clone();
         let changed = sensorhub_store::Device { public, ..device };
-        if store.put_devices(vec![changed]).await.is_err() {
-            return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response();
+        if let Err(e) = store.put_devices(vec![changed]).await {
+            return store_unavailable(e);
         }
         tracing::info!(user = %user, dev_eui = %form.dev_eui, station = %station, public, "publication changed");
     }
@@ -499,7 +501,7 @@ async fn save_device(
     }
     let existing = match store.device(&device.dev_eui).await {
         Ok(d) => d,
-        Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response(),
+        Err(e) => return store_unavailable(e),
     };
     if let Some(old) = &existing {
         device.dev_addr = old.dev_addr.clone();
@@ -511,8 +513,8 @@ async fn save_device(
         device.station.clone(),
         device.public,
     );
-    if store.put_devices(vec![device]).await.is_err() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response();
+    if let Err(e) = store.put_devices(vec![device]).await {
+        return store_unavailable(e);
     }
     tracing::info!(user = %user, dev_eui = %eui, station = %station, public, new = existing.is_none(), "device saved");
     no_store(
@@ -561,7 +563,7 @@ async fn remove_device(
         Err(sensorhub_store::StoreError::UnknownDevice(_)) => {
             (StatusCode::NOT_FOUND, "no such device\n").into_response()
         }
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response(),
+        Err(e) => store_unavailable(e),
     }
 }
 
@@ -589,14 +591,17 @@ async fn workbench(
     };
     let now = sensorhub_store::time::now_ms();
     let store = state.store.state();
-    let (health, unknown, letters, devices) = match (
-        store.device_health(now - 7 * 86_400_000).await,
-        store.unknown_devices().await,
-        store.dead_letters(50).await,
-        store.devices().await,
-    ) {
-        (Ok(h), Ok(u), Ok(l), Ok(d)) => (h, u, l, d),
-        _ => return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response(),
+    let read = async {
+        Ok::<_, sensorhub_store::StoreError>((
+            store.device_health(now - 7 * 86_400_000).await?,
+            store.unknown_devices().await?,
+            store.dead_letters(50).await?,
+            store.devices().await?,
+        ))
+    };
+    let (health, unknown, letters, devices) = match read.await {
+        Ok(all) => all,
+        Err(e) => return store_unavailable(e),
     };
     // Open low-battery alerts (from `run`'s alert checks; silent devices are listed below).
     let low_battery: Vec<(String, i64)> = store

@@ -187,23 +187,20 @@ impl Ckan {
 
     /// An idempotent write (patch, upsert): retried.
     pub async fn write(&self, action: &str, body: Value) -> Result<Value, CkanError> {
-        if self.dry_run {
-            return Ok(self.print(action, &body, None));
-        }
-        self.with_retries(action, true, || {
-            self.authorised(self.http.post(format!("{}/{action}", self.api)))
-                .json(&body)
-        })
-        .await?
-        .ok_or_else(|| not_found(action))
+        self.post_json(action, body, true).await
     }
 
     /// A create: tried once; the caller re-reads before trying again.
     pub async fn create(&self, action: &str, body: Value) -> Result<Value, CkanError> {
+        self.post_json(action, body, false).await
+    }
+
+    /// A JSON POST (printed instead in a dry run).
+    async fn post_json(&self, action: &str, body: Value, retry: bool) -> Result<Value, CkanError> {
         if self.dry_run {
             return Ok(self.print(action, &body, None));
         }
-        self.with_retries(action, false, || {
+        self.with_retries(action, retry, || {
             self.authorised(self.http.post(format!("{}/{action}", self.api)))
                 .json(&body)
         })
