@@ -375,8 +375,7 @@ async fn dispatch(command: Command) -> Result<()> {
             if replay {
                 let report = sensorhub_gateway::ingest::replay_dead_letters(
                     &store,
-                    &config.mqtt.subscriptions,
-                    config.mqtt.dedup_window_ms,
+                    &config.mqtt,
                     config.normalisation.clone(),
                     reason,
                 )

@@ -51,6 +51,12 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, String) {
         return (StatusCode::SERVICE_UNAVAILABLE, format!("store: {e}\n"));
     }
     if let Some(m) = &state.metrics {
+        if m.commit_failing.load(Ordering::Relaxed) {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store: commits are failing (see the log)\n".into(),
+            );
+        }
         if !m.connected.load(Ordering::Relaxed) {
             return (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -23,7 +23,21 @@ pub struct MqttConfig {
     /// Raw gateway frames: copies of one frame heard by several gateways within this many
     /// milliseconds of the first are merged into one uplink; later ones are replays.
     pub dedup_window_ms: u64,
+    /// Messages larger than this are acknowledged and dead-lettered `too_large` (their first
+    /// bytes and size kept), never decoded; no size is ever a connection error.
+    pub max_message_bytes: usize,
+    /// Bytes of messages received but not yet committed, at most: bounds a batch and the
+    /// queue before it, whatever the senders send.
+    pub batch_max_bytes: usize,
+    /// Uplinks dated further ahead of this machine's clock (`10m`, `30s`) are dead-lettered
+    /// `time_in_future`: a wrong clock must not make a value "current" forever.
+    pub max_clock_skew: String,
 }
+
+/// The MQTT maximum packet size (a 268,435,455-byte remaining length and its fixed header):
+/// the client accepts every packet a broker can send, so that size alone never breaks the
+/// connection; what is too large for us is decided per message.
+pub const MQTT_MAX_PACKET: usize = 268_435_455 + 5;
 
 impl Default for MqttConfig {
     fn default() -> Self {
@@ -37,6 +51,9 @@ impl Default for MqttConfig {
             batch_wait_ms: 50,
             keep_alive_s: 30,
             dedup_window_ms: 1_000,
+            max_message_bytes: 256 << 10,
+            batch_max_bytes: 16 << 20,
+            max_clock_skew: "10m".into(),
         }
     }
 }
@@ -97,9 +114,26 @@ impl PayloadFormat {
 }
 
 impl MqttConfig {
+    /// `max_clock_skew` in milliseconds (checked by [`MqttConfig::problems`]).
+    pub fn max_clock_skew_ms(&self) -> u64 {
+        sensorhub_core::duration::parse_ms(&self.max_clock_skew).unwrap_or(600_000)
+    }
+
     /// Problems a person must fix before the gateway can run, one sentence each.
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
+        if sensorhub_core::duration::parse_ms(&self.max_clock_skew).is_none() {
+            problems.push(format!(
+                "mqtt.max_clock_skew: `{}` is not a duration such as 10m",
+                self.max_clock_skew
+            ));
+        }
+        if self.max_message_bytes == 0 || self.max_message_bytes > MQTT_MAX_PACKET {
+            problems.push("mqtt.max_message_bytes: between 1 and 268435455".into());
+        }
+        if self.batch_max_bytes < self.max_message_bytes {
+            problems.push("mqtt.batch_max_bytes: must be at least mqtt.max_message_bytes".into());
+        }
         if !(self.url.starts_with("mqtt://") || self.url.starts_with("mqtts://")) {
             problems.push(format!(
                 "mqtt.url: `{}` must start with mqtt:// or mqtts://",

@@ -22,7 +22,12 @@ use crate::PayloadFormat;
 /// What became of one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    Stored { readings: usize },
+    /// Readings stored; `implausible` readings of the same uplink were set aside in a dead
+    /// letter `implausible_value`.
+    Stored {
+        readings: usize,
+        implausible: usize,
+    },
     Skipped,
     DeadLettered(&'static str),
 }
@@ -31,7 +36,13 @@ impl Outcome {
     /// Counts the outcome once its batch is committed.
     pub fn count(self, metrics: &GatewayMetrics) {
         match self {
-            Outcome::Stored { readings } => {
+            Outcome::Stored {
+                readings,
+                implausible,
+            } => {
+                if implausible > 0 {
+                    metrics.dead_lettered("implausible_value");
+                }
                 metrics.stored.fetch_add(1, Ordering::Relaxed);
                 metrics
                     .readings
@@ -60,12 +71,15 @@ pub struct Ingest {
     /// Network sessions of ABP devices, for raw gateway frames.
     sessions: Sessions,
     dedup_window_ms: i64,
+    /// Uplinks dated further ahead of our clock than this are refused.
+    max_clock_skew_ms: i64,
+    codecs: codec::CodecRunner,
 }
 
 impl Ingest {
     pub async fn new(
         store: SqliteStore,
-        dedup_window_ms: u64,
+        config: &crate::MqttConfig,
         rules: Vec<crate::NormalisationRule>,
     ) -> Result<Self, StoreError> {
         let sessions = Sessions::new(store.sessions().await?);
@@ -76,7 +90,9 @@ impl Ingest {
             recent_order: std::collections::VecDeque::new(),
             rules,
             sessions,
-            dedup_window_ms: dedup_window_ms as i64,
+            dedup_window_ms: config.dedup_window_ms as i64,
+            max_clock_skew_ms: config.max_clock_skew_ms() as i64,
+            codecs: codec::CodecRunner::default(),
         })
     }
 
@@ -206,6 +222,7 @@ impl Ingest {
             dev_eui,
             device_name: None,
             time_ms: accepted.reception.time_ms,
+            time_source: accepted.reception.time_source,
             f_cnt: Some(accepted.f_cnt),
             f_port: accepted.f_port,
             payload: accepted.payload,
@@ -215,7 +232,14 @@ impl Ingest {
             gateway_count: 1,
             decoded: None,
         };
-        self.uplink(topic, raw, received_ms, uplink, batch).await
+        self.uplink(topic, raw, received_ms, uplink, batch)
+            .await
+            .map(|outcome| {
+                if let Some(record) = batch.uplinks.last_mut() {
+                    record.keyed_by_f_cnt = true;
+                }
+                outcome
+            })
     }
 
     async fn uplink(
@@ -227,6 +251,22 @@ impl Ingest {
         batch: &mut IngestBatch,
     ) -> Result<Outcome, StoreError> {
         let dev_eui = uplink.dev_eui.to_string();
+        if uplink.time_ms > received_ms.saturating_add(self.max_clock_skew_ms) {
+            let detail = format!(
+                "device {dev_eui}: uplink dated {} ({} time), more than {} s ahead of this gateway's clock (mqtt.max_clock_skew)",
+                sensorhub_store::time::format_rfc3339(uplink.time_ms),
+                uplink.time_source.name(),
+                self.max_clock_skew_ms / 1000,
+            );
+            return Ok(dead_letter(
+                batch,
+                topic,
+                raw,
+                received_ms,
+                "time_in_future",
+                detail,
+            ));
+        }
         if let Some(id) = &uplink.dedup_id {
             let identity = (dev_eui.clone(), id.clone());
             if self.recent.contains(&identity) {
@@ -280,12 +320,16 @@ impl Ingest {
         } else if uplink.payload.is_empty() {
             Vec::new()
         } else {
-            match codec::decode(
-                &device.device_type,
-                uplink.f_port,
-                &uplink.payload,
-                uplink.time_ms,
-            ) {
+            let decoded = self
+                .codecs
+                .decode(
+                    &device.device_type,
+                    uplink.f_port,
+                    &uplink.payload,
+                    uplink.time_ms,
+                )
+                .await;
+            match decoded {
                 Ok(m) => m,
                 Err(e) => {
                     let detail = format!("device {dev_eui}: {e}");
@@ -294,7 +338,7 @@ impl Ingest {
                         topic,
                         raw,
                         received_ms,
-                        "codec_error",
+                        e.reason(),
                         detail,
                     ));
                 }
@@ -302,6 +346,19 @@ impl Ingest {
         };
         let measurements =
             crate::normalise::normalise(&self.rules, &device.device_type, measurements);
+        let (measurements, implausible): (Vec<_>, Vec<_>) =
+            measurements.into_iter().partition(is_plausible);
+        if !implausible.is_empty() {
+            let values: Vec<String> = implausible
+                .iter()
+                .map(|m| format!("{} = {} {}", m.quantity, m.value, m.unit))
+                .collect();
+            let detail = format!(
+                "device {dev_eui}: outside the physical range of its quantity, not stored: {}",
+                values.join(", ")
+            );
+            dead_letter(batch, topic, raw, received_ms, "implausible_value", detail);
+        }
         let readings = measurements.len();
         batch
             .readings
@@ -315,6 +372,8 @@ impl Ingest {
         batch.uplinks.push(UplinkRecord {
             dev_eui,
             time_ms: uplink.time_ms,
+            time_source: uplink.time_source,
+            keyed_by_f_cnt: false,
             f_cnt: uplink.f_cnt,
             f_port: uplink.f_port,
             dedup_id: uplink.dedup_id,
@@ -322,7 +381,18 @@ impl Ingest {
             snr: uplink.snr,
             gateway_count: uplink.gateway_count,
         });
-        Ok(Outcome::Stored { readings })
+        Ok(Outcome::Stored {
+            readings,
+            implausible: implausible.len(),
+        })
+    }
+}
+
+/// Whether a measurement is a finite value within its quantity's physical range.
+fn is_plausible(m: &codec::Measurement) -> bool {
+    match sensorhub_core::Quantity::by_name(&m.quantity) {
+        Some(q) => q.is_plausible(m.value),
+        None => m.value.is_finite(),
     }
 }
 
@@ -339,6 +409,7 @@ fn dead_letter(
         time_ms: received_ms,
         topic: topic.to_owned(),
         payload: payload.to_vec(),
+        size: payload.len(),
         reason: reason.to_owned(),
         detail,
     });
@@ -350,6 +421,8 @@ fn reception_record(r: &crate::network::Reception) -> UplinkRecord {
     UplinkRecord {
         dev_eui: r.dev_eui.clone(),
         time_ms: r.time_ms,
+        time_source: r.time_source,
+        keyed_by_f_cnt: true,
         f_cnt: Some(r.f_cnt),
         f_port: None,
         dedup_id: None,
@@ -373,12 +446,12 @@ pub struct ReplayReport {
 /// removed in the same transaction; what fails again stays as it was.
 pub async fn replay_dead_letters(
     store: &sensorhub_store::Store,
-    subscriptions: &[crate::Subscription],
-    dedup_window_ms: u64,
+    config: &crate::MqttConfig,
     rules: Vec<crate::NormalisationRule>,
     reason: Option<String>,
 ) -> Result<ReplayReport, StoreError> {
-    let mut ingest = Ingest::new(store.state().clone(), dedup_window_ms, rules).await?;
+    let subscriptions = &config.subscriptions;
+    let mut ingest = Ingest::new(store.state().clone(), config, rules).await?;
     let mut report = ReplayReport::default();
     let mut after = 0i64;
     loop {
@@ -415,6 +488,8 @@ pub async fn replay_dead_letters(
             batch.uplinks.append(&mut one.uplinks);
             batch.sessions.append(&mut one.sessions);
             batch.statuses.append(&mut one.statuses);
+            batch.dead_letters.append(&mut one.dead_letters);
+            batch.unknown_devices.append(&mut one.unknown_devices);
             batch.replayed_dead_letters.push(id);
         }
         store.commit(batch).await?;

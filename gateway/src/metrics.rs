@@ -21,6 +21,9 @@ pub struct GatewayMetrics {
     pub commit_failures: AtomicU64,
     /// Connected to the broker with every subscription acknowledged.
     pub connected: AtomicBool,
+    /// The last commit failed for a reason that may pass (disk full, locked, unwritable):
+    /// the gateway is not ready until a commit succeeds again.
+    pub commit_failing: AtomicBool,
     /// From receipt of a message to the commit of its batch.
     pub ingest_latency: Histogram,
     dead_letters: Mutex<BTreeMap<&'static str, u64>>,

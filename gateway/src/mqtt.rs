@@ -19,7 +19,7 @@ use rumqttc::{
     Transport,
 };
 use sensorhub_store::{IngestBatch, Store, StoreError};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use crate::ingest::{Ingest, Outcome};
 use crate::metrics::GatewayMetrics;
@@ -57,7 +57,7 @@ pub fn mqtt_options(config: &MqttConfig) -> Result<MqttOptions, GatewayError> {
         .set_clean_session(false)
         .set_manual_acks(true)
         .set_keep_alive(Duration::from_secs(config.keep_alive_s.max(5)))
-        .set_max_packet_size(1 << 20, 1 << 20);
+        .set_max_packet_size(crate::config::MQTT_MAX_PACKET, 1 << 20);
     if tls {
         options.set_transport(Transport::Tls(TlsConfiguration::Native));
     }
@@ -100,20 +100,25 @@ pub async fn run(
     let batch_size = config.batch_size.max(1);
     let (client, eventloop) = AsyncClient::new(options, 2 * batch_size + 64);
     let (tx, mut rx) = mpsc::channel::<Received>(batch_size);
-    let mut ingest = Ingest::new(store.state().clone(), config.dedup_window_ms, rules).await?;
+    let mut ingest = Ingest::new(store.state().clone(), &config, rules).await?;
     tracing::info!(url = %config.url, client_id = %config.client_id, "gateway starting");
+    let inbox = Inbox {
+        tx,
+        budget: Arc::new(Semaphore::new(config.batch_max_bytes.max(1))),
+        budget_total: config.batch_max_bytes.max(1),
+        max_message_bytes: config.max_message_bytes,
+    };
     let poller = tokio::spawn(poll(
         eventloop,
         client.clone(),
         config.subscriptions.clone(),
-        tx,
+        inbox,
         metrics.clone(),
     ));
 
     tokio::pin!(shutdown);
     let linger = Duration::from_millis(config.batch_wait_ms);
     let mut unacked: Vec<Publish> = Vec::new();
-    let mut received_at: Vec<Instant> = Vec::with_capacity(batch_size);
     loop {
         let first = tokio::select! {
             received = rx.recv() => match received {
@@ -124,38 +129,33 @@ pub async fn run(
         };
         let mut received = vec![first];
         gather(&mut rx, &mut received, batch_size, linger).await;
-        received_at.clear();
-        received_at.extend(received.iter().map(|r| r.1));
-        let publishes: Vec<Publish> = received.into_iter().map(|r| r.0).collect();
 
-        let mut batch = IngestBatch::default();
-        let mut outcomes = Vec::with_capacity(publishes.len());
-        for p in &publishes {
-            let format = format_of(&config.subscriptions, &p.topic);
+        // One part per message, so that the store can set aside one message's part.
+        let mut parts = Vec::with_capacity(received.len());
+        let mut outcomes = Vec::with_capacity(received.len());
+        for r in &received {
             let now = sensorhub_store::time::now_ms();
-            let outcome = match format {
-                Some(format) => {
-                    handle_until_done(&mut ingest, &metrics, p, format, now, &mut batch).await
-                }
-                // A broker may deliver topics we never subscribed to (a session left from an
-                // older config): keep them rather than guess a format.
-                None => {
-                    let mut one = IngestBatch::default();
-                    let outcome = dead_letter_unmatched(p, now, &mut one);
-                    batch.dead_letters.append(&mut one.dead_letters);
-                    outcome
-                }
-            };
+            let mut part = IngestBatch::default();
+            let outcome = ingest_one(&mut ingest, &metrics, &config, r, now, &mut part).await;
+            parts.push(part);
             outcomes.push(outcome);
         }
-        commit_until_done(&store, &metrics, batch).await;
-        for outcome in outcomes {
-            outcome.count(&metrics);
+        let set_aside = commit_resilient(&store, &metrics, Arc::new(parts), &received).await;
+        for (i, outcome) in outcomes.into_iter().enumerate() {
+            if set_aside.contains(&i) {
+                Outcome::DeadLettered(STORE_REJECTED).count(&metrics);
+            } else {
+                outcome.count(&metrics);
+            }
         }
-        for at in &received_at {
-            metrics.ingest_latency.observe(at.elapsed());
+        for r in received {
+            metrics.ingest_latency.observe(r.at.elapsed());
+            // Only the packet id is needed to acknowledge: the payload (and its share of
+            // the byte budget) is released now.
+            let mut publish = r.publish;
+            publish.payload = Default::default();
+            unacked.push(publish);
         }
-        unacked.extend(publishes);
         unacked.retain(|p| client.try_ack(p).is_err());
     }
 
@@ -170,10 +170,58 @@ pub async fn run(
     Ok(())
 }
 
-/// Takes what else has arrived, up to `limit` messages, waiting at most `linger` for more.
-/// A publish and when the poller received it.
-type Received = (Publish, Instant);
+/// The dead-letter reason of a message whose readings the store refused to commit.
+const STORE_REJECTED: &str = "store_rejected";
 
+/// A publish as the poller hands it over.
+struct Received {
+    /// For a message above `mqtt.max_message_bytes`, only its first bytes.
+    publish: Publish,
+    /// When the poller received it.
+    at: Instant,
+    /// The payload's size as received.
+    size: usize,
+    /// This message's share of `mqtt.batch_max_bytes`, given back when it is dropped.
+    _budget: OwnedSemaphorePermit,
+}
+
+/// Where the poller puts messages: a queue bounded in messages and in bytes.
+struct Inbox {
+    tx: mpsc::Sender<Received>,
+    budget: Arc<Semaphore>,
+    budget_total: usize,
+    max_message_bytes: usize,
+}
+
+impl Inbox {
+    /// Cuts a message that is too large down to what a dead letter keeps, waits for its share
+    /// of the byte budget, and queues it. `false` once the committer is gone.
+    async fn put(&self, mut publish: Publish) -> bool {
+        let size = publish.payload.len();
+        if size > self.max_message_bytes {
+            // A copy, so the large buffer is freed now rather than when the message is.
+            publish.payload = publish.payload[..self.max_message_bytes].to_vec().into();
+        }
+        let cost = (publish.payload.len() + publish.topic.len()).min(self.budget_total);
+        let Ok(permit) = self
+            .budget
+            .clone()
+            .acquire_many_owned(cost.min(u32::MAX as usize) as u32)
+            .await
+        else {
+            return false;
+        };
+        let received = Received {
+            publish,
+            at: Instant::now(),
+            size,
+            _budget: permit,
+        };
+        self.tx.send(received).await.is_ok()
+    }
+}
+
+/// Takes what else has arrived, up to `limit` messages, waiting at most `linger` for more.
 async fn gather(
     rx: &mut mpsc::Receiver<Received>,
     out: &mut Vec<Received>,
@@ -193,16 +241,52 @@ async fn gather(
     }
 }
 
-fn dead_letter_unmatched(p: &Publish, now: i64, batch: &mut IngestBatch) -> Outcome {
-    tracing::warn!(topic = %p.topic, "message on a topic no subscription names; dead-lettered");
+/// What one received message produces, into `part`.
+async fn ingest_one(
+    ingest: &mut Ingest,
+    metrics: &GatewayMetrics,
+    config: &MqttConfig,
+    r: &Received,
+    now: i64,
+    part: &mut IngestBatch,
+) -> Outcome {
+    let p = &r.publish;
+    if r.size > config.max_message_bytes {
+        let detail = format!(
+            "message of {} bytes is larger than mqtt.max_message_bytes ({}); its first bytes are kept",
+            r.size, config.max_message_bytes
+        );
+        return dead_letter_raw(p, r.size, now, "too_large", detail, part);
+    }
+    match format_of(&config.subscriptions, &p.topic) {
+        Some(format) => handle_until_done(ingest, metrics, p, format, now, part).await,
+        // A broker may deliver topics we never subscribed to (a session left from an older
+        // config): keep them rather than guess a format.
+        None => {
+            let detail = "no subscription in the config matches this topic".to_owned();
+            dead_letter_raw(p, r.size, now, "unmatched_topic", detail, part)
+        }
+    }
+}
+
+fn dead_letter_raw(
+    p: &Publish,
+    size: usize,
+    now: i64,
+    reason: &'static str,
+    detail: String,
+    batch: &mut IngestBatch,
+) -> Outcome {
+    tracing::warn!(topic = %p.topic, reason, %detail, bytes = size, "message dead-lettered");
     batch.dead_letters.push(sensorhub_store::DeadLetter {
         time_ms: now,
         topic: p.topic.clone(),
         payload: p.payload.to_vec(),
-        reason: "unmatched_topic".into(),
-        detail: "no subscription in the config matches this topic".into(),
+        size,
+        reason: reason.into(),
+        detail,
     });
-    Outcome::DeadLettered("unmatched_topic")
+    Outcome::DeadLettered(reason)
 }
 
 /// Handles one message, retrying while the registry cannot be read: bad input never errors,
@@ -232,19 +316,73 @@ async fn handle_until_done(
     }
 }
 
-async fn commit_until_done(store: &Store, metrics: &GatewayMetrics, batch: IngestBatch) {
+/// Commits every part. Transient store errors are retried until they pass; when the store
+/// refuses the content itself, the batch is split until the message that causes it is found:
+/// that message is kept as a dead letter `store_rejected` with the error, the rest committed.
+/// Returns the indices of the messages set aside.
+async fn commit_resilient(
+    store: &Store,
+    metrics: &GatewayMetrics,
+    parts: Arc<Vec<IngestBatch>>,
+    received: &[Received],
+) -> Vec<usize> {
+    let mut set_aside = Vec::new();
+    let mut pending = vec![0..parts.len()];
+    while let Some(range) = pending.pop() {
+        let Err(error) = commit_retrying(store, metrics, parts.clone(), range.clone()).await else {
+            continue;
+        };
+        if range.len() > 1 {
+            let middle = range.start + range.len() / 2;
+            pending.push(middle..range.end);
+            pending.push(range.start..middle);
+            continue;
+        }
+        let r = &received[range.start];
+        tracing::error!(topic = %r.publish.topic, %error, "the store refused what this message produced; dead-lettered");
+        let mut letter = IngestBatch::default();
+        dead_letter_raw(
+            &r.publish,
+            r.size,
+            sensorhub_store::time::now_ms(),
+            STORE_REJECTED,
+            error.to_string(),
+            &mut letter,
+        );
+        if let Err(e) = commit_retrying(store, metrics, Arc::new(vec![letter]), 0..1).await {
+            tracing::error!(topic = %r.publish.topic, error = %e, "the message cannot be kept as a dead letter either; dropped");
+        }
+        set_aside.push(range.start);
+    }
+    set_aside
+}
+
+/// Commits `parts[range]`, retrying transient errors with backoff (a log line and a counted
+/// failure each, and `/readyz` not ready meanwhile); returns errors caused by the content.
+async fn commit_retrying(
+    store: &Store,
+    metrics: &GatewayMetrics,
+    parts: Arc<Vec<IngestBatch>>,
+    range: std::ops::Range<usize>,
+) -> Result<(), StoreError> {
     let mut delay = Duration::from_millis(100);
     loop {
-        match store.commit(batch.clone()).await {
+        match store.commit_parts(parts.clone(), range.clone()).await {
             Ok(()) => {
                 metrics.commits.fetch_add(1, Ordering::Relaxed);
-                return;
+                metrics.commit_failing.store(false, Ordering::Relaxed);
+                return Ok(());
             }
-            Err(e) => {
+            Err(e) if e.is_transient() => {
                 metrics.commit_failures.fetch_add(1, Ordering::Relaxed);
+                metrics.commit_failing.store(true, Ordering::Relaxed);
                 tracing::error!(error = %e, "store commit failed; messages stay unacknowledged; retrying in {delay:?}");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            Err(e) => {
+                metrics.commit_failures.fetch_add(1, Ordering::Relaxed);
+                return Err(e);
             }
         }
     }
@@ -256,7 +394,7 @@ async fn poll(
     mut eventloop: EventLoop,
     client: AsyncClient,
     subscriptions: Vec<Subscription>,
-    tx: mpsc::Sender<Received>,
+    inbox: Inbox,
     metrics: Arc<GatewayMetrics>,
 ) {
     let mut backoff = Duration::from_millis(500);
@@ -302,7 +440,7 @@ async fn poll(
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {
                 metrics.received.fetch_add(1, Ordering::Relaxed);
-                if tx.send((p, Instant::now())).await.is_err() {
+                if !inbox.put(p).await {
                     return;
                 }
             }
@@ -310,7 +448,7 @@ async fn poll(
             Ok(_) => {}
             Err(e) => {
                 metrics.connected.store(false, Ordering::Relaxed);
-                if tx.is_closed() {
+                if inbox.tx.is_closed() {
                     return;
                 }
                 tracing::warn!(error = %e, "MQTT connection lost; reconnecting in {backoff:?}");

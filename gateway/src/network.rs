@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use lorawan::keys::AES128;
 use lorawan::parser::{DataHeader, DataPayload, FRMPayload, PhyPayload};
 use sensorhub_core::ids::parse_hex;
-use sensorhub_store::{Device, SessionState};
+use sensorhub_store::{Device, SessionState, TimeSource};
 
 use crate::formats::gateway_frame::Frame;
 
@@ -52,6 +52,7 @@ pub struct Reception {
     pub f_cnt: u32,
     /// The uplink's time: the first copy's gateway time, or when it was received.
     pub time_ms: i64,
+    pub time_source: TimeSource,
     pub gateway_count: u32,
     pub rssi: Option<f64>,
     pub snr: Option<f64>,
@@ -181,10 +182,22 @@ impl Sessions {
                 FRMPayload::Data(data) if f_port != Some(0) => data.to_vec(),
                 _ => Vec::new(), // MAC commands only
             };
+            // Without a gateway time, the receipt time stands in, strictly increasing per
+            // device: frames queued at the broker arrive within one millisecond, and each must
+            // stay a reading of its own, in frame-counter order.
+            let (time_ms, time_source) = match frame.time_ms {
+                Some(t) => (t, TimeSource::Gateway),
+                None => {
+                    let previous = self.state.get(&device.dev_eui).map(|s| s.last_uplink_ms);
+                    let t = previous.map_or(now_ms, |p| now_ms.max(p.saturating_add(1)));
+                    (t, TimeSource::Receipt)
+                }
+            };
             let reception = Reception {
                 dev_eui: device.dev_eui.clone(),
                 f_cnt,
-                time_ms: frame.time_ms.unwrap_or(now_ms),
+                time_ms,
+                time_source,
                 gateway_count: 1,
                 rssi: frame.rssi,
                 snr: frame.snr,
@@ -193,7 +206,7 @@ impl Sessions {
                 device.dev_eui.clone(),
                 SessionState {
                     f_cnt_up: f_cnt,
-                    last_uplink_ms: now_ms,
+                    last_uplink_ms: time_ms.max(now_ms),
                 },
             );
             self.recent.insert(

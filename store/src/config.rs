@@ -27,6 +27,12 @@ pub struct StoreConfig {
     /// InfluxDB 1.x user and password; better set the password as SENSORHUB_STORE_PASSWORD.
     pub user: Option<String>,
     pub password: Option<String>,
+    /// Dead letters kept at most; beyond this the oldest go first.
+    pub dead_letters_max: u64,
+    /// Bytes of a dead letter's message kept (its original size is kept beside them).
+    pub dead_letter_payload_bytes: usize,
+    /// Dead letters older than this many days are removed (0: kept until `dead_letters_max`).
+    pub dead_letters_keep_days: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,15 +63,30 @@ impl Default for StoreConfig {
             token: None,
             user: None,
             password: None,
+            dead_letters_max: 100_000,
+            dead_letter_payload_bytes: 64 << 10,
+            dead_letters_keep_days: 30,
         }
     }
 }
 
 impl StoreConfig {
+    /// The bounds of the dead-letter table this config sets.
+    pub fn dead_letter_limits(&self) -> DeadLetterLimits {
+        DeadLetterLimits {
+            max_rows: self.dead_letters_max.max(1),
+            payload_bytes: self.dead_letter_payload_bytes,
+            keep_days: self.dead_letters_keep_days,
+        }
+    }
+
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
         if self.path.is_empty() {
             problems.push("store.path: must name a file".into());
+        }
+        if self.dead_letters_max == 0 {
+            problems.push("store.dead_letters_max: must be at least 1".into());
         }
         if self.backend == Backend::Influxdb {
             if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
@@ -92,5 +113,20 @@ impl StoreConfig {
             }
         }
         problems
+    }
+}
+
+/// How much of what senders got wrong is kept: dead letters never grow without bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeadLetterLimits {
+    pub max_rows: u64,
+    pub payload_bytes: usize,
+    /// 0: no age limit.
+    pub keep_days: u32,
+}
+
+impl Default for DeadLetterLimits {
+    fn default() -> Self {
+        StoreConfig::default().dead_letter_limits()
     }
 }

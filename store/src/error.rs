@@ -32,6 +32,40 @@ pub enum StoreError {
     },
     #[error("the store worker stopped: {0}")]
     Worker(String),
+    #[error("the store file {0} cannot be written (read-only file, folder or file system); sensorhub needs to write it")]
+    ReadOnly(String),
+}
+
+impl StoreError {
+    /// Whether trying again later may succeed (a busy, full or unwritable store, a server
+    /// that does not answer), as opposed to an error caused by what was written, which fails
+    /// again every time and must be set aside.
+    pub fn is_transient(&self) -> bool {
+        use rusqlite::ErrorCode as C;
+        match self {
+            StoreError::Sqlite { source, .. } | StoreError::Open { source, .. } => {
+                match source.sqlite_error_code() {
+                    Some(code) => matches!(
+                        code,
+                        C::DatabaseBusy
+                            | C::DatabaseLocked
+                            | C::DiskFull
+                            | C::SystemIoFailure
+                            | C::CannotOpen
+                            | C::OutOfMemory
+                            | C::ReadOnly
+                            | C::FileLockingProtocolFailed
+                            | C::PermissionDenied
+                    ),
+                    // Not an error of SQLite itself (a conversion of a value): content.
+                    None => false,
+                }
+            }
+            StoreError::Migration { .. } | StoreError::SchemaTooNew { .. } => true,
+            StoreError::UnknownDevice(_) => false,
+            StoreError::Influx { .. } | StoreError::Worker(_) | StoreError::ReadOnly(_) => true,
+        }
+    }
 }
 
 /// Attaches the name of the failed operation to a SQLite error.

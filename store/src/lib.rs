@@ -18,13 +18,13 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-pub use config::{Backend, InfluxApi, StoreConfig};
+pub use config::{Backend, DeadLetterLimits, InfluxApi, StoreConfig};
 pub use error::StoreError;
 pub use influx::InfluxStore;
 pub use model::{
     AdminSession, Bucket, DeadLetter, DeadLetterCount, Device, DeviceHealth, DeviceStatus,
     IngestBatch, LatestValue, RangeQuery, Reading, ReadingQuery, Resolution, SessionState, Station,
-    UnknownDevice, Uplink,
+    TimeSource, UnknownDevice, Uplink,
 };
 pub use sqlite::SqliteStore;
 
@@ -121,7 +121,7 @@ pub struct Store {
 impl Store {
     /// Opens the store the config describes. The SQLite file is always opened (and created).
     pub fn open(config: &StoreConfig) -> Result<Store, StoreError> {
-        let state = SqliteStore::open(&config.path)?;
+        let state = SqliteStore::open_with(&config.path, config.dead_letter_limits())?;
         let series = match config.backend {
             Backend::Sqlite => SeriesBackend::Sqlite(state.clone()),
             Backend::Influxdb => SeriesBackend::Influx(Box::new(InfluxStore::new(config)?)),
@@ -141,14 +141,37 @@ impl Store {
     /// Commits what one batch of messages produced: readings to the time-series backend, the
     /// rest to the state. With SQLite both go in one transaction; with InfluxDB the readings
     /// are written first, so a crash in between at worst writes them again (idempotently).
-    pub async fn commit(&self, mut batch: IngestBatch) -> Result<(), StoreError> {
-        let readings = !batch.readings.is_empty();
+    pub async fn commit(&self, batch: IngestBatch) -> Result<(), StoreError> {
+        self.commit_parts(Arc::new(vec![batch]), 0..1).await
+    }
+
+    /// Commits `parts[range]`, what each of several messages produced, as [`Store::commit`]
+    /// does one batch; the parts are shared, not copied, so a retry or a split costs nothing.
+    pub async fn commit_parts(
+        &self,
+        parts: Arc<Vec<IngestBatch>>,
+        range: std::ops::Range<usize>,
+    ) -> Result<(), StoreError> {
+        let readings = parts[range.clone()].iter().any(|p| !p.readings.is_empty());
         match &self.series {
-            SeriesBackend::Sqlite(_) => self.state.commit(batch).await?,
+            SeriesBackend::Sqlite(_) => self.state.commit_parts(parts, range).await?,
             SeriesBackend::Influx(influx) => {
-                influx.write(&batch.readings).await?;
-                batch.readings.clear();
-                self.state.commit(batch).await?
+                if readings {
+                    let all: Vec<Reading> = parts[range.clone()]
+                        .iter()
+                        .flat_map(|p| p.readings.iter().cloned())
+                        .collect();
+                    influx.write(&all).await?;
+                }
+                let rest: Vec<IngestBatch> = parts[range]
+                    .iter()
+                    .map(|p| IngestBatch {
+                        readings: Vec::new(),
+                        ..p.clone()
+                    })
+                    .collect();
+                let len = rest.len();
+                self.state.commit_parts(Arc::new(rest), 0..len).await?
             }
         }
         if readings {

@@ -16,11 +16,49 @@ pub struct Reading {
     pub value: f64,
 }
 
+/// Where the time of an uplink (and of its readings) came from, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TimeSource {
+    /// The network server's time of the uplink (ChirpStack `time`, TTS `received_at`).
+    Network,
+    /// The receiving gateway's own (GPS) time.
+    Gateway,
+    /// The moment sensorhub received the message: the sender gave no time of its own. For raw
+    /// frames these times are made strictly increasing per device in frame-counter order.
+    Receipt,
+}
+
+impl TimeSource {
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeSource::Network => "network",
+            TimeSource::Gateway => "gateway",
+            TimeSource::Receipt => "receipt",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<TimeSource> {
+        [
+            TimeSource::Network,
+            TimeSource::Gateway,
+            TimeSource::Receipt,
+        ]
+        .into_iter()
+        .find(|s| s.name() == text)
+    }
+}
+
 /// Metadata of one received uplink, kept for device health.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Uplink {
     pub dev_eui: String,
     pub time_ms: i64,
+    pub time_source: TimeSource,
+    /// Raw frames the gateway checked itself: the uplink is identified by (device, 32-bit
+    /// frame counter), so a second gateway's copy replaces the first copy's record and two
+    /// frames never overwrite each other, whatever their times.
+    pub keyed_by_f_cnt: bool,
     /// Frame counter as the network server reported it; absent when it omits a zero.
     pub f_cnt: Option<u32>,
     pub f_port: Option<u8>,
@@ -38,7 +76,10 @@ pub struct Uplink {
 pub struct DeadLetter {
     pub time_ms: i64,
     pub topic: String,
+    /// The message's bytes; at most `store.dead_letter_payload_bytes` of them are kept.
     pub payload: Vec<u8>,
+    /// The message's size in bytes as received (the payload kept may be shorter).
+    pub size: usize,
     /// Short machine reason, for example `bad_json`; also the label of the metric.
     pub reason: String,
     /// What exactly was wrong, for people.
@@ -62,7 +103,8 @@ pub struct UnknownDevice {
 pub struct SessionState {
     /// The last accepted 32-bit uplink frame counter.
     pub f_cnt_up: u32,
-    /// When that uplink was received, ms since the epoch.
+    /// When that uplink was received, ms since the epoch, or the time given to it if that is
+    /// later (receipt times are made strictly increasing per device).
     pub last_uplink_ms: i64,
 }
 

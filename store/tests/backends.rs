@@ -290,6 +290,7 @@ async fn store_facade_sends_readings_to_influxdb() {
                 time_ms: T0,
                 topic: "t".into(),
                 payload: b"x".to_vec(),
+                size: 1,
                 reason: "bad_json".into(),
                 detail: "d".into(),
             }],

@@ -39,6 +39,18 @@ const NORMALIZED: &[(&str, &str, &str)] = &[
     ("water", "level", "water_level"),
 ];
 
+const LOADING: &str = "loading the codec";
+
+/// A codec's message cut to one short line for logs, dead letters and `/admin`.
+fn shorten(message: &str) -> String {
+    let line: String = message
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect();
+    line
+}
+
 fn js_error(path: &str, detail: impl std::fmt::Display) -> CodecError {
     CodecError::Js {
         path: path.to_owned(),
@@ -92,26 +104,37 @@ fn run(path: &str, source: &str, input: &Json) -> Result<(Json, Option<Json>), C
     let context = Context::full(&runtime).map_err(|e| js_error(path, e))?;
     context.with(|ctx| {
         let fail = |what: &str, e: rquickjs::Error| {
+            if Instant::now() > deadline {
+                return CodecError::Timeout {
+                    path: path.to_owned(),
+                    limit_ms: TIME_LIMIT.as_millis() as u64,
+                };
+            }
             let detail = match e {
                 rquickjs::Error::Exception => {
                     let exception = ctx.catch();
-                    let message = exception
-                        .as_exception()
-                        .and_then(|x| x.message())
-                        .or_else(|| exception.as_string().and_then(|s| s.to_string().ok()))
-                        .unwrap_or_else(|| "exception".to_owned());
-                    if Instant::now() > deadline {
-                        format!("{what}: ran longer than {TIME_LIMIT:?}")
+                    let object = exception.as_object();
+                    let name: Option<String> = object.and_then(|o| o.get("name").ok());
+                    // An error while loading the file (a syntax error, a name that is not
+                    // defined) quotes the file itself: say only what kind of error it was, so
+                    // a path to a file that is no codec never shows that file's content.
+                    if what == LOADING {
+                        let kind = name.unwrap_or_else(|| "an exception".to_owned());
+                        format!("{what}: {kind} (is it a JavaScript codec?)")
                     } else {
-                        format!("{what}: {message}")
+                        let message = exception
+                            .as_exception()
+                            .and_then(|x| x.message())
+                            .or_else(|| exception.as_string().and_then(|s| s.to_string().ok()))
+                            .unwrap_or_else(|| "exception".to_owned());
+                        format!("{what}: {}", shorten(&message))
                     }
                 }
                 other => format!("{what}: {other}"),
             };
             js_error(path, detail)
         };
-        ctx.eval::<(), _>(source)
-            .map_err(|e| fail("loading the codec", e))?;
+        ctx.eval::<(), _>(source).map_err(|e| fail(LOADING, e))?;
         let decode: Function = ctx
             .globals()
             .get("decodeUplink")

@@ -6,7 +6,10 @@
 
 mod js;
 mod lpp;
+pub mod runner;
 mod vendors;
+
+pub use runner::{CodecRunner, RunError};
 
 /// One decoded value, already in the vocabulary.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +27,8 @@ pub enum CodecError {
     Lpp(#[from] sensorhub_core::lpp::LppError),
     #[error("JavaScript codec {path}: {detail}")]
     Js { path: String, detail: String },
+    #[error("JavaScript codec {path}: ran longer than {limit_ms} ms")]
+    Timeout { path: String, limit_ms: u64 },
     #[error("{device_type}: {detail}")]
     Payload {
         device_type: &'static str,

@@ -7,6 +7,8 @@
 
 use serde::Deserialize;
 
+use sensorhub_store::TimeSource;
+
 use super::{FormatError, Message, Uplink};
 
 #[derive(Deserialize)]
@@ -40,11 +42,18 @@ struct DeviceInfo {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct RxInfo {
     #[serde(default)]
     rssi: Option<f64>,
     #[serde(default)]
     snr: Option<f64>,
+    /// When ChirpStack received the frame from this gateway.
+    #[serde(default)]
+    ns_time: Option<String>,
+    /// The gateway's own (GPS) time of reception, where it has one.
+    #[serde(default)]
+    gw_time: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -118,14 +127,24 @@ pub fn parse(topic: &str, payload: &[u8], received_ms: i64) -> Result<Message, F
         .device_info
         .ok_or(FormatError::MissingField("deviceInfo"))?;
     let dev_eui = super::dev_eui_field("deviceInfo.devEui", info.dev_eui)?;
-    let time_ms = super::time_field("time", event.time, received_ms)?;
     let payload = super::base64_field("data", event.data)?;
     let rx = event.rx_info.unwrap_or_default();
+    let ns_time = rx.iter().find_map(|r| r.ns_time.clone());
+    let gw_time = rx.iter().find_map(|r| r.gw_time.clone());
+    let (time_ms, time_source) = super::best_time(
+        [
+            ("time", event.time, TimeSource::Network),
+            ("rxInfo.nsTime", ns_time, TimeSource::Network),
+            ("rxInfo.gwTime", gw_time, TimeSource::Gateway),
+        ],
+        received_ms,
+    )?;
     let (rssi, snr) = super::best_reception(rx.iter().map(|r| (r.rssi, r.snr)));
     Ok(Message::Uplink(Uplink {
         dev_eui,
         device_name: info.device_name,
         time_ms,
+        time_source,
         // proto3 JSON leaves out a zero counter.
         f_cnt: Some(event.f_cnt.unwrap_or(0)),
         f_port: event.f_port,

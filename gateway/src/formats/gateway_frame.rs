@@ -39,7 +39,8 @@ struct RxInfo {
     rssi: Option<f64>,
     #[serde(default)]
     snr: Option<f64>,
-    #[serde(default)]
+    /// The gateway's GPS time (`time` in Gateway Bridge v3 JSON, `gwTime` in v4).
+    #[serde(default, alias = "gwTime")]
     time: Option<String>,
 }
 

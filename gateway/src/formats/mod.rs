@@ -10,6 +10,7 @@ pub mod gateway_frame;
 pub mod tts;
 
 use sensorhub_core::DevEui;
+use sensorhub_store::TimeSource;
 
 /// One uplink as every format reports it.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,8 +18,9 @@ pub struct Uplink {
     pub dev_eui: DevEui,
     /// The device's name at the network server: a hint when the device is not registered.
     pub device_name: Option<String>,
-    /// When the network server received the frame, ms since the epoch.
+    /// When the frame was received, ms since the epoch, from the best clock the message has.
     pub time_ms: i64,
+    pub time_source: TimeSource,
     pub f_cnt: Option<u32>,
     pub f_port: Option<u8>,
     /// The application payload (decrypted FRMPayload).
@@ -73,19 +75,25 @@ impl FormatError {
     }
 }
 
-/// A timestamp field, or `received_ms` when the sender left it out.
-pub(crate) fn time_field(
-    field: &'static str,
-    value: Option<String>,
+/// The time of an uplink from the best source the message has: the first present candidate,
+/// named by its field and the clock it comes from (network server first, then gateway), else
+/// `received_ms`, the moment of receipt. A present but malformed timestamp is an error.
+pub(crate) fn best_time(
+    candidates: impl IntoIterator<Item = (&'static str, Option<String>, TimeSource)>,
     received_ms: i64,
-) -> Result<i64, FormatError> {
-    match value {
-        Some(t) => sensorhub_store::time::parse_rfc3339(&t).ok_or_else(|| FormatError::BadField {
-            field,
-            detail: format!("`{t}` is not an RFC 3339 timestamp"),
-        }),
-        None => Ok(received_ms),
+) -> Result<(i64, TimeSource), FormatError> {
+    for (field, value, source) in candidates {
+        if let Some(t) = value {
+            return match sensorhub_store::time::parse_rfc3339(&t) {
+                Some(ms) => Ok((ms, source)),
+                None => Err(FormatError::BadField {
+                    field,
+                    detail: format!("`{t}` is not an RFC 3339 timestamp"),
+                }),
+            };
+        }
     }
+    Ok((received_ms, TimeSource::Receipt))
 }
 
 /// A base64 payload field; absent means an empty payload.

@@ -7,6 +7,8 @@
 
 use serde::Deserialize;
 
+use sensorhub_store::TimeSource;
+
 use super::{FormatError, Message, Uplink};
 
 #[derive(Deserialize)]
@@ -49,6 +51,12 @@ struct RxMetadata {
     rssi: Option<f64>,
     #[serde(default)]
     snr: Option<f64>,
+    /// The gateway's GPS time of reception, where it has one.
+    #[serde(default)]
+    time: Option<String>,
+    /// When the gateway received the frame by its own clock.
+    #[serde(default)]
+    received_at: Option<String>,
 }
 
 /// The last topic level names the message kind (`up`, `join`, `down/ack`, ...).
@@ -77,15 +85,29 @@ pub fn parse(topic: &str, payload: &[u8], received_ms: i64) -> Result<Message, F
     let up = envelope
         .uplink_message
         .ok_or(FormatError::MissingField("uplink_message"))?;
-    let time = up.received_at.or(envelope.received_at);
-    let time_ms = super::time_field("uplink_message.received_at", time, received_ms)?;
     let payload = super::base64_field("uplink_message.frm_payload", up.frm_payload)?;
     let rx = up.rx_metadata.unwrap_or_default();
+    let gps_time = rx.iter().find_map(|r| r.time.clone());
+    let gateway_time = rx.iter().find_map(|r| r.received_at.clone());
+    let (time_ms, time_source) = super::best_time(
+        [
+            (
+                "uplink_message.received_at",
+                up.received_at,
+                TimeSource::Network,
+            ),
+            ("received_at", envelope.received_at, TimeSource::Network),
+            ("rx_metadata.time", gps_time, TimeSource::Gateway),
+            ("rx_metadata.received_at", gateway_time, TimeSource::Gateway),
+        ],
+        received_ms,
+    )?;
     let (rssi, snr) = super::best_reception(rx.iter().map(|r| (r.rssi, r.snr)));
     Ok(Message::Uplink(Uplink {
         dev_eui,
         device_name: ids.device_id,
         time_ms,
+        time_source,
         f_cnt: Some(up.f_cnt.unwrap_or(0)),
         f_port: up.f_port,
         payload,

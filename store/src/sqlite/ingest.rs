@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 use rusqlite::{params, Connection, Transaction};
 
 use crate::error::Context;
-use crate::{IngestBatch, Reading, StoreError};
+use crate::{DeadLetterLimits, IngestBatch, Reading, StoreError};
 
 type SeriesIds = HashMap<String, HashMap<String, i64>>;
 
@@ -22,22 +22,76 @@ pub struct Writer {
     pub conn: Connection,
     /// station -> quantity -> series id; series are never deleted, so the cache never lies.
     series_ids: SeriesIds,
+    limits: DeadLetterLimits,
 }
 
 impl Writer {
-    pub fn new(conn: Connection) -> Self {
+    pub fn new(conn: Connection, limits: DeadLetterLimits) -> Self {
         Writer {
             conn,
             series_ids: HashMap::new(),
+            limits,
         }
     }
 
-    pub fn commit(&mut self, batch: &IngestBatch) -> Result<(), StoreError> {
-        let tx = self.conn.transaction().during("begin ingest")?;
-        write_readings(&tx, &mut self.series_ids, &batch.readings)?;
-        write_metadata(&tx, batch)?;
-        tx.commit().during("commit ingest")
+    pub fn limits(&self) -> DeadLetterLimits {
+        self.limits
     }
+
+    /// Commits the parts (what each message produced) in one transaction.
+    pub fn commit(&mut self, parts: &[IngestBatch]) -> Result<(), StoreError> {
+        let result = commit_parts(&mut self.conn, &mut self.series_ids, &self.limits, parts);
+        if result.is_err() {
+            // Series created by the rolled-back transaction do not exist: forget every id.
+            self.series_ids.clear();
+        }
+        result
+    }
+}
+
+fn commit_parts(
+    conn: &mut Connection,
+    series_ids: &mut SeriesIds,
+    limits: &DeadLetterLimits,
+    parts: &[IngestBatch],
+) -> Result<(), StoreError> {
+    let tx = conn.transaction().during("begin ingest")?;
+    write_readings(
+        &tx,
+        series_ids,
+        parts.iter().flat_map(|p| p.readings.iter()),
+    )?;
+    for part in parts {
+        write_metadata(&tx, part, limits)?;
+    }
+    if parts.iter().any(|p| !p.dead_letters.is_empty()) {
+        prune_dead_letters(&tx, limits, crate::time::now_ms())?;
+    }
+    tx.commit().during("commit ingest")
+}
+
+/// Removes the oldest dead letters beyond the row limit and those older than the age limit.
+pub(super) fn prune_dead_letters(
+    conn: &Connection,
+    limits: &DeadLetterLimits,
+    now_ms: i64,
+) -> Result<u64, StoreError> {
+    let mut removed = conn
+        .prepare_cached(
+            "DELETE FROM dead_letters WHERE id <= (SELECT MAX(id) FROM dead_letters) - ?1",
+        )
+        .during("prune dead letters")?
+        .execute([limits.max_rows as i64])
+        .during("prune dead letters")?;
+    if limits.keep_days > 0 {
+        let cutoff = now_ms - i64::from(limits.keep_days) * 86_400_000;
+        removed += conn
+            .prepare_cached("DELETE FROM dead_letters WHERE ts < ?1")
+            .during("prune dead letters")?
+            .execute([cutoff])
+            .during("prune dead letters")?;
+    }
+    Ok(removed as u64)
 }
 
 #[derive(Clone, Copy)]
@@ -68,12 +122,13 @@ fn series_id(tx: &Transaction<'_>, cache: &mut SeriesIds, r: &Reading) -> Result
     Ok(id)
 }
 
-fn write_readings(
+fn write_readings<'a>(
     tx: &Transaction<'_>,
     cache: &mut SeriesIds,
-    readings: &[Reading],
+    readings: impl Iterator<Item = &'a Reading>,
 ) -> Result<(), StoreError> {
-    if readings.is_empty() {
+    let mut readings = readings.peekable();
+    if readings.peek().is_none() {
         return Ok(());
     }
     let mut insert = tx
@@ -164,7 +219,11 @@ fn write_readings(
     Ok(())
 }
 
-fn write_metadata(tx: &Transaction<'_>, batch: &IngestBatch) -> Result<(), StoreError> {
+fn write_metadata(
+    tx: &Transaction<'_>,
+    batch: &IngestBatch,
+    limits: &DeadLetterLimits,
+) -> Result<(), StoreError> {
     let mut session = tx
         .prepare_cached(
             "INSERT INTO sessions (dev_eui, f_cnt_up, last_uplink) VALUES (?1, ?2, ?3)
@@ -209,8 +268,9 @@ fn write_metadata(tx: &Transaction<'_>, batch: &IngestBatch) -> Result<(), Store
     let mut uplink = tx
         .prepare_cached(
             "INSERT OR REPLACE INTO uplinks
-             (dev_eui, ts, f_cnt, f_port, dedup_id, rssi, snr, gateway_count)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             (dev_eui, ts, f_cnt, f_port, dedup_id, rssi, snr, gateway_count, time_source,
+              frame_f_cnt)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )
         .during("write uplinks")?;
     for u in &batch.uplinks {
@@ -223,18 +283,22 @@ fn write_metadata(tx: &Transaction<'_>, batch: &IngestBatch) -> Result<(), Store
                 u.dedup_id,
                 u.rssi,
                 u.snr,
-                u.gateway_count
+                u.gateway_count,
+                u.time_source.name(),
+                u.f_cnt.filter(|_| u.keyed_by_f_cnt),
             ])
             .during("write uplinks")?;
     }
     let mut dead = tx
         .prepare_cached(
-            "INSERT INTO dead_letters (ts, topic, payload, reason, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO dead_letters (ts, topic, payload, reason, detail, size)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
         .during("write dead letters")?;
     for d in &batch.dead_letters {
-        dead.execute(params![d.time_ms, d.topic, d.payload, d.reason, d.detail])
+        let kept = &d.payload[..d.payload.len().min(limits.payload_bytes)];
+        let size = d.size.max(d.payload.len()) as i64;
+        dead.execute(params![d.time_ms, d.topic, kept, d.reason, d.detail, size])
             .during("write dead letters")?;
     }
     let mut unknown = tx

@@ -16,8 +16,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::error::Context;
 use crate::{
-    DeadLetter, DeadLetterCount, IngestBatch, LatestValue, Reading, ReadingQuery, StoreError,
-    UnknownDevice,
+    DeadLetter, DeadLetterCount, DeadLetterLimits, IngestBatch, LatestValue, Reading, ReadingQuery,
+    StoreError, UnknownDevice,
 };
 
 /// Handle to the SQLite store; cheap to clone, shared by every task.
@@ -36,6 +36,12 @@ struct Inner {
 impl SqliteStore {
     /// Opens (creating if needed) the store at `path` and migrates it to the current schema.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path, DeadLetterLimits::default())
+    }
+
+    /// Like [`SqliteStore::open`], with the bounds of the dead-letter table. Fails, naming the
+    /// file, when it cannot be written: a gateway that cannot commit must not start.
+    pub fn open_with(path: impl AsRef<Path>, limits: DeadLetterLimits) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| StoreError::Open {
@@ -44,11 +50,16 @@ impl SqliteStore {
             })?;
         }
         let mut writer = open_connection(&path, false)?;
+        let read_only = writer.is_readonly(rusqlite::MAIN_DB).unwrap_or(true);
+        if read_only {
+            return Err(StoreError::ReadOnly(path.display().to_string()));
+        }
         schema::migrate(&mut writer)?;
+        ingest::prune_dead_letters(&writer, &limits, crate::time::now_ms())?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path,
-                writer: Mutex::new(ingest::Writer::new(writer)),
+                writer: Mutex::new(ingest::Writer::new(writer, limits)),
                 readers: Mutex::new(Vec::new()),
             }),
         })
@@ -127,7 +138,30 @@ impl SqliteStore {
         if batch.is_empty() {
             return Ok(());
         }
-        self.write_with(move |writer| writer.commit(&batch)).await
+        self.commit_parts(Arc::new(vec![batch]), 0..1).await
+    }
+
+    /// Commits `parts[range]` (what each of several messages produced) in one transaction,
+    /// without copying them: a caller that must retry, or split a batch, keeps the `Arc`.
+    pub async fn commit_parts(
+        &self,
+        parts: Arc<Vec<IngestBatch>>,
+        range: std::ops::Range<usize>,
+    ) -> Result<(), StoreError> {
+        if parts[range.clone()].iter().all(IngestBatch::is_empty) {
+            return Ok(());
+        }
+        self.write_with(move |writer| writer.commit(&parts[range]))
+            .await
+    }
+
+    /// Removes dead letters beyond the configured count and age; returns how many.
+    pub async fn prune_dead_letters(&self) -> Result<u64, StoreError> {
+        self.write_with(|writer| {
+            let limits = writer.limits();
+            ingest::prune_dead_letters(&writer.conn, &limits, crate::time::now_ms())
+        })
+        .await
     }
 
     /// Convenience for writing readings alone.
@@ -175,8 +209,8 @@ impl SqliteStore {
         self.read(move |conn| {
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT ts, topic, payload, reason, detail FROM dead_letters
-                     ORDER BY id DESC LIMIT ?1",
+                    "SELECT ts, topic, payload, reason, detail, COALESCE(size, length(payload))
+                     FROM dead_letters ORDER BY id DESC LIMIT ?1",
                 )
                 .during("dead letters")?;
             let rows = stmt
@@ -187,6 +221,7 @@ impl SqliteStore {
                         payload: row.get(2)?,
                         reason: row.get(3)?,
                         detail: row.get(4)?,
+                        size: row.get::<_, i64>(5)? as usize,
                     })
                 })
                 .during("dead letters")?;
@@ -206,8 +241,8 @@ impl SqliteStore {
         self.read(move |conn| {
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT id, ts, topic, payload, reason, detail FROM dead_letters
-                     WHERE (?1 IS NULL OR reason = ?1) AND id > ?2 ORDER BY id LIMIT ?3",
+                    "SELECT id, ts, topic, payload, reason, detail, COALESCE(size, length(payload))
+                     FROM dead_letters WHERE (?1 IS NULL OR reason = ?1) AND id > ?2 ORDER BY id LIMIT ?3",
                 )
                 .during("dead letters")?;
             let rows = stmt
@@ -220,6 +255,7 @@ impl SqliteStore {
                             payload: row.get(3)?,
                             reason: row.get(4)?,
                             detail: row.get(5)?,
+                            size: row.get::<_, i64>(6)? as usize,
                         },
                     ))
                 })

@@ -94,10 +94,12 @@ async fn query_filters_by_station_quantity_and_half_open_window() {
 #[tokio::test]
 async fn dead_letters_and_unknown_devices_are_kept() {
     let (_dir, store) = temp_store();
+    let now = crate::time::now_ms();
     let dead = |reason: &str| DeadLetter {
-        time_ms: 5,
+        time_ms: now,
         topic: "t".into(),
         payload: vec![0xff, 0x00],
+        size: 2,
         reason: reason.into(),
         detail: "d".into(),
     };
@@ -202,6 +204,8 @@ async fn uplinks_commit_with_readings() {
                 rssi: Some(-36.0),
                 snr: Some(10.5),
                 gateway_count: 1,
+                time_source: crate::TimeSource::Network,
+                keyed_by_f_cnt: false,
             }],
             ..IngestBatch::default()
         })
@@ -232,4 +236,92 @@ fn reopening_keeps_data_and_a_newer_schema_is_refused() {
         SqliteStore::open(&path),
         Err(StoreError::SchemaTooNew { .. })
     ));
+}
+
+fn letter(time_ms: i64, payload: Vec<u8>) -> DeadLetter {
+    DeadLetter {
+        time_ms,
+        topic: "t".into(),
+        size: payload.len(),
+        payload,
+        reason: "bad_json".into(),
+        detail: "d".into(),
+    }
+}
+
+#[tokio::test]
+async fn dead_letters_are_cut_counted_and_pruned_by_number_and_age() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = DeadLetterLimits {
+        max_rows: 3,
+        payload_bytes: 4,
+        keep_days: 30,
+    };
+    let store = SqliteStore::open_with(dir.path().join("s.db"), limits).unwrap();
+    let now = crate::time::now_ms();
+    let old = now - 31 * 86_400_000;
+    let batch = IngestBatch {
+        dead_letters: vec![letter(old, b"old!".to_vec())],
+        ..IngestBatch::default()
+    };
+    // The age limit applies with every commit of dead letters: the old one goes at once.
+    store.commit(batch).await.unwrap();
+    assert!(store.dead_letters(10).await.unwrap().is_empty());
+    for i in 0..5u8 {
+        let batch = IngestBatch {
+            dead_letters: vec![letter(now + i64::from(i), vec![i; 10])],
+            ..IngestBatch::default()
+        };
+        store.commit(batch).await.unwrap();
+    }
+    let kept = store.dead_letters(10).await.unwrap();
+    assert_eq!(kept.len(), 3, "only the newest 3");
+    assert_eq!(kept[0].payload, vec![4; 4], "cut to 4 bytes");
+    assert_eq!(kept[0].size, 10, "with the size as received");
+    assert_eq!(kept[2].payload, vec![2; 4]);
+}
+
+#[tokio::test]
+async fn content_the_store_refuses_is_not_transient() {
+    let (_dir, store) = temp_store();
+    let err = store
+        .write_readings(vec![reading("a", "air_temperature", 1, f64::NAN)])
+        .await
+        .unwrap_err();
+    assert!(!err.is_transient(), "{err}");
+    // A refused transaction leaves nothing behind: the next batch (with the same series) works.
+    store
+        .write_readings(vec![reading("a", "air_temperature", 2, 1.0)])
+        .await
+        .unwrap();
+    assert_eq!(store.latest().await.unwrap().len(), 1);
+}
+
+#[test]
+fn a_file_that_cannot_be_written_is_refused_at_open_naming_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    drop(SqliteStore::open(&path).unwrap());
+    let mut perms = std::fs::metadata(&path).unwrap().permissions();
+    perms.set_mode(0o444);
+    std::fs::set_permissions(&path, perms).unwrap();
+    // root writes read-only files anyway: make the file immutable as well where it can.
+    let immutable = std::process::Command::new("chattr")
+        .arg("+i")
+        .arg(&path)
+        .status()
+        .is_ok_and(|s| s.success());
+    let result = SqliteStore::open(&path);
+    if immutable {
+        let _ = std::process::Command::new("chattr")
+            .arg("-i")
+            .arg(&path)
+            .status();
+    }
+    let err = result
+        .err()
+        .expect("a file that cannot be written is refused");
+    assert!(err.to_string().contains("s.db"), "{err}");
+    assert!(matches!(err, StoreError::ReadOnly(_)), "{err}");
 }
