@@ -208,7 +208,11 @@ pub fn write(
                 writeln!(
                     out,
                     "{:<16}  {:<20}  {:<14}  {:<6}  {}",
-                    d.dev_eui, d.station, d.device_type, d.public, d.name
+                    d.dev_eui,
+                    d.station,
+                    crate::readings::printable(&d.device_type),
+                    d.public,
+                    crate::readings::printable(&d.name)
                 )?;
             }
         }

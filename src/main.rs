@@ -519,7 +519,7 @@ async fn devices_command(command: DevicesCommand) -> Result<()> {
                         u.dev_eui,
                         u.uplinks,
                         sensorhub_store::time::format_rfc3339(u.last_seen_ms),
-                        u.name_hint.unwrap_or_default()
+                        readings::printable(&u.name_hint.unwrap_or_default())
                     );
                 }
             }

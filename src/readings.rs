@@ -73,7 +73,7 @@ pub async fn run(args: ReadingsArgs) -> Result<()> {
         (None, None) => unreachable!("clap requires --device or --station"),
     };
     let query = ReadingQuery {
-        stations: vec![station],
+        stations: vec![station.clone()],
         quantity: args.quantity.clone(),
         since_ms: args.since.as_deref().map(parse_time).transpose()?,
         until_ms: args.until.as_deref().map(parse_time).transpose()?,
@@ -95,6 +95,15 @@ pub async fn run(args: ReadingsArgs) -> Result<()> {
         }
         writer.flush()?;
     } else {
+        let sources = match (readings.first(), readings.last()) {
+            (Some(first), Some(last)) => {
+                store
+                    .state()
+                    .time_sources(station, first.time_ms, last.time_ms + 1)
+                    .await?
+            }
+            _ => Default::default(),
+        };
         for r in &readings {
             let line = serde_json::json!({
                 "station": r.station,
@@ -102,6 +111,7 @@ pub async fn run(args: ReadingsArgs) -> Result<()> {
                 "value": r.value,
                 "unit": r.unit,
                 "time": format_rfc3339(r.time_ms),
+                "time_source": sources.get(&r.time_ms).map(|s| s.name()),
             });
             writeln!(out, "{line}")?;
         }
@@ -120,6 +130,7 @@ pub async fn dead_letters(store: &SqliteStore, limit: usize, format: &str) -> Re
                     "topic": d.topic,
                     "reason": d.reason,
                     "detail": d.detail,
+                    "size": d.size,
                     "payload_base64": base64::engine::general_purpose::STANDARD.encode(&d.payload),
                 });
                 writeln!(out, "{line}")?;
@@ -137,15 +148,41 @@ pub async fn dead_letters(store: &SqliteStore, limit: usize, format: &str) -> Re
                     .collect();
                 writeln!(
                     out,
-                    "{}  {:<16}  {}\n    {}\n    {preview:?}",
+                    "{}  {:<16}  {}  ({} bytes)\n    {}\n    {preview:?}",
                     format_rfc3339(d.time_ms),
-                    d.reason,
-                    d.topic,
-                    d.detail
+                    printable(&d.reason),
+                    printable(&d.topic),
+                    d.size,
+                    printable(&d.detail)
                 )?;
             }
         }
         other => bail!("--format {other}: use table or json"),
     }
     Ok(())
+}
+
+/// Text from senders (topics, names, details) as a terminal may show it: control characters
+/// (escape sequences, carriage returns, ...) escaped, so a message cannot rewrite the screen.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_from_senders_are_escaped() {
+        assert_eq!(
+            super::printable("a\u{1b}[2Jb\r\nc ä"),
+            "a\\u{1b}[2Jb\\r\\nc ä"
+        );
+    }
 }

@@ -206,3 +206,37 @@ fn a_wrong_mic_is_dead_lettered_and_a_replay_rejected() {
     });
     assert_eq!(hub.readings(DEV_EUI).len(), 1);
 }
+
+/// Frames queued at the broker while the gateway was down carry no gateway time and arrive
+/// within one millisecond: each is still an uplink and a reading of its own, in counter order.
+#[test]
+fn twenty_frames_queued_while_the_gateway_was_down_are_twenty_readings() {
+    let broker = Mosquitto::start();
+    let mut hub = hub(&broker, "raw-backlog");
+    hub.start();
+    hub.kill();
+    let frames: Vec<_> = (1..=20u32)
+        .map(|f_cnt| {
+            // channel 1 temperature: 10.0 °C + f_cnt / 10
+            let t = (100 + f_cnt as i16).to_be_bytes();
+            event("gw-a", &phy(f_cnt, &[0x01, 0x67, t[0], t[1]]), -90)
+        })
+        .collect();
+    publish_all(&broker.url(), &frames);
+    hub.start();
+    let readings = wait_for("20 readings", Duration::from_secs(20), || {
+        Some(hub.readings(DEV_EUI)).filter(|r| r.len() >= 20)
+    });
+    assert_eq!(readings.len(), 20, "{readings:?}");
+    let values: Vec<f64> = readings
+        .iter()
+        .map(|r| r["value"].as_f64().unwrap())
+        .collect();
+    let expected: Vec<f64> = (1..=20).map(|i| (100.0 + f64::from(i)) / 10.0).collect();
+    assert_eq!(values, expected, "oldest first, in frame-counter order");
+    assert!(readings.iter().all(|r| r["time_source"] == "receipt"));
+    let h = health(&hub);
+    assert_eq!(h["uplinks"], 20, "{h}");
+    assert_eq!(h["packet_loss"], 0.0, "{h}");
+    assert_eq!(h["last_f_cnt"], 20, "{h}");
+}

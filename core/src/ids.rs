@@ -43,6 +43,27 @@ impl DevEui {
     }
 }
 
+/// The longest public station id.
+pub const STATION_ID_MAX: usize = 64;
+
+/// Whether `text` is a public station id: `[a-z0-9][a-z0-9._-]{0,63}`. Station ids appear in
+/// URLs, file names, CSV cells and HTML, so they are plain words that need no escaping
+/// anywhere; a station's name for people is free text kept apart from its id.
+pub fn is_station_id(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let word = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    match bytes.split_first() {
+        Some((first, rest)) => {
+            bytes.len() <= STATION_ID_MAX
+                && word(first)
+                && rest
+                    .iter()
+                    .all(|b| word(b) || matches!(b, b'.' | b'_' | b'-'))
+        }
+        None => false,
+    }
+}
+
 /// Parses exactly `N` bytes written as `2N` hex digits, most significant first.
 pub fn parse_hex<const N: usize>(text: &str) -> Result<[u8; N], IdError> {
     let digits = text.as_bytes();
@@ -94,6 +115,26 @@ impl fmt::Debug for DevEui {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn station_ids_are_plain_words() {
+        for ok in ["pegel-03", "wetter.wyk_1", "0", &"a".repeat(64)] {
+            assert!(is_station_id(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "<img src=x onerror=alert(1)>",
+            "Pegel-03",
+            "-pegel",
+            ".hidden",
+            "a/b",
+            "a b",
+            "ä",
+            &"a".repeat(65),
+        ] {
+            assert!(!is_station_id(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn dev_eui_round_trips_in_lowercase() {

@@ -25,20 +25,23 @@
         var name = "Station " + s.id + (de ? ", Werte anzeigen" : ", show values");
         // The element exists once the map has a view, so it is named on every add.
         marker.on("add", function () { marker.getElement().setAttribute("aria-label", name); });
-        var values = s.latest.map(function (v) {
-          return (de ? v.label_de : v.label_en) + ": " + v.value + " " + v.unit
-            + (v.stale ? (de ? " (veraltet)" : " (outdated)") : "");
-        }).join("<br>");
+        // Everything from the API becomes text nodes, never HTML.
+        var text = document.createElement("div");
+        s.latest.forEach(function (v, i) {
+          if (i > 0) { text.appendChild(document.createElement("br")); }
+          text.appendChild(document.createTextNode((de ? v.label_de : v.label_en) + ": " + v.value + " " + v.unit
+            + (v.stale ? (de ? " (veraltet)" : " (outdated)") : "")));
+        });
         var link = document.createElement("a");
         link.href = "/stations/" + encodeURIComponent(s.id);
         link.textContent = s.id;
         var box = document.createElement("div");
         box.appendChild(link);
-        var text = document.createElement("div");
-        text.innerHTML = values.replace(/[&<>"]/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; }).replace(/&#60;br&#62;/g, "<br>");
         box.appendChild(text);
         marker.bindPopup(box);
-        marker.bindTooltip(s.id);
+        var tip = document.createElement("span");
+        tip.textContent = s.id;
+        marker.bindTooltip(tip);
         // The popup takes the focus when it opens and gives it back to its marker on close,
         // so keyboard and screen reader users land on the station link at once.
         marker.on("popupopen", function () {

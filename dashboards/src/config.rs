@@ -46,6 +46,10 @@ pub struct HttpConfig {
     /// A public value older than this is marked as outdated on the pages (`veraltet`) and in
     /// the API (`stale: true`), so nobody takes an old water level for the current one.
     pub stale_after: String,
+    /// Who may show the pages in a frame: the CSP `frame-ancestors` sources, `'self'` by
+    /// default (`'none'` forbids every frame; an origin such as `https://www.amrum.de` lets
+    /// that site embed the dashboard).
+    pub frame_ancestors: String,
 }
 
 /// A technician account.
@@ -78,11 +82,20 @@ impl Default for HttpConfig {
             secure_cookies: true,
             silent_after: "2h".into(),
             stale_after: "3h".into(),
+            frame_ancestors: "'self'".into(),
         }
     }
 }
 
 impl HttpConfig {
+    /// The origin (`https://tile.example.org`) of the map tiles, where there are any.
+    pub fn tile_origin(&self) -> Option<&str> {
+        let url = self.tile_url.as_deref()?;
+        let rest = url.split_once("://")?.1;
+        let host_end = rest.find('/').unwrap_or(rest.len());
+        Some(&url[..url.len() - rest.len() + host_end])
+    }
+
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
         if let Some(url) = &self.tile_url {
@@ -110,6 +123,18 @@ impl HttpConfig {
                      `sensorhub admin hash-password`"
                 ));
             }
+        }
+        let bad_source = |s: &str| {
+            s.is_empty() || s.contains([';', ',', '\'', '"']) && !matches!(s, "'self'" | "'none'")
+        };
+        if self.frame_ancestors.split_whitespace().next().is_none()
+            || self.frame_ancestors.split_whitespace().any(bad_source)
+            || self.frame_ancestors.chars().any(char::is_control)
+        {
+            problems.push(format!(
+                "http.frame_ancestors: `{}` is not a list of CSP sources such as 'self' or https://example.org",
+                self.frame_ancestors.escape_default()
+            ));
         }
         if crate::parse_duration_ms(&self.stale_after).is_none() {
             problems.push(format!(

@@ -16,6 +16,7 @@ mod admin;
 mod admin_views;
 mod api;
 mod config;
+mod headers;
 mod limits;
 mod live;
 mod ops;
@@ -48,6 +49,7 @@ pub struct AppState {
     pub(crate) live: live::Hub,
     pub(crate) limiter: Arc<limits::RateLimiter>,
     pub(crate) login_limiter: Arc<limits::RateLimiter>,
+    pub(crate) security_headers: headers::SecurityHeaders,
 }
 
 impl AppState {
@@ -70,6 +72,7 @@ impl AppState {
                 f64::from(http.login_attempts_per_hour) / 3600.0,
                 f64::from(http.login_attempts_burst),
             )),
+            security_headers: headers::SecurityHeaders::new(&http),
             http: Arc::new(http),
             live: live::Hub::new(),
         }
@@ -83,6 +86,10 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::routes())
         .merge(admin::routes())
         .merge(admin_views::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::add,
+        ))
         .with_state(state)
 }
 

@@ -463,6 +463,60 @@ async fn poll(
 mod tests {
     use super::*;
 
+    fn received(topic: &str) -> Received {
+        let budget = Arc::new(Semaphore::new(1));
+        Received {
+            publish: Publish::new(topic, QoS::AtLeastOnce, b"{}".to_vec()),
+            at: Instant::now(),
+            size: 2,
+            _budget: budget.try_acquire_owned().unwrap(),
+        }
+    }
+
+    fn part(station: &str, value: f64) -> IngestBatch {
+        IngestBatch {
+            readings: vec![sensorhub_store::Reading {
+                station: station.into(),
+                quantity: "air_temperature".into(),
+                unit: "°C".into(),
+                time_ms: 1_000,
+                value,
+            }],
+            ..IngestBatch::default()
+        }
+    }
+
+    /// What the store refuses (here a NaN, which SQLite stores as NULL into a NOT NULL column)
+    /// is found by splitting the batch and set aside; everything else is committed.
+    #[tokio::test]
+    async fn a_batch_the_store_refuses_is_split_until_the_culprit_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&sensorhub_store::StoreConfig {
+            path: dir.path().join("s.db").display().to_string(),
+            ..Default::default()
+        })
+        .unwrap();
+        let metrics = GatewayMetrics::default();
+        let stations = ["a", "b", "c", "d", "e"];
+        let parts: Vec<IngestBatch> = stations
+            .iter()
+            .map(|s| part(s, if *s == "d" { f64::NAN } else { 1.5 }))
+            .collect();
+        let received: Vec<Received> = stations.iter().map(|s| received(s)).collect();
+        let set_aside = commit_resilient(&store, &metrics, Arc::new(parts), &received).await;
+        assert_eq!(set_aside, vec![3]);
+        let latest = store.state().latest().await.unwrap();
+        let stored: Vec<&str> = latest.iter().map(|l| l.station.as_str()).collect();
+        assert_eq!(stored, vec!["a", "b", "c", "e"]);
+        let letters = store.state().dead_letters(10).await.unwrap();
+        assert_eq!(letters.len(), 1);
+        assert_eq!(
+            (letters[0].reason.as_str(), letters[0].topic.as_str()),
+            (STORE_REJECTED, "d")
+        );
+        assert!(!metrics.commit_failing.load(Ordering::Relaxed));
+    }
+
     #[test]
     fn topic_filters_match_like_mqtt() {
         let f = "application/+/device/+/event/up";

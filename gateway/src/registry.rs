@@ -81,16 +81,19 @@ pub fn validate(mut device: Device) -> Result<Device, String> {
         .parse()
         .map_err(|e| format!("dev_eui `{}`: {e}", device.dev_eui))?;
     device.dev_eui = eui.to_string();
-    if device.station.trim().is_empty() {
-        return Err("station: must not be empty".into());
-    }
-    if device.station.contains(['/', '?', '#']) {
+    if !sensorhub_core::ids::is_station_id(&device.station) {
         return Err(format!(
-            "station `{}`: must not contain / ? or #",
-            device.station
+            "station `{}`: a station id is 1 to 64 of a-z, 0-9, `.`, `_` and `-`, starting with a letter or digit (the name for people goes in `name`)",
+            device.station.escape_default()
         ));
     }
     if let Some(path) = device.device_type.strip_prefix("js:") {
+        if !path.ends_with(".js") {
+            return Err(format!(
+                "device_type `{}`: a JavaScript codec file's name ends in .js",
+                device.device_type
+            ));
+        }
         if !Path::new(path).is_file() {
             return Err(format!(
                 "device_type `{}`: no codec file at {path}",

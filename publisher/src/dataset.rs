@@ -205,6 +205,15 @@ impl DatasetConfig {
         if self.stations.is_empty() {
             problems.push(format!("{}: name station ids or \"*\"", at("stations")));
         }
+        for station in self.stations.iter().filter(|s| *s != "*") {
+            if !sensorhub_core::ids::is_station_id(station) {
+                problems.push(format!(
+                    "{}: `{}` is not a station id (a-z, 0-9, `.`, `_`, `-`)",
+                    at("stations"),
+                    station.escape_default()
+                ));
+            }
+        }
         if self.resolution().is_none() {
             problems.push(format!(
                 "{}: `{}` (use raw, 1m, 15m, 1h or 1d)",

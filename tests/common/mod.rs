@@ -108,7 +108,8 @@ pub fn publish_all(url: &str, messages: &[(String, Vec<u8>)]) {
         .unwrap();
     runtime.block_on(async {
         let mut options = MqttOptions::new(format!("test-pub-{}", free_port()), "127.0.0.1", port);
-        options.set_max_packet_size(1 << 20, 1 << 20);
+        // Large enough for the oversized messages the hostile-input tests send.
+        options.set_max_packet_size(64 << 20, 64 << 20);
         let (client, mut eventloop) = AsyncClient::new(options, messages.len() + 10);
         for (topic, payload) in messages {
             client
@@ -289,6 +290,11 @@ interval_s = 3600
         wait_for("sensorhub to be ready", Duration::from_secs(30), || {
             http_get(port, "/readyz", "").filter(|r| r.status == 200)
         });
+    }
+
+    /// Process ids of the started processes.
+    pub fn pids(&self) -> Vec<u32> {
+        self.children.iter().map(Child::id).collect()
     }
 
     /// Kills every started process with SIGKILL, as a crash or power cut would.

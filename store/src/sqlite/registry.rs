@@ -47,6 +47,39 @@ fn upsert(conn: &Connection, d: &Device) -> Result<(), StoreError> {
 }
 
 impl SqliteStore {
+    /// Where the times of a station's uplinks in `[since_ms, until_ms)` came from, by time:
+    /// the time source of the readings stored at those times.
+    pub async fn time_sources(
+        &self,
+        station: String,
+        since_ms: i64,
+        until_ms: i64,
+    ) -> Result<std::collections::HashMap<i64, crate::TimeSource>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT u.ts, u.time_source FROM uplinks u
+                     JOIN devices d ON d.dev_eui = u.dev_eui
+                     WHERE d.station = ?1 AND u.ts >= ?2 AND u.ts < ?3",
+                )
+                .during("uplink time sources")?;
+            let rows = stmt
+                .query_map(params![station, since_ms, until_ms], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+                })
+                .during("uplink time sources")?;
+            let mut out = std::collections::HashMap::new();
+            for row in rows {
+                let (ts, source) = row.during("uplink time sources")?;
+                if let Some(source) = crate::TimeSource::parse(&source) {
+                    out.insert(ts, source);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     /// Adds or replaces devices, all or none.
     pub async fn put_devices(&self, devices: Vec<Device>) -> Result<(), StoreError> {
         self.write(move |conn| {
