@@ -167,7 +167,7 @@ pub async fn run_with(
         let state = AppState::new(
             store.clone(),
             parts.gateway.then(|| metrics.clone()),
-            config.privacy.clone(),
+            sensorhub_dashboards::PublicPolicy::new(&config.privacy, &config.datasets),
             http,
         );
         let stop = shutdown.clone();

@@ -402,3 +402,134 @@ fn a_codec_path_never_shows_the_file_it_points_at() {
     assert_eq!(admin.status, 200);
     assert!(!admin.body.contains("s3cr3t"), "{}", admin.body);
 }
+
+#[test]
+fn a_count_of_people_below_k_never_appears_on_a_public_surface() {
+    let broker = Mosquitto::start();
+    let mut hub = Sensorhub::new(&broker.url(), "hostile-people");
+    let mut config = std::fs::read_to_string(&hub.config).unwrap();
+    config.push_str(
+        r#"
+[[datasets]]
+name = "besucher-strand"
+title = "Besucher am Strand"
+description = "Besucherzahlen am Strand von Wyk."
+quantities = ["visitor_count"]
+stations = ["*"]
+interval = "1h"
+functions = ["mean", "count"]
+target = "folder"
+licence = "dl-zero-de/2.0"
+themes = ["SOCI"]
+keywords = ["Besucher"]
+spatial = "010545417000"
+publisher = "Amt Föhr-Amrum"
+contact_name = "Tourismus"
+contact_email = "tourismus@example.org"
+frequency = "HOURLY"
+schedule = "1h"
+[datasets.privacy]
+k = 5
+"#,
+    );
+    std::fs::write(&hub.config, config).unwrap();
+    add_device(&hub, OTHER, "strand-wyk", "network-server");
+    hub.start();
+    let now = sensorhub_store::time::now_ms();
+    let hour = now / 3_600_000 * 3_600_000;
+    // Last hour: 3 people, minute by minute; this hour: 3 and 12; the battery is the device's.
+    let mut messages: Vec<_> = (0..10)
+        .map(|i| {
+            let object = serde_json::json!({"visitor_count": 3, "battery_voltage": 3.6});
+            decoded_uplink(OTHER, object, hour - 3_600_000 + i * 60_000)
+        })
+        .collect();
+    messages.push(decoded_uplink(
+        OTHER,
+        serde_json::json!({"visitor_count": 3}),
+        now - 5_000,
+    ));
+    publish_all(&broker.url(), &messages);
+    wait_for("the counts", Duration::from_secs(20), || {
+        Some(hub.readings(OTHER)).filter(|r| r.len() == 21)
+    });
+    for path in [
+        "/api/v1/latest",
+        "/api/v1/stations",
+        "/api/v1/stations/strand-wyk",
+        "/api/v1/stations.geojson",
+        "/",
+        "/stations/strand-wyk",
+    ] {
+        let answer = http_get(hub.http_port, path, "").unwrap();
+        assert_eq!(answer.status, 200, "{path}");
+        assert!(
+            !answer.body.contains("visitor_count\",\"label_de\"")
+                || !answer.body.contains("\"value\":3"),
+            "{path}: {}",
+            answer.body
+        );
+        assert!(
+            !answer.body.contains("battery_voltage"),
+            "{path}: {}",
+            answer.body
+        );
+        assert!(!answer.body.contains("3.6"), "{path}: {}", answer.body);
+    }
+    let latest: Value = serde_json::from_str(
+        &http_get(hub.http_port, "/api/v1/stations/strand-wyk", "")
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    assert!(latest["latest"].as_array().unwrap().is_empty(), "{latest}");
+    let since = sensorhub_store::time::format_rfc3339(hour - 3 * 3_600_000);
+    let raw = http_get(
+        hub.http_port,
+        &format!("/api/v1/stations/strand-wyk/history?quantity=visitor_count&resolution=raw&since={since}"),
+        "",
+    )
+    .unwrap();
+    let raw: Value = serde_json::from_str(&raw.body).unwrap();
+    assert_eq!(
+        raw["resolution"], "1h",
+        "no finer than the dataset's interval: {raw}"
+    );
+    assert!(
+        raw["points"].as_array().unwrap().is_empty(),
+        "3 < k = 5 is suppressed: {raw}"
+    );
+    let csv = http_get(
+        hub.http_port,
+        "/stations/strand-wyk/data.csv?quantity=visitor_count&range=24h",
+        "",
+    )
+    .unwrap();
+    assert!(csv.body.lines().count() <= 1, "{}", csv.body);
+
+    // 12 people in the last hour is shown, as the hour, not minute by minute.
+    let messages: Vec<_> = (10..20)
+        .map(|i| {
+            decoded_uplink(
+                OTHER,
+                serde_json::json!({"visitor_count": 12}),
+                hour - 3_600_000 + i * 60_000,
+            )
+        })
+        .collect();
+    publish_all(&broker.url(), &messages);
+    wait_for("the larger counts", Duration::from_secs(20), || {
+        Some(hub.readings(OTHER)).filter(|r| r.len() == 31)
+    });
+    let raw = http_get(
+        hub.http_port,
+        &format!("/api/v1/stations/strand-wyk/history?quantity=visitor_count&resolution=raw&since={since}"),
+        "",
+    )
+    .unwrap();
+    let raw: Value = serde_json::from_str(&raw.body).unwrap();
+    assert!(
+        raw["points"].as_array().unwrap().is_empty(),
+        "min 3 < k in that hour: {raw}"
+    );
+}

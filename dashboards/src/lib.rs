@@ -34,7 +34,7 @@ use tokio::net::TcpListener;
 
 pub use admin_views::{hash_password, random_password};
 pub use config::{HttpConfig, UserConfig};
-pub use sensorhub_publisher::PrivacyConfig;
+pub use sensorhub_publisher::{PrivacyConfig, PublicPolicy};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -42,7 +42,8 @@ pub struct AppState {
     pub store: Store,
     /// The gateway's counters when it runs in the same process (`run`, `demo`).
     pub metrics: Option<Arc<GatewayMetrics>>,
-    pub privacy: PrivacyConfig,
+    /// The publication policy every public answer goes through.
+    pub policy: PublicPolicy,
     /// Token of the technicians' API; `None` switches it off.
     pub admin_token: Option<String>,
     pub http: Arc<HttpConfig>,
@@ -56,13 +57,13 @@ impl AppState {
     pub fn new(
         store: Store,
         metrics: Option<Arc<GatewayMetrics>>,
-        privacy: PrivacyConfig,
+        policy: PublicPolicy,
         http: HttpConfig,
     ) -> AppState {
         AppState {
             store,
             metrics,
-            privacy,
+            policy,
             admin_token: http.admin_token.clone(),
             limiter: Arc::new(limits::RateLimiter::new(
                 http.rate_limit_per_s,

@@ -31,43 +31,102 @@ pub struct PublicValue {
     pub stale: bool,
 }
 
-/// Public stations with their latest values, ordered by id.
+/// Public stations with their latest values, ordered by id, through the publication policy:
+/// no device-health quantity, no value newer than the delay, counts of people only as whole
+/// intervals and never from 1 to k-1, positions as coarse as the strictest quantity shown.
 pub async fn stations(state: &AppState) -> Result<Vec<PublicStation>, StoreError> {
-    let mut stations: BTreeMap<String, PublicStation> = state
+    let registry: Vec<_> = state
         .store
         .state()
         .stations()
         .await?
         .into_iter()
         .filter(|s| s.public)
-        .map(|s| {
-            let station = PublicStation {
-                id: s.id.clone(),
-                lat: s.lat.map(|v| state.privacy.coarsen(v)),
-                lon: s.lon.map(|v| state.privacy.coarsen(v)),
-                latest: Vec::new(),
-            };
-            (s.id, station)
-        })
+        .collect();
+    let mut latest: BTreeMap<String, Vec<PublicValue>> = registry
+        .iter()
+        .map(|s| (s.id.clone(), Vec::new()))
         .collect();
     let stale_ms = crate::parse_duration_ms(&state.http.stale_after).unwrap_or(10_800_000);
     let now = sensorhub_store::time::now_ms();
-    for latest in state.store.latest().await? {
-        let Some(station) = stations.get_mut(&latest.station) else {
+    for value in state.store.latest().await? {
+        let Some(values) = latest.get_mut(&value.station) else {
             continue;
         };
-        let quantity = Quantity::by_name(&latest.quantity);
-        station.latest.push(PublicValue {
-            label_de: quantity.map_or(latest.quantity.clone(), |q| q.label_de.to_owned()),
-            label_en: quantity.map_or(latest.quantity.clone(), |q| q.label_en.to_owned()),
-            quantity: latest.quantity,
-            value: latest.value,
-            unit: latest.unit,
-            time: format_rfc3339(latest.time_ms),
-            stale: now - latest.time_ms > stale_ms,
+        let Some(policy) = state.policy.quantity(&value.quantity) else {
+            continue;
+        };
+        let Some((time_ms, v)) = public_latest(state, &value, &policy, now).await? else {
+            continue;
+        };
+        let quantity = Quantity::by_name(&value.quantity);
+        values.push(PublicValue {
+            label_de: quantity.map_or(value.quantity.clone(), |q| q.label_de.to_owned()),
+            label_en: quantity.map_or(value.quantity.clone(), |q| q.label_en.to_owned()),
+            quantity: value.quantity,
+            value: v,
+            unit: value.unit,
+            time: format_rfc3339(time_ms),
+            stale: now - time_ms > stale_ms,
         });
     }
-    Ok(stations.into_values().collect())
+    Ok(registry
+        .into_iter()
+        .map(|s| {
+            let values = latest.remove(&s.id).unwrap_or_default();
+            let coordinates = state
+                .policy
+                .station_coordinates(values.iter().map(|v| v.quantity.as_str()));
+            let position = match (s.lat, s.lon) {
+                (Some(lat), Some(lon)) => Some(coordinates.apply(lat, lon)),
+                _ => None,
+            };
+            PublicStation {
+                id: s.id,
+                lat: position.map(|p| p.0),
+                lon: position.map(|p| p.1),
+                latest: values,
+            }
+        })
+        .collect())
+}
+
+/// The newest value of a series the policy lets out, as (time, value): the stored latest value
+/// when it may be shown as it is; otherwise the last value (or, for counts of people, the last
+/// whole interval) before the delay; `None` when nothing may be shown.
+async fn public_latest(
+    state: &AppState,
+    latest: &sensorhub_store::LatestValue,
+    policy: &sensorhub_publisher::QuantityPolicy,
+    now: i64,
+) -> Result<Option<(i64, f64)>, StoreError> {
+    let cutoff = now - policy.delay_ms;
+    let step = policy.finest.step_ms();
+    if step.is_none() && latest.time_ms < cutoff {
+        return Ok((!policy.suppresses(latest.value)).then_some((latest.time_ms, latest.value)));
+    }
+    // Look back in growing windows, so a dense series costs one short query.
+    for window in [3_600_000i64, 86_400_000, 30 * 86_400_000] {
+        let span = window.max(2 * step.unwrap_or(0));
+        let buckets = state
+            .store
+            .range(RangeQuery {
+                station: latest.station.clone(),
+                quantity: latest.quantity.clone(),
+                since_ms: cutoff - span,
+                until_ms: cutoff,
+                resolution: policy.finest,
+            })
+            .await?;
+        let whole = buckets
+            .iter()
+            .rev()
+            .find(|b| b.start_ms + step.unwrap_or(1) <= cutoff);
+        if let Some(b) = whole {
+            return Ok((!policy.suppresses(b.mean)).then_some((b.start_ms, b.mean)));
+        }
+    }
+    Ok(None)
 }
 
 /// One public station with its latest values; `None` for an unknown or private station.
@@ -111,6 +170,12 @@ pub async fn history(
     let Some(public) = self::station(state, station).await? else {
         return Ok(None);
     };
+    let Some(policy) = state.policy.quantity(quantity) else {
+        return Ok(None);
+    };
+    let resolution = policy.resolution(resolution);
+    let until_ms = until_ms.min(sensorhub_store::time::now_ms() - policy.delay_ms);
+    let since_ms = since_ms.min(until_ms);
     let unit = public
         .latest
         .iter()
@@ -140,6 +205,12 @@ pub async fn history(
         until: format_rfc3339(until_ms),
         points: buckets
             .into_iter()
+            // Counts of people: whole intervals only, and none with a count of 1 to k-1.
+            .filter(|b| {
+                let whole = policy.finest == Resolution::Raw
+                    || b.start_ms + resolution.step_ms().unwrap_or(1) <= until_ms;
+                whole && ![b.mean, b.min, b.max].iter().any(|v| policy.suppresses(*v))
+            })
             .map(|b| Point {
                 time: format_rfc3339(b.start_ms),
                 mean: (b.mean * 1e4).round() / 1e4,
