@@ -3,8 +3,11 @@
 //! configured bearer token, and is off when no token is configured. (Login-based technician
 //! pages come with the dashboards' admin views.)
 
-use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{header, Extensions, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -24,8 +27,10 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The refusal for a request without the right token, or `None` when it may pass.
-fn refusal(state: &AppState, headers: &HeaderMap) -> Option<Response> {
+/// The refusal for a request without the right token, or `None` when it may pass. Wrong tokens
+/// count against the client like failed logins (`http.login_attempts_*`); beyond them the
+/// answer is 429 without looking at the token, so guessing one stays slow.
+fn refusal(state: &AppState, headers: &HeaderMap, extensions: &Extensions) -> Option<Response> {
     let Some(token) = &state.admin_token else {
         return Some(
             (
@@ -35,6 +40,20 @@ fn refusal(state: &AppState, headers: &HeaderMap) -> Option<Response> {
                 .into_response(),
         );
     };
+    let client = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| crate::limits::client_ip(c.0.ip(), headers, &state.http.trusted_proxies));
+    let now = Instant::now();
+    if let Some(Err(wait)) = client.map(|ip| state.login_limiter.check(ip, now)) {
+        return Some(
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, format!("{}", wait.ceil().max(1.0)))],
+                "too many wrong tokens from this address; try again later\n",
+            )
+                .into_response(),
+        );
+    }
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -43,6 +62,10 @@ fn refusal(state: &AppState, headers: &HeaderMap) -> Option<Response> {
     if same(given.as_bytes(), token.as_bytes()) {
         None
     } else {
+        if let Some(ip) = client {
+            let _ = state.login_limiter.take(ip, now);
+            tracing::warn!(client = %ip, "admin API: wrong bearer token");
+        }
         Some(
             (
                 StatusCode::UNAUTHORIZED,
@@ -68,9 +91,10 @@ struct Window {
 async fn health(
     State(state): State<AppState>,
     headers: HeaderMap,
+    extensions: Extensions,
     Query(window): Query<Window>,
 ) -> Response {
-    if let Some(refused) = refusal(&state, &headers) {
+    if let Some(refused) = refusal(&state, &headers, &extensions) {
         return refused;
     }
     let since = sensorhub_store::time::now_ms() - window.hours.unwrap_or(168) * 3_600_000;
@@ -80,8 +104,12 @@ async fn health(
     }
 }
 
-async fn unknown(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(refused) = refusal(&state, &headers) {
+async fn unknown(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+) -> Response {
+    if let Some(refused) = refusal(&state, &headers, &extensions) {
         return refused;
     }
     match state.store.state().unknown_devices().await {
@@ -90,8 +118,12 @@ async fn unknown(State(state): State<AppState>, headers: HeaderMap) -> Response 
     }
 }
 
-async fn dead_letters(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(refused) = refusal(&state, &headers) {
+async fn dead_letters(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+) -> Response {
+    if let Some(refused) = refusal(&state, &headers, &extensions) {
         return refused;
     }
     match state.store.state().dead_letter_counts().await {

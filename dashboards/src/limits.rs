@@ -35,11 +35,32 @@ impl RateLimiter {
         }
     }
 
+    /// Whether `ip` has no token left, without taking one: `Err(seconds)` until one is free.
+    pub fn check(&self, ip: IpAddr, now: Instant) -> Result<(), f64> {
+        if self.per_s <= 0.0 {
+            return Ok(());
+        }
+        let buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        match buckets.get(&client_key(ip)) {
+            Some((tokens, at)) => {
+                let tokens =
+                    (tokens + now.duration_since(*at).as_secs_f64() * self.per_s).min(self.burst);
+                if tokens >= 1.0 {
+                    Ok(())
+                } else {
+                    Err((1.0 - tokens) / self.per_s)
+                }
+            }
+            None => Ok(()),
+        }
+    }
+
     /// Takes a token for `ip`; `Err(seconds)` until one is free.
     pub fn take(&self, ip: IpAddr, now: Instant) -> Result<(), f64> {
         if self.per_s <= 0.0 {
             return Ok(());
         }
+        let ip = client_key(ip);
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() > 100_000 {
             // Forget clients whose bucket has refilled: they lose nothing.
@@ -55,6 +76,21 @@ impl RateLimiter {
         } else {
             Err((1.0 - *tokens) / self.per_s)
         }
+    }
+}
+
+/// The key a client is limited under: its IPv4 address, or the /64 network of an IPv6 address
+/// (one subscriber's prefix: an attacker has 2^64 addresses in it, not one).
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
     }
 }
 
@@ -141,6 +177,21 @@ pub fn cached_json(headers: &HeaderMap, body: Vec<u8>, max_age_s: u32) -> Respon
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_clients_share_the_bucket_of_their_64_network() {
+        let limiter = RateLimiter::with_rate(1.0, 2.0);
+        let now = Instant::now();
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::7".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert!(limiter.take(a, now).is_ok() && limiter.take(b, now).is_ok());
+        assert!(limiter.take(a, now).is_err(), "b used a's /64");
+        assert!(limiter.check(b, now).is_err());
+        assert!(limiter.take(other, now).is_ok());
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        assert_eq!(client_key(mapped), "192.0.2.1".parse::<IpAddr>().unwrap());
+    }
     use std::time::Duration;
 
     #[test]

@@ -232,14 +232,12 @@ impl Ingest {
             gateway_count: 1,
             decoded: None,
         };
-        self.uplink(topic, raw, received_ms, uplink, batch)
-            .await
-            .map(|outcome| {
-                if let Some(record) = batch.uplinks.last_mut() {
-                    record.keyed_by_f_cnt = true;
-                }
-                outcome
-            })
+        let outcome = self.uplink(topic, raw, received_ms, uplink, batch).await?;
+        // A checked frame is identified by its frame counter, not by its time.
+        if let Some(record) = batch.uplinks.last_mut() {
+            record.keyed_by_f_cnt = true;
+        }
+        Ok(outcome)
     }
 
     async fn uplink(

@@ -327,7 +327,9 @@ async fn commit_resilient(
     received: &[Received],
 ) -> Vec<usize> {
     let mut set_aside = Vec::new();
-    let mut pending = vec![0..parts.len()];
+    // Ranges of parts still to commit, the next one last.
+    let mut pending: Vec<std::ops::Range<usize>> = Vec::new();
+    pending.push(0..parts.len());
     while let Some(range) = pending.pop() {
         let Err(error) = commit_retrying(store, metrics, parts.clone(), range.clone()).await else {
             continue;

@@ -287,7 +287,8 @@ async fn store_facade_sends_readings_to_influxdb() {
         .commit(sensorhub_store::IngestBatch {
             readings: vec![reading("pegel-a", "water_level", T0, 1.5)],
             dead_letters: vec![sensorhub_store::DeadLetter {
-                time_ms: T0,
+                // Now: an old one would be removed at once (store.dead_letters_keep_days).
+                time_ms: sensorhub_store::time::now_ms(),
                 topic: "t".into(),
                 payload: b"x".to_vec(),
                 size: 1,
