@@ -103,7 +103,12 @@ fn from_table(table: Table) -> Result<Config> {
     let ignoring = serde_ignored::Deserializer::new(value, &mut note_unknown);
     let config: Config = serde_path_to_error::deserialize(ignoring).map_err(|e| {
         let path = e.path().to_string();
-        anyhow::anyhow!("key `{path}`: {}", e.into_inner())
+        if is_secret_key(&path) {
+            // serde's message quotes the value; a secret's value is never printed.
+            anyhow::anyhow!("key `{path}`: not a valid value (not shown: the key holds a secret)")
+        } else {
+            anyhow::anyhow!("key `{path}`: {}", e.into_inner())
+        }
     })?;
     if !unknown.is_empty() {
         bail!("unknown config key(s): {}", unknown.join(", "));
@@ -111,15 +116,42 @@ fn from_table(table: Table) -> Result<Config> {
     Ok(config)
 }
 
+/// Whether a key path names a secret (or where one comes from), whose value is never printed.
+fn is_secret_key(path: &str) -> bool {
+    let last = path.rsplit('.').next().unwrap_or(path).to_ascii_lowercase();
+    ["password", "token", "key", "secret"]
+        .iter()
+        .any(|word| last.contains(word))
+}
+
+/// Names of environment variables that config keys (`hmac_key_env`, `token_env`, ...) name as
+/// the source of a secret: such a variable may start with `SENSORHUB_` without being a key.
+fn secret_sources(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Table(table) => {
+            for (key, value) in table {
+                match value {
+                    Value::String(name) if key.ends_with("_env") => out.push(name.clone()),
+                    other => secret_sources(other, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| secret_sources(v, out)),
+        _ => {}
+    }
+}
+
 /// Applies `SENSORHUB_*` overrides onto the file's table. The default config tells which keys
 /// exist, so `SENSORHUB_MQTT_CLIENT_ID` finds `mqtt.client_id` although names contain `_`.
 fn apply_env(table: &mut Table, env: impl Iterator<Item = (String, String)>) -> Result<()> {
     let defaults = Table::try_from(Config::default()).context("default config")?;
+    let mut sources = Vec::new();
+    secret_sources(&Value::Table(table.clone()), &mut sources);
     for (name, raw) in env {
         let Some(key) = name.strip_prefix(ENV_PREFIX) else {
             continue;
         };
-        if ENV_NOT_CONFIG.contains(&name.as_str()) {
+        if ENV_NOT_CONFIG.contains(&name.as_str()) || sources.contains(&name) {
             continue;
         }
         let key = key.to_ascii_lowercase();
@@ -181,6 +213,28 @@ pub const EXAMPLE: &str = include_str!("../sensorhub.example.toml");
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_never_printed_and_their_variables_are_not_keys() {
+        let err =
+            Config::parse("[http]\nadmin_token = 4711000999\n", std::iter::empty()).unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("http.admin_token") && !text.contains("4711000999"),
+            "{text}"
+        );
+        let err =
+            Config::parse("[store]\npassword = [\"hunter2\"]\n", std::iter::empty()).unwrap_err();
+        assert!(!format!("{err:#}").contains("hunter2"));
+        let env = [("SENSORHUB_CKAN_TOKEN".to_owned(), "secret-value".to_owned())];
+        let config = Config::parse(
+            "[publisher.ckan]\nurl = \"https://ckan.example.org\"\norganization = \"amt\"\ntoken_env = \"SENSORHUB_CKAN_TOKEN\"\n",
+            env.clone().into_iter(),
+        );
+        assert!(config.is_ok(), "{:#}", config.unwrap_err());
+        // Without a key naming it, the same variable is an unknown key.
+        assert!(Config::parse("", env.into_iter()).is_err());
+    }
 
     fn no_env() -> std::iter::Empty<(String, String)> {
         std::iter::empty()

@@ -1,8 +1,6 @@
 //! The `sensorhub` command: parses the command line, loads the config once, and wires the
 //! crates together. Everything with behaviour of its own lives in the workspace crates.
 
-mod alerts;
-mod config;
 mod demo;
 mod devices;
 mod readings;
@@ -12,6 +10,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use sensorhub::{alerts, config};
 use sensorhub_store::Store;
 
 use crate::config::Config;

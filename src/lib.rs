@@ -1,0 +1,6 @@
+//! The parts of the `sensorhub` command that other programs need too: the configuration file
+//! (so that the fuzz targets in `fuzz/` read it exactly as the command does) and the alerts it
+//! configures. The command itself is `src/main.rs`.
+
+pub mod alerts;
+pub mod config;
