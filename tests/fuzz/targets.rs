@@ -9,8 +9,11 @@ use sensorhub_gateway::formats::{chirpstack, gateway_frame, tts};
 use sensorhub_gateway::network::{full_fcnt, Sessions};
 use sensorhub_store::{Device, SessionState};
 
+/// A fuzz target: raw bytes in, nothing out; it must only never panic or hang.
+pub type Target = fn(&[u8]);
+
 /// Every target by name, as `scripts/fuzz` and the corpus test know them.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("chirpstack_json", chirpstack_json),
     ("tts_json", tts_json),
     ("gateway_frame", gateway_frame),
