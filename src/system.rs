@@ -126,6 +126,20 @@ pub async fn run_with(
         }));
     }
     if parts.gateway {
+        // Dead letters also age out while no new ones arrive (new ones prune with their commit).
+        let (store, stop) = (store.clone(), shutdown.clone());
+        tasks.spawn(every(Duration::from_secs(3600), stop, move || {
+            let store = store.clone();
+            async move {
+                match store.state().prune_dead_letters().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(removed = n, "old dead letters removed"),
+                    Err(e) => tracing::error!(error = %e, "pruning dead letters failed; retrying in an hour"),
+                }
+            }
+        }));
+    }
+    if parts.gateway {
         let (store, alerts, silent_after, stop) = (
             store.clone(),
             config.alerts.clone(),

@@ -231,6 +231,11 @@ interval_s = 3600
 
     /// Registers a Cayenne LPP device on Wyk auf Föhr under `station` (the name too).
     pub fn register(&self, dev_eui: &str, station: &str, public: bool) {
+        self.register_as(dev_eui, station, "cayenne-lpp", public);
+    }
+
+    /// Registers a device of `device_type` on Wyk auf Föhr under `station` (the name too).
+    pub fn register_as(&self, dev_eui: &str, station: &str, device_type: &str, public: bool) {
         let mut args = vec![
             "devices",
             "add",
@@ -241,7 +246,7 @@ interval_s = 3600
             "--station",
             station,
             "--device-type",
-            "cayenne-lpp",
+            device_type,
             "--lat",
             "54.692134",
             "--lon",
