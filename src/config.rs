@@ -49,7 +49,12 @@ impl Config {
 
     /// Parses TOML text with overrides from `env` (name, value pairs).
     pub fn parse(text: &str, env: impl Iterator<Item = (String, String)>) -> Result<Config> {
-        let mut table: Table = text.parse().context("not valid TOML")?;
+        // toml's own message quotes the line, which may hold a secret: say where, not what.
+        let mut table: Table = text.parse().map_err(|e: toml::de::Error| {
+            let at = e.span().map_or(0, |s| s.start);
+            let line = text[..at.min(text.len())].matches('\n').count() + 1;
+            anyhow::anyhow!("not valid TOML at line {line}: {}", e.message())
+        })?;
         apply_env(&mut table, env)?;
         from_table(table)
     }
@@ -226,6 +231,13 @@ mod tests {
         let err =
             Config::parse("[store]\npassword = [\"hunter2\"]\n", std::iter::empty()).unwrap_err();
         assert!(!format!("{err:#}").contains("hunter2"));
+        let err =
+            Config::parse("[http]\nadmin_token = s3cr3t-t0ken\n", std::iter::empty()).unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("line 2") && !text.contains("s3cr3t"),
+            "{text}"
+        );
         let env = [("SENSORHUB_CKAN_TOKEN".to_owned(), "secret-value".to_owned())];
         let config = Config::parse(
             "[publisher.ckan]\nurl = \"https://ckan.example.org\"\norganization = \"amt\"\ntoken_env = \"SENSORHUB_CKAN_TOKEN\"\n",

@@ -43,8 +43,10 @@ fn refusal(state: &AppState, headers: &HeaderMap, extensions: &Extensions) -> Op
     let client = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| crate::limits::client_ip(c.0.ip(), headers, &state.http.trusted_proxies));
+    // A token is taken first and given back when the bearer token is right, so parallel
+    // guesses cannot all pass a check before any of them is counted.
     let now = Instant::now();
-    if let Some(Err(wait)) = client.map(|ip| state.login_limiter.check(ip, now)) {
+    if let Some(Err(wait)) = client.map(|ip| state.login_limiter.take(ip, now)) {
         return Some(
             (
                 StatusCode::TOO_MANY_REQUESTS,
@@ -60,10 +62,12 @@ fn refusal(state: &AppState, headers: &HeaderMap, extensions: &Extensions) -> Op
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
     if same(given.as_bytes(), token.as_bytes()) {
+        if let Some(ip) = client {
+            state.login_limiter.give_back(ip);
+        }
         None
     } else {
         if let Some(ip) = client {
-            let _ = state.login_limiter.take(ip, now);
             tracing::warn!(client = %ip, "admin API: wrong bearer token");
         }
         Some(

@@ -35,23 +35,11 @@ impl RateLimiter {
         }
     }
 
-    /// Whether `ip` has no token left, without taking one: `Err(seconds)` until one is free.
-    pub fn check(&self, ip: IpAddr, now: Instant) -> Result<(), f64> {
-        if self.per_s <= 0.0 {
-            return Ok(());
-        }
-        let buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        match buckets.get(&client_key(ip)) {
-            Some((tokens, at)) => {
-                let tokens =
-                    (tokens + now.duration_since(*at).as_secs_f64() * self.per_s).min(self.burst);
-                if tokens >= 1.0 {
-                    Ok(())
-                } else {
-                    Err((1.0 - tokens) / self.per_s)
-                }
-            }
-            None => Ok(()),
+    /// Returns a token taken for `ip` (an attempt that turned out to be right).
+    pub fn give_back(&self, ip: IpAddr) {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((tokens, _)) = buckets.get_mut(&client_key(ip)) {
+            *tokens = (*tokens + 1.0).min(self.burst);
         }
     }
 
@@ -187,7 +175,9 @@ mod tests {
         let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
         assert!(limiter.take(a, now).is_ok() && limiter.take(b, now).is_ok());
         assert!(limiter.take(a, now).is_err(), "b used a's /64");
-        assert!(limiter.check(b, now).is_err());
+        limiter.give_back(b);
+        assert!(limiter.take(a, now).is_ok(), "b gave one back");
+        assert!(limiter.take(b, now).is_err());
         assert!(limiter.take(other, now).is_ok());
         let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
         assert_eq!(client_key(mapped), "192.0.2.1".parse::<IpAddr>().unwrap());

@@ -49,10 +49,17 @@ pub async fn stations(state: &AppState) -> Result<Vec<PublicStation>, StoreError
         .collect();
     let stale_ms = crate::parse_duration_ms(&state.http.stale_after).unwrap_or(10_800_000);
     let now = sensorhub_store::time::now_ms();
+    // A station's position follows every series it has, shown now or not: a position that
+    // changed while a count is suppressed would tell that the count is small.
+    let mut series: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for value in state.store.latest().await? {
         let Some(values) = latest.get_mut(&value.station) else {
             continue;
         };
+        series
+            .entry(value.station.clone())
+            .or_default()
+            .push(value.quantity.clone());
         let Some(policy) = state.policy.quantity(&value.quantity) else {
             continue;
         };
@@ -74,9 +81,10 @@ pub async fn stations(state: &AppState) -> Result<Vec<PublicStation>, StoreError
         .into_iter()
         .map(|s| {
             let values = latest.remove(&s.id).unwrap_or_default();
+            let quantities = series.remove(&s.id).unwrap_or_default();
             let coordinates = state
                 .policy
-                .station_coordinates(values.iter().map(|v| v.quantity.as_str()));
+                .station_coordinates(quantities.iter().map(String::as_str));
             let position = match (s.lat, s.lon) {
                 (Some(lat), Some(lon)) => Some(coordinates.apply(lat, lon)),
                 _ => None,

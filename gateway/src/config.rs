@@ -128,7 +128,7 @@ impl MqttConfig {
                 self.max_clock_skew
             ));
         }
-        if self.max_message_bytes == 0 || self.max_message_bytes > MQTT_MAX_PACKET {
+        if self.max_message_bytes == 0 || self.max_message_bytes > 268_435_455 {
             problems.push("mqtt.max_message_bytes: between 1 and 268435455".into());
         }
         if self.batch_max_bytes < self.max_message_bytes {

@@ -144,7 +144,7 @@ impl Ingest {
         received_ms: i64,
         batch: &mut IngestBatch,
     ) -> Result<Outcome, StoreError> {
-        let frame = match formats::gateway_frame::parse(topic, raw) {
+        let mut frame = match formats::gateway_frame::parse(topic, raw) {
             Ok(frame) => frame,
             Err(e) => {
                 return Ok(dead_letter(
@@ -157,6 +157,15 @@ impl Ingest {
                 ))
             }
         };
+        // A gateway whose clock runs ahead must not date a valid frame into the future (nor
+        // every later frame of the device, which must follow it): its time is not used.
+        if let Some(t) = frame
+            .time_ms
+            .filter(|t| *t > received_ms.saturating_add(self.max_clock_skew_ms))
+        {
+            tracing::warn!(gateway = %frame.gateway_id, time = %sensorhub_store::time::format_rfc3339(t), "gateway time ahead of this clock; the receipt time is used");
+            frame.time_ms = None;
+        }
         let Some(dev_addr) = crate::network::dev_addr_of(&frame.phy_payload) else {
             let detail = "frame too short to carry a DevAddr".to_owned();
             return Ok(dead_letter(
@@ -232,12 +241,7 @@ impl Ingest {
             gateway_count: 1,
             decoded: None,
         };
-        let outcome = self.uplink(topic, raw, received_ms, uplink, batch).await?;
-        // A checked frame is identified by its frame counter, not by its time.
-        if let Some(record) = batch.uplinks.last_mut() {
-            record.keyed_by_f_cnt = true;
-        }
-        Ok(outcome)
+        self.uplink(topic, raw, received_ms, uplink, batch).await
     }
 
     async fn uplink(
@@ -265,12 +269,18 @@ impl Ingest {
                 detail,
             ));
         }
-        if let Some(id) = &uplink.dedup_id {
-            let identity = (dev_eui.clone(), id.clone());
-            if self.recent.contains(&identity) {
-                tracing::debug!(dev_eui, dedup_id = %id, "redelivered uplink skipped");
-                return Ok(Outcome::Skipped);
-            }
+        let identity = uplink
+            .dedup_id
+            .as_ref()
+            .map(|id| (dev_eui.clone(), id.clone()));
+        if let Some(identity) = identity.as_ref().filter(|i| self.recent.contains(*i)) {
+            tracing::debug!(dev_eui, dedup_id = %identity.1, "redelivered uplink skipped");
+            return Ok(Outcome::Skipped);
+        }
+        let device = self.registry.lookup(&dev_eui, received_ms).await?;
+        // Remembered only once the registry answered: a message retried after a failed lookup
+        // must not look like its own redelivery.
+        if let Some(identity) = identity {
             if self.recent_order.len() == RECENT_UPLINKS {
                 if let Some(oldest) = self.recent_order.pop_front() {
                     self.recent.remove(&oldest);
@@ -279,7 +289,7 @@ impl Ingest {
             self.recent.insert(identity.clone());
             self.recent_order.push_back(identity);
         }
-        let Some(device) = self.registry.lookup(&dev_eui, received_ms).await? else {
+        let Some(device) = device else {
             batch.unknown_devices.push(UnknownDevice {
                 dev_eui: dev_eui.clone(),
                 name_hint: uplink.device_name.clone(),
@@ -371,7 +381,6 @@ impl Ingest {
             dev_eui,
             time_ms: uplink.time_ms,
             time_source: uplink.time_source,
-            keyed_by_f_cnt: false,
             f_cnt: uplink.f_cnt,
             f_port: uplink.f_port,
             dedup_id: uplink.dedup_id,
@@ -420,7 +429,6 @@ fn reception_record(r: &crate::network::Reception) -> UplinkRecord {
         dev_eui: r.dev_eui.clone(),
         time_ms: r.time_ms,
         time_source: r.time_source,
-        keyed_by_f_cnt: true,
         f_cnt: Some(r.f_cnt),
         f_port: None,
         dedup_id: None,

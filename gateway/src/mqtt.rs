@@ -307,6 +307,8 @@ async fn handle_until_done(
         {
             Ok(outcome) => return outcome,
             Err(e) => {
+                // Start the message afresh: nothing of the failed attempt may be committed.
+                *batch = IngestBatch::default();
                 metrics.commit_failures.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(error = %e, "registry lookup failed; retrying in {delay:?}");
                 tokio::time::sleep(delay).await;
@@ -351,12 +353,23 @@ async fn commit_resilient(
             error.to_string(),
             &mut letter,
         );
-        if let Err(e) = commit_retrying(store, metrics, Arc::new(vec![letter]), 0..1).await {
-            tracing::error!(topic = %r.publish.topic, error = %e, "the message cannot be kept as a dead letter either; dropped");
-        }
+        keep_until_done(store, metrics, Arc::new(vec![letter])).await;
         set_aside.push(range.start);
     }
     set_aside
+}
+
+/// Commits a dead letter, retrying whatever the error: when not even a dead letter can be
+/// written (a corrupt or foreign file), the store itself is broken, and acknowledging the
+/// message would lose it; `/readyz` says so meanwhile.
+async fn keep_until_done(store: &Store, metrics: &GatewayMetrics, letter: Arc<Vec<IngestBatch>>) {
+    let mut delay = Duration::from_millis(100);
+    while let Err(e) = commit_retrying(store, metrics, letter.clone(), 0..1).await {
+        metrics.commit_failing.store(true, Ordering::Relaxed);
+        tracing::error!(error = %e, "the store refuses even a dead letter; retrying in {delay:?}");
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(10));
+    }
 }
 
 /// Commits `parts[range]`, retrying transient errors with backoff (a log line and a counted

@@ -182,17 +182,15 @@ impl Sessions {
                 FRMPayload::Data(data) if f_port != Some(0) => data.to_vec(),
                 _ => Vec::new(), // MAC commands only
             };
-            // Without a gateway time, the receipt time stands in, strictly increasing per
-            // device: frames queued at the broker arrive within one millisecond, and each must
-            // stay a reading of its own, in frame-counter order.
-            let (time_ms, time_source) = match frame.time_ms {
+            // Each accepted frame gets a time of its own, strictly increasing per device in
+            // frame-counter order: frames queued at the broker arrive within one millisecond
+            // without a gateway time, and each must stay an uplink and a reading of its own.
+            let (candidate, time_source) = match frame.time_ms {
                 Some(t) => (t, TimeSource::Gateway),
-                None => {
-                    let previous = self.state.get(&device.dev_eui).map(|s| s.last_uplink_ms);
-                    let t = previous.map_or(now_ms, |p| now_ms.max(p.saturating_add(1)));
-                    (t, TimeSource::Receipt)
-                }
+                None => (now_ms, TimeSource::Receipt),
             };
+            let previous = self.state.get(&device.dev_eui).map(|s| s.last_uplink_ms);
+            let time_ms = previous.map_or(candidate, |p| candidate.max(p.saturating_add(1)));
             let reception = Reception {
                 dev_eui: device.dev_eui.clone(),
                 f_cnt,
@@ -206,7 +204,7 @@ impl Sessions {
                 device.dev_eui.clone(),
                 SessionState {
                     f_cnt_up: f_cnt,
-                    last_uplink_ms: time_ms.max(now_ms),
+                    last_uplink_ms: time_ms,
                 },
             );
             self.recent.insert(

@@ -30,6 +30,13 @@ pub enum StoreError {
         operation: &'static str,
         detail: String,
     },
+    /// InfluxDB refused what was sent (400, 422: a value it cannot take): sending it again
+    /// fails again.
+    #[error("InfluxDB refused the {operation}: {detail}")]
+    InfluxRefused {
+        operation: &'static str,
+        detail: String,
+    },
     #[error("the store worker stopped: {0}")]
     Worker(String),
     #[error("the store file {0} cannot be written (read-only file, folder or file system); sensorhub needs to write it")]
@@ -62,7 +69,7 @@ impl StoreError {
                 }
             }
             StoreError::Migration { .. } | StoreError::SchemaTooNew { .. } => true,
-            StoreError::UnknownDevice(_) => false,
+            StoreError::UnknownDevice(_) | StoreError::InfluxRefused { .. } => false,
             StoreError::Influx { .. } | StoreError::Worker(_) | StoreError::ReadOnly(_) => true,
         }
     }

@@ -54,11 +54,10 @@ impl TimeSource {
 pub struct Uplink {
     pub dev_eui: String,
     pub time_ms: i64,
+    /// Raw frames the gateway checked itself have times strictly increasing per device in
+    /// frame-counter order, so (device, time) names one frame: a second gateway's copy (same
+    /// time) replaces the first copy's record, and two frames never overwrite each other.
     pub time_source: TimeSource,
-    /// Raw frames the gateway checked itself: the uplink is identified by (device, 32-bit
-    /// frame counter), so a second gateway's copy replaces the first copy's record and two
-    /// frames never overwrite each other, whatever their times.
-    pub keyed_by_f_cnt: bool,
     /// Frame counter as the network server reported it; absent when it omits a zero.
     pub f_cnt: Option<u32>,
     pub f_port: Option<u8>,
@@ -103,8 +102,8 @@ pub struct UnknownDevice {
 pub struct SessionState {
     /// The last accepted 32-bit uplink frame counter.
     pub f_cnt_up: u32,
-    /// When that uplink was received, ms since the epoch, or the time given to it if that is
-    /// later (receipt times are made strictly increasing per device).
+    /// The time given to that uplink, ms since the epoch: uplink times of raw frames are
+    /// strictly increasing per device, so the next one is later than this.
     pub last_uplink_ms: i64,
 }
 

@@ -143,7 +143,17 @@ fn run(path: &str, source: &str, input: &Json) -> Result<(Json, Option<Json>), C
             .json_parse(input.to_string())
             .map_err(|e| fail("building the input", e))?;
         let result: Value = decode.call((arg,)).map_err(|e| fail("decodeUplink", e))?;
-        let decoded = to_json(&ctx, result).map_err(|e| js_error(path, e))?;
+        let timed = |e: String| {
+            if Instant::now() > deadline {
+                CodecError::Timeout {
+                    path: path.to_owned(),
+                    limit_ms: TIME_LIMIT.as_millis() as u64,
+                }
+            } else {
+                js_error(path, e)
+            }
+        };
+        let decoded = to_json(&ctx, result).map_err(timed)?;
         let normalize: Option<Function> = ctx.globals().get("normalizeUplink").ok();
         let normalized = match normalize {
             Some(f) => {
@@ -151,10 +161,7 @@ fn run(path: &str, source: &str, input: &Json) -> Result<(Json, Option<Json>), C
                     .json_parse(serde_json::json!({"data": decoded.get("data")}).to_string())
                     .map_err(|e| fail("building the input", e))?;
                 let result: Value = f.call((arg,)).map_err(|e| fail("normalizeUplink", e))?;
-                to_json(&ctx, result)
-                    .map_err(|e| js_error(path, e))?
-                    .get("data")
-                    .cloned()
+                to_json(&ctx, result).map_err(timed)?.get("data").cloned()
             }
             None => None,
         };

@@ -25,7 +25,7 @@ pub fn encode(readings: &[Reading]) -> Result<String, StoreError> {
     let mut out = String::with_capacity(readings.len() * 80);
     for r in readings {
         if !r.value.is_finite() {
-            return Err(StoreError::Influx {
+            return Err(StoreError::InfluxRefused {
                 operation: "write",
                 detail: format!(
                     "{} {} at {}: {} is not a finite number",

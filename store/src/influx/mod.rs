@@ -139,7 +139,15 @@ impl InfluxStore {
                 } else {
                     let status = response.status();
                     let text = response.text().await.unwrap_or_default();
-                    Err(influx_error("write", format!("{status}: {}", text.trim())))
+                    let detail = format!("{status}: {}", text.trim());
+                    if matches!(status.as_u16(), 400 | 422) {
+                        Err(StoreError::InfluxRefused {
+                            operation: "write",
+                            detail,
+                        })
+                    } else {
+                        Err(influx_error("write", detail))
+                    }
                 }
             }
         }

@@ -78,7 +78,8 @@ pub(super) fn prune_dead_letters(
 ) -> Result<u64, StoreError> {
     let mut removed = conn
         .prepare_cached(
-            "DELETE FROM dead_letters WHERE id <= (SELECT MAX(id) FROM dead_letters) - ?1",
+            "DELETE FROM dead_letters WHERE id IN
+               (SELECT id FROM dead_letters ORDER BY id DESC LIMIT -1 OFFSET ?1)",
         )
         .during("prune dead letters")?
         .execute([limits.max_rows as i64])
@@ -268,9 +269,8 @@ fn write_metadata(
     let mut uplink = tx
         .prepare_cached(
             "INSERT OR REPLACE INTO uplinks
-             (dev_eui, ts, f_cnt, f_port, dedup_id, rssi, snr, gateway_count, time_source,
-              frame_f_cnt)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             (dev_eui, ts, f_cnt, f_port, dedup_id, rssi, snr, gateway_count, time_source)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )
         .during("write uplinks")?;
     for u in &batch.uplinks {
@@ -285,7 +285,6 @@ fn write_metadata(
                 u.snr,
                 u.gateway_count,
                 u.time_source.name(),
-                u.f_cnt.filter(|_| u.keyed_by_f_cnt),
             ])
             .during("write uplinks")?;
     }

@@ -117,13 +117,9 @@ const MIGRATIONS: &[&str] = &[
         csrf TEXT NOT NULL,
         expires INTEGER NOT NULL
     );",
-    // 7: where an uplink's time came from; raw frames keyed by their 32-bit frame counter
-    // (two frames with one receipt time never overwrite each other); a dead letter's size as
-    // received (its payload may be cut), and an index to remove old ones.
+    // 7: where an uplink's time came from; a dead letter's size as received (its payload may
+    // be cut), and an index to remove old ones.
     "ALTER TABLE uplinks ADD COLUMN time_source TEXT NOT NULL DEFAULT 'network';
-    ALTER TABLE uplinks ADD COLUMN frame_f_cnt INTEGER;
-    CREATE UNIQUE INDEX uplinks_frame ON uplinks (dev_eui, frame_f_cnt)
-        WHERE frame_f_cnt IS NOT NULL;
     ALTER TABLE dead_letters ADD COLUMN size INTEGER;
     CREATE INDEX dead_letters_ts ON dead_letters (ts);",
 ];

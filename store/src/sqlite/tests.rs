@@ -205,7 +205,6 @@ async fn uplinks_commit_with_readings() {
                 snr: Some(10.5),
                 gateway_count: 1,
                 time_source: crate::TimeSource::Network,
-                keyed_by_f_cnt: false,
             }],
             ..IngestBatch::default()
         })
