@@ -817,11 +817,17 @@ async fn station_csv(
         Err(e) => return unavailable(e),
     };
     let mut csv = String::from("time,station,quantity,unit,mean,min,max,count\n");
+    let text = sensorhub_publisher::export::csv_text;
+    let (station, quantity, unit) = (
+        text(&history.station),
+        text(&history.quantity),
+        text(&history.unit),
+    );
     for p in &history.points {
         let _ = writeln!(
             csv,
-            "{},{},{},{},{},{},{},{}",
-            p.time, history.station, history.quantity, history.unit, p.mean, p.min, p.max, p.count
+            "{},{station},{quantity},{unit},{},{},{},{}",
+            p.time, p.mean, p.min, p.max, p.count
         );
     }
     let file = format!(

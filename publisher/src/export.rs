@@ -313,9 +313,9 @@ pub fn csv_bytes(rows: &[Row], columns: &[&str]) -> Vec<u8> {
             }
             match *column {
                 "time" => out.push_str(&format_rfc3339_seconds(row.time_ms)),
-                "station" => out.push_str(&quote(&row.station)),
-                "quantity" => out.push_str(&quote(&row.quantity)),
-                "unit" => out.push_str(&quote(&row.unit)),
+                "station" => out.push_str(&csv_text(&row.station)),
+                "quantity" => out.push_str(&csv_text(&row.quantity)),
+                "unit" => out.push_str(&csv_text(&row.unit)),
                 "mean" => out.push_str(&number(row.mean)),
                 "min" => out.push_str(&number(row.min)),
                 "max" => out.push_str(&number(row.max)),
@@ -387,11 +387,20 @@ pub fn read_rows(bytes: &[u8]) -> Result<Vec<Row>, String> {
     Ok(rows)
 }
 
-fn quote(text: &str) -> String {
+/// A text cell of every CSV sensorhub writes (published files, downloads): quoted when it holds
+/// a comma, quote or line break (RFC 4180), and a cell a spreadsheet would run as a formula
+/// (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) neutralised with a leading `'`,
+/// as OWASP recommends against CSV injection. Numbers are written as numbers, not through here.
+pub fn csv_text(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
-        text.to_owned()
+        text
     }
 }
 
@@ -562,6 +571,20 @@ mod tests {
             crate::dataset::parse_day("2025-11-01").unwrap()
         );
         assert_eq!(month_label(nov), "2026-11");
+    }
+
+    #[test]
+    fn csv_text_cells_are_quoted_and_never_formulas() {
+        assert_eq!(csv_text("pegel-01"), "pegel-01");
+        assert_eq!(csv_text("a,b"), "\"a,b\"");
+        assert_eq!(csv_text("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_text("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        for formula in ["+1", "-1+2", "@SUM(A1)", "\tx"] {
+            assert!(
+                csv_text(formula).trim_start_matches('"').starts_with('\''),
+                "{formula}"
+            );
+        }
     }
 
     #[test]

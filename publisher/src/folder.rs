@@ -87,11 +87,11 @@ pub async fn publish_to_folder(
         let _ = writeln!(
             csv,
             "{},{},{},{},{}",
-            csv_field(&v.station),
-            csv_field(&v.quantity),
+            crate::export::csv_text(&v.station),
+            crate::export::csv_text(&v.quantity),
             sensorhub_store::time::format_rfc3339(v.time_ms),
             v.value,
-            csv_field(&v.unit)
+            crate::export::csv_text(&v.unit)
         );
     }
     let features: Vec<_> = stations
@@ -123,15 +123,6 @@ pub async fn publish_to_folder(
         values: latest.len(),
         files,
     })
-}
-
-/// Quotes a CSV field when it holds a comma, quote or line break (RFC 4180).
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
 }
 
 pub(crate) fn write_atomically(
