@@ -24,7 +24,8 @@ fn stream() -> Vec<(String, Vec<u8>)> {
         .map(|i| {
             let device = i % DEVICES;
             let dev_eui = format!("70b3d57e{device:08x}");
-            let raw = (i % 3000) as i16;
+            // -10.0 .. 59.9 °C: within the vocabulary's physical range, so every value is stored.
+            let raw = (i % 700) as i16 - 100;
             let payload = [0x01, 0x67, (raw >> 8) as u8, raw as u8, 0x02, 0x68, 0x64];
             let time = sensorhub_store::time::format_rfc3339(1_714_521_600_000 + i as i64 * 1_000);
             let body = serde_json::json!({
