@@ -33,7 +33,8 @@ pub struct PublicValue {
 
 /// Public stations with their latest values, ordered by id, through the publication policy:
 /// no device-health quantity, no value newer than the delay, counts of people only as whole
-/// intervals and never from 1 to k-1, positions as coarse as the strictest quantity shown.
+/// intervals and never from 1 to k-1, positions as coarse as the strictest of the station's
+/// series (shown now or not).
 pub async fn stations(state: &AppState) -> Result<Vec<PublicStation>, StoreError> {
     let registry: Vec<_> = state
         .store

@@ -113,6 +113,27 @@ impl Ingest {
             }
         };
         match parsed {
+            // A network server's time is checked here; raw frames get theirs from `Sessions`,
+            // which does not use a gateway time beyond the skew.
+            Ok(Message::Uplink(uplink))
+                if uplink.time_ms > received_ms.saturating_add(self.max_clock_skew_ms) =>
+            {
+                let detail = format!(
+                    "device {}: uplink dated {} ({} time), more than {} s ahead of this gateway's clock (mqtt.max_clock_skew)",
+                    uplink.dev_eui,
+                    sensorhub_store::time::format_rfc3339(uplink.time_ms),
+                    uplink.time_source.name(),
+                    self.max_clock_skew_ms / 1000,
+                );
+                Ok(dead_letter(
+                    batch,
+                    topic,
+                    payload,
+                    received_ms,
+                    "time_in_future",
+                    detail,
+                ))
+            }
             Ok(Message::Uplink(uplink)) => {
                 self.uplink(topic, payload, received_ms, uplink, batch)
                     .await
@@ -253,22 +274,6 @@ impl Ingest {
         batch: &mut IngestBatch,
     ) -> Result<Outcome, StoreError> {
         let dev_eui = uplink.dev_eui.to_string();
-        if uplink.time_ms > received_ms.saturating_add(self.max_clock_skew_ms) {
-            let detail = format!(
-                "device {dev_eui}: uplink dated {} ({} time), more than {} s ahead of this gateway's clock (mqtt.max_clock_skew)",
-                sensorhub_store::time::format_rfc3339(uplink.time_ms),
-                uplink.time_source.name(),
-                self.max_clock_skew_ms / 1000,
-            );
-            return Ok(dead_letter(
-                batch,
-                topic,
-                raw,
-                received_ms,
-                "time_in_future",
-                detail,
-            ));
-        }
         let identity = uplink
             .dedup_id
             .as_ref()
@@ -430,7 +435,7 @@ fn reception_record(r: &crate::network::Reception) -> UplinkRecord {
         time_ms: r.time_ms,
         time_source: r.time_source,
         f_cnt: Some(r.f_cnt),
-        f_port: None,
+        f_port: r.f_port,
         dedup_id: None,
         rssi: r.rssi,
         snr: r.snr,

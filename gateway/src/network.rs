@@ -53,6 +53,7 @@ pub struct Reception {
     /// The uplink's time: the first copy's gateway time, or when it was received.
     pub time_ms: i64,
     pub time_source: TimeSource,
+    pub f_port: Option<u8>,
     pub gateway_count: u32,
     pub rssi: Option<f64>,
     pub snr: Option<f64>,
@@ -196,6 +197,7 @@ impl Sessions {
                 f_cnt,
                 time_ms,
                 time_source,
+                f_port,
                 gateway_count: 1,
                 rssi: frame.rssi,
                 snr: frame.snr,
@@ -412,6 +414,40 @@ mod tests {
             ),
             "{late:?}"
         );
+    }
+
+    #[test]
+    fn frames_with_one_gateway_time_or_none_get_increasing_times_of_their_own() {
+        let v = &vectors()[0];
+        let device = device(v);
+        let mut sessions = Sessions::new(Vec::new());
+        let phy = hex(&v.phy_hex);
+        let mut first = frame(phy, "gw", -80.0);
+        first.time_ms = Some(5_000);
+        let Verdict::Accepted(a) = sessions.check(&first, &[&device], 1_000, 1_000) else {
+            panic!("accepted");
+        };
+        assert_eq!(
+            (a.reception.time_ms, a.reception.time_source),
+            (5_000, TimeSource::Gateway)
+        );
+        // The next counter with the same gateway time, then one without any.
+        let state = sessions.state(&device.dev_eui).unwrap();
+        assert_eq!(state.last_uplink_ms, 5_000);
+        sessions.state.insert(
+            device.dev_eui.clone(),
+            SessionState {
+                f_cnt_up: a.f_cnt - 1,
+                ..state
+            },
+        );
+        sessions.recent.clear();
+        let again = sessions.check(&first, &[&device], 1_001, 1_000);
+        let Verdict::Accepted(b) = again else {
+            panic!("accepted: {again:?}");
+        };
+        assert_eq!(b.reception.time_ms, 5_001, "moved on by a millisecond");
+        assert_eq!(b.reception.f_port, Some(v.fport));
     }
 
     #[test]

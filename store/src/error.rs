@@ -30,8 +30,8 @@ pub enum StoreError {
         operation: &'static str,
         detail: String,
     },
-    /// InfluxDB refused what was sent (400, 422: a value it cannot take): sending it again
-    /// fails again.
+    /// InfluxDB refused what was sent (400, 413, 422: a value or a size it cannot take):
+    /// sending it again fails again.
     #[error("InfluxDB refused the {operation}: {detail}")]
     InfluxRefused {
         operation: &'static str,

@@ -54,9 +54,10 @@ impl TimeSource {
 pub struct Uplink {
     pub dev_eui: String,
     pub time_ms: i64,
-    /// Raw frames the gateway checked itself have times strictly increasing per device in
-    /// frame-counter order, so (device, time) names one frame: a second gateway's copy (same
-    /// time) replaces the first copy's record, and two frames never overwrite each other.
+    /// Where `time_ms` came from. Raw frames the gateway checked itself have times strictly
+    /// increasing per device in frame-counter order (moved on by a millisecond where needed),
+    /// so (device, time) names one frame: a second gateway's copy (same time) replaces the
+    /// first copy's record, and two frames never overwrite each other.
     pub time_source: TimeSource,
     /// Frame counter as the network server reported it; absent when it omits a zero.
     pub f_cnt: Option<u32>,

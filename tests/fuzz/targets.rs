@@ -74,7 +74,7 @@ fn key(hex: &str) -> [u8; 16] {
 
 /// A frame with a valid MIC, built from fuzzed fields (counter, port, confirmed flag, payload),
 /// so that the fuzzer gets past the MIC to counter rebuild, replay checks and decryption.
-fn signed_frame(fields: &[u8]) -> Option<Vec<u8>> {
+fn signed_frame(last: Option<u32>, fields: &[u8]) -> Option<Vec<u8>> {
     let (head, payload) = fields.split_first_chunk::<4>()?;
     // LoRaWAN's largest FRMPayload (EU868, DR7) is 222 bytes; lorawan 0.9's creator panics
     // on more than its 256-byte buffer holds (found by this target; inputs kept in
@@ -86,7 +86,8 @@ fn signed_frame(fields: &[u8]) -> Option<Vec<u8>> {
         .set_confirmed(head[3] & 1 == 1)
         .set_f_port(head[2])
         .set_dev_addr(&[0xf1, 0x7d, 0xbe, 0x49])
-        .set_fcnt(u32::from(u16::from_le_bytes([head[0], head[1]])));
+        // Signed with the full counter the gateway will rebuild, so rollovers pass the MIC.
+        .set_fcnt(full_fcnt(last, u16::from_le_bytes([head[0], head[1]])));
     creator
         .build(
             payload,
@@ -109,9 +110,11 @@ pub fn lorawan_frame(data: &[u8]) {
     let Some((mode, rest)) = rest.split_first() else {
         return;
     };
+    let last = u32::from_le_bytes(*last);
+    let known = (last != u32::MAX).then_some(last);
     let signed;
     let phy = if mode % 2 == 1 {
-        match signed_frame(rest) {
+        match signed_frame(known, rest) {
             Some(frame) => {
                 signed = frame;
                 &signed[..]
@@ -121,7 +124,6 @@ pub fn lorawan_frame(data: &[u8]) {
     } else {
         rest
     };
-    let last = u32::from_le_bytes(*last);
     let dev_eui = "70b3d57ed0001234".to_owned();
     let saved = (last != u32::MAX)
         .then(|| {

@@ -122,7 +122,17 @@ impl InfluxStore {
                     influxdb2::api::write::TimestampPrecision::Milliseconds,
                 )
                 .await
-                .map_err(|e| influx_error("write (v2)", e)),
+                .map_err(|e| match e {
+                    influxdb2::RequestError::Http { status, text }
+                        if matches!(status.as_u16(), 400 | 413 | 422) =>
+                    {
+                        StoreError::InfluxRefused {
+                            operation: "write (v2)",
+                            detail: format!("{status}: {}", text.trim()),
+                        }
+                    }
+                    other => influx_error("write (v2)", other),
+                }),
             _ => {
                 let request = self
                     .http
@@ -140,7 +150,7 @@ impl InfluxStore {
                     let status = response.status();
                     let text = response.text().await.unwrap_or_default();
                     let detail = format!("{status}: {}", text.trim());
-                    if matches!(status.as_u16(), 400 | 422) {
+                    if matches!(status.as_u16(), 400 | 413 | 422) {
                         Err(StoreError::InfluxRefused {
                             operation: "write",
                             detail,

@@ -278,6 +278,28 @@ async fn dead_letters_are_cut_counted_and_pruned_by_number_and_age() {
     assert_eq!(kept[0].payload, vec![4; 4], "cut to 4 bytes");
     assert_eq!(kept[0].size, 10, "with the size as received");
     assert_eq!(kept[2].payload, vec![2; 4]);
+
+    // A replay leaves a gap in the ids; the limit still keeps exactly the newest 3.
+    let ids: Vec<i64> = store
+        .dead_letters_to_replay(None, 0, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let replayed = IngestBatch {
+        replayed_dead_letters: vec![ids[1]],
+        ..IngestBatch::default()
+    };
+    store.commit(replayed).await.unwrap();
+    let batch = IngestBatch {
+        dead_letters: vec![letter(now + 10, vec![9; 10])],
+        ..IngestBatch::default()
+    };
+    store.commit(batch).await.unwrap();
+    let kept = store.dead_letters(10).await.unwrap();
+    let first_bytes: Vec<u8> = kept.iter().map(|d| d.payload[0]).collect();
+    assert_eq!(first_bytes, vec![9, 4, 2], "the newest 3 around the gap");
 }
 
 #[tokio::test]
