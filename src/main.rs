@@ -372,7 +372,7 @@ async fn dispatch(command: Command) -> Result<()> {
             let config = Config::load(&config.config)?;
             let store = open_store(&config)?;
             if replay {
-                let report = sensorhub_gateway::ingest::replay_dead_letters(
+                let report = sensorhub_gateway::replay::replay_dead_letters(
                     &store,
                     &config.mqtt,
                     config.normalisation.clone(),

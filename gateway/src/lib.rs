@@ -5,10 +5,13 @@
 //!   one [`formats::Uplink`] shape.
 //! - `codec`: payload bytes of a device type -> readings in the quantity vocabulary.
 //! - `ingest`: one MQTT message -> what to commit (readings, uplink metadata, dead letter).
-//! - `mqtt`: the session with the broker: subscribe, batch, commit, then acknowledge.
+//! - `mqtt`: the session with the broker: subscribe, batch, then acknowledge.
+//! - `commit`: a batch into the store; what the store refuses is found and set aside.
+//! - `replay`: dead letters through ingestion again.
 //! - `metrics`: the counters every stage keeps (received, stored, dead-lettered by reason).
 
 pub mod codec;
+mod commit;
 pub mod config;
 pub mod formats;
 pub mod ingest;
@@ -17,6 +20,7 @@ pub mod mqtt;
 pub mod network;
 pub mod normalise;
 pub mod registry;
+pub mod replay;
 
 pub use config::{MqttConfig, PayloadFormat, Subscription};
 pub use metrics::GatewayMetrics;
