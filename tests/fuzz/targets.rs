@@ -65,11 +65,7 @@ const NWK_S_KEY: &str = "44024241ed4ce9a68c6a8bc055233fd3";
 const APP_S_KEY: &str = "ec925802ae430ca77fd3dd73cb2cc588";
 
 fn key(hex: &str) -> [u8; 16] {
-    let mut out = [0u8; 16];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or(0);
-    }
-    out
+    sensorhub_core::ids::parse_hex::<16>(hex).expect("the vector's keys are 32 hex digits")
 }
 
 /// A frame with a valid MIC, built from fuzzed fields (counter, port, confirmed flag, payload),
