@@ -134,13 +134,25 @@ fn run(path: &str, source: &str, input: &Json) -> Result<(Json, Option<Json>), C
             };
             js_error(path, detail)
         };
-        ctx.eval::<(), _>(source).map_err(|e| fail(LOADING, e))?;
+        // Sloppy mode, as The Things Stack and Node.js run these files: published vendor codecs
+        // assign variables they never declare.
+        let mut options = rquickjs::context::EvalOptions::default();
+        options.strict = false;
+        ctx.eval_with_options::<(), _>(source, options)
+            .map_err(|e| fail(LOADING, e))?;
         let decode: Function = ctx
             .globals()
             .get("decodeUplink")
             .map_err(|_| js_error(path, "the file defines no function decodeUplink"))?;
         let arg = ctx
             .json_parse(input.to_string())
+            .map_err(|e| fail("building the input", e))?;
+        // `recvTime` is a Date, as in The Things Stack.
+        let with_date: Function = ctx
+            .eval("(function (i) { i.recvTime = new Date(i.recvTime); return i; })")
+            .map_err(|e| fail("building the input", e))?;
+        let arg: Value = with_date
+            .call((arg,))
             .map_err(|e| fail("building the input", e))?;
         let result: Value = decode.call((arg,)).map_err(|e| fail("decodeUplink", e))?;
         let timed = |e: String| {
@@ -275,6 +287,22 @@ mod tests {
         assert!(negative
             .iter()
             .any(|m| m.quantity == "air_temperature" && m.value == -2.0));
+    }
+
+    /// Written as published vendor codecs are (Tektelic, comtac): an undeclared variable, which
+    /// strict mode refuses, and `recvTime` used as a Date.
+    #[test]
+    fn codecs_run_in_sloppy_mode_with_recv_time_as_a_date() {
+        let (_dir, path) = codec_file(
+            "function decodeUplink(input) {\n\
+               header = input.bytes[0];\n\
+               var year = input.recvTime.getUTCFullYear();\n\
+               return { data: { temperature: header / 10, year_seen: year } };\n\
+             }\n",
+        );
+        let out = decode(&path, Some(1), &[215], "2024-05-01T00:00:00Z").unwrap();
+        assert_eq!(out[0].quantity, "air_temperature");
+        assert_eq!(out[0].value, 21.5);
     }
 
     #[test]
