@@ -163,15 +163,7 @@ impl Store {
                         .collect();
                     influx.write(&all).await?;
                 }
-                let rest: Vec<IngestBatch> = parts[range]
-                    .iter()
-                    .map(|p| IngestBatch {
-                        readings: Vec::new(),
-                        ..p.clone()
-                    })
-                    .collect();
-                let len = rest.len();
-                self.state.commit_parts(Arc::new(rest), 0..len).await?
+                self.state.commit_state(parts, range).await?
             }
         }
         if readings {

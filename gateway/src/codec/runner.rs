@@ -1,6 +1,6 @@
 //! Where codecs run: built-in decoders inline (they are fast and bounded), JavaScript codecs on
-//! a small pool of blocking threads, never on the async runtime, so a slow codec delays no
-//! HTTP request and no other task.
+//! tokio's blocking threads, one at a time (the committer awaits each), never on the async
+//! runtime's workers, so a slow codec delays no HTTP request and no other task.
 //!
 //! Each JavaScript codec file has a budget: after [`PAUSE_AFTER`] timeouts in a row it is
 //! paused, and its uplinks are dead-lettered `codec_paused` at once (they can be replayed) until
@@ -8,18 +8,12 @@
 //! uplinks' time limits, not every other device's latency.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::SystemTime;
-
-use tokio::sync::Semaphore;
 
 use super::{CodecError, Measurement};
 
 /// Timeouts in a row after which a JavaScript codec is paused.
 pub const PAUSE_AFTER: u32 = 5;
-
-/// JavaScript codecs running at once at most (one per core of the machines we run on).
-const POOL_SIZE: usize = 2;
 
 /// Why a payload produced no measurements.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -48,18 +42,9 @@ struct Budget {
 }
 
 /// Runs decoders, keeping each JavaScript codec's budget.
+#[derive(Default)]
 pub struct CodecRunner {
-    pool: Arc<Semaphore>,
     budgets: HashMap<String, Budget>,
-}
-
-impl Default for CodecRunner {
-    fn default() -> Self {
-        CodecRunner {
-            pool: Arc::new(Semaphore::new(POOL_SIZE)),
-            budgets: HashMap::new(),
-        }
-    }
 }
 
 fn file_version(path: &str) -> Option<SystemTime> {
@@ -88,15 +73,8 @@ impl CodecRunner {
             tracing::info!(path, "JavaScript codec changed on disk; resumed");
             *budget = Budget::default();
         }
-        let permit = self
-            .pool
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the pool is never closed");
         let (device_type, payload) = (device_type.to_owned(), payload.to_vec());
         let result = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
             super::decode(&device_type, f_port, &payload, time_ms)
         })
         .await

@@ -38,9 +38,16 @@ impl Writer {
         self.limits
     }
 
-    /// Commits the parts (what each message produced) in one transaction.
-    pub fn commit(&mut self, parts: &[IngestBatch]) -> Result<(), StoreError> {
-        let result = commit_parts(&mut self.conn, &mut self.series_ids, &self.limits, parts);
+    /// Commits the parts (what each message produced) in one transaction; their readings too
+    /// unless another backend keeps them.
+    pub fn commit(&mut self, parts: &[IngestBatch], readings: bool) -> Result<(), StoreError> {
+        let result = commit_parts(
+            &mut self.conn,
+            &mut self.series_ids,
+            &self.limits,
+            parts,
+            readings,
+        );
         if result.is_err() {
             // Series created by the rolled-back transaction do not exist: forget every id.
             self.series_ids.clear();
@@ -54,13 +61,16 @@ fn commit_parts(
     series_ids: &mut SeriesIds,
     limits: &DeadLetterLimits,
     parts: &[IngestBatch],
+    readings: bool,
 ) -> Result<(), StoreError> {
     let tx = conn.transaction().during("begin ingest")?;
-    write_readings(
-        &tx,
-        series_ids,
-        parts.iter().flat_map(|p| p.readings.iter()),
-    )?;
+    if readings {
+        write_readings(
+            &tx,
+            series_ids,
+            parts.iter().flat_map(|p| p.readings.iter()),
+        )?;
+    }
     for part in parts {
         write_metadata(&tx, part, limits)?;
     }

@@ -151,7 +151,18 @@ impl SqliteStore {
         if parts[range.clone()].iter().all(IngestBatch::is_empty) {
             return Ok(());
         }
-        self.write_with(move |writer| writer.commit(&parts[range]))
+        self.write_with(move |writer| writer.commit(&parts[range], true))
+            .await
+    }
+
+    /// Like [`SqliteStore::commit_parts`], leaving out the readings (which went to another
+    /// time-series backend): the state only.
+    pub async fn commit_state(
+        &self,
+        parts: Arc<Vec<IngestBatch>>,
+        range: std::ops::Range<usize>,
+    ) -> Result<(), StoreError> {
+        self.write_with(move |writer| writer.commit(&parts[range], false))
             .await
     }
 
