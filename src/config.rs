@@ -34,6 +34,8 @@ pub struct Config {
     pub datasets: Vec<sensorhub_publisher::DatasetConfig>,
     /// Alerts for technicians: silent devices and low batteries, to a webhook.
     pub alerts: crate::alerts::AlertsConfig,
+    /// Where codecs come from: a checkout of The Things Network's device repository.
+    pub codecs: sensorhub_gateway::CodecsConfig,
 }
 
 impl Config {

@@ -376,6 +376,7 @@ async fn dispatch(command: Command) -> Result<()> {
                     &store,
                     &config.mqtt,
                     config.normalisation.clone(),
+                    config.codecs.clone(),
                     reason,
                 )
                 .await?;

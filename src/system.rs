@@ -105,9 +105,9 @@ pub async fn run_with(
             metrics.clone(),
             shutdown.clone(),
         );
-        let rules = config.normalisation.clone();
+        let (rules, codecs) = (config.normalisation.clone(), config.codecs.clone());
         tasks.spawn(async move {
-            sensorhub_gateway::run(mqtt, rules, store, metrics, stop.wait())
+            sensorhub_gateway::run(mqtt, rules, codecs, store, metrics, stop.wait())
                 .await
                 .context("gateway")
         });

@@ -9,6 +9,7 @@ pub mod duration;
 pub mod ids;
 pub mod lpp;
 pub mod quantity;
+pub mod units;
 
 pub use ids::{DevEui, IdError};
 pub use quantity::Quantity;

@@ -326,13 +326,141 @@ pub const VOCABULARY: &[Quantity] = &[
         "Particulate matter PM10",
         0.0,
         20_000.0,
+    ), // Terms of The Things Network's normalized payload schema (lib/payload.json of the device
+    // repository) that the first vocabulary lacked; units and ranges as that schema gives them.
+    q(
+        "soil_ec",
+        "dS/m",
+        "Elektrische Leitfähigkeit des Bodens",
+        "Soil electrical conductivity",
+        0.0,
+        621.0,
     ),
+    q("soil_ph", "", "pH-Wert des Bodens", "Soil pH", 0.0, 14.0),
+    q(
+        "soil_nitrogen",
+        "ppm",
+        "Stickstoff im Boden",
+        "Soil nitrogen",
+        0.0,
+        1_000_000.0,
+    ),
+    q(
+        "soil_phosphorus",
+        "ppm",
+        "Phosphor im Boden",
+        "Soil phosphorus",
+        0.0,
+        1_000_000.0,
+    ),
+    q(
+        "soil_potassium",
+        "ppm",
+        "Kalium im Boden",
+        "Soil potassium",
+        0.0,
+        1_000_000.0,
+    ),
+    q(
+        "soil_depth",
+        "m",
+        "Messtiefe im Boden",
+        "Soil measurement depth",
+        0.0,
+        100.0,
+    ),
+    q(
+        "wind_speed",
+        "m/s",
+        "Windgeschwindigkeit",
+        "Wind speed",
+        0.0,
+        120.0,
+    ),
+    q(
+        "wind_direction",
+        "°",
+        "Windrichtung",
+        "Wind direction",
+        0.0,
+        360.0,
+    ),
+    q(
+        "motion_count",
+        "",
+        "Bewegungsereignisse",
+        "Motion events",
+        0.0,
+        1e9,
+    ),
+    q(
+        "motion_detected",
+        "",
+        "Bewegung erkannt",
+        "Motion detected",
+        0.0,
+        1.0,
+    ),
+    q(
+        "contact_open",
+        "",
+        "Kontakt offen",
+        "Contact open",
+        0.0,
+        1.0,
+    ),
+    q(
+        "water_volume",
+        "m³",
+        "Wassermenge (Zählerstand)",
+        "Water volume (meter reading)",
+        0.0,
+        1e12,
+    ),
+    q(
+        "water_depth",
+        "m",
+        "Wassertiefe über dem Sensor",
+        "Water depth above the sensor",
+        -10.0,
+        12_000.0,
+    ),
+    q(
+        "water_ec",
+        "µS/cm",
+        "Elektrische Leitfähigkeit des Wassers",
+        "Water electrical conductivity",
+        0.0,
+        1_000_000.0,
+    ),
+    q(
+        "precipitation",
+        "mm",
+        "Niederschlag",
+        "Precipitation",
+        0.0,
+        2_000.0,
+    ),
+    q(
+        "solar_irradiance",
+        "W/m²",
+        "Globalstrahlung",
+        "Solar irradiance",
+        0.0,
+        2_000.0,
+    ),
+    q("dew_point", "°C", "Taupunkt", "Dew point", -90.0, 70.0),
 ];
 
 impl Quantity {
     /// Whether `value` is a finite number within the quantity's plausible range.
     pub fn is_plausible(&self, value: f64) -> bool {
         value.is_finite() && value >= self.min && value <= self.max
+    }
+
+    /// The canonical unit as a [`crate::units::Unit`], for conversions.
+    pub fn unit(&self) -> &'static crate::units::Unit {
+        crate::units::Unit::by_symbol(self.unit).expect("every vocabulary unit is a known unit")
     }
 
     /// Looks a quantity up by its machine name. A name with a channel suffix
@@ -342,7 +470,9 @@ impl Quantity {
             let (base, suffix) = name.rsplit_once('_')?;
             let is_channel = !suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_digit());
             let is_axis = matches!(suffix, "x" | "y" | "z");
-            if !(is_channel || is_axis) {
+            // A statistic of one interval (`water_temperature_max`), as normalized payloads give.
+            let is_statistic = matches!(suffix, "min" | "max" | "avg");
+            if !(is_channel || is_axis || is_statistic) {
                 return None;
             }
             Quantity::by_name(base)
@@ -384,7 +514,18 @@ mod tests {
     }
 
     #[test]
+    fn every_unit_is_a_known_unit() {
+        for q in VOCABULARY {
+            assert_eq!(q.unit().symbol, q.unit, "{}", q.name);
+        }
+    }
+
+    #[test]
     fn channel_suffix_resolves_to_base_quantity() {
+        assert_eq!(
+            Quantity::by_name("water_temperature_max").unwrap().name,
+            "water_temperature"
+        );
         assert_eq!(Quantity::by_name("air_temperature_3").unwrap().unit, "°C");
         assert_eq!(Quantity::by_name("pm2_5").unwrap().name, "pm2_5");
         assert_eq!(Quantity::by_name("acceleration_z").unwrap().unit, "g");

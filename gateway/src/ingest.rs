@@ -8,7 +8,7 @@
 use std::sync::atomic::Ordering;
 
 use sensorhub_store::{
-    DeadLetter, IngestBatch, Reading, SqliteStore, StoreError, UnknownDevice,
+    DeadLetter, IngestBatch, Reading, SqliteStore, StoreError, UnknownDevice, UnmappedField,
     Uplink as UplinkRecord,
 };
 
@@ -56,6 +56,9 @@ impl Outcome {
     }
 }
 
+/// Characters of an unmapped field's name (and unit) kept.
+const MAX_FIELD_NAME: usize = 200;
+
 /// How many recent uplink identities are remembered to skip redeliveries.
 const RECENT_UPLINKS: usize = 100_000;
 
@@ -81,6 +84,7 @@ impl Ingest {
         store: SqliteStore,
         config: &crate::MqttConfig,
         rules: Vec<crate::NormalisationRule>,
+        codecs: crate::CodecsConfig,
     ) -> Result<Self, StoreError> {
         let sessions = Sessions::new(store.sessions().await?);
         let registry = RegistryCache::load(store, sensorhub_store::time::now_ms()).await?;
@@ -92,7 +96,7 @@ impl Ingest {
             sessions,
             dedup_window_ms: config.dedup_window_ms as i64,
             max_clock_skew_ms: config.max_clock_skew_ms() as i64,
-            codecs: codec::CodecRunner::default(),
+            codecs: codec::CodecRunner::new(codecs),
         })
     }
 
@@ -261,6 +265,7 @@ impl Ingest {
             snr: accepted.reception.snr,
             gateway_count: 1,
             decoded: None,
+            normalized: None,
         };
         self.uplink(topic, raw, received_ms, uplink, batch).await
     }
@@ -313,9 +318,9 @@ impl Ingest {
                 detail,
             ));
         };
-        let measurements = if device.device_type == codec::NETWORK_SERVER {
+        let output = if device.device_type == codec::NETWORK_SERVER {
             match &uplink.decoded {
-                Some(decoded) => codec::from_decoded(decoded),
+                Some(decoded) => codec::from_decoded(decoded, uplink.normalized.as_ref()),
                 None => {
                     let detail = format!(
                         "device {dev_eui}: type `network-server`, but the network server sent no decoded payload"
@@ -331,7 +336,7 @@ impl Ingest {
                 }
             }
         } else if uplink.payload.is_empty() {
-            Vec::new()
+            codec::Output::Vocabulary(Vec::new())
         } else {
             let decoded = self
                 .codecs
@@ -343,7 +348,7 @@ impl Ingest {
                 )
                 .await;
             match decoded {
-                Ok(m) => m,
+                Ok(output) => output,
                 Err(e) => {
                     let detail = format!("device {dev_eui}: {e}");
                     return Ok(dead_letter(
@@ -357,8 +362,24 @@ impl Ingest {
                 }
             }
         };
-        let measurements =
-            crate::normalise::normalise(&self.rules, &device.device_type, measurements);
+        let codec::Mapped {
+            measurements,
+            unmapped,
+        } = codec::output::map(output, &self.rules, &device.device_type);
+        batch
+            .unmapped_fields
+            .extend(unmapped.into_iter().map(|u| UnmappedField {
+                dev_eui: dev_eui.clone(),
+                device_type: device.device_type.clone(),
+                field: u.field.chars().take(MAX_FIELD_NAME).collect(),
+                last_value: u.value,
+                unit: u.unit.map(|s| s.chars().take(MAX_FIELD_NAME).collect()),
+                why: u.why.as_str().to_owned(),
+                quantity: u.quantity.map(str::to_owned),
+                seen: 1,
+                first_seen_ms: received_ms,
+                last_seen_ms: received_ms,
+            }));
         let (measurements, implausible): (Vec<_>, Vec<_>) =
             measurements.into_iter().partition(is_plausible);
         if !implausible.is_empty() {

@@ -22,6 +22,7 @@ pub mod normalise;
 pub mod registry;
 pub mod replay;
 
+pub use codec::ttn::CodecsConfig;
 pub use config::{MqttConfig, PayloadFormat, Subscription};
 pub use metrics::GatewayMetrics;
 pub use mqtt::run;

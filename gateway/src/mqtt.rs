@@ -93,6 +93,7 @@ pub(crate) fn format_of(subscriptions: &[Subscription], topic: &str) -> Option<P
 pub async fn run(
     config: MqttConfig,
     rules: Vec<crate::NormalisationRule>,
+    codecs: crate::CodecsConfig,
     store: Store,
     metrics: Arc<GatewayMetrics>,
     shutdown: impl Future<Output = ()>,
@@ -101,7 +102,7 @@ pub async fn run(
     let batch_size = config.batch_size.max(1);
     let (client, eventloop) = AsyncClient::new(options, 2 * batch_size + 64);
     let (tx, mut rx) = mpsc::channel::<Received>(batch_size);
-    let mut ingest = Ingest::new(store.state().clone(), &config, rules).await?;
+    let mut ingest = Ingest::new(store.state().clone(), &config, rules, codecs).await?;
     tracing::info!(url = %config.url, client_id = %config.client_id, "gateway starting");
     let inbox = Inbox {
         tx,

@@ -1,38 +1,40 @@
-//! Normalisation: decoder output -> the quantity vocabulary.
+//! Normalisation rules: how the config maps a decoder's field onto the quantity vocabulary.
 //!
-//! Built-in decoders already speak the vocabulary. For anything else (a JavaScript codec's
-//! vendor field names, an LPP channel that measures water rather than air) the config maps a
-//! decoder field of a device type onto a vocabulary quantity, with an optional linear
+//! Built-in decoders already speak the vocabulary, and the field mapping
+//! ([`crate::codec::output`]) reads units that codecs give and vendor names it knows. For
+//! anything else (a field only the vendor's datasheet explains, an LPP channel that measures
+//! water rather than air, a second temperature that deserves its own name) the config maps a
+//! decoder field of a device type onto a vocabulary quantity, with an optional unit and linear
 //! conversion:
 //!
 //! ```toml
 //! [[normalisation]]
-//! device_type = "js:/etc/sensorhub/codecs/level.js"   # or "cayenne-lpp", or "*" for all
-//! field = "level_mm"
+//! device_type = "js:/etc/sensorhub/codecs/level.js"   # or "ttn:VENDOR/CODEC", "cayenne-lpp", "*"
+//! field = "sensor.level"       # the path in the decoded data, or a normalized term ("air.temperature", "1:air.temperature")
 //! quantity = "water_level"
-//! scale = 0.001                                        # value * scale + offset
+//! unit = "mm"                  # optional: the unit of the (scaled) value, converted into the quantity's
+//! scale = 1.0                  # value * scale + offset
 //! ```
-//!
-//! Fields that end up outside the vocabulary are dropped (and logged once per batch at debug
-//! level): published data and dashboards speak only the vocabulary.
 
+use sensorhub_core::units::Unit;
 use sensorhub_core::Quantity;
 use serde::{Deserialize, Serialize};
 
-use crate::codec::Measurement;
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NormalisationRule {
-    /// A device type (`cayenne-lpp`, `js:PATH`, ...) or `*` for every type.
+    /// A device type (`cayenne-lpp`, `js:PATH`, `ttn:VENDOR/CODEC`, ...) or `*` for every type.
     pub device_type: String,
-    /// The field as the decoder names it.
+    /// The field as the decoder names it: its dotted path in the decoded data.
     pub field: String,
-    /// The vocabulary quantity it becomes.
+    /// The vocabulary quantity (or series name, `air_temperature_2`) it becomes.
     pub quantity: String,
     #[serde(default = "one")]
     pub scale: f64,
     #[serde(default)]
     pub offset: f64,
+    /// The unit of `value * scale + offset`; without it, the quantity's own unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
 }
 
 fn one() -> f64 {
@@ -43,7 +45,8 @@ fn one() -> f64 {
 pub fn problems(rules: &[NormalisationRule]) -> Vec<String> {
     let mut problems = Vec::new();
     for (i, r) in rules.iter().enumerate() {
-        if Quantity::by_name(&r.quantity).is_none() {
+        let quantity = Quantity::by_name(&r.quantity);
+        if quantity.is_none() {
             problems.push(format!(
                 "normalisation[{i}].quantity: `{}` is not in the quantity vocabulary",
                 r.quantity
@@ -51,6 +54,7 @@ pub fn problems(rules: &[NormalisationRule]) -> Vec<String> {
         }
         let known = r.device_type == "*"
             || r.device_type.starts_with("js:")
+            || r.device_type.starts_with("ttn:")
             || crate::codec::is_known(&r.device_type);
         if !known {
             problems.push(format!(
@@ -63,108 +67,80 @@ pub fn problems(rules: &[NormalisationRule]) -> Vec<String> {
                 "normalisation[{i}]: scale and offset must be numbers"
             ));
         }
+        if let (Some(unit), Some(q)) = (&r.unit, quantity) {
+            if Unit::parse_as(unit, q.unit().dimension).is_none() {
+                problems.push(format!(
+                    "normalisation[{i}].unit: `{unit}` is no unit of {} (its unit is `{}`)",
+                    q.name, q.unit
+                ));
+            }
+        }
     }
     problems
 }
 
-/// Applies the rules of `device_type` and keeps what is in the vocabulary, with its unit.
-pub fn normalise(
-    rules: &[NormalisationRule],
+/// The rule for `field` of `device_type`: the device type's own first, then one for `*`.
+pub fn rule_for<'a>(
+    rules: &'a [NormalisationRule],
     device_type: &str,
-    measurements: Vec<Measurement>,
-) -> Vec<Measurement> {
-    measurements
-        .into_iter()
-        .filter_map(|mut m| {
-            let rule = rules
+    field: &str,
+) -> Option<&'a NormalisationRule> {
+    rules
+        .iter()
+        .find(|r| r.field == field && r.device_type == device_type)
+        .or_else(|| {
+            rules
                 .iter()
-                .find(|r| r.field == m.quantity && r.device_type == device_type)
-                .or_else(|| rules.iter().find(|r| r.field == m.quantity && r.device_type == "*"));
-            if let Some(rule) = rule {
-                m.quantity = rule.quantity.clone();
-                m.value = m.value * rule.scale + rule.offset;
-                m.unit.clear();
-            }
-            let Some(q) = Quantity::by_name(&m.quantity) else {
-                tracing::debug!(device_type, field = %m.quantity, "decoder field outside the vocabulary dropped; map it with [[normalisation]]");
-                return None;
-            };
-            if m.unit.is_empty() {
-                m.unit = q.unit.to_owned();
-            }
-            Some(m)
+                .find(|r| r.field == field && r.device_type == "*")
         })
-        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn m(q: &str, v: f64) -> Measurement {
-        Measurement {
-            quantity: q.into(),
-            unit: String::new(),
-            value: v,
+    fn rule(
+        device_type: &str,
+        field: &str,
+        quantity: &str,
+        unit: Option<&str>,
+    ) -> NormalisationRule {
+        NormalisationRule {
+            device_type: device_type.into(),
+            field: field.into(),
+            quantity: quantity.into(),
+            scale: 1.0,
+            offset: 0.0,
+            unit: unit.map(str::to_owned),
         }
     }
 
     #[test]
-    fn rules_rename_convert_and_unknown_fields_drop() {
+    fn a_device_types_own_rule_comes_before_the_wildcard() {
         let rules = vec![
-            NormalisationRule {
-                device_type: "cayenne-lpp".into(),
-                field: "air_temperature_3".into(),
-                quantity: "water_temperature".into(),
-                scale: 1.0,
-                offset: 0.0,
-            },
-            NormalisationRule {
-                device_type: "*".into(),
-                field: "level_mm".into(),
-                quantity: "water_level".into(),
-                scale: 0.001,
-                offset: 0.0,
-            },
+            rule("*", "level", "distance", None),
+            rule("cayenne-lpp", "level", "water_level", None),
         ];
-        let out = normalise(
-            &rules,
-            "cayenne-lpp",
-            vec![
-                m("air_temperature_3", 8.5),
-                m("air_temperature_5", 20.0),
-                m("level_mm", 1234.0),
-                m("vendor_status", 7.0),
-            ],
-        );
-        let got: Vec<_> = out
-            .iter()
-            .map(|m| (m.quantity.as_str(), m.value, m.unit.as_str()))
-            .collect();
         assert_eq!(
-            got,
-            [
-                ("water_temperature", 8.5, "°C"),
-                ("air_temperature_5", 20.0, "°C"),
-                ("water_level", 1.234, "m")
-            ]
+            rule_for(&rules, "cayenne-lpp", "level").unwrap().quantity,
+            "water_level"
         );
-        // A rule of another device type does not apply.
-        let out = normalise(&rules, "dragino-lht65", vec![m("air_temperature_3", 8.5)]);
-        assert_eq!(out[0].quantity, "air_temperature_3");
+        assert_eq!(
+            rule_for(&rules, "dragino-lht65", "level").unwrap().quantity,
+            "distance"
+        );
+        assert!(rule_for(&rules, "cayenne-lpp", "other").is_none());
     }
 
     #[test]
     fn config_problems_name_the_rule() {
-        let rules = vec![NormalisationRule {
-            device_type: "acme-x".into(),
-            field: "f".into(),
-            quantity: "flux".into(),
-            scale: 1.0,
-            offset: 0.0,
-        }];
+        let rules = vec![
+            rule("acme-x", "f", "flux", None),
+            rule("ttn:dragino/lht65", "f", "air_temperature", Some("mm")),
+        ];
         let p = problems(&rules);
-        assert_eq!(p.len(), 2, "{p:?}");
+        assert_eq!(p.len(), 3, "{p:?}");
         assert!(p[0].contains("normalisation[0].quantity"));
+        assert!(p[2].contains("normalisation[1].unit"), "{p:?}");
     }
 }

@@ -22,10 +22,11 @@ pub async fn replay_dead_letters(
     store: &sensorhub_store::Store,
     config: &crate::MqttConfig,
     rules: Vec<crate::NormalisationRule>,
+    codecs: crate::CodecsConfig,
     reason: Option<String>,
 ) -> Result<ReplayReport, StoreError> {
     let subscriptions = &config.subscriptions;
-    let mut ingest = Ingest::new(store.state().clone(), config, rules).await?;
+    let mut ingest = Ingest::new(store.state().clone(), config, rules, codecs).await?;
     let mut report = ReplayReport::default();
     let mut after = 0i64;
     loop {
@@ -64,6 +65,7 @@ pub async fn replay_dead_letters(
             batch.statuses.append(&mut one.statuses);
             batch.dead_letters.append(&mut one.dead_letters);
             batch.unknown_devices.append(&mut one.unknown_devices);
+            batch.unmapped_fields.append(&mut one.unmapped_fields);
             batch.replayed_dead_letters.push(id);
         }
         store.commit(batch).await?;

@@ -24,7 +24,7 @@ pub use influx::InfluxStore;
 pub use model::{
     AdminSession, Bucket, DeadLetter, DeadLetterCount, Device, DeviceHealth, DeviceStatus,
     IngestBatch, LatestValue, RangeQuery, Reading, ReadingQuery, Resolution, SessionState, Station,
-    TimeSource, UnknownDevice, Uplink,
+    TimeSource, UnknownDevice, UnmappedField, Uplink, UNMAPPED_FIELDS_PER_DEVICE,
 };
 pub use sqlite::SqliteStore;
 

@@ -98,6 +98,30 @@ pub struct UnknownDevice {
     pub last_topic: String,
 }
 
+/// A numeric field of a device's codec output that became no reading (its name or unit is
+/// unknown, its unit does not fit, or it is a "no sensor" sentinel).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnmappedField {
+    pub dev_eui: String,
+    pub device_type: String,
+    /// The path in the decoded data (`sensor.level`), or `normalized:PATH`.
+    pub field: String,
+    pub last_value: f64,
+    /// The unit the codec gave, if any.
+    pub unit: Option<String>,
+    /// Why it is no reading: `unknown_name`, `unknown_unit`, `wrong_unit`, `no_sensor`.
+    pub why: String,
+    /// The quantity it probably is, if the gateway could tell.
+    pub quantity: Option<String>,
+    /// Uplinks that carried it (in a batch: this batch's).
+    pub seen: u64,
+    pub first_seen_ms: i64,
+    pub last_seen_ms: i64,
+}
+
+/// Fields kept per device at most: a codec that invents names cannot fill the disk.
+pub const UNMAPPED_FIELDS_PER_DEVICE: usize = 200;
+
 /// The network session state of an ABP device after an accepted uplink.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionState {
@@ -134,6 +158,8 @@ pub struct IngestBatch {
     pub dead_letters: Vec<DeadLetter>,
     /// Sightings of unregistered devices; `uplinks` counts sightings in this batch.
     pub unknown_devices: Vec<UnknownDevice>,
+    /// Fields of codec output that became no reading.
+    pub unmapped_fields: Vec<UnmappedField>,
 }
 
 impl IngestBatch {
@@ -142,6 +168,7 @@ impl IngestBatch {
             && self.uplinks.is_empty()
             && self.dead_letters.is_empty()
             && self.unknown_devices.is_empty()
+            && self.unmapped_fields.is_empty()
             && self.sessions.is_empty()
             && self.statuses.is_empty()
             && self.replayed_dead_letters.is_empty()

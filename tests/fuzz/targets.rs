@@ -168,7 +168,7 @@ pub fn lorawan_frame(data: &[u8]) {
 
 fn decode(device_type: &str, data: &[u8]) {
     if let Some((f_port, payload)) = data.split_first() {
-        let _ = sensorhub_gateway::codec::decode(device_type, Some(*f_port), payload, 0);
+        let _ = sensorhub_gateway::codec::decode_builtin(device_type, Some(*f_port), payload);
     }
 }
 
@@ -216,15 +216,17 @@ pub fn normalised_payload(data: &[u8]) {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
         return;
     };
-    let measurements = sensorhub_gateway::codec::from_decoded(&value);
     let rules = vec![sensorhub_gateway::NormalisationRule {
         device_type: "*".into(),
         field: "level_mm".into(),
         quantity: "water_level".into(),
         scale: 0.001,
         offset: 0.0,
+        unit: None,
     }];
-    let _ = sensorhub_gateway::normalise::normalise(&rules, "network-server", measurements);
+    // The same JSON as decoded data and as a normalized payload.
+    let output = sensorhub_gateway::codec::from_decoded(&value, Some(&value));
+    let _ = sensorhub_gateway::codec::output::map(output, &rules, "network-server");
 }
 
 /// The config file, as `sensorhub config check` reads it (without the environment).

@@ -2,42 +2,25 @@
 //! `decodeUplink({bytes, fPort, recvTime})` returning `{data, warnings, errors}`, and
 //! optionally `normalizeUplink({data})` returning TTN's normalized payload.
 //!
-//! A technician drops a vendor's codec file on disk and registers devices as `js:PATH`. Each
-//! decode runs in a fresh QuickJS runtime with a memory limit, a stack limit and a time limit,
-//! so a broken or hostile codec costs one dead letter, never the gateway.
+//! A technician drops a vendor's codec file on disk and registers devices as `js:PATH` (or
+//! `ttn:VENDOR/CODEC`). A [`Codec`] is one file compiled into its own QuickJS runtime, kept warm
+//! between uplinks, with a memory limit, a stack limit and a time limit per call, so a broken or
+//! hostile codec costs one dead letter, never the gateway. It runs as The Things Stack runs
+//! codecs: sloppy mode, `recvTime` a `Date`.
 
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 use rquickjs::{Context, Function, Runtime, Value};
-use sensorhub_core::Quantity;
 use serde_json::Value as Json;
 
-use super::{CodecError, Measurement};
+use super::CodecError;
 
-/// What one codec call may use.
+/// What one codec may use.
 const MEMORY_LIMIT: usize = 16 << 20;
 const STACK_LIMIT: usize = 512 << 10;
 const TIME_LIMIT: Duration = Duration::from_millis(200);
-
-/// Vendor field names that mean a vocabulary quantity in its unit.
-const ALIASES: &[(&str, &str)] = &[
-    ("temperature", "air_temperature"),
-    ("humidity", "relative_humidity"),
-    ("pressure", "air_pressure"),
-    ("light", "illuminance"),
-    ("illumination", "illuminance"),
-];
-
-/// TTN normalized payload terms (object path) that map onto the vocabulary.
-const NORMALIZED: &[(&str, &str, &str)] = &[
-    ("air", "temperature", "air_temperature"),
-    ("air", "relativeHumidity", "relative_humidity"),
-    ("air", "pressure", "air_pressure"),
-    ("air", "co2", "co2"),
-    ("air", "lightIntensity", "illuminance"),
-    ("soil", "moisture", "soil_moisture"),
-    ("water", "level", "water_level"),
-];
 
 const LOADING: &str = "loading the codec";
 
@@ -58,127 +41,215 @@ fn js_error(path: &str, detail: impl std::fmt::Display) -> CodecError {
     }
 }
 
-/// Runs the codec at `path` on one uplink and maps its output onto the vocabulary.
-pub fn decode(
-    path: &str,
-    f_port: Option<u8>,
-    payload: &[u8],
-    recv_time: &str,
-) -> Result<Vec<Measurement>, CodecError> {
-    let source =
-        std::fs::read_to_string(path).map_err(|e| js_error(path, format!("cannot read: {e}")))?;
-    let input =
-        serde_json::json!({"bytes": payload, "fPort": f_port.unwrap_or(0), "recvTime": recv_time});
-    let (decoded, normalized) = run(path, &source, &input)?;
-    if let Some(errors) = decoded
-        .get("errors")
-        .and_then(Json::as_array)
-        .filter(|e| !e.is_empty())
-    {
-        let text: Vec<String> = errors
-            .iter()
-            .map(|e| e.as_str().map_or(e.to_string(), str::to_owned))
-            .collect();
-        return Err(js_error(
-            path,
-            format!("decodeUplink reported: {}", text.join("; ")),
-        ));
-    }
-    let data = decoded
-        .get("data")
-        .ok_or_else(|| js_error(path, "decodeUplink returned no `data`"))?;
-    Ok(match normalized {
-        Some(normalized) => from_normalized(&normalized),
-        None => from_data(data),
-    })
+/// What identifies one content of a codec file without reading it: a changed file is reloaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileVersion {
+    modified: Option<SystemTime>,
+    len: u64,
 }
 
-/// Evaluates the codec and calls its functions; returns decodeUplink's and, where the codec
-/// has one, normalizeUplink's result as JSON.
-fn run(path: &str, source: &str, input: &Json) -> Result<(Json, Option<Json>), CodecError> {
-    let runtime = Runtime::new().map_err(|e| js_error(path, e))?;
-    runtime.set_memory_limit(MEMORY_LIMIT);
-    runtime.set_max_stack_size(STACK_LIMIT);
-    let deadline = Instant::now() + TIME_LIMIT;
-    runtime.set_interrupt_handler(Some(Box::new(move || Instant::now() > deadline)));
-    let context = Context::full(&runtime).map_err(|e| js_error(path, e))?;
-    context.with(|ctx| {
-        let fail = |what: &str, e: rquickjs::Error| {
-            if Instant::now() > deadline {
-                return CodecError::Timeout {
-                    path: path.to_owned(),
-                    limit_ms: TIME_LIMIT.as_millis() as u64,
-                };
+impl FileVersion {
+    pub fn of(path: &str) -> Option<FileVersion> {
+        let meta = std::fs::metadata(path).ok()?;
+        Some(FileVersion {
+            modified: meta.modified().ok(),
+            len: meta.len(),
+        })
+    }
+}
+
+/// What a codec returned for one uplink: `decodeUplink`'s result (with `data`) and, where the
+/// codec has one, `normalizeUplink`'s `data`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    pub result: Json,
+    pub normalized: Option<Json>,
+}
+
+impl Decoded {
+    /// `data`, or the error the codec reported.
+    pub fn data(&self, path: &str) -> Result<&Json, CodecError> {
+        if let Some(errors) = self
+            .result
+            .get("errors")
+            .and_then(Json::as_array)
+            .filter(|e| !e.is_empty())
+        {
+            let text: Vec<String> = errors
+                .iter()
+                .map(|e| e.as_str().map_or(e.to_string(), str::to_owned))
+                .collect();
+            return Err(js_error(
+                path,
+                format!("decodeUplink reported: {}", shorten(&text.join("; "))),
+            ));
+        }
+        self.result
+            .get("data")
+            .ok_or_else(|| js_error(path, "decodeUplink returned no `data`"))
+    }
+}
+
+/// One codec file, compiled and warm.
+pub struct Codec {
+    path: String,
+    version: Option<FileVersion>,
+    // Field order: the context must go before its runtime.
+    context: Context,
+    runtime: Runtime,
+    /// When the running call must stop, in ns after `epoch`; read by the interrupt handler.
+    deadline: Arc<AtomicU64>,
+    epoch: Instant,
+}
+
+impl Codec {
+    /// Reads and evaluates the file; fails if it does not define `decodeUplink`.
+    pub fn load(path: &str) -> Result<Codec, CodecError> {
+        let version = FileVersion::of(path);
+        let source = std::fs::read_to_string(path)
+            .map_err(|e| js_error(path, format!("cannot read: {e}")))?;
+        let runtime = Runtime::new().map_err(|e| js_error(path, e))?;
+        runtime.set_memory_limit(MEMORY_LIMIT);
+        runtime.set_max_stack_size(STACK_LIMIT);
+        let epoch = Instant::now();
+        let deadline = Arc::new(AtomicU64::new(u64::MAX));
+        let watched = Arc::clone(&deadline);
+        runtime.set_interrupt_handler(Some(Box::new(move || {
+            epoch.elapsed().as_nanos() as u64 > watched.load(Ordering::Relaxed)
+        })));
+        let context = Context::full(&runtime).map_err(|e| js_error(path, e))?;
+        let codec = Codec {
+            path: path.to_owned(),
+            version,
+            context,
+            runtime,
+            deadline,
+            epoch,
+        };
+        codec.start_clock();
+        let loaded = codec.context.with(|ctx| {
+            // Sloppy mode, as The Things Stack and Node.js run these files: published vendor
+            // codecs assign variables they never declare.
+            let mut options = rquickjs::context::EvalOptions::default();
+            options.strict = false;
+            ctx.eval_with_options::<(), _>(source, options)
+                .map_err(|e| codec.failure(&ctx, LOADING, e))?;
+            ctx.globals()
+                .get::<_, Function>("decodeUplink")
+                .map(drop)
+                .map_err(|_| js_error(path, "the file defines no function decodeUplink"))
+        });
+        codec.stop_clock();
+        loaded.map(|()| codec)
+    }
+
+    /// The file's version when it was loaded.
+    pub fn version(&self) -> Option<FileVersion> {
+        self.version
+    }
+
+    fn start_clock(&self) {
+        let limit = (self.epoch.elapsed() + TIME_LIMIT).as_nanos() as u64;
+        self.deadline.store(limit, Ordering::Relaxed);
+    }
+
+    fn stop_clock(&self) {
+        self.deadline.store(u64::MAX, Ordering::Relaxed);
+        self.runtime.run_gc();
+    }
+
+    fn timed_out(&self) -> bool {
+        self.epoch.elapsed().as_nanos() as u64 > self.deadline.load(Ordering::Relaxed)
+    }
+
+    fn timeout(&self) -> CodecError {
+        CodecError::Timeout {
+            path: self.path.clone(),
+            limit_ms: TIME_LIMIT.as_millis() as u64,
+        }
+    }
+
+    fn failure(&self, ctx: &rquickjs::Ctx<'_>, what: &str, e: rquickjs::Error) -> CodecError {
+        if self.timed_out() {
+            return self.timeout();
+        }
+        let detail = match e {
+            rquickjs::Error::Exception => {
+                let exception = ctx.catch();
+                let object = exception.as_object();
+                let name: Option<String> = object.and_then(|o| o.get("name").ok());
+                // An error while loading the file (a syntax error, a name that is not defined)
+                // quotes the file itself: say only what kind of error it was, so a path to a
+                // file that is no codec never shows that file's content.
+                if what == LOADING {
+                    let kind = name.unwrap_or_else(|| "an exception".to_owned());
+                    format!("{what}: {kind} (is it a JavaScript codec?)")
+                } else {
+                    let message = exception
+                        .as_exception()
+                        .and_then(|x| x.message())
+                        .or_else(|| exception.as_string().and_then(|s| s.to_string().ok()))
+                        .unwrap_or_else(|| "exception".to_owned());
+                    format!("{what}: {}", shorten(&message))
+                }
             }
-            let detail = match e {
-                rquickjs::Error::Exception => {
-                    let exception = ctx.catch();
-                    let object = exception.as_object();
-                    let name: Option<String> = object.and_then(|o| o.get("name").ok());
-                    // An error while loading the file (a syntax error, a name that is not
-                    // defined) quotes the file itself: say only what kind of error it was, so
-                    // a path to a file that is no codec never shows that file's content.
-                    if what == LOADING {
-                        let kind = name.unwrap_or_else(|| "an exception".to_owned());
-                        format!("{what}: {kind} (is it a JavaScript codec?)")
+            other => format!("{what}: {other}"),
+        };
+        js_error(&self.path, detail)
+    }
+
+    /// Runs `decodeUplink` (and `normalizeUplink`, if the file has it) on one uplink.
+    /// `recv_time` is RFC 3339; the codec sees it as a `Date`.
+    pub fn run(
+        &self,
+        f_port: Option<u8>,
+        payload: &[u8],
+        recv_time: &str,
+    ) -> Result<Decoded, CodecError> {
+        let input = serde_json::json!({"bytes": payload, "fPort": f_port.unwrap_or(0), "recvTime": recv_time});
+        self.start_clock();
+        let out = self.context.with(|ctx| {
+            let fail = |what: &str, e| self.failure(&ctx, what, e);
+            let decode: Function = ctx
+                .globals()
+                .get("decodeUplink")
+                .map_err(|_| js_error(&self.path, "the file defines no function decodeUplink"))?;
+            let arg = ctx
+                .json_parse(input.to_string())
+                .map_err(|e| fail("building the input", e))?;
+            let with_date: Function = ctx
+                .eval("(function (i) { i.recvTime = new Date(i.recvTime); return i; })")
+                .map_err(|e| fail("building the input", e))?;
+            let arg: Value = with_date
+                .call((arg,))
+                .map_err(|e| fail("building the input", e))?;
+            let result: Value = decode.call((arg,)).map_err(|e| fail("decodeUplink", e))?;
+            let to_json = |v| {
+                to_json(&ctx, v).map_err(|e| {
+                    if self.timed_out() {
+                        self.timeout()
                     } else {
-                        let message = exception
-                            .as_exception()
-                            .and_then(|x| x.message())
-                            .or_else(|| exception.as_string().and_then(|s| s.to_string().ok()))
-                            .unwrap_or_else(|| "exception".to_owned());
-                        format!("{what}: {}", shorten(&message))
+                        js_error(&self.path, e)
                     }
-                }
-                other => format!("{what}: {other}"),
+                })
             };
-            js_error(path, detail)
-        };
-        // Sloppy mode, as The Things Stack and Node.js run these files: published vendor codecs
-        // assign variables they never declare.
-        let mut options = rquickjs::context::EvalOptions::default();
-        options.strict = false;
-        ctx.eval_with_options::<(), _>(source, options)
-            .map_err(|e| fail(LOADING, e))?;
-        let decode: Function = ctx
-            .globals()
-            .get("decodeUplink")
-            .map_err(|_| js_error(path, "the file defines no function decodeUplink"))?;
-        let arg = ctx
-            .json_parse(input.to_string())
-            .map_err(|e| fail("building the input", e))?;
-        // `recvTime` is a Date, as in The Things Stack.
-        let with_date: Function = ctx
-            .eval("(function (i) { i.recvTime = new Date(i.recvTime); return i; })")
-            .map_err(|e| fail("building the input", e))?;
-        let arg: Value = with_date
-            .call((arg,))
-            .map_err(|e| fail("building the input", e))?;
-        let result: Value = decode.call((arg,)).map_err(|e| fail("decodeUplink", e))?;
-        let timed = |e: String| {
-            if Instant::now() > deadline {
-                CodecError::Timeout {
-                    path: path.to_owned(),
-                    limit_ms: TIME_LIMIT.as_millis() as u64,
+            let result = to_json(result)?;
+            let normalize: Option<Function> = ctx.globals().get("normalizeUplink").ok();
+            let normalized = match (normalize, result.get("data")) {
+                (Some(f), Some(data)) => {
+                    let arg = ctx
+                        .json_parse(serde_json::json!({"data": data}).to_string())
+                        .map_err(|e| fail("building the input", e))?;
+                    let out: Value = f.call((arg,)).map_err(|e| fail("normalizeUplink", e))?;
+                    to_json(out)?.get("data").cloned()
                 }
-            } else {
-                js_error(path, e)
-            }
-        };
-        let decoded = to_json(&ctx, result).map_err(timed)?;
-        let normalize: Option<Function> = ctx.globals().get("normalizeUplink").ok();
-        let normalized = match normalize {
-            Some(f) => {
-                let arg = ctx
-                    .json_parse(serde_json::json!({"data": decoded.get("data")}).to_string())
-                    .map_err(|e| fail("building the input", e))?;
-                let result: Value = f.call((arg,)).map_err(|e| fail("normalizeUplink", e))?;
-                to_json(&ctx, result).map_err(timed)?.get("data").cloned()
-            }
-            None => None,
-        };
-        Ok((decoded, normalized))
-    })
+                _ => None,
+            };
+            Ok(Decoded { result, normalized })
+        });
+        self.stop_clock();
+        out
+    }
 }
 
 fn to_json<'js>(ctx: &rquickjs::Ctx<'js>, value: Value<'js>) -> Result<Json, String> {
@@ -191,70 +262,42 @@ fn to_json<'js>(ctx: &rquickjs::Ctx<'js>, value: Value<'js>) -> Result<Json, Str
     serde_json::from_str(&text).map_err(|e| e.to_string())
 }
 
-fn measurement(quantity: &str, value: f64) -> Option<Measurement> {
-    let q = Quantity::by_name(quantity)?;
-    value.is_finite().then(|| Measurement {
-        quantity: quantity.to_owned(),
-        unit: q.unit.to_owned(),
-        value,
-    })
-}
-
-/// Top-level numeric fields, common aliases renamed to vocabulary quantities. Other names pass
-/// through for the config's normalisation rules; what stays outside the vocabulary is dropped.
-pub(super) fn from_data(data: &Json) -> Vec<Measurement> {
-    let Some(fields) = data.as_object() else {
-        return Vec::new();
-    };
-    fields
-        .iter()
-        .filter_map(|(name, value)| {
-            let quantity = ALIASES
-                .iter()
-                .find(|(alias, _)| alias == name)
-                .map_or(name.as_str(), |(_, q)| q);
-            let value = value.as_f64().filter(|v| v.is_finite())?;
-            Some(Measurement {
-                quantity: quantity.to_owned(),
-                unit: Quantity::by_name(quantity)
-                    .map_or("", |q| q.unit)
-                    .to_owned(),
-                value,
-            })
-        })
-        .collect()
-}
-
-/// TTN normalized payload (one object or a list of them) mapped onto the vocabulary.
-fn from_normalized(normalized: &Json) -> Vec<Measurement> {
-    let items: Vec<&Json> = match normalized {
-        Json::Array(items) => items.iter().collect(),
-        other => vec![other],
-    };
-    let mut out = Vec::new();
-    for item in items {
-        for (group, field, quantity) in NORMALIZED {
-            if let Some(v) = item
-                .get(group)
-                .and_then(|g| g.get(field))
-                .and_then(Json::as_f64)
-            {
-                out.extend(measurement(quantity, v));
-            }
-        }
-    }
-    out
+/// Loads the codec at `path` and runs it once (for tools and tests; the gateway keeps codecs
+/// warm in [`super::runner`]).
+pub fn decode_once(
+    path: &str,
+    f_port: Option<u8>,
+    payload: &[u8],
+    recv_time: &str,
+) -> Result<Decoded, CodecError> {
+    Codec::load(path)?.run(f_port, payload, recv_time)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::output::{map, Output};
+    use crate::codec::Measurement;
 
     fn codec_file(source: &str) -> (tempfile::TempDir, String) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("codec.js");
         std::fs::write(&path, source).unwrap();
         (dir, path.display().to_string())
+    }
+
+    fn decode(
+        path: &str,
+        f_port: Option<u8>,
+        payload: &[u8],
+        recv_time: &str,
+    ) -> Result<Vec<Measurement>, CodecError> {
+        let decoded = decode_once(path, f_port, payload, recv_time)?;
+        let output = Output::Json {
+            data: decoded.data(path)?.clone(),
+            normalized: decoded.normalized,
+        };
+        Ok(map(output, &[], "js:test").measurements)
     }
 
     /// A codec in the TTN interface, written here for the test: temperature in 0.01 °C and
@@ -273,7 +316,7 @@ mod tests {
         let (_dir, path) = codec_file(CODEC);
         // 0x0A0B = 2571 -> 25.71 °C; 0x7B = 123 -> 61.5 %
         let out = decode(&path, Some(2), &[0x0a, 0x0b, 0x7b], "2024-05-01T00:00:00Z").unwrap();
-        assert_eq!(out.len(), 2, "{out:?}"); // the string field `firmware` is not a value
+        assert_eq!(out.len(), 2, "{out:?}"); // `firmware` is a version, not a value
         let get = |q: &str| out.iter().find(|m| m.quantity == q).unwrap();
         assert_eq!(
             (
@@ -306,6 +349,18 @@ mod tests {
     }
 
     #[test]
+    fn a_warm_codec_keeps_its_state_between_uplinks() {
+        let (_dir, path) = codec_file(
+            "var calls = 0; function decodeUplink(i) { calls++; return { data: { count: calls } }; }",
+        );
+        let codec = Codec::load(&path).unwrap();
+        for expected in 1..=3 {
+            let d = codec.run(Some(1), &[1], "2024-05-01T00:00:00Z").unwrap();
+            assert_eq!(d.result["data"]["count"], expected);
+        }
+    }
+
+    #[test]
     fn codec_errors_are_reported() {
         let (_dir, path) = codec_file(CODEC);
         let err = decode(&path, Some(9), &[0x01], "").unwrap_err().to_string();
@@ -313,13 +368,13 @@ mod tests {
     }
 
     #[test]
-    fn normalize_uplink_is_preferred_when_present() {
+    fn normalize_uplink_comes_first_and_decoded_fields_it_leaves_out_still_count() {
         let (_dir, path) = codec_file(&format!(
-            "{CODEC}\nfunction normalizeUplink(input) {{ return {{ data: {{ air: {{ temperature: input.data.temperature, relativeHumidity: input.data.humidity, co2: 415 }} }} }}; }}"
+            "{CODEC}\nfunction normalizeUplink(input) {{ return {{ data: {{ air: {{ temperature: input.data.temperature, co2: 415 }} }} }}; }}"
         ));
         let out = decode(&path, Some(2), &[0x0a, 0x0b, 0x7b], "").unwrap();
         let names: Vec<_> = out.iter().map(|m| m.quantity.as_str()).collect();
-        assert_eq!(names, ["air_temperature", "relative_humidity", "co2"]);
+        assert_eq!(names, ["air_temperature", "co2", "relative_humidity"]);
     }
 
     #[test]
@@ -331,6 +386,12 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(5));
         let (_dir2, path) = codec_file("function decodeUplink(i) { var a = []; while (true) { a.push(new Array(100000).fill(1)); } }");
         assert!(decode(&path, Some(2), &[], "").is_err());
+        // A loop at load time is stopped too.
+        let (_dir3, path) = codec_file("for (;;) {} function decodeUplink(i) {}");
+        assert!(matches!(
+            Codec::load(&path),
+            Err(CodecError::Timeout { .. })
+        ));
     }
 
     #[test]

@@ -1,14 +1,22 @@
 //! Payload codecs: application payload bytes of one device type -> measurements in the
 //! quantity vocabulary.
 //!
-//! A device's `device_type` in the registry names its codec (`cayenne-lpp`, ...). Codecs
-//! return typed errors; the gateway dead-letters the message with reason `codec_error`.
+//! A device's `device_type` in the registry names its codec: a built-in one (`cayenne-lpp`,
+//! ...), a JavaScript file (`js:PATH`), or a codec of The Things Network's device repository
+//! (`ttn:VENDOR/CODEC`, see [`ttn`]). Built-in codecs speak the vocabulary; what JavaScript
+//! codecs and network servers give goes through the field mapping of [`output`]. Codecs return
+//! typed errors; the gateway dead-letters the message with reason `codec_error`.
 
-mod js;
+mod fields;
+pub mod js;
 mod lpp;
+mod normalized;
+pub mod output;
 pub mod runner;
+pub mod ttn;
 mod vendors;
 
+pub use output::{Mapped, Output, Unmapped, Why};
 pub use runner::{CodecRunner, RunError};
 
 /// One decoded value, already in the vocabulary.
@@ -30,6 +38,8 @@ pub enum CodecError {
     #[error("JavaScript codec {path}: ran longer than {limit_ms} ms")]
     Timeout { path: String, limit_ms: u64 },
     #[error("{device_type}: {detail}")]
+    Ttn { device_type: String, detail: String },
+    #[error("{device_type}: {detail}")]
     Payload {
         device_type: &'static str,
         detail: String,
@@ -40,10 +50,13 @@ pub enum CodecError {
 /// ChirpStack, `decoded_payload` in The Things Stack) instead of a codec here.
 pub const NETWORK_SERVER: &str = "network-server";
 
-/// Measurements from a network server's decoded payload: top-level numeric fields, mapped like
-/// a JavaScript codec's output (aliases, then the config's normalisation rules).
-pub fn from_decoded(decoded: &serde_json::Value) -> Vec<Measurement> {
-    js::from_data(decoded)
+/// A network server's decoded payload (`object` in ChirpStack, `decoded_payload` in The
+/// Things Stack), and its normalized payload where it sends one, as a codec output.
+pub fn from_decoded(decoded: &serde_json::Value, normalized: Option<&serde_json::Value>) -> Output {
+    Output::Json {
+        data: decoded.clone(),
+        normalized: normalized.cloned(),
+    }
 }
 
 /// The built-in device types, `vendor-model` in lowercase.
@@ -62,17 +75,12 @@ pub const DEVICE_TYPES: &[&str] = &[
     "browan-tbhh100",
 ];
 
-/// Decodes `payload`, received on `f_port` at `time_ms`, of a device of type `device_type`.
-pub fn decode(
+/// Decodes `payload` of a device of a built-in type (JavaScript codecs run in [`runner`]).
+pub fn decode_builtin(
     device_type: &str,
     f_port: Option<u8>,
     payload: &[u8],
-    time_ms: i64,
 ) -> Result<Vec<Measurement>, CodecError> {
-    if let Some(path) = device_type.strip_prefix("js:") {
-        let recv_time = sensorhub_store::time::format_rfc3339(time_ms);
-        return js::decode(path, f_port, payload, &recv_time);
-    }
     match device_type {
         "cayenne-lpp" => lpp::decode(payload),
         "dragino-lht65" | "dragino-lht65n" => vendors::dragino_lht65(f_port, payload),

@@ -1,6 +1,8 @@
 //! Where codecs run: built-in decoders inline (they are fast and bounded), JavaScript codecs on
-//! tokio's blocking threads, one at a time (the committer awaits each), never on the async
-//! runtime's workers, so a slow codec delays no HTTP request and no other task.
+//! one thread of their own that keeps each codec file compiled and warm, never on the async
+//! runtime's workers, so a slow codec delays no HTTP request and no other task. A codec file
+//! that changes on disk (modification time or size) is reloaded for the next uplink; a codec
+//! whose call failed or timed out is rebuilt from its file, so no broken state carries over.
 //!
 //! Each JavaScript codec file has a budget: after [`PAUSE_AFTER`] timeouts in a row it is
 //! paused, and its uplinks are dead-lettered `codec_paused` at once (they can be replayed) until
@@ -8,12 +10,17 @@
 //! uplinks' time limits, not every other device's latency.
 
 use std::collections::HashMap;
-use std::time::SystemTime;
+use std::sync::mpsc;
 
-use super::{CodecError, Measurement};
+use super::js::{Codec, Decoded, FileVersion};
+use super::ttn::{self, CodecsConfig};
+use super::{CodecError, Output};
 
 /// Timeouts in a row after which a JavaScript codec is paused.
 pub const PAUSE_AFTER: u32 = 5;
+
+/// Codec files kept compiled at most; beyond, the least recently used is dropped.
+const WARM_CODECS: usize = 64;
 
 /// Why a payload produced no measurements.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -37,59 +44,166 @@ impl RunError {
 #[derive(Default)]
 struct Budget {
     timeouts_in_a_row: u32,
-    /// Set while paused: the file's modification time when it was paused.
-    paused_at_version: Option<Option<SystemTime>>,
+    /// Set while paused: the file's version when it was paused.
+    paused_at_version: Option<Option<FileVersion>>,
+}
+
+/// One uplink for the codec thread.
+struct Job {
+    path: String,
+    f_port: Option<u8>,
+    payload: Vec<u8>,
+    recv_time: String,
+    reply: tokio::sync::oneshot::Sender<Result<Decoded, CodecError>>,
+}
+
+/// The codec thread: compiled codecs by path, most recently used last.
+fn codec_thread(jobs: mpsc::Receiver<Job>) {
+    let mut warm: Vec<(String, Codec)> = Vec::new();
+    for job in jobs {
+        let version = FileVersion::of(&job.path);
+        let at = warm.iter().position(|(p, _)| *p == job.path);
+        let codec = match at {
+            Some(i) if version.is_some() && warm[i].1.version() == version => {
+                let entry = warm.remove(i);
+                warm.push(entry);
+                Ok(())
+            }
+            _ => {
+                if let Some(i) = at {
+                    warm.remove(i);
+                    tracing::info!(
+                        path = job.path,
+                        "JavaScript codec changed on disk; reloaded"
+                    );
+                }
+                Codec::load(&job.path).map(|codec| {
+                    if warm.len() == WARM_CODECS {
+                        warm.remove(0);
+                    }
+                    warm.push((job.path.clone(), codec));
+                })
+            }
+        };
+        let result = codec.and_then(|()| {
+            let (_, codec) = warm.last().expect("just pushed");
+            codec.run(job.f_port, &job.payload, &job.recv_time)
+        });
+        if result.is_err() {
+            warm.retain(|(p, _)| *p != job.path);
+        }
+        let _ = job.reply.send(result);
+    }
 }
 
 /// Runs decoders, keeping each JavaScript codec's budget.
-#[derive(Default)]
 pub struct CodecRunner {
+    config: CodecsConfig,
     budgets: HashMap<String, Budget>,
-}
-
-fn file_version(path: &str) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+    /// Started with the first JavaScript uplink.
+    jobs: Option<mpsc::Sender<Job>>,
+    /// `ttn:` device types resolved to their JavaScript files.
+    resolved: HashMap<String, String>,
 }
 
 impl CodecRunner {
-    /// Decodes `payload` of a device of type `device_type` (see [`super::decode`]).
+    pub fn new(config: CodecsConfig) -> CodecRunner {
+        CodecRunner {
+            config,
+            budgets: HashMap::new(),
+            jobs: None,
+            resolved: HashMap::new(),
+        }
+    }
+
+    /// The JavaScript file a device type runs, if it runs one.
+    fn script(&mut self, device_type: &str) -> Result<Option<String>, CodecError> {
+        if let Some(path) = device_type.strip_prefix("js:") {
+            return Ok(Some(path.to_owned()));
+        }
+        if !device_type.starts_with("ttn:") {
+            return Ok(None);
+        }
+        if let Some(path) = self.resolved.get(device_type) {
+            return Ok(Some(path.clone()));
+        }
+        let definition = ttn::resolve(&self.config, device_type)?;
+        let path = definition.js.display().to_string();
+        self.resolved.insert(device_type.to_owned(), path.clone());
+        Ok(Some(path))
+    }
+
+    async fn run_js(
+        &mut self,
+        path: String,
+        f_port: Option<u8>,
+        payload: &[u8],
+        time_ms: i64,
+    ) -> Result<Decoded, CodecError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = Job {
+            path: path.clone(),
+            f_port,
+            payload: payload.to_vec(),
+            recv_time: sensorhub_store::time::format_rfc3339(time_ms),
+            reply,
+        };
+        let jobs = self.jobs.get_or_insert_with(|| {
+            let (tx, rx) = mpsc::channel();
+            std::thread::Builder::new()
+                .name("codecs".into())
+                .spawn(move || codec_thread(rx))
+                .expect("a thread for the codecs");
+            tx
+        });
+        if let Err(mpsc::SendError(job)) = jobs.send(job) {
+            // The thread is gone (it cannot panic by design, but if it did): start anew.
+            self.jobs = None;
+            drop(job);
+            return Err(CodecError::Js {
+                path,
+                detail: "the codec thread stopped; retried with the next uplink".into(),
+            });
+        }
+        answer.await.unwrap_or_else(|_| {
+            self.jobs = None;
+            Err(CodecError::Js {
+                path,
+                detail: "the codec thread stopped".into(),
+            })
+        })
+    }
+
+    /// Decodes `payload`, received on `f_port` at `time_ms`, of a device of type `device_type`.
     pub async fn decode(
         &mut self,
         device_type: &str,
         f_port: Option<u8>,
         payload: &[u8],
         time_ms: i64,
-    ) -> Result<Vec<Measurement>, RunError> {
-        let Some(path) = device_type.strip_prefix("js:") else {
-            return Ok(super::decode(device_type, f_port, payload, time_ms)?);
+    ) -> Result<Output, RunError> {
+        let Some(path) = self.script(device_type)? else {
+            return Ok(Output::Vocabulary(super::decode_builtin(
+                device_type,
+                f_port,
+                payload,
+            )?));
         };
-        let budget = self.budgets.entry(path.to_owned()).or_default();
+        let budget = self.budgets.entry(path.clone()).or_default();
         if let Some(version) = budget.paused_at_version {
-            if file_version(path) == version {
-                return Err(RunError::Paused {
-                    path: path.to_owned(),
-                });
+            if FileVersion::of(&path) == version {
+                return Err(RunError::Paused { path });
             }
             tracing::info!(path, "JavaScript codec changed on disk; resumed");
             *budget = Budget::default();
         }
-        let (device_type, payload) = (device_type.to_owned(), payload.to_vec());
-        let result = tokio::task::spawn_blocking(move || {
-            super::decode(&device_type, f_port, &payload, time_ms)
-        })
-        .await
-        .unwrap_or_else(|e| {
-            Err(CodecError::Js {
-                path: path.to_owned(),
-                detail: format!("the codec's thread failed: {e}"),
-            })
-        });
-        let budget = self.budgets.entry(path.to_owned()).or_default();
+        let result = self.run_js(path.clone(), f_port, payload, time_ms).await;
+        let budget = self.budgets.entry(path.clone()).or_default();
         match &result {
             Err(CodecError::Timeout { .. }) => {
                 budget.timeouts_in_a_row += 1;
                 if budget.timeouts_in_a_row >= PAUSE_AFTER {
-                    budget.paused_at_version = Some(file_version(path));
+                    budget.paused_at_version = Some(FileVersion::of(&path));
                     tracing::error!(
                         path,
                         "JavaScript codec timed out {PAUSE_AFTER} times in a row; paused until the file changes"
@@ -98,13 +212,18 @@ impl CodecRunner {
             }
             _ => budget.timeouts_in_a_row = 0,
         }
-        Ok(result?)
+        let decoded = result?;
+        Ok(Output::Json {
+            data: decoded.data(&path)?.clone(),
+            normalized: decoded.normalized,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::SystemTime;
 
     #[tokio::test]
     async fn a_looping_codec_is_paused_after_five_timeouts_and_resumes_when_changed() {
@@ -112,7 +231,7 @@ mod tests {
         let path = dir.path().join("loop.js");
         std::fs::write(&path, "function decodeUplink(i) { for (;;) {} }").unwrap();
         let device_type = format!("js:{}", path.display());
-        let mut runner = CodecRunner::default();
+        let mut runner = CodecRunner::new(CodecsConfig::default());
         for _ in 0..PAUSE_AFTER {
             let err = runner.decode(&device_type, Some(1), &[1], 0).await;
             assert!(matches!(
@@ -140,6 +259,44 @@ mod tests {
             .set_modified(filetime)
             .unwrap();
         let ok = runner.decode(&device_type, Some(1), &[1], 0).await.unwrap();
-        assert_eq!(ok[0].quantity, "air_temperature");
+        let Output::Json { data, .. } = ok else {
+            panic!("{ok:?}")
+        };
+        assert_eq!(data["temperature"], 21.5);
+    }
+}
+
+#[cfg(test)]
+mod warm {
+    use super::*;
+
+    /// The codec keeps its state between uplinks (one compiled runtime), and a changed file is
+    /// picked up at the next uplink.
+    #[tokio::test]
+    async fn a_codec_stays_warm_until_its_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("count.js");
+        std::fs::write(
+            &path,
+            "var n = 0; function decodeUplink(i) { n++; return {data: {n: n}}; }",
+        )
+        .unwrap();
+        let device_type = format!("js:{}", path.display());
+        let mut runner = CodecRunner::new(CodecsConfig::default());
+        let n = |o: Output| match o {
+            Output::Json { data, .. } => data["n"].as_i64().unwrap(),
+            other => panic!("{other:?}"),
+        };
+        for expected in 1..=3 {
+            let out = runner.decode(&device_type, Some(1), &[1], 0).await.unwrap();
+            assert_eq!(n(out), expected);
+        }
+        std::fs::write(
+            &path,
+            "var n = 100; function decodeUplink(i) { n++; return {data: {n: n}}; }",
+        )
+        .unwrap();
+        let out = runner.decode(&device_type, Some(1), &[1], 0).await.unwrap();
+        assert_eq!(n(out), 101);
     }
 }

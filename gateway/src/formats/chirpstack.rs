@@ -154,6 +154,7 @@ pub fn parse(topic: &str, payload: &[u8], received_ms: i64) -> Result<Message, F
         snr,
         gateway_count: rx.len() as u32,
         decoded: event.object.filter(|o| !o.is_null()),
+        normalized: None,
     }))
 }
 

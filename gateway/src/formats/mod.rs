@@ -33,6 +33,9 @@ pub struct Uplink {
     /// What the network server's own payload decoder produced (`object` in ChirpStack,
     /// `decoded_payload` in The Things Stack), for devices of type `network-server`.
     pub decoded: Option<serde_json::Value>,
+    /// The Things Stack's normalized payload (`normalized_payload`), where its device
+    /// repository codec gives one.
+    pub normalized: Option<serde_json::Value>,
 }
 
 /// A parsed message.

@@ -43,6 +43,8 @@ struct UplinkMessage {
     received_at: Option<String>,
     #[serde(default)]
     decoded_payload: Option<serde_json::Value>,
+    #[serde(default)]
+    normalized_payload: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -116,6 +118,7 @@ pub fn parse(topic: &str, payload: &[u8], received_ms: i64) -> Result<Message, F
         snr,
         gateway_count: rx.len() as u32,
         decoded: up.decoded_payload.filter(|o| !o.is_null()),
+        normalized: up.normalized_payload.filter(|o| !o.is_null()),
     }))
 }
 

@@ -335,5 +335,40 @@ fn write_metadata(
             ])
             .during("write unknown devices")?;
     }
+    let mut unmapped = tx
+        .prepare_cached(
+            "INSERT INTO unmapped_fields
+             (dev_eui, field, device_type, last_value, unit, why, quantity, seen, first_seen, last_seen)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10
+             WHERE EXISTS (SELECT 1 FROM unmapped_fields WHERE dev_eui = ?1 AND field = ?2)
+                OR (SELECT COUNT(*) FROM unmapped_fields WHERE dev_eui = ?1) < ?11
+             ON CONFLICT (dev_eui, field) DO UPDATE SET
+               device_type = excluded.device_type,
+               last_value = excluded.last_value,
+               unit = excluded.unit,
+               why = excluded.why,
+               quantity = excluded.quantity,
+               seen = seen + excluded.seen,
+               first_seen = MIN(first_seen, excluded.first_seen),
+               last_seen = MAX(last_seen, excluded.last_seen)",
+        )
+        .during("write unmapped fields")?;
+    for u in &batch.unmapped_fields {
+        unmapped
+            .execute(params![
+                u.dev_eui,
+                u.field,
+                u.device_type,
+                u.last_value,
+                u.unit,
+                u.why,
+                u.quantity,
+                u.seen as i64,
+                u.first_seen_ms,
+                u.last_seen_ms,
+                crate::model::UNMAPPED_FIELDS_PER_DEVICE as i64,
+            ])
+            .during("write unmapped fields")?;
+    }
     Ok(())
 }

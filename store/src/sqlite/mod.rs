@@ -17,7 +17,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use crate::error::Context;
 use crate::{
     DeadLetter, DeadLetterCount, DeadLetterLimits, IngestBatch, LatestValue, Reading, ReadingQuery,
-    StoreError, UnknownDevice,
+    StoreError, UnknownDevice, UnmappedField,
 };
 
 /// Handle to the SQLite store; cheap to clone, shared by every task.
@@ -321,6 +321,43 @@ impl SqliteStore {
                 })
                 .during("unknown devices")?;
             rows.collect::<Result<_, _>>().during("unknown devices")
+        })
+        .await
+    }
+
+    /// Unmapped fields of one device (or of all), most recently seen first.
+    pub async fn unmapped_fields(
+        &self,
+        dev_eui: Option<&str>,
+    ) -> Result<Vec<UnmappedField>, StoreError> {
+        let dev_eui = dev_eui.map(str::to_owned);
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT dev_eui, device_type, field, last_value, unit, why, quantity, seen,
+                            first_seen, last_seen
+                     FROM unmapped_fields
+                     WHERE ?1 IS NULL OR dev_eui = ?1
+                     ORDER BY dev_eui, last_seen DESC, field",
+                )
+                .during("unmapped fields")?;
+            let rows = stmt
+                .query_map([dev_eui], |row| {
+                    Ok(UnmappedField {
+                        dev_eui: row.get(0)?,
+                        device_type: row.get(1)?,
+                        field: row.get(2)?,
+                        last_value: row.get(3)?,
+                        unit: row.get(4)?,
+                        why: row.get(5)?,
+                        quantity: row.get(6)?,
+                        seen: row.get::<_, i64>(7)? as u64,
+                        first_seen_ms: row.get(8)?,
+                        last_seen_ms: row.get(9)?,
+                    })
+                })
+                .during("unmapped fields")?;
+            rows.collect::<Result<_, _>>().during("unmapped fields")
         })
         .await
     }

@@ -122,6 +122,21 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE uplinks ADD COLUMN time_source TEXT NOT NULL DEFAULT 'network';
     ALTER TABLE dead_letters ADD COLUMN size INTEGER;
     CREATE INDEX dead_letters_ts ON dead_letters (ts);",
+    // 8: numeric fields of codec output that became no reading, per device: what technicians
+    // map next. Never public.
+    "CREATE TABLE unmapped_fields (
+        dev_eui TEXT NOT NULL,
+        field TEXT NOT NULL,
+        device_type TEXT NOT NULL,
+        last_value REAL NOT NULL,
+        unit TEXT,
+        why TEXT NOT NULL,
+        quantity TEXT,
+        seen INTEGER NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        PRIMARY KEY (dev_eui, field)
+    ) WITHOUT ROWID;",
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,240 @@
+//! The built-in dictionary of vendor field names: which quantity a codec's field means, and in
+//! which unit the vendor documents it when the codec does not say.
+//!
+//! Written from the vendors' documentation and published codecs of The Things Network's device
+//! repository (Dragino's `TempC_SHT`/`BatV`, Decentlab's `barometric_pressure`, Milesight's
+//! `pm2_5`, Elsys's `humidity`, ...). An entry without a unit names the quantity only: such a
+//! field becomes a reading when the codec itself gives the unit (a `{value, unit}` pair, a
+//! `"12 mm"` string, a `_mm` suffix), never on a guess, because vendors disagree (`distance` is
+//! mm at Milesight and cm elsewhere, `pressure` Pa or hPa).
+//!
+//! Names are compared in a lenient form: lowercase, without `_`, `-`, `.` and spaces, except
+//! that `_` and `.` between two digits stay as `.` (`PM2_5` and `pm2.5` are one name, `pm1_0`
+//! is not `pm10`).
+
+/// One entry: lenient name, the quantities it can mean (chosen by the unit's dimension when
+/// more than one), and the unit the vendor documents for it, if there is one.
+struct Entry {
+    name: &'static str,
+    quantities: &'static [&'static str],
+    unit: Option<&'static str>,
+}
+
+const fn e(
+    name: &'static str,
+    quantities: &'static [&'static str],
+    unit: Option<&'static str>,
+) -> Entry {
+    Entry {
+        name,
+        quantities,
+        unit,
+    }
+}
+
+const AIR_T: &[&str] = &["air_temperature"];
+const EXT_T: &[&str] = &["external_temperature"];
+const SOIL_T: &[&str] = &["soil_temperature"];
+const WATER_T: &[&str] = &["water_temperature"];
+const RH: &[&str] = &["relative_humidity"];
+const PRESSURE: &[&str] = &["air_pressure"];
+const CO2: &[&str] = &["co2"];
+const BATTERY: &[&str] = &["battery_voltage", "battery_level"];
+const BATTERY_V: &[&str] = &["battery_voltage"];
+const BATTERY_PCT: &[&str] = &["battery_level"];
+const DISTANCE: &[&str] = &["distance"];
+const LEVEL: &[&str] = &["water_level"];
+const LUX: &[&str] = &["illuminance"];
+const SOIL_M: &[&str] = &["soil_moisture"];
+const SOIL_EC: &[&str] = &["soil_ec"];
+const PEOPLE: &[&str] = &["visitor_count"];
+const MOTION: &[&str] = &["motion_count"];
+
+const C: Option<&str> = Some("°C");
+const PCT: Option<&str> = Some("%");
+const NONE: Option<&str> = None;
+
+const DICTIONARY: &[Entry] = &[
+    // air temperature, °C wherever vendors do not say otherwise
+    e("temperature", AIR_T, C),
+    e("temp", AIR_T, C),
+    e("tempc", AIR_T, C),
+    e("airtemperature", AIR_T, C),
+    e("ambienttemperature", AIR_T, C),
+    e("tempcsht", AIR_T, C), // Dragino LHT65: the built-in SHT20/SHT31
+    e("temperaturesht", AIR_T, C),
+    e("tempcds", EXT_T, C), // Dragino: the DS18B20 probe on a cable
+    e("externaltemperature", EXT_T, C),
+    e("temperatureexternal", EXT_T, C),
+    e("exttemperature", EXT_T, C),
+    e("tempext", EXT_T, C),
+    e("probetemperature", EXT_T, C),
+    e("soiltemperature", SOIL_T, C),
+    e("tempsoil", SOIL_T, C), // Dragino LSE01 `temp_SOIL`
+    e("watertemperature", WATER_T, C),
+    e("watertemp", WATER_T, C),
+    e("dewpoint", &["dew_point"], C),
+    // humidity, %
+    e("humidity", RH, PCT),
+    e("humi", RH, PCT),
+    e("hum", RH, PCT),
+    e("humsht", RH, PCT),
+    e("relativehumidity", RH, PCT),
+    e("airhumidity", RH, PCT),
+    e("rh", RH, PCT),
+    // air pressure: Pa, hPa and kPa are all in use; the codec must say
+    e("pressure", PRESSURE, NONE),
+    e("airpressure", PRESSURE, NONE),
+    e("barometricpressure", PRESSURE, NONE),
+    e("atmosphericpressure", PRESSURE, NONE),
+    e("barometer", PRESSURE, NONE),
+    // gases: CO2 is given in ppm by every vendor; VOCs in ppb, µg/m³ or an index
+    e("co2", CO2, Some("ppm")),
+    e("carbondioxide", CO2, Some("ppm")),
+    e("co2concentration", CO2, Some("ppm")),
+    e("tvoc", &["tvoc"], NONE),
+    // particulate matter mass concentrations, µg/m³ throughout
+    e("pm1", &["pm1_0"], Some("µg/m³")),
+    e("pm1.0", &["pm1_0"], Some("µg/m³")),
+    e("pm2.5", &["pm2_5"], Some("µg/m³")),
+    e("pm25", &["pm2_5"], Some("µg/m³")),
+    e("pm4", &["pm4"], Some("µg/m³")),
+    e("pm4.0", &["pm4"], Some("µg/m³")),
+    e("pm10", &["pm10"], Some("µg/m³")),
+    e("pm10.0", &["pm10"], Some("µg/m³")),
+    e("pm1.0massconcentration", &["pm1_0"], NONE), // Decentlab DL-PM, with units
+    e("pm2.5massconcentration", &["pm2_5"], NONE),
+    e("pm4massconcentration", &["pm4"], NONE),
+    e("pm10massconcentration", &["pm10"], NONE),
+    e("pm0.5numberconcentration", &["pm0_5_number"], NONE),
+    e("pm1.0numberconcentration", &["pm1_0_number"], NONE),
+    e("pm2.5numberconcentration", &["pm2_5_number"], NONE),
+    e("pm4numberconcentration", &["pm4_number"], NONE),
+    e("pm10numberconcentration", &["pm10_number"], NONE),
+    e("typicalparticlesize", &["particle_size"], NONE),
+    // light
+    e("lux", LUX, Some("lx")),
+    e("illuminance", LUX, Some("lx")),
+    e("illumination", LUX, NONE),
+    e("light", LUX, NONE),
+    e("lightintensity", LUX, NONE),
+    // battery: a voltage or a share, told apart by the unit
+    e("battery", BATTERY, NONE),
+    e("bat", BATTERY, NONE),
+    e("batv", BATTERY_V, Some("V")), // Dragino
+    e("vbat", BATTERY_V, NONE),
+    e("batteryvoltage", BATTERY_V, NONE),
+    e("batvoltage", BATTERY_V, NONE),
+    e("batterylevel", BATTERY_PCT, PCT),
+    e("batterypercent", BATTERY_PCT, PCT),
+    e("batterypercentage", BATTERY_PCT, PCT),
+    e("batterystatus", BATTERY_PCT, NONE),
+    // distance and water: mm, cm and m are all in use
+    e("distance", DISTANCE, NONE),
+    e("dist", DISTANCE, NONE),
+    e("range", DISTANCE, NONE),
+    e("level", LEVEL, NONE),
+    e("waterlevel", LEVEL, NONE),
+    e("waterdepth", &["water_depth"], NONE),
+    e("depth", &["water_depth"], NONE),
+    e("electricalconductivity", &["water_ec"], NONE),
+    // soil
+    e("soilmoisture", SOIL_M, PCT),
+    e("watersoil", SOIL_M, PCT), // Dragino LSE01 `water_SOIL`
+    e("volumetricwatercontent", SOIL_M, NONE),
+    e("vwc", SOIL_M, NONE),
+    e("moisture", SOIL_M, NONE),
+    e("soilconductivity", SOIL_EC, NONE),
+    e("soilec", SOIL_EC, NONE),
+    e("conductsoil", SOIL_EC, Some("µS/cm")), // Dragino LSE01 `conduct_SOIL`
+    e("ec", SOIL_EC, NONE),
+    // weather
+    e("windspeed", &["wind_speed"], NONE),
+    e("winddirection", &["wind_direction"], Some("°")),
+    e("rain", &["precipitation"], NONE),
+    e("rainfall", &["precipitation"], NONE),
+    e("precipitation", &["precipitation"], NONE),
+    e("solarradiation", &["solar_irradiance"], NONE),
+    e("irradiance", &["solar_irradiance"], NONE),
+    // counts of people and events: plain numbers
+    e("pax", PEOPLE, Some("")),
+    e("people", PEOPLE, Some("")),
+    e("peoplecount", PEOPLE, Some("")),
+    e("visitors", PEOPLE, Some("")),
+    e("visitorcount", PEOPLE, Some("")),
+    e("motion", MOTION, Some("")),
+    e("motioncount", MOTION, Some("")),
+    e("pircount", MOTION, Some("")),
+    e("occupancy", &["occupancy"], Some("")),
+    e("waterleak", &["water_leak"], Some("")),
+    e("leak", &["water_leak"], Some("")),
+];
+
+/// A field name in the lenient form the dictionary uses.
+pub fn lenient(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len());
+    for (i, &c) in chars.iter().enumerate() {
+        if matches!(c, '_' | '.') {
+            let digits_around = i > 0
+                && chars[i - 1].is_ascii_digit()
+                && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit());
+            if digits_around {
+                out.push('.');
+            }
+        } else if !matches!(c, '-' | ' ') {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
+}
+
+/// What the dictionary knows of a name: the quantities it can mean and the documented unit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Known {
+    pub quantities: &'static [&'static str],
+    pub unit: Option<&'static str>,
+}
+
+/// Looks up a field name (any spelling; see the module doc).
+pub fn lookup(name: &str) -> Option<Known> {
+    let key = lenient(name);
+    DICTIONARY.iter().find(|e| e.name == key).map(|e| Known {
+        quantities: e.quantities,
+        unit: e.unit,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lenient_names_keep_decimal_points_apart() {
+        assert_eq!(lenient("PM2_5"), "pm2.5");
+        assert_eq!(lenient("pm1_0"), "pm1.0");
+        assert_eq!(lenient("pm10"), "pm10");
+        assert_eq!(lenient("TempC_SHT"), "tempcsht");
+        assert_eq!(lenient("battery-voltage"), "batteryvoltage");
+    }
+
+    #[test]
+    fn every_entry_names_vocabulary_quantities_and_units() {
+        for entry in DICTIONARY {
+            assert_eq!(lenient(entry.name), entry.name, "{}", entry.name);
+            for q in entry.quantities {
+                assert!(sensorhub_core::Quantity::by_name(q).is_some(), "{q}");
+            }
+            if let Some(unit) = entry.unit {
+                assert!(sensorhub_core::units::Unit::parse(unit).is_some(), "{unit}");
+            }
+        }
+        for (i, a) in DICTIONARY.iter().enumerate() {
+            assert!(
+                DICTIONARY[i + 1..].iter().all(|b| b.name != a.name),
+                "{}",
+                a.name
+            );
+        }
+    }
+}
