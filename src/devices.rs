@@ -74,6 +74,89 @@ pub fn validate(device: Device) -> Result<Device> {
     sensorhub_gateway::registry::validate(device).map_err(anyhow::Error::msg)
 }
 
+/// Devices of a device repository codec (`ttn:VENDOR/CODEC`) are registered only if that codec
+/// reproduces its own published examples; each codec is checked once.
+pub fn verify_codecs(devices: &[Device], codecs: &sensorhub_gateway::CodecsConfig) -> Result<()> {
+    let mut checked: Vec<&str> = Vec::new();
+    for d in devices {
+        let t = d.device_type.as_str();
+        if t.starts_with("ttn:") && !checked.contains(&t) {
+            sensorhub_gateway::codec::ttn::verify(codecs, t).map_err(anyhow::Error::msg)?;
+            checked.push(t);
+        }
+    }
+    Ok(())
+}
+
+/// Writes a device's unmapped fields as a table (with a suggested rule each) or JSON lines.
+pub fn write_fields(
+    fields: &[sensorhub_store::UnmappedField],
+    format: &str,
+    out: &mut impl std::io::Write,
+) -> Result<()> {
+    match format {
+        "json" => {
+            for f in fields {
+                let rule = suggestion(f);
+                let mut line = serde_json::to_value(f)?;
+                line["suggested_rule"] = rule.into();
+                writeln!(out, "{line}")?;
+            }
+        }
+        "table" => {
+            if fields.is_empty() {
+                writeln!(
+                    out,
+                    "no unmapped fields: every numeric field became a reading"
+                )?;
+            }
+            for f in fields {
+                let unit = f
+                    .unit
+                    .as_deref()
+                    .map(|u| format!(" {u}"))
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "{:<32} {}{unit}  seen {} times, last {}  ({})",
+                    crate::readings::printable(&f.field),
+                    f.last_value,
+                    f.seen,
+                    sensorhub_store::time::format_rfc3339(f.last_seen_ms),
+                    f.why
+                )?;
+                for line in suggestion(f).lines() {
+                    writeln!(out, "    {}", crate::readings::printable(line))?;
+                }
+            }
+        }
+        other => bail!("--format: `{other}` is not table or json"),
+    }
+    Ok(())
+}
+
+fn suggestion(f: &sensorhub_store::UnmappedField) -> String {
+    let why = match f.why.as_str() {
+        "unknown_unit" => sensorhub_gateway::codec::Why::UnknownUnit,
+        "wrong_unit" => sensorhub_gateway::codec::Why::WrongUnit,
+        "no_sensor" => sensorhub_gateway::codec::Why::NoSensor,
+        _ => sensorhub_gateway::codec::Why::UnknownName,
+    };
+    let quantity = f
+        .quantity
+        .as_deref()
+        .and_then(sensorhub_core::Quantity::by_name)
+        .map(|q| q.name);
+    sensorhub_gateway::codec::Unmapped {
+        field: f.field.clone(),
+        value: f.last_value,
+        unit: f.unit.clone(),
+        why,
+        quantity,
+    }
+    .suggested_rule(&f.device_type)
+}
+
 fn from_row(row: CsvRow) -> Result<Device> {
     validate(Device {
         dev_eui: row.dev_eui,
@@ -282,8 +365,14 @@ pub fn write_health(health: &[DeviceHealth], format: &str, out: &mut dyn Write) 
 }
 
 /// Imports a file into the registry.
-pub async fn import(store: &SqliteStore, path: &Path, format: Option<&str>) -> Result<usize> {
+pub async fn import(
+    store: &SqliteStore,
+    path: &Path,
+    format: Option<&str>,
+    codecs: &sensorhub_gateway::CodecsConfig,
+) -> Result<usize> {
     let devices = read_file(path, format)?;
+    verify_codecs(&devices, codecs)?;
     let n = devices.len();
     store.put_devices(devices).await?;
     Ok(n)

@@ -1,6 +1,7 @@
 //! The `sensorhub` command: parses the command line, loads the config once, and wires the
 //! crates together. Everything with behaviour of its own lives in the workspace crates.
 
+mod codecs;
 mod demo;
 mod devices;
 mod readings;
@@ -135,6 +136,33 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Try a codec before trusting it.
+    Codecs {
+        #[command(subcommand)]
+        command: CodecsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CodecsCommand {
+    /// Run a codec on one payload: decoded and normalized data, the readings that would be
+    /// stored, and the fields that would stay unmapped (with a rule to paste).
+    Test {
+        /// A JavaScript codec file, a device repository codec definition (.yaml), or
+        /// ttn:VENDOR/CODEC (with --config naming [codecs] ttn_repository).
+        file: String,
+        #[arg(long)]
+        fport: u8,
+        /// The payload in hex (spaces allowed).
+        #[arg(long)]
+        hex: String,
+        /// A config whose [[normalisation]] rules (and [codecs]) apply.
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Run the codec a device repository codec definition (CODEC.yaml) names against every
+    /// example in it; exits 1 if one is not reproduced.
+    Check { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -177,7 +205,8 @@ enum DevicesCommand {
         /// Public station id the readings appear under.
         #[arg(long)]
         station: String,
-        /// Codec: cayenne-lpp, ... or js:PATH.
+        /// Codec: cayenne-lpp, ..., js:PATH, or ttn:VENDOR/CODEC (checked against its
+        /// published examples).
         #[arg(long, default_value = "cayenne-lpp")]
         device_type: String,
         #[arg(long, allow_hyphen_values = true)]
@@ -228,6 +257,16 @@ enum DevicesCommand {
         /// Window for counts and packet loss: an age (24h, 7d) or a time.
         #[arg(long, default_value = "7d")]
         since: String,
+        /// table or json (one object a line).
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
+    /// Fields of a device's codec output that became no reading: name, last value, how often
+    /// seen, why, and a rule to paste into the config.
+    Fields {
+        #[command(flatten)]
+        config: ConfigArg,
+        dev_eui: String,
         /// table or json (one object a line).
         #[arg(long, default_value = "table")]
         format: String,
@@ -459,6 +498,40 @@ async fn dispatch(command: Command) -> Result<()> {
             println!("{}: ok", file.display());
             Ok(())
         }
+        Command::Codecs {
+            command:
+                CodecsCommand::Test {
+                    file,
+                    fport,
+                    hex,
+                    config,
+                },
+        } => {
+            let config = match config {
+                Some(path) => Config::load(&path)?,
+                None => Config::default(),
+            };
+            let payload = codecs::parse_payload(&hex)?;
+            let text = codecs::test(
+                &file,
+                fport,
+                &payload,
+                &config.normalisation,
+                &config.codecs,
+            )?;
+            print!("{text}");
+            Ok(())
+        }
+        Command::Codecs {
+            command: CodecsCommand::Check { file },
+        } => {
+            let (text, all_ok) = codecs::check(&file)?;
+            print!("{text}");
+            if !all_ok {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
     }
 }
 
@@ -497,6 +570,7 @@ async fn devices_command(command: DevicesCommand) -> Result<()> {
                 nwk_s_key,
                 app_s_key,
             })?;
+            devices::verify_codecs(std::slice::from_ref(&device), &config.codecs)?;
             let eui = device.dev_eui.clone();
             open_store(&config)?
                 .state()
@@ -531,7 +605,13 @@ async fn devices_command(command: DevicesCommand) -> Result<()> {
             format,
         } => {
             let config = Config::load(&config.config)?;
-            let n = devices::import(open_store(&config)?.state(), &file, format.as_deref()).await?;
+            let n = devices::import(
+                open_store(&config)?.state(),
+                &file,
+                format.as_deref(),
+                &config.codecs,
+            )
+            .await?;
             println!("imported {n} devices from {}", file.display());
             Ok(())
         }
@@ -553,6 +633,21 @@ async fn devices_command(command: DevicesCommand) -> Result<()> {
             let since = readings::parse_time(&since)?;
             let health = open_store(&config)?.state().device_health(since).await?;
             devices::write_health(&health, &format, &mut std::io::stdout().lock())
+        }
+        DevicesCommand::Fields {
+            config,
+            dev_eui,
+            format,
+        } => {
+            let config = Config::load(&config.config)?;
+            let eui: sensorhub_core::DevEui = dev_eui
+                .parse()
+                .map_err(|e| anyhow::anyhow!("DevEUI `{dev_eui}`: {e}"))?;
+            let fields = open_store(&config)?
+                .state()
+                .unmapped_fields(Some(&eui.to_string()))
+                .await?;
+            devices::write_fields(&fields, &format, &mut std::io::stdout().lock())
         }
         DevicesCommand::Remove { config, dev_eui } => {
             let config = Config::load(&config.config)?;

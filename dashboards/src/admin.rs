@@ -20,6 +20,10 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/api/v1/devices/health", get(health))
         .route("/admin/api/v1/devices/unknown", get(unknown))
         .route("/admin/api/v1/dead-letters", get(dead_letters))
+        .route(
+            "/admin/api/v1/devices/unmapped-fields",
+            get(unmapped_fields),
+        )
 }
 
 /// Compares in time independent of where the strings differ.
@@ -118,6 +122,28 @@ async fn unknown(
     }
     match state.store.state().unknown_devices().await {
         Ok(devices) => Json(devices).into_response(),
+        Err(e) => unavailable(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct DeviceQuery {
+    dev_eui: Option<String>,
+}
+
+/// Fields of codec output that became no reading, per device (`?dev_eui=` for one).
+async fn unmapped_fields(
+    State(state): State<AppState>,
+    Query(query): Query<DeviceQuery>,
+    headers: HeaderMap,
+    extensions: Extensions,
+) -> Response {
+    if let Some(refused) = refusal(&state, &headers, &extensions) {
+        return refused;
+    }
+    let eui = query.dev_eui.map(|e| e.trim().to_ascii_lowercase());
+    match state.store.state().unmapped_fields(eui.as_deref()).await {
+        Ok(fields) => Json(fields).into_response(),
         Err(e) => unavailable(e),
     }
 }

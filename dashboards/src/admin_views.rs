@@ -577,6 +577,75 @@ fn opt(v: Option<f64>, digits: usize) -> String {
         .unwrap_or_else(|| "–".into())
 }
 
+/// Numeric codec fields that became no reading, per device, with a rule to paste.
+fn unmapped_section(body: &mut String, lang: Lang, fields: &[sensorhub_store::UnmappedField]) {
+    let _ = write!(
+        body,
+        "<section aria-labelledby=\"unmapped\"><h2 id=\"unmapped\">{}</h2><p>{}</p>",
+        lang.t("Nicht zugeordnete Felder", "Unmapped fields"),
+        lang.t(
+            "Zahlen aus der Ausgabe eines Decoders, die kein Messwert wurden: Name oder Einheit \
+             sind unbekannt. Die vorgeschlagene Regel gehört nach Prüfung am Datenblatt in die \
+             Konfiguration. Diese Felder sind nie öffentlich.",
+            "Numbers in a codec's output that became no reading: their name or unit is unknown. \
+             Check the suggested rule against the datasheet, then add it to the config. These \
+             fields are never public."
+        )
+    );
+    if fields.is_empty() {
+        body.push_str(lang.t("<p>Keine.</p>", "<p>None.</p>"));
+        body.push_str("</section>");
+        return;
+    }
+    body.push_str("<div class=\"scroll\"><table id=\"unmapped-fields\"><thead><tr>");
+    for (de, en) in [
+        ("DevEUI", "DevEUI"),
+        ("Feld", "Field"),
+        ("Letzter Wert", "Last value"),
+        ("Gesehen", "Seen"),
+        ("Zuletzt", "Last seen"),
+        ("Grund", "Why"),
+        ("Vorgeschlagene Regel", "Suggested rule"),
+    ] {
+        let _ = write!(body, "<th scope=\"col\">{}</th>", lang.t(de, en));
+    }
+    body.push_str("</tr></thead><tbody>");
+    for f in fields {
+        let unit = f
+            .unit
+            .as_deref()
+            .map(|u| format!(" {u}"))
+            .unwrap_or_default();
+        let quantity = f
+            .quantity
+            .as_deref()
+            .and_then(sensorhub_core::Quantity::by_name)
+            .map(|q| q.name);
+        let rule = sensorhub_gateway::codec::Unmapped {
+            field: f.field.clone(),
+            value: f.last_value,
+            unit: f.unit.clone(),
+            why: sensorhub_gateway::codec::Why::UnknownName,
+            quantity,
+        }
+        .suggested_rule(&f.device_type);
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><th scope=\"row\">{}</th><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td><pre><code>{}</code></pre></td></tr>",
+            escape(&f.dev_eui),
+            escape(&f.field),
+            f.last_value,
+            escape(&unit),
+            f.seen,
+            when(lang, Some(f.last_seen_ms)),
+            escape(&f.why),
+            escape(&rule),
+        );
+    }
+    body.push_str("</tbody></table></div></section>");
+}
+
 async fn workbench(
     State(state): State<AppState>,
     Query(query): Query<PageQuery>,
@@ -597,9 +666,10 @@ async fn workbench(
             store.unknown_devices().await?,
             store.dead_letters(50).await?,
             store.devices().await?,
+            store.unmapped_fields(None).await?,
         ))
     };
-    let (health, unknown, letters, devices) = match read.await {
+    let (health, unknown, letters, devices, unmapped) = match read.await {
         Ok(all) => all,
         Err(e) => return store_unavailable(e),
     };
@@ -724,9 +794,11 @@ async fn workbench(
             d.decode_errors,
         );
     }
+    body.push_str("</tbody></table></div></section>");
+    unmapped_section(&mut body, lang, &unmapped);
     let _ = write!(
         body,
-        "</tbody></table></div></section><section aria-labelledby=\"registry\">\
+        "<section aria-labelledby=\"registry\">\
          <h2 id=\"registry\">{}</h2><p>{}</p><div class=\"scroll\"><table id=\"publication\">\
          <thead><tr><th scope=\"col\">{}</th><th scope=\"col\">DevEUI</th><th scope=\"col\">Station</th>\
          <th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",

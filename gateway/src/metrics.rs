@@ -27,6 +27,8 @@ pub struct GatewayMetrics {
     /// From receipt of a message to the commit of its batch.
     pub ingest_latency: Histogram,
     dead_letters: Mutex<BTreeMap<&'static str, u64>>,
+    /// Numeric codec fields that became no reading, by device type.
+    unmapped_fields: Mutex<BTreeMap<String, u64>>,
 }
 
 impl GatewayMetrics {
@@ -37,6 +39,20 @@ impl GatewayMetrics {
             .unwrap_or_else(|p| p.into_inner())
             .entry(reason)
             .or_default() += 1;
+    }
+
+    /// Counts `n` unmapped fields of uplinks of `device_type`.
+    pub fn unmapped(&self, device_type: &str, n: u64) {
+        let mut counts = self
+            .unmapped_fields
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        match counts.get_mut(device_type) {
+            Some(count) => *count += n,
+            None => {
+                counts.insert(device_type.to_owned(), n);
+            }
+        }
     }
 
     pub fn dead_letters(&self, reason: &str) -> u64 {
@@ -98,6 +114,23 @@ impl GatewayMetrics {
             .iter()
         {
             let _ = writeln!(out, "{name}{{reason=\"{reason}\"}} {count}");
+        }
+        let name = "sensorhub_unmapped_fields_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Numeric fields of codec output that became no reading, by device type.\n# TYPE {name} counter"
+        );
+        for (device_type, count) in self
+            .unmapped_fields
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let label = device_type
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n");
+            let _ = writeln!(out, "{name}{{device_type=\"{label}\"}} {count}");
         }
         self.ingest_latency.render(
             out,

@@ -149,15 +149,20 @@ pub async fn run(
                 size: r.size,
             })
             .collect();
-        let set_aside = commit_resilient(&store, &metrics, Arc::new(parts), &sources).await;
+        let parts = Arc::new(parts);
+        let set_aside = commit_resilient(&store, &metrics, Arc::clone(&parts), &sources).await;
         drop(sources);
         for (i, outcome) in outcomes.into_iter().enumerate() {
             if set_aside.contains(&i) {
                 Outcome::DeadLettered(STORE_REJECTED).count(&metrics);
             } else {
                 outcome.count(&metrics);
+                for u in &parts[i].unmapped_fields {
+                    metrics.unmapped(&u.device_type, 1);
+                }
             }
         }
+        drop(parts);
         for r in received {
             metrics.ingest_latency.observe(r.at.elapsed());
             // Only the packet id is needed to acknowledge: the payload (and its share of

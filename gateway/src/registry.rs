@@ -100,6 +100,13 @@ pub fn validate(mut device: Device) -> Result<Device, String> {
                 device.device_type
             ));
         }
+    } else if let Some(id) = device.device_type.strip_prefix("ttn:") {
+        if id.split('/').count() != 2 || id.split('/').any(str::is_empty) {
+            return Err(format!(
+                "device_type `{}`: a device repository codec is ttn:VENDOR/CODEC, for example ttn:dragino/lht65",
+                device.device_type
+            ));
+        }
     } else if !crate::codec::is_known(&device.device_type) {
         return Err(format!(
             "device_type `{}`: no such decoder in this version (known: {})",

@@ -42,12 +42,14 @@ impl PrivacyConfig {
 
 /// Quantities that count people or their vehicles: small values of these can single someone
 /// out, so the policy's `k` applies to them.
-pub const PEOPLE_COUNTS: [&str; 6] = [
+pub const PEOPLE_COUNTS: [&str; 8] = [
     "visitor_count",
     "parking_occupancy",
     "occupancy",
     "presence",
     "motion",
+    "motion_count",
+    "motion_detected",
     "count",
 ];
 

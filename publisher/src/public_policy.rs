@@ -13,8 +13,10 @@ use sensorhub_store::Resolution;
 use crate::policy::{Coordinates, DatasetPolicy, PrivacyConfig, PEOPLE_COUNTS};
 use crate::DatasetConfig;
 
-/// Quantities about the device, not the world: device health, never public.
-pub const DEVICE_QUANTITIES: [&str; 2] = ["battery_voltage", "battery_level"];
+/// Quantities about the device, not the world: device health, and where a tracker is (a
+/// position finer than any coordinate policy), never public.
+pub const DEVICE_QUANTITIES: [&str; 4] =
+    ["battery_voltage", "battery_level", "latitude", "longitude"];
 
 /// What the public surfaces apply to one quantity.
 #[derive(Debug, Clone, Copy, PartialEq)]
