@@ -5,6 +5,10 @@
 //!   durable SQLite commit -> acknowledgement) of the same stream, in uplinks/s, with the p50
 //!   and p99 ingest latency (receipt to durable commit) from the gateway's histogram.
 //!
+//! - the same end-to-end ingest of uplinks decoded by a published vendor JavaScript codec (Dragino
+//!   LHT65 from The Things Network's device repository, `tests/fixtures/ttn/`, as device type
+//!   `ttn:dragino/lht65`), beside the built-in Cayenne LPP decoder's rate of the same run.
+//!
 //! Run with `cargo bench --bench ingest` (Mosquitto must be installed: `./scripts/test` does).
 
 #[path = "../tests/common/mod.rs"]
@@ -18,23 +22,29 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 
 const UPLINKS: usize = 50_000;
 const DEVICES: usize = 100;
+/// Uplinks of the JavaScript codec run.
+const JS_UPLINKS: usize = 20_000;
 
-fn stream() -> Vec<(String, Vec<u8>)> {
-    (0..UPLINKS)
+/// The Cayenne LPP payload of uplink `i`: temperature -10.0 .. 59.9 °C (within the vocabulary's
+/// physical range, so every value is stored) and humidity.
+fn lpp_payload(i: usize) -> Vec<u8> {
+    let raw = (i % 700) as i16 - 100;
+    vec![0x01, 0x67, (raw >> 8) as u8, raw as u8, 0x02, 0x68, 0x64]
+}
+
+fn stream(count: usize, f_port: u8, payload: impl Fn(usize) -> Vec<u8>) -> Vec<(String, Vec<u8>)> {
+    (0..count)
         .map(|i| {
             let device = i % DEVICES;
             let dev_eui = format!("70b3d57e{device:08x}");
-            // -10.0 .. 59.9 °C: within the vocabulary's physical range, so every value is stored.
-            let raw = (i % 700) as i16 - 100;
-            let payload = [0x01, 0x67, (raw >> 8) as u8, raw as u8, 0x02, 0x68, 0x64];
             let time = sensorhub_store::time::format_rfc3339(1_714_521_600_000 + i as i64 * 1_000);
             let body = serde_json::json!({
                 "deduplicationId": format!("00000000-0000-4000-8000-{i:012}"),
                 "time": time,
                 "deviceInfo": {"devEui": dev_eui, "deviceName": format!("bench {device}")},
                 "fCnt": i / DEVICES,
-                "fPort": 1,
-                "data": base64::engine::general_purpose::STANDARD.encode(payload),
+                "fPort": f_port,
+                "data": base64::engine::general_purpose::STANDARD.encode(payload(i)),
                 "rxInfo": [{"gatewayId": "0016c001f153a14c", "rssi": -80, "snr": 7.5}],
             });
             (
@@ -126,21 +136,36 @@ fn quantile(body: &str, quantile: f64) -> f64 {
     f64::INFINITY
 }
 
-fn main() {
-    let messages = stream();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
+/// What one end-to-end run measured.
+struct Run {
+    rate: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    readings: f64,
+    commits: f64,
+}
 
-    let broker = Mosquitto::start();
-    let bare = runtime.block_on(bare_subscriber(broker.port, messages.clone()));
-    drop(broker);
-
+/// Ingests `messages` end to end through `sensorhub run`, devices of `device_type`.
+fn end_to_end(
+    runtime: &tokio::runtime::Runtime,
+    messages: Vec<(String, Vec<u8>)>,
+    device_type: &str,
+) -> Run {
+    let total = messages.len();
     let broker = Mosquitto::start();
     let mut hub = Sensorhub::new(&broker.url(), "bench-gateway");
+    let repository = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ttn");
+    let mut config = std::fs::read_to_string(&hub.config).unwrap();
+    config.push_str(&format!(
+        "\n[codecs]\nttn_repository = \"{}\"\n",
+        repository.display()
+    ));
+    std::fs::write(&hub.config, config).unwrap();
     let devices = hub.dir.path().join("devices.csv");
     let mut csv = String::from("dev_eui,name,station,device_type,lat,lon,public\n");
     for d in 0..DEVICES {
         csv.push_str(&format!(
-            "70b3d57e{d:08x},bench {d},station-{d:03},cayenne-lpp,,,true\n"
+            "70b3d57e{d:08x},bench {d},station-{d:03},{device_type},,,true\n"
         ));
     }
     std::fs::write(&devices, csv).unwrap();
@@ -153,9 +178,14 @@ fn main() {
         let body = http_get(hub.http_port, "/metrics", "")
             .map(|r| r.body)
             .unwrap_or_default();
-        if metric(&body, "sensorhub_messages_stored_total") as usize >= UPLINKS {
+        if metric(&body, "sensorhub_messages_stored_total") as usize >= total {
             break body;
         }
+        let dead = body
+            .lines()
+            .filter(|l| l.starts_with("sensorhub_dead_letters_total{"))
+            .count();
+        assert_eq!(dead, 0, "uplinks were dead-lettered:\n{body}");
         assert!(
             started.elapsed() < Duration::from_secs(600),
             "ingest did not finish"
@@ -164,26 +194,69 @@ fn main() {
     };
     let elapsed = started.elapsed();
     runtime.block_on(publisher).unwrap();
-    let e2e = UPLINKS as f64 / elapsed.as_secs_f64();
-    let readings = metric(&metrics, "sensorhub_readings_stored_total");
-    let commits = metric(&metrics, "sensorhub_store_commits_total");
+    Run {
+        rate: total as f64 / elapsed.as_secs_f64(),
+        p50_ms: quantile(&metrics, 0.5) * 1000.0,
+        p99_ms: quantile(&metrics, 0.99) * 1000.0,
+        readings: metric(&metrics, "sensorhub_readings_stored_total"),
+        commits: metric(&metrics, "sensorhub_store_commits_total"),
+    }
+}
 
-    println!("| measure ({UPLINKS} uplinks, {DEVICES} devices, 2 readings each) | value |");
-    println!("|---|---|");
-    println!("| bare QoS 1 subscriber (rumqttc), receive rate | {bare:.0} uplinks/s |");
-    println!("| end-to-end ingest, publish -> durable SQLite commit | {e2e:.0} uplinks/s |");
-    println!("| end-to-end / bare subscriber | {:.2} |", e2e / bare);
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let messages = stream(UPLINKS, 1, lpp_payload);
+
+    let broker = Mosquitto::start();
+    let bare = runtime.block_on(bare_subscriber(broker.port, messages.clone()));
+    drop(broker);
+
+    let lpp = end_to_end(&runtime, messages, "cayenne-lpp");
+
+    // A published vendor codec: the LHT65's first example uplink, its temperature varied.
+    let yaml = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/ttn/vendor/dragino/lht65-codec.yaml");
+    let definition = sensorhub_gateway::codec::ttn::load_definition(&yaml).unwrap();
+    let example = definition.examples[0].clone();
+    let js_messages = stream(JS_UPLINKS, example.f_port.unwrap_or(2), |i| {
+        let mut bytes = example.bytes.clone();
+        // Bytes 2..4: the SHT temperature in 0.01 °C, 15.00 .. 24.99 °C.
+        let t = 1500 + (i % 1000) as u16;
+        bytes[2..4].copy_from_slice(&t.to_be_bytes());
+        bytes
+    });
+    let js = end_to_end(&runtime, js_messages, "ttn:dragino/lht65");
+
+    println!("| measure ({DEVICES} devices) | Cayenne LPP ({UPLINKS} uplinks) | JavaScript codec, Dragino LHT65 ({JS_UPLINKS} uplinks) |");
+    println!("|---|---|---|");
+    println!("| bare QoS 1 subscriber (rumqttc), receive rate | {bare:.0} uplinks/s | |");
     println!(
-        "| ingest latency p50 (receipt -> commit) | {:.1} ms |",
-        quantile(&metrics, 0.5) * 1000.0
+        "| end-to-end ingest, publish -> durable SQLite commit | {:.0} uplinks/s | {:.0} uplinks/s |",
+        lpp.rate, js.rate
     );
     println!(
-        "| ingest latency p99 (receipt -> commit) | {:.1} ms |",
-        quantile(&metrics, 0.99) * 1000.0
+        "| end-to-end / bare subscriber | {:.2} | {:.2} |",
+        lpp.rate / bare,
+        js.rate / bare
     );
-    println!("| readings stored | {readings:.0} |");
+    println!("| JavaScript / Cayenne LPP | | {:.2} |", js.rate / lpp.rate);
     println!(
-        "| store commits (mean batch) | {commits:.0} ({:.0} uplinks) |",
-        UPLINKS as f64 / commits
+        "| ingest latency p50 (receipt -> commit) | {:.1} ms | {:.1} ms |",
+        lpp.p50_ms, js.p50_ms
+    );
+    println!(
+        "| ingest latency p99 (receipt -> commit) | {:.1} ms | {:.1} ms |",
+        lpp.p99_ms, js.p99_ms
+    );
+    println!(
+        "| readings stored | {:.0} | {:.0} |",
+        lpp.readings, js.readings
+    );
+    println!(
+        "| store commits (mean batch) | {:.0} ({:.0} uplinks) | {:.0} ({:.0} uplinks) |",
+        lpp.commits,
+        UPLINKS as f64 / lpp.commits,
+        js.commits,
+        JS_UPLINKS as f64 / js.commits
     );
 }
