@@ -29,11 +29,11 @@ fn script(codec: &str, codecs: &CodecsConfig) -> Result<(String, String)> {
     Ok((path.to_owned(), format!("js:{path}")))
 }
 
-/// Hex digits, with or without spaces; or base64 when it is not hex.
+/// Hex digits, with or without spaces (and an optional `0x`).
 pub fn parse_payload(text: &str) -> Result<Vec<u8>> {
     let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     let digits = digits.strip_prefix("0x").unwrap_or(&digits);
-    if digits.len() % 2 != 0 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !digits.len().is_multiple_of(2) || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
         bail!("--hex: `{text}` is not an even number of hex digits");
     }
     (0..digits.len())

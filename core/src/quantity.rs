@@ -308,7 +308,9 @@ pub const VOCABULARY: &[Quantity] = &[
         "%",
         "Bodenfeuchte",
         "Soil moisture",
-        0.0,
+        // Probes calibrated with Topp's equation (Decagon/METER 5TM, Decentlab DL-5TM) read a
+        // few percent below zero in dry media and in air.
+        -5.0,
         100.0,
     ),
     q(

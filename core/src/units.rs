@@ -70,6 +70,8 @@ const UNITS: &[(Unit, &[&str])] = &[
         u("%", Ratio, 1.0, 0.0),
         &["%", "%rh", "rh", "%rel", "pct", "percent", "%vol", "vol%"],
     ),
+    // Volumetric water content as a fraction (Decentlab's `m³⋅m⁻³`), in percent.
+    (u("m³/m³", Ratio, 100.0, 0.0), &["m³/m³", "m³m⁻³", "m3/m3"]),
     (u("Pa", Pressure, 0.01, 0.0), &["pa"]),
     (u("hPa", Pressure, 1.0, 0.0), &["hpa", "mbar", "mb"]),
     (u("kPa", Pressure, 10.0, 0.0), &["kpa"]),

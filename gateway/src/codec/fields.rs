@@ -69,6 +69,9 @@ const DICTIONARY: &[Entry] = &[
     e("exttemperature", EXT_T, C),
     e("tempext", EXT_T, C),
     e("probetemperature", EXT_T, C),
+    e("tempcds18b20", EXT_T, C),             // Dragino LSE01
+    e("extthermistortemperature", EXT_T, C), // MClimate HT sensor
+    e("sensortemperature", AIR_T, C),        // MClimate: the sensor's own ambient reading
     e("soiltemperature", SOIL_T, C),
     e("tempsoil", SOIL_T, C), // Dragino LSE01 `temp_SOIL`
     e("watertemperature", WATER_T, C),
@@ -123,7 +126,7 @@ const DICTIONARY: &[Entry] = &[
     e("bat", BATTERY, NONE),
     e("batv", BATTERY_V, Some("V")), // Dragino
     e("vbat", BATTERY_V, NONE),
-    e("batteryvoltage", BATTERY_V, NONE),
+    e("batteryvoltage", BATTERY_V, Some("V")), // MClimate, nwave, Ellenex: V
     e("batvoltage", BATTERY_V, NONE),
     e("batterylevel", BATTERY_PCT, PCT),
     e("batterypercent", BATTERY_PCT, PCT),
@@ -166,9 +169,76 @@ const DICTIONARY: &[Entry] = &[
     e("motioncount", MOTION, Some("")),
     e("pircount", MOTION, Some("")),
     e("occupancy", &["occupancy"], Some("")),
+    e("peoplecounterall", &["occupancy"], Some("")), // Milesight VS121: people in view now
+    e("ltr", PEOPLE, Some("")),                      // Parametric PCR2: left to right
+    e("rtl", PEOPLE, Some("")),                      // and right to left, since the last uplink
+    e("countervalue", &["count"], Some("")),         // nwave NCC405
+    e("occupied", &["parking_occupancy"], Some("")), // Bosch PLS: the bay is taken
+    e("carpresence", &["parking_occupancy"], Some("")),
+    // SenseCAP measurement ids (Seeed's list of measurement types)
+    e("sensecap:4097", AIR_T, C),
+    e("sensecap:4098", RH, PCT),
+    e("sensecap:4099", LUX, Some("lx")),
+    e("sensecap:4100", CO2, Some("ppm")),
+    e("sensecap:4101", PRESSURE, Some("Pa")),
+    e("sensecap:4102", SOIL_T, C),
+    e("sensecap:4103", SOIL_M, PCT),
+    e("sensecap:4104", &["wind_direction"], Some("°")),
+    e("sensecap:4105", &["wind_speed"], Some("m/s")),
     e("waterleak", &["water_leak"], Some("")),
     e("leak", &["water_leak"], Some("")),
 ];
+
+/// Where one codec's field means something else than the name says: the codec (the file stem
+/// of its JavaScript file or device repository definition), the lenient name, and what it is
+/// (`None`: the device's own state, not a measurement of its surroundings; kept unmapped).
+const BY_CODEC: &[(&str, &str, Option<Entry>)] = &[
+    // Parametric PCR2: `TEMP` is the CPU's temperature (Parametric's payload documentation).
+    ("pcr2", "temp", None),
+    // nwave NPS405 and Bosch PLS: parking sensors in the road surface report their own
+    // housing's temperature.
+    ("nps405", "temperature", None),
+    ("tps110-0292", "temperature", None),
+    ("tpl110-0292", "temperature", None),
+    // MClimate HT: 0 while no thermistor is connected (`thermistorProperlyConnected`); map it
+    // with a rule where one is.
+    ("ht-sensor", "extthermistortemperature", None),
+    // Dingtek DF702: `level` is the ultrasonic distance to the surface below.
+    ("df702", "level", Some(e("level", DISTANCE, NONE))),
+    // Tinovi PM-IO-5-SM: a soil probe; `temp` is the soil's.
+    ("pm-io-5-sm", "temp", Some(e("temp", SOIL_T, C))),
+    // Browan TBMS100: `count` is the number of motion events.
+    ("tbms100", "count", Some(e("count", MOTION, Some("")))),
+    // Units the vendors document for their `battery` and `light` fields.
+    ("lse01", "bat", Some(e("bat", BATTERY_V, Some("V")))),
+    (
+        "tbhh100",
+        "battery",
+        Some(e("battery", BATTERY_V, Some("V"))),
+    ),
+    (
+        "tbhv110",
+        "battery",
+        Some(e("battery", BATTERY_V, Some("V"))),
+    ),
+    ("em300-th", "battery", Some(e("battery", BATTERY_PCT, PCT))),
+    (
+        "loradevelopkit-e5",
+        "battery",
+        Some(e("battery", BATTERY_PCT, PCT)),
+    ),
+    ("elsys", "light", Some(e("light", LUX, Some("lx")))),
+    ("ers-co2", "light", Some(e("light", LUX, Some("lx")))),
+];
+
+/// The codec's stem of a device type: `ttn:parametric/pcr2` and `js:/etc/codecs/pcr2.js` are
+/// both `pcr2`; a repository definition's `-codec` suffix is dropped.
+fn codec_stem(device_type: &str) -> &str {
+    let last = device_type.rsplit(['/', ':']).next().unwrap_or(device_type);
+    let last = last.strip_suffix(".js").unwrap_or(last);
+    let last = last.strip_suffix(".yaml").unwrap_or(last);
+    last.strip_suffix("-codec").unwrap_or(last)
+}
 
 /// A field name in the lenient form the dictionary uses.
 pub fn lenient(name: &str) -> String {
@@ -196,13 +266,24 @@ pub struct Known {
     pub unit: Option<&'static str>,
 }
 
-/// Looks up a field name (any spelling; see the module doc).
-pub fn lookup(name: &str) -> Option<Known> {
+/// Looks up a field name (any spelling; see the module doc) of a codec of `device_type`.
+pub fn lookup(device_type: &str, name: &str) -> Option<Known> {
     let key = lenient(name);
-    DICTIONARY.iter().find(|e| e.name == key).map(|e| Known {
+    let known = |e: &Entry| Known {
         quantities: e.quantities,
         unit: e.unit,
-    })
+    };
+    let stem = codec_stem(device_type);
+    if let Some((_, _, entry)) = BY_CODEC.iter().find(|(c, n, _)| *c == stem && *n == key) {
+        return entry.as_ref().map(known);
+    }
+    DICTIONARY.iter().find(|e| e.name == key).map(known)
+}
+
+/// Whether `device_type`'s codec has its own meaning for the field `name`.
+pub fn is_scoped(device_type: &str, name: &str) -> bool {
+    let (stem, key) = (codec_stem(device_type), lenient(name));
+    BY_CODEC.iter().any(|(c, n, _)| *c == stem && *n == key)
 }
 
 #[cfg(test)]
@@ -216,6 +297,15 @@ mod tests {
         assert_eq!(lenient("pm10"), "pm10");
         assert_eq!(lenient("TempC_SHT"), "tempcsht");
         assert_eq!(lenient("battery-voltage"), "batteryvoltage");
+    }
+
+    #[test]
+    fn a_codecs_own_meaning_comes_first() {
+        assert_eq!(codec_stem("ttn:parametric/pcr2"), "pcr2");
+        assert_eq!(codec_stem("js:/etc/codecs/pcr2.js"), "pcr2");
+        assert_eq!(codec_stem("ttn:bosch/tps110-0292-codec"), "tps110-0292");
+        assert!(lookup("ttn:parametric/pcr2", "TEMP").is_none());
+        assert!(lookup("ttn:elsys/ers", "TEMP").is_some());
     }
 
     #[test]

@@ -133,6 +133,9 @@ struct Candidate {
     name: String,
     value: f64,
     unit: Option<String>,
+    /// A `true`/`false` flag: a reading only where the dictionary names it as a count
+    /// (`occupied`); otherwise ignored, since flags are states, not measurements.
+    boolean: bool,
 }
 
 /// A number, optionally followed by a unit: `"23.50"`, `"2000 mm"`, `"-4.1°C"`. Anything else
@@ -156,25 +159,28 @@ fn candidates(value: &Json, path: &str, name: &str, depth: usize, out: &mut Vec<
     if out.len() >= MAX_CANDIDATES || depth > MAX_DEPTH {
         return;
     }
-    let mut push = |value: f64, unit: Option<String>| {
+    let mut push = |name: &str, value: f64, unit: Option<String>, boolean: bool| {
         if value.is_finite() {
             out.push(Candidate {
                 path: path.to_owned(),
                 name: name.to_owned(),
                 value,
                 unit,
+                boolean,
             });
         }
     };
     match value {
-        Json::Number(n) => push(n.as_f64().unwrap_or(f64::NAN), None),
+        Json::Number(n) => push(name, n.as_f64().unwrap_or(f64::NAN), None, false),
         Json::String(s) => {
             if let Some((v, unit)) = numeric_string(s) {
-                push(v, unit);
+                push(name, v, unit, false);
             }
         }
+        Json::Bool(b) => push(name, f64::from(u8::from(*b)), None, true),
         Json::Object(map) => {
-            // `{value, unit}` (Decentlab, Tektelic and others): one candidate with its unit.
+            // `{value, unit}` (Decentlab, Tektelic and others), or `{value}` alone: one
+            // candidate under the object's name, with the unit where there is one.
             let pair_value = map.get("value").and_then(|v| match v {
                 Json::Number(n) => n.as_f64(),
                 Json::String(s) => numeric_string(s)
@@ -182,8 +188,16 @@ fn candidates(value: &Json, path: &str, name: &str, depth: usize, out: &mut Vec<
                     .map(|(v, _)| v),
                 _ => None,
             });
-            if let (Some(v), Some(Json::String(unit))) = (pair_value, map.get("unit")) {
-                push(v, Some(unit.clone()));
+            if let Some(v) = pair_value {
+                let unit = map.get("unit").and_then(Json::as_str).map(str::to_owned);
+                push(name, v, unit, false);
+                return;
+            }
+            // SenseCAP's `{measurementId, measurementValue}`: the id names the quantity.
+            let id = map.get("measurementId").and_then(Json::as_u64);
+            let v = map.get("measurementValue").and_then(Json::as_f64);
+            if let (Some(id), Some(v)) = (id, v) {
+                push(&format!("sensecap:{id}"), v, None, false);
                 return;
             }
             for (key, child) in map {
@@ -200,7 +214,7 @@ fn candidates(value: &Json, path: &str, name: &str, depth: usize, out: &mut Vec<
                 candidates(child, &format!("{path}.{i}"), name, depth + 1, out);
             }
         }
-        Json::Bool(_) | Json::Null => {}
+        Json::Null => {}
     }
 }
 
@@ -231,16 +245,19 @@ const TEMPERATURE_LIMIT: [f64; 4] = [32767.0, -32768.0, -32767.0, 65535.0];
 /// The quantities and unit a candidate's name implies: a dictionary name, a vocabulary name as
 /// such (a codec that speaks the vocabulary gives the vocabulary's unit), or either with a unit
 /// suffix (`co2_ppm`, `Bat_mV`, `distance_mm`).
-fn known_name(name: &str) -> Option<(&'static [&'static str], Option<String>)> {
-    if let Some(known) = fields::lookup(name) {
+fn known_name(device_type: &str, name: &str) -> Option<(&'static [&'static str], Option<String>)> {
+    if let Some(known) = fields::lookup(device_type, name) {
         return Some((known.quantities, known.unit.map(str::to_owned)));
+    }
+    if fields::is_scoped(device_type, name) {
+        return None;
     }
     if let Some(q) = Quantity::by_name(name) {
         return Some((std::slice::from_ref(&q.name), Some(q.unit.to_owned())));
     }
     let (base, suffix) = name.rsplit_once(['_', '-'])?;
     Unit::parse(suffix).filter(|u| !u.symbol.is_empty())?;
-    let known = fields::lookup(base)
+    let known = fields::lookup(device_type, base)
         .map(|k| k.quantities)
         .or_else(|| Quantity::by_name(base).map(|q| std::slice::from_ref(&q.name)))?;
     Some((known, Some(suffix.to_owned())))
@@ -276,11 +293,14 @@ fn map_candidate(
             value,
         });
     }
-    let Some((quantities, implied_unit)) = known_name(&c.name) else {
+    let Some((quantities, implied_unit)) = known_name(device_type, &c.name) else {
         return Err(unmapped(Why::UnknownName, None));
     };
+    if c.boolean && implied_unit.as_deref() != Some("") {
+        return Err(unmapped(Why::UnknownName, None));
+    }
     let series_name = Quantity::by_name(&c.name)
-        .filter(|_| fields::lookup(&c.name).is_none())
+        .filter(|_| fields::lookup(device_type, &c.name).is_none())
         .map(|_| c.name.clone());
     let Some(unit) = c.unit.clone().or(implied_unit) else {
         return Err(unmapped(Why::UnknownUnit, quantities.first().copied()));
@@ -338,6 +358,7 @@ pub fn map(output: Output, rules: &[NormalisationRule], device_type: &str) -> Ma
                     name: m.quantity.clone(),
                     value: m.value,
                     unit: Some(m.unit.clone()),
+                    boolean: false,
                 };
                 match map_candidate(&c, rules, device_type) {
                     Ok(m) => push_distinct(&mut mapped.measurements, m),
@@ -347,6 +368,7 @@ pub fn map(output: Output, rules: &[NormalisationRule], device_type: &str) -> Ma
         }
         Output::Json { data, normalized } => {
             let mut from_normalized: Vec<(f64, &'static str)> = Vec::new();
+            let dimension = |q: &str| Quantity::by_name(q).map(|q| q.unit().dimension);
             for term in normalized
                 .as_ref()
                 .map(normalized::terms)
@@ -390,11 +412,20 @@ pub fn map(output: Output, rules: &[NormalisationRule], device_type: &str) -> Ma
             candidates(&data, "", "", 0, &mut found);
             for c in found {
                 let result = map_candidate(&c, rules, device_type);
+                let same = |v: f64| (c.value - v).abs() <= 1e-9 * v.abs().max(1.0);
+                // Given already: the same quantity and value, or the same number of the same
+                // kind (the LHT65's probe temperature is the normalized second air
+                // temperature); for a field that became no reading, the same number.
                 let covered = from_normalized.iter().any(|&(v, q)| match &result {
-                    Ok(m) => base(&m.quantity) == q && close(m.value, v),
-                    Err(_) => (c.value - v).abs() <= 1e-9 * v.abs().max(1.0),
+                    Ok(m) => {
+                        (base(&m.quantity) == q && close(m.value, v))
+                            || (same(v) && dimension(q) == dimension(&m.quantity))
+                    }
+                    Err(_) => same(v),
                 });
-                if covered {
+                // A flag the dictionary does not name is a state, not a measurement.
+                let ignored = c.boolean && result.is_err();
+                if covered || ignored {
                     continue;
                 }
                 match result {

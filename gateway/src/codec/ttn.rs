@@ -284,6 +284,13 @@ fn decoded_part(result: &Json, expected: &Json) -> (Json, Json) {
     (pick(expected, expected), pick(result, expected))
 }
 
+fn as_list(normalized: &Json) -> Json {
+    match normalized {
+        Json::Array(_) => normalized.clone(),
+        other => Json::Array(vec![other.clone()]),
+    }
+}
+
 /// Runs the definition's codec on every example.
 pub fn check(definition: &Definition) -> Result<Vec<ExampleReport>, CodecError> {
     let js = definition.js.display().to_string();
@@ -303,7 +310,9 @@ pub fn check(definition: &Definition) -> Result<Vec<ExampleReport>, CodecError> 
                     let (expected, result) = decoded_part(&got.result, &example.output);
                     let normalized = match (&example.normalized, &got.normalized) {
                         (None, _) => Comparison::NotPublished,
-                        (Some(expected), Some(got)) => compare(expected, got),
+                        // One measurement object stands for a list of one, as The Things
+                        // Stack reads `normalizeUplink`'s data.
+                        (Some(expected), Some(got)) => compare(&as_list(expected), &as_list(got)),
                         (Some(_), None) => Comparison::Failed(
                             "the example publishes a normalized output, the codec gives none"
                                 .into(),
