@@ -141,6 +141,13 @@ const DICTIONARY: &[Entry] = &[
     e("waterdepth", &["water_depth"], NONE),
     e("depth", &["water_depth"], NONE),
     e("electricalconductivity", &["water_ec"], NONE),
+    // vocabulary words that vendors use in their own units (mV, mA, Wh, mg, ...)
+    e("voltage", &["voltage"], NONE),
+    e("current", &["current"], NONE),
+    e("power", &["power"], NONE),
+    e("energy", &["energy"], NONE),
+    e("altitude", &["altitude"], NONE),
+    e("acceleration", &["acceleration"], NONE),
     // soil
     e("soilmoisture", SOIL_M, PCT),
     e("watersoil", SOIL_M, PCT), // Dragino LSE01 `water_SOIL`

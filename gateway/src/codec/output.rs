@@ -246,14 +246,25 @@ const TEMPERATURE_LIMIT: [f64; 4] = [32767.0, -32768.0, -32767.0, 65535.0];
 /// such (a codec that speaks the vocabulary gives the vocabulary's unit), or either with a unit
 /// suffix (`co2_ppm`, `Bat_mV`, `distance_mm`).
 fn known_name(device_type: &str, name: &str) -> Option<(&'static [&'static str], Option<String>)> {
+    let vocabulary = |name: &str| {
+        Quantity::by_name(name).map(|q| (std::slice::from_ref(&q.name), Some(q.unit.to_owned())))
+    };
+    // A compound vocabulary name (`water_level`, `air_temperature_2`) is sensorhub's own
+    // interface: a codec written for it gives the vocabulary's unit. Single words
+    // (`distance`, `voltage`) are vendors' words too, in their units: the dictionary decides.
+    if name.contains('_') && !fields::is_scoped(device_type, name) {
+        if let Some(known) = vocabulary(name) {
+            return Some(known);
+        }
+    }
     if let Some(known) = fields::lookup(device_type, name) {
         return Some((known.quantities, known.unit.map(str::to_owned)));
     }
     if fields::is_scoped(device_type, name) {
         return None;
     }
-    if let Some(q) = Quantity::by_name(name) {
-        return Some((std::slice::from_ref(&q.name), Some(q.unit.to_owned())));
+    if let Some(known) = vocabulary(name) {
+        return Some(known);
     }
     let (base, suffix) = name.rsplit_once(['_', '-'])?;
     Unit::parse(suffix).filter(|u| !u.symbol.is_empty())?;
@@ -299,9 +310,11 @@ fn map_candidate(
     if c.boolean && implied_unit.as_deref() != Some("") {
         return Err(unmapped(Why::UnknownName, None));
     }
-    let series_name = Quantity::by_name(&c.name)
-        .filter(|_| fields::lookup(device_type, &c.name).is_none())
-        .map(|_| c.name.clone());
+    // A compound vocabulary name keeps its series (`air_temperature_3`).
+    let series_name = (c.name.contains('_')
+        && !fields::is_scoped(device_type, &c.name)
+        && Quantity::by_name(&c.name).is_some())
+    .then(|| c.name.clone());
     let Some(unit) = c.unit.clone().or(implied_unit) else {
         return Err(unmapped(Why::UnknownUnit, quantities.first().copied()));
     };
@@ -478,6 +491,19 @@ mod tests {
         let distance = m.unmapped.iter().find(|u| u.field == "distance").unwrap();
         let rule = distance.suggested_rule("js:test.js");
         assert!(rule.contains("quantity = \"distance\""), "{rule}");
+    }
+
+    #[test]
+    fn compound_vocabulary_names_speak_the_vocabularys_unit() {
+        let m = json(
+            json!({"water_level": 1.234, "air_temperature_3": 8.5, "voltage": 3300}),
+            None,
+        );
+        assert_eq!(reading(&m, "water_level").unwrap().value, 1.234);
+        assert_eq!(reading(&m, "air_temperature_3").unwrap().value, 8.5);
+        // A single word is a vendor's word too, in the vendor's unit (here mV): not stored.
+        assert_eq!(m.unmapped.len(), 1);
+        assert_eq!(m.unmapped[0].why, Why::UnknownUnit);
     }
 
     #[test]
