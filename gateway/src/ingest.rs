@@ -12,7 +12,7 @@ use sensorhub_store::{
     Uplink as UplinkRecord,
 };
 
-use crate::codec;
+use crate::codec::{self, runner::Submitted};
 use crate::formats::{self, Message, Uplink};
 use crate::metrics::GatewayMetrics;
 use crate::network::{Sessions, Verdict};
@@ -59,6 +59,34 @@ impl Outcome {
 /// Characters of an unmapped field's name (and unit) kept.
 const MAX_FIELD_NAME: usize = 200;
 
+/// A message after [`Ingest::start`]: done, or waiting for its JavaScript codec.
+pub enum Handled {
+    Done(Outcome),
+    Pending(Box<Pending>),
+}
+
+impl From<Outcome> for Handled {
+    fn from(outcome: Outcome) -> Handled {
+        Handled::Done(outcome)
+    }
+}
+
+/// An uplink whose JavaScript decode runs on the codec thread.
+pub struct Pending {
+    decode: codec::runner::PendingDecode,
+    message: Decoding,
+}
+
+/// What storing an uplink needs besides its decoded output.
+struct Decoding {
+    topic: String,
+    /// The message as received, for a dead letter.
+    raw: Vec<u8>,
+    received_ms: i64,
+    device: sensorhub_store::Device,
+    uplink: Uplink,
+}
+
 /// How many recent uplink identities are remembered to skip redeliveries.
 const RECENT_UPLINKS: usize = 100_000;
 
@@ -100,7 +128,7 @@ impl Ingest {
         })
     }
 
-    /// Adds what the message on `topic` produces to `batch`.
+    /// Adds what the message on `topic` produces to `batch`, waiting for its codec.
     pub async fn handle(
         &mut self,
         topic: &str,
@@ -109,6 +137,27 @@ impl Ingest {
         received_ms: i64,
         batch: &mut IngestBatch,
     ) -> Result<Outcome, StoreError> {
+        Ok(
+            match self
+                .start(topic, payload, format, received_ms, batch)
+                .await?
+            {
+                Handled::Done(outcome) => outcome,
+                Handled::Pending(pending) => self.finish(pending, batch).await,
+            },
+        )
+    }
+
+    /// Starts on the message on `topic`: what it produces goes to `batch`, at once or, for
+    /// an uplink whose JavaScript codec is still running, with [`Ingest::finish`].
+    pub async fn start(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        format: PayloadFormat,
+        received_ms: i64,
+        batch: &mut IngestBatch,
+    ) -> Result<Handled, StoreError> {
         let parsed = match format {
             PayloadFormat::Chirpstack => formats::chirpstack::parse(topic, payload, received_ms),
             PayloadFormat::Tts => formats::tts::parse(topic, payload, received_ms),
@@ -129,14 +178,10 @@ impl Ingest {
                     uplink.time_source.name(),
                     self.max_clock_skew_ms / 1000,
                 );
-                Ok(dead_letter(
-                    batch,
-                    topic,
-                    payload,
-                    received_ms,
-                    "time_in_future",
-                    detail,
-                ))
+                Ok(
+                    dead_letter(batch, topic, payload, received_ms, "time_in_future", detail)
+                        .into(),
+                )
             }
             Ok(Message::Uplink(uplink)) => {
                 self.uplink(topic, payload, received_ms, uplink, batch)
@@ -144,11 +189,11 @@ impl Ingest {
             }
             Ok(Message::Status(status)) => {
                 batch.statuses.push(status);
-                Ok(Outcome::Skipped)
+                Ok(Outcome::Skipped.into())
             }
             Ok(Message::OtherEvent(kind)) => {
                 tracing::debug!(topic, kind, "event without readings");
-                Ok(Outcome::Skipped)
+                Ok(Outcome::Skipped.into())
             }
             Err(e) => Ok(dead_letter(
                 batch,
@@ -157,7 +202,8 @@ impl Ingest {
                 received_ms,
                 e.reason(),
                 e.to_string(),
-            )),
+            )
+            .into()),
         }
     }
 
@@ -168,18 +214,13 @@ impl Ingest {
         raw: &[u8],
         received_ms: i64,
         batch: &mut IngestBatch,
-    ) -> Result<Outcome, StoreError> {
+    ) -> Result<Handled, StoreError> {
         let mut frame = match formats::gateway_frame::parse(topic, raw) {
             Ok(frame) => frame,
             Err(e) => {
-                return Ok(dead_letter(
-                    batch,
-                    topic,
-                    raw,
-                    received_ms,
-                    e.reason(),
-                    e.to_string(),
-                ))
+                return Ok(
+                    dead_letter(batch, topic, raw, received_ms, e.reason(), e.to_string()).into(),
+                )
             }
         };
         // A gateway whose clock runs ahead must not date a valid frame into the future (nor
@@ -193,28 +234,16 @@ impl Ingest {
         }
         let Some(dev_addr) = crate::network::dev_addr_of(&frame.phy_payload) else {
             let detail = "frame too short to carry a DevAddr".to_owned();
-            return Ok(dead_letter(
-                batch,
-                topic,
-                raw,
-                received_ms,
-                "bad_frame",
-                detail,
-            ));
+            return Ok(dead_letter(batch, topic, raw, received_ms, "bad_frame", detail).into());
         };
         let candidates = self.registry.by_dev_addr(&dev_addr, received_ms).await?;
         // MType 2..=5 are data frames, the only ones with a DevAddr.
         let is_data = matches!(frame.phy_payload.first().map(|b| b >> 5), Some(2..=5));
         if candidates.is_empty() && is_data {
             let detail = format!("DevAddr {dev_addr} has no ABP session in the registry");
-            return Ok(dead_letter(
-                batch,
-                topic,
-                raw,
-                received_ms,
-                "unknown_device",
-                detail,
-            ));
+            return Ok(
+                dead_letter(batch, topic, raw, received_ms, "unknown_device", detail).into(),
+            );
         }
         let verdict = self
             .sessions
@@ -224,15 +253,15 @@ impl Ingest {
             Verdict::Copy(r) => {
                 tracing::debug!(dev_eui = %r.dev_eui, gateways = r.gateway_count, "merged a copy of an uplink");
                 batch.uplinks.push(reception_record(&r));
-                return Ok(Outcome::Skipped);
+                return Ok(Outcome::Skipped.into());
             }
-            Verdict::Duplicate => return Ok(Outcome::Skipped),
+            Verdict::Duplicate => return Ok(Outcome::Skipped.into()),
             Verdict::NotUplink(kind) => {
                 tracing::debug!(topic, kind, "frame without readings");
-                return Ok(Outcome::Skipped);
+                return Ok(Outcome::Skipped.into());
             }
             Verdict::Rejected { reason, detail } => {
-                return Ok(dead_letter(batch, topic, raw, received_ms, reason, detail));
+                return Ok(dead_letter(batch, topic, raw, received_ms, reason, detail).into());
             }
         };
         if let Some(state) = self.sessions.state(&accepted.dev_eui) {
@@ -242,14 +271,7 @@ impl Ingest {
             Ok(eui) => eui,
             Err(e) => {
                 let detail = format!("registry DevEUI {}: {e}", accepted.dev_eui);
-                return Ok(dead_letter(
-                    batch,
-                    topic,
-                    raw,
-                    received_ms,
-                    "bad_field",
-                    detail,
-                ));
+                return Ok(dead_letter(batch, topic, raw, received_ms, "bad_field", detail).into());
             }
         };
         let uplink = Uplink {
@@ -277,7 +299,7 @@ impl Ingest {
         received_ms: i64,
         uplink: Uplink,
         batch: &mut IngestBatch,
-    ) -> Result<Outcome, StoreError> {
+    ) -> Result<Handled, StoreError> {
         let dev_eui = uplink.dev_eui.to_string();
         let identity = uplink
             .dedup_id
@@ -285,7 +307,7 @@ impl Ingest {
             .map(|id| (dev_eui.clone(), id.clone()));
         if let Some(identity) = identity.as_ref().filter(|i| self.recent.contains(*i)) {
             tracing::debug!(dev_eui, dedup_id = %identity.1, "redelivered uplink skipped");
-            return Ok(Outcome::Skipped);
+            return Ok(Outcome::Skipped.into());
         }
         let device = self.registry.lookup(&dev_eui, received_ms).await?;
         // Remembered only once the registry answered: a message retried after a failed lookup
@@ -309,57 +331,85 @@ impl Ingest {
                 last_topic: topic.to_owned(),
             });
             let detail = format!("device {dev_eui} is not in the registry; register it and replay");
-            return Ok(dead_letter(
-                batch,
-                topic,
-                raw,
-                received_ms,
-                "unknown_device",
-                detail,
-            ));
+            return Ok(
+                dead_letter(batch, topic, raw, received_ms, "unknown_device", detail).into(),
+            );
         };
+        let device = device.clone();
         let output = if device.device_type == codec::NETWORK_SERVER {
             match &uplink.decoded {
-                Some(decoded) => codec::from_decoded(decoded, uplink.normalized.as_ref()),
+                Some(decoded) => Ok(codec::from_decoded(decoded, uplink.normalized.as_ref())),
                 None => {
                     let detail = format!(
                         "device {dev_eui}: type `network-server`, but the network server sent no decoded payload"
                     );
-                    return Ok(dead_letter(
-                        batch,
-                        topic,
-                        raw,
-                        received_ms,
-                        "codec_error",
-                        detail,
-                    ));
+                    return Ok(
+                        dead_letter(batch, topic, raw, received_ms, "codec_error", detail).into(),
+                    );
                 }
             }
         } else if uplink.payload.is_empty() {
-            codec::Output::Vocabulary(Vec::new())
+            Ok(codec::Output::Vocabulary(Vec::new()))
         } else {
-            let decoded = self
-                .codecs
-                .decode(
-                    &device.device_type,
-                    uplink.f_port,
-                    &uplink.payload,
-                    uplink.time_ms,
-                )
-                .await;
-            match decoded {
-                Ok(output) => output,
-                Err(e) => {
-                    let detail = format!("device {dev_eui}: {e}");
-                    return Ok(dead_letter(
-                        batch,
-                        topic,
-                        raw,
-                        received_ms,
-                        e.reason(),
-                        detail,
-                    ));
+            let submitted = self.codecs.submit(
+                &device.device_type,
+                uplink.f_port,
+                &uplink.payload,
+                uplink.time_ms,
+            );
+            match submitted {
+                Submitted::Ready(result) => result,
+                Submitted::Pending(decode) => {
+                    return Ok(Handled::Pending(Box::new(Pending {
+                        decode,
+                        message: Decoding {
+                            topic: topic.to_owned(),
+                            raw: raw.to_vec(),
+                            received_ms,
+                            device,
+                            uplink,
+                        },
+                    })));
                 }
+            }
+        };
+        Ok(self
+            .store(topic, raw, received_ms, device, uplink, output, batch)
+            .into())
+    }
+
+    /// Collects a pending decode and adds what the uplink produces to `batch`.
+    pub async fn finish(&mut self, pending: Box<Pending>, batch: &mut IngestBatch) -> Outcome {
+        let Pending { decode, message } = *pending;
+        let output = decode.wait().await;
+        let Decoding {
+            topic,
+            raw,
+            received_ms,
+            device,
+            uplink,
+        } = message;
+        self.store(&topic, &raw, received_ms, device, uplink, output, batch)
+    }
+
+    /// An uplink's decoded output -> readings, unmapped fields, metadata (or a dead letter).
+    #[allow(clippy::too_many_arguments)]
+    fn store(
+        &self,
+        topic: &str,
+        raw: &[u8],
+        received_ms: i64,
+        device: sensorhub_store::Device,
+        uplink: Uplink,
+        output: Result<codec::Output, codec::RunError>,
+        batch: &mut IngestBatch,
+    ) -> Outcome {
+        let dev_eui = uplink.dev_eui.to_string();
+        let output = match output {
+            Ok(output) => output,
+            Err(e) => {
+                let detail = format!("device {dev_eui}: {e}");
+                return dead_letter(batch, topic, raw, received_ms, e.reason(), detail);
             }
         };
         let codec::Mapped {
@@ -414,10 +464,10 @@ impl Ingest {
             snr: uplink.snr,
             gateway_count: uplink.gateway_count,
         });
-        Ok(Outcome::Stored {
+        Outcome::Stored {
             readings,
             implausible: implausible.len(),
-        })
+        }
     }
 }
 

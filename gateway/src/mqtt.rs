@@ -22,7 +22,7 @@ use sensorhub_store::{IngestBatch, Store, StoreError};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use crate::commit::{commit_resilient, dead_letter_raw, Source, STORE_REJECTED};
-use crate::ingest::{Ingest, Outcome};
+use crate::ingest::{Handled, Ingest, Outcome};
 use crate::metrics::GatewayMetrics;
 use crate::{MqttConfig, PayloadFormat, Subscription};
 
@@ -133,14 +133,22 @@ pub async fn run(
         gather(&mut rx, &mut received, batch_size, linger).await;
 
         // One part per message, so that the store can set aside one message's part.
+        // JavaScript decodes run on the codec thread while the next messages are parsed;
+        // their results are collected in order afterwards.
         let mut parts = Vec::with_capacity(received.len());
-        let mut outcomes = Vec::with_capacity(received.len());
+        let mut handled = Vec::with_capacity(received.len());
         for r in &received {
             let now = sensorhub_store::time::now_ms();
             let mut part = IngestBatch::default();
-            let outcome = ingest_one(&mut ingest, &metrics, &config, r, now, &mut part).await;
+            handled.push(ingest_one(&mut ingest, &metrics, &config, r, now, &mut part).await);
             parts.push(part);
-            outcomes.push(outcome);
+        }
+        let mut outcomes = Vec::with_capacity(received.len());
+        for (h, part) in handled.into_iter().zip(parts.iter_mut()) {
+            outcomes.push(match h {
+                Handled::Done(outcome) => outcome,
+                Handled::Pending(pending) => ingest.finish(pending, part).await,
+            });
         }
         let sources: Vec<Source<'_>> = received
             .iter()
@@ -261,14 +269,14 @@ async fn ingest_one(
     r: &Received,
     now: i64,
     part: &mut IngestBatch,
-) -> Outcome {
+) -> Handled {
     let p = &r.publish;
     if r.size > config.max_message_bytes {
         let detail = format!(
             "message of {} bytes is larger than mqtt.max_message_bytes ({}); its first bytes are kept",
             r.size, config.max_message_bytes
         );
-        return dead_letter_raw(p, r.size, now, "too_large", detail, part);
+        return dead_letter_raw(p, r.size, now, "too_large", detail, part).into();
     }
     match format_of(&config.subscriptions, &p.topic) {
         Some(format) => handle_until_done(ingest, metrics, p, format, now, part).await,
@@ -276,7 +284,7 @@ async fn ingest_one(
         // config): keep them rather than guess a format.
         None => {
             let detail = "no subscription in the config matches this topic".to_owned();
-            dead_letter_raw(p, r.size, now, "unmatched_topic", detail, part)
+            dead_letter_raw(p, r.size, now, "unmatched_topic", detail, part).into()
         }
     }
 }
@@ -290,14 +298,11 @@ async fn handle_until_done(
     format: PayloadFormat,
     now: i64,
     batch: &mut IngestBatch,
-) -> Outcome {
+) -> Handled {
     let mut delay = Duration::from_millis(100);
     loop {
-        match ingest
-            .handle(&p.topic, &p.payload, format, now, batch)
-            .await
-        {
-            Ok(outcome) => return outcome,
+        match ingest.start(&p.topic, &p.payload, format, now, batch).await {
+            Ok(handled) => return handled,
             Err(e) => {
                 // Start the message afresh: nothing of the failed attempt may be committed.
                 *batch = IngestBatch::default();

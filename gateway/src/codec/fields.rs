@@ -249,19 +249,24 @@ fn codec_stem(device_type: &str) -> &str {
 
 /// A field name in the lenient form the dictionary uses.
 pub fn lenient(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
     let mut out = String::with_capacity(name.len());
-    for (i, &c) in chars.iter().enumerate() {
+    let mut previous: Option<char> = None;
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
         if matches!(c, '_' | '.') {
-            let digits_around = i > 0
-                && chars[i - 1].is_ascii_digit()
-                && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit());
+            let digits_around = previous.is_some_and(|p| p.is_ascii_digit())
+                && chars.peek().is_some_and(|n| n.is_ascii_digit());
             if digits_around {
                 out.push('.');
             }
         } else if !matches!(c, '-' | ' ') {
-            out.extend(c.to_lowercase());
+            if c.is_ascii() {
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.extend(c.to_lowercase());
+            }
         }
+        previous = Some(c);
     }
     out
 }

@@ -24,6 +24,11 @@ const TIME_LIMIT: Duration = Duration::from_millis(200);
 
 const LOADING: &str = "loading the codec";
 
+/// The global that builds `decodeUplink`'s input, `recvTime` a `Date` as in The Things Stack.
+const INPUT_FUNCTION: &str = "__sensorhubInput";
+const INPUT_HELPER: &str = "globalThis.__sensorhubInput = function (bytes, fPort, recvTime) { \
+     return { bytes: bytes, fPort: fPort, recvTime: new Date(recvTime) }; };";
+
 /// A codec's message cut to one short line for logs, dead letters and `/admin`.
 fn shorten(message: &str) -> String {
     let line: String = message
@@ -94,9 +99,9 @@ impl Decoded {
 pub struct Codec {
     path: String,
     version: Option<FileVersion>,
-    // Field order: the context must go before its runtime.
+    // Field order: the context must go before its runtime, which is held only to outlive it.
     context: Context,
-    runtime: Runtime,
+    _runtime: Runtime,
     /// When the running call must stop, in ns after `epoch`; read by the interrupt handler.
     deadline: Arc<AtomicU64>,
     epoch: Instant,
@@ -122,7 +127,7 @@ impl Codec {
             path: path.to_owned(),
             version,
             context,
-            runtime,
+            _runtime: runtime,
             deadline,
             epoch,
         };
@@ -137,7 +142,10 @@ impl Codec {
             ctx.globals()
                 .get::<_, Function>("decodeUplink")
                 .map(drop)
-                .map_err(|_| js_error(path, "the file defines no function decodeUplink"))
+                .map_err(|_| js_error(path, "the file defines no function decodeUplink"))?;
+            // Builds each uplink's input inside the runtime, compiled once.
+            ctx.eval::<(), _>(INPUT_HELPER)
+                .map_err(|e| codec.failure(&ctx, "preparing the codec", e))
         });
         codec.stop_clock();
         loaded.map(|()| codec)
@@ -153,9 +161,10 @@ impl Codec {
         self.deadline.store(limit, Ordering::Relaxed);
     }
 
+    /// Stops the clock. Garbage is freed by QuickJS's reference counting as it goes, and its
+    /// cycle collector runs on its own allocation threshold; the memory limit bounds the rest.
     fn stop_clock(&self) {
         self.deadline.store(u64::MAX, Ordering::Relaxed);
-        self.runtime.run_gc();
     }
 
     fn timed_out(&self) -> bool {
@@ -206,22 +215,18 @@ impl Codec {
         payload: &[u8],
         recv_time: &str,
     ) -> Result<Decoded, CodecError> {
-        let input = serde_json::json!({"bytes": payload, "fPort": f_port.unwrap_or(0), "recvTime": recv_time});
         self.start_clock();
         let out = self.context.with(|ctx| {
             let fail = |what: &str, e| self.failure(&ctx, what, e);
-            let decode: Function = ctx
-                .globals()
+            let globals = ctx.globals();
+            let decode: Function = globals
                 .get("decodeUplink")
                 .map_err(|_| js_error(&self.path, "the file defines no function decodeUplink"))?;
-            let arg = ctx
-                .json_parse(input.to_string())
+            let input: Function = globals
+                .get(INPUT_FUNCTION)
                 .map_err(|e| fail("building the input", e))?;
-            let with_date: Function = ctx
-                .eval("(function (i) { i.recvTime = new Date(i.recvTime); return i; })")
-                .map_err(|e| fail("building the input", e))?;
-            let arg: Value = with_date
-                .call((arg,))
+            let arg: Value = input
+                .call((payload.to_vec(), f_port.unwrap_or(0), recv_time))
                 .map_err(|e| fail("building the input", e))?;
             let result: Value = decode.call((arg,)).map_err(|e| fail("decodeUplink", e))?;
             let to_json = |v| {
@@ -233,12 +238,15 @@ impl Codec {
                     }
                 })
             };
+            let data: Option<Value> = result.as_object().and_then(|o| o.get("data").ok());
             let result = to_json(result)?;
-            let normalize: Option<Function> = ctx.globals().get("normalizeUplink").ok();
-            let normalized = match (normalize, result.get("data")) {
-                (Some(f), Some(data)) => {
-                    let arg = ctx
-                        .json_parse(serde_json::json!({"data": data}).to_string())
+            let normalize: Option<Function> = globals.get("normalizeUplink").ok();
+            let normalized = match (normalize, data) {
+                // What `decodeUplink` returned, as it stands now (its JSON is taken already).
+                (Some(f), Some(data)) if result.get("data").is_some() => {
+                    let arg = rquickjs::Object::new(ctx.clone())
+                        .map_err(|e| fail("building the input", e))?;
+                    arg.set("data", data)
                         .map_err(|e| fail("building the input", e))?;
                     let out: Value = f.call((arg,)).map_err(|e| fail("normalizeUplink", e))?;
                     to_json(out)?.get("data").cloned()
@@ -252,14 +260,80 @@ impl Codec {
     }
 }
 
+/// How deep a codec's result may nest.
+const MAX_DEPTH: usize = 64;
+
+/// A codec's result as JSON, read from the runtime directly as `JSON.stringify` would see it
+/// (`toJSON` honoured, functions and `undefined` left out, non-finite numbers `null`),
+/// without printing every number as text and parsing it back.
 fn to_json<'js>(ctx: &rquickjs::Ctx<'js>, value: Value<'js>) -> Result<Json, String> {
-    let text = ctx
-        .json_stringify(value)
-        .map_err(|e| format!("result is not JSON: {e}"))?
-        .ok_or("the function returned nothing")?
-        .to_string()
-        .map_err(|e| e.to_string())?;
-    serde_json::from_str(&text).map_err(|e| e.to_string())
+    convert(ctx, value, 0)?.ok_or_else(|| "the function returned nothing".to_owned())
+}
+
+fn number(v: f64) -> Json {
+    serde_json::Number::from_f64(v).map_or(Json::Null, Json::Number)
+}
+
+fn convert<'js>(
+    ctx: &rquickjs::Ctx<'js>,
+    value: Value<'js>,
+    depth: usize,
+) -> Result<Option<Json>, String> {
+    use rquickjs::Type;
+    if depth > MAX_DEPTH {
+        return Err(format!(
+            "result nested deeper than {MAX_DEPTH} levels (or circular)"
+        ));
+    }
+    let fail = |e: rquickjs::Error| format!("result is not JSON: {e}");
+    Ok(Some(match value.type_of() {
+        Type::Uninitialized
+        | Type::Undefined
+        | Type::Symbol
+        | Type::Function
+        | Type::Constructor => return Ok(None),
+        Type::Null => Json::Null,
+        Type::Bool => Json::Bool(value.as_bool().unwrap_or(false)),
+        Type::Int => Json::from(value.as_int().unwrap_or(0)),
+        Type::Float => number(value.as_float().unwrap_or(f64::NAN)),
+        Type::String => Json::String(
+            value
+                .as_string()
+                .map(|s| s.to_string())
+                .transpose()
+                .map_err(fail)?
+                .unwrap_or_default(),
+        ),
+        Type::Array => {
+            let array = value.as_array().expect("an array");
+            let mut items = Vec::with_capacity(array.len());
+            for item in array.iter::<Value>() {
+                let item = item.map_err(fail)?;
+                items.push(convert(ctx, item, depth + 1)?.unwrap_or(Json::Null));
+            }
+            Json::Array(items)
+        }
+        Type::Object | Type::Exception | Type::Promise | Type::Proxy => {
+            let object = value.as_object().expect("an object");
+            if let Ok(to_json) = object.get::<_, Function>("toJSON") {
+                let shown: Value = to_json
+                    .call((rquickjs::function::This(object.clone()),))
+                    .map_err(fail)?;
+                return convert(ctx, shown, depth + 1);
+            }
+            let mut map = serde_json::Map::new();
+            for prop in object.props::<String, Value>() {
+                let (key, v) = prop.map_err(fail)?;
+                if let Some(v) = convert(ctx, v, depth + 1)? {
+                    map.insert(key, v);
+                }
+            }
+            Json::Object(map)
+        }
+        Type::BigInt | Type::Module | Type::Unknown => {
+            return Err("result is not JSON: it holds a value JSON cannot represent".to_owned())
+        }
+    }))
 }
 
 /// Loads the codec at `path` and runs it once (for tools and tests; the gateway keeps codecs
@@ -358,6 +432,27 @@ mod tests {
             let d = codec.run(Some(1), &[1], "2024-05-01T00:00:00Z").unwrap();
             assert_eq!(d.result["data"]["count"], expected);
         }
+    }
+
+    /// The result is read as `JSON.stringify` would print it.
+    #[test]
+    fn results_read_as_json_stringify_shows_them() {
+        let (_dir, path) = codec_file(
+            "function decodeUplink(i) { var loop = {}; loop.self = loop;\n\
+               if (i.fPort === 2) { return { data: loop }; }\n\
+               return { data: { when: new Date(0), gone: undefined, f: function () {}, nan: NaN,\n\
+                 list: [1, undefined, 2.5], text: 'x', flag: true, nothing: null } }; }",
+        );
+        let d = decode_once(&path, Some(1), &[], "2024-05-01T00:00:00Z").unwrap();
+        assert_eq!(
+            d.result["data"],
+            serde_json::json!({"when": "1970-01-01T00:00:00.000Z", "nan": null,
+                "list": [1, null, 2.5], "text": "x", "flag": true, "nothing": null})
+        );
+        let err = decode_once(&path, Some(2), &[], "")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("circular"), "{err}");
     }
 
     #[test]

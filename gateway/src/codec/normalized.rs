@@ -110,7 +110,8 @@ pub fn terms(normalized: &Json) -> Vec<Term> {
                 continue;
             };
             let q = sensorhub_core::Quantity::by_name(quantity).expect("terms name quantities");
-            let from = sensorhub_core::units::Unit::parse_as(unit, q.unit().dimension)
+            let from = sensorhub_core::units::Unit::by_symbol(unit)
+                .filter(|u| u.dimension == q.unit().dimension)
                 .expect("terms give units of their quantity's dimension");
             let Some(value) = from.convert(value, q.unit()).filter(|v| v.is_finite()) else {
                 continue;

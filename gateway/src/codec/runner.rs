@@ -4,10 +4,15 @@
 //! that changes on disk (modification time or size) is reloaded for the next uplink; a codec
 //! whose call failed or timed out is rebuilt from its file, so no broken state carries over.
 //!
-//! Each JavaScript codec file has a budget: after [`PAUSE_AFTER`] timeouts in a row it is
-//! paused, and its uplinks are dead-lettered `codec_paused` at once (they can be replayed) until
-//! the file changes on disk or the gateway restarts. A looping codec thus costs a few of its own
-//! uplinks' time limits, not every other device's latency.
+//! Uplinks are handed to the codec thread as they are parsed ([`CodecRunner::submit`]) and
+//! their results collected afterwards, in order: the thread decodes a batch's uplinks while the
+//! gateway parses the next ones, instead of one thread handover per uplink.
+//!
+//! Each JavaScript codec file has a budget, kept by the codec thread itself: after
+//! [`PAUSE_AFTER`] timeouts in a row it is paused, and its uplinks are dead-lettered
+//! `codec_paused` at once (they can be replayed) until the file changes on disk or the gateway
+//! restarts. A looping codec thus costs a few of its own uplinks' time limits, not every other
+//! device's latency.
 
 use std::collections::HashMap;
 use std::sync::mpsc;
@@ -54,52 +59,116 @@ struct Job {
     f_port: Option<u8>,
     payload: Vec<u8>,
     recv_time: String,
-    reply: tokio::sync::oneshot::Sender<Result<Decoded, CodecError>>,
+    reply: tokio::sync::oneshot::Sender<Result<Decoded, RunError>>,
 }
 
-/// The codec thread: compiled codecs by path, most recently used last.
-fn codec_thread(jobs: mpsc::Receiver<Job>) {
-    let mut warm: Vec<(String, Codec)> = Vec::new();
-    for job in jobs {
+/// What the codec thread keeps: compiled codecs (most recently used last) and budgets.
+#[derive(Default)]
+struct CodecThread {
+    warm: Vec<(String, Codec)>,
+    budgets: HashMap<String, Budget>,
+}
+
+impl CodecThread {
+    fn run(&mut self, job: &Job) -> Result<Decoded, RunError> {
         let version = FileVersion::of(&job.path);
-        let at = warm.iter().position(|(p, _)| *p == job.path);
-        let codec = match at {
-            Some(i) if version.is_some() && warm[i].1.version() == version => {
-                let entry = warm.remove(i);
-                warm.push(entry);
-                Ok(())
+        let budget = self.budgets.entry(job.path.clone()).or_default();
+        if let Some(paused) = budget.paused_at_version {
+            if paused == version {
+                return Err(RunError::Paused {
+                    path: job.path.clone(),
+                });
+            }
+            tracing::info!(path = job.path, "JavaScript codec changed on disk; resumed");
+            *budget = Budget::default();
+        }
+        let result = self.decode(job, version);
+        let budget = self.budgets.entry(job.path.clone()).or_default();
+        match &result {
+            Err(CodecError::Timeout { .. }) => {
+                budget.timeouts_in_a_row += 1;
+                if budget.timeouts_in_a_row >= PAUSE_AFTER {
+                    budget.paused_at_version = Some(version);
+                    tracing::error!(
+                        path = job.path,
+                        "JavaScript codec timed out {PAUSE_AFTER} times in a row; paused until the file changes"
+                    );
+                }
+            }
+            _ => budget.timeouts_in_a_row = 0,
+        }
+        Ok(result?)
+    }
+
+    fn decode(&mut self, job: &Job, version: Option<FileVersion>) -> Result<Decoded, CodecError> {
+        let at = self.warm.iter().position(|(p, _)| *p == job.path);
+        match at {
+            Some(i) if version.is_some() && self.warm[i].1.version() == version => {
+                let entry = self.warm.remove(i);
+                self.warm.push(entry);
             }
             _ => {
                 if let Some(i) = at {
-                    warm.remove(i);
+                    self.warm.remove(i);
                     tracing::info!(
                         path = job.path,
                         "JavaScript codec changed on disk; reloaded"
                     );
                 }
-                Codec::load(&job.path).map(|codec| {
-                    if warm.len() == WARM_CODECS {
-                        warm.remove(0);
-                    }
-                    warm.push((job.path.clone(), codec));
-                })
+                let codec = Codec::load(&job.path)?;
+                if self.warm.len() == WARM_CODECS {
+                    self.warm.remove(0);
+                }
+                self.warm.push((job.path.clone(), codec));
             }
-        };
-        let result = codec.and_then(|()| {
-            let (_, codec) = warm.last().expect("just pushed");
-            codec.run(job.f_port, &job.payload, &job.recv_time)
-        });
-        if result.is_err() {
-            warm.retain(|(p, _)| *p != job.path);
         }
+        let (_, codec) = self.warm.last().expect("just pushed");
+        let result = codec.run(job.f_port, &job.payload, &job.recv_time);
+        if result.is_err() {
+            self.warm.pop();
+        }
+        result
+    }
+}
+
+fn codec_thread(jobs: mpsc::Receiver<Job>) {
+    let mut thread = CodecThread::default();
+    for job in jobs {
+        let result = thread.run(&job);
         let _ = job.reply.send(result);
     }
 }
 
-/// Runs decoders, keeping each JavaScript codec's budget.
+/// A JavaScript decode handed to the codec thread; [`PendingDecode::wait`] collects it.
+pub struct PendingDecode {
+    path: String,
+    answer: tokio::sync::oneshot::Receiver<Result<Decoded, RunError>>,
+}
+
+impl PendingDecode {
+    pub async fn wait(self) -> Result<Output, RunError> {
+        let decoded = self.answer.await.unwrap_or_else(|_| {
+            Err(RunError::Codec(CodecError::Js {
+                path: self.path.clone(),
+                detail: "the codec thread stopped".into(),
+            }))
+        })?;
+        Ok(Output::Json {
+            data: decoded.data(&self.path)?.clone(),
+            normalized: decoded.normalized,
+        })
+    }
+}
+
+/// A decode's state right after [`CodecRunner::submit`].
+pub enum Submitted {
+    Ready(Result<Output, RunError>),
+    Pending(PendingDecode),
+}
+
+/// Runs decoders: built-in ones at once, JavaScript ones on the codec thread.
 pub struct CodecRunner {
     config: CodecsConfig,
-    budgets: HashMap<String, Budget>,
     /// Started with the first JavaScript uplink.
     jobs: Option<mpsc::Sender<Job>>,
     /// `ttn:` device types resolved to their JavaScript files.
@@ -110,7 +179,6 @@ impl CodecRunner {
     pub fn new(config: CodecsConfig) -> CodecRunner {
         CodecRunner {
             config,
-            budgets: HashMap::new(),
             jobs: None,
             resolved: HashMap::new(),
         }
@@ -133,13 +201,23 @@ impl CodecRunner {
         Ok(Some(path))
     }
 
-    async fn run_js(
+    /// Starts decoding `payload`, received on `f_port` at `time_ms`, of a device of type
+    /// `device_type`.
+    pub fn submit(
         &mut self,
-        path: String,
+        device_type: &str,
         f_port: Option<u8>,
         payload: &[u8],
         time_ms: i64,
-    ) -> Result<Decoded, CodecError> {
+    ) -> Submitted {
+        let path = match self.script(device_type) {
+            Ok(Some(path)) => path,
+            Ok(None) => {
+                let decoded = super::decode_builtin(device_type, f_port, payload);
+                return Submitted::Ready(decoded.map(Output::Vocabulary).map_err(RunError::from));
+            }
+            Err(e) => return Submitted::Ready(Err(e.into())),
+        };
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job = Job {
             path: path.clone(),
@@ -156,25 +234,18 @@ impl CodecRunner {
                 .expect("a thread for the codecs");
             tx
         });
-        if let Err(mpsc::SendError(job)) = jobs.send(job) {
+        if jobs.send(job).is_err() {
             // The thread is gone (it cannot panic by design, but if it did): start anew.
             self.jobs = None;
-            drop(job);
-            return Err(CodecError::Js {
+            return Submitted::Ready(Err(RunError::Codec(CodecError::Js {
                 path,
                 detail: "the codec thread stopped; retried with the next uplink".into(),
-            });
+            })));
         }
-        answer.await.unwrap_or_else(|_| {
-            self.jobs = None;
-            Err(CodecError::Js {
-                path,
-                detail: "the codec thread stopped".into(),
-            })
-        })
+        Submitted::Pending(PendingDecode { path, answer })
     }
 
-    /// Decodes `payload`, received on `f_port` at `time_ms`, of a device of type `device_type`.
+    /// Decodes one payload (see [`CodecRunner::submit`]) and waits for the result.
     pub async fn decode(
         &mut self,
         device_type: &str,
@@ -182,41 +253,10 @@ impl CodecRunner {
         payload: &[u8],
         time_ms: i64,
     ) -> Result<Output, RunError> {
-        let Some(path) = self.script(device_type)? else {
-            return Ok(Output::Vocabulary(super::decode_builtin(
-                device_type,
-                f_port,
-                payload,
-            )?));
-        };
-        let budget = self.budgets.entry(path.clone()).or_default();
-        if let Some(version) = budget.paused_at_version {
-            if FileVersion::of(&path) == version {
-                return Err(RunError::Paused { path });
-            }
-            tracing::info!(path, "JavaScript codec changed on disk; resumed");
-            *budget = Budget::default();
+        match self.submit(device_type, f_port, payload, time_ms) {
+            Submitted::Ready(result) => result,
+            Submitted::Pending(pending) => pending.wait().await,
         }
-        let result = self.run_js(path.clone(), f_port, payload, time_ms).await;
-        let budget = self.budgets.entry(path.clone()).or_default();
-        match &result {
-            Err(CodecError::Timeout { .. }) => {
-                budget.timeouts_in_a_row += 1;
-                if budget.timeouts_in_a_row >= PAUSE_AFTER {
-                    budget.paused_at_version = Some(FileVersion::of(&path));
-                    tracing::error!(
-                        path,
-                        "JavaScript codec timed out {PAUSE_AFTER} times in a row; paused until the file changes"
-                    );
-                }
-            }
-            _ => budget.timeouts_in_a_row = 0,
-        }
-        let decoded = result?;
-        Ok(Output::Json {
-            data: decoded.data(&path)?.clone(),
-            normalized: decoded.normalized,
-        })
     }
 }
 

@@ -353,7 +353,28 @@ fn write_metadata(
                last_seen = MAX(last_seen, excluded.last_seen)",
         )
         .during("write unmapped fields")?;
+    // One row per device and field however often the batch saw it.
+    let mut merged: Vec<&crate::UnmappedField> = Vec::new();
+    let mut seen: std::collections::HashMap<(&str, &str), (usize, u64, i64)> =
+        std::collections::HashMap::new();
     for u in &batch.unmapped_fields {
+        match seen.entry((u.dev_eui.as_str(), u.field.as_str())) {
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                let (at, count, first) = e.get_mut();
+                *count += u.seen;
+                *first = (*first).min(u.first_seen_ms);
+                if u.last_seen_ms >= merged[*at].last_seen_ms {
+                    merged[*at] = u;
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert((merged.len(), u.seen, u.first_seen_ms));
+                merged.push(u);
+            }
+        }
+    }
+    for u in merged {
+        let (_, count, first) = seen[&(u.dev_eui.as_str(), u.field.as_str())];
         unmapped
             .execute(params![
                 u.dev_eui,
@@ -363,8 +384,8 @@ fn write_metadata(
                 u.unit,
                 u.why,
                 u.quantity,
-                u.seen as i64,
-                u.first_seen_ms,
+                count as i64,
+                first,
                 u.last_seen_ms,
                 crate::model::UNMAPPED_FIELDS_PER_DEVICE as i64,
             ])

@@ -346,3 +346,69 @@ fn a_file_that_cannot_be_written_is_refused_at_open_naming_it() {
     assert!(err.to_string().contains("s.db"), "{err}");
     assert!(matches!(err, StoreError::ReadOnly(_)), "{err}");
 }
+
+#[tokio::test]
+async fn unmapped_fields_are_counted_per_device_and_bounded() {
+    let (_dir, store) = temp_store();
+    let field = |dev_eui: &str, name: &str, value: f64, at: i64| crate::UnmappedField {
+        dev_eui: dev_eui.into(),
+        device_type: "js:codec.js".into(),
+        field: name.into(),
+        last_value: value,
+        unit: Some("mm".into()),
+        why: "unknown_unit".into(),
+        quantity: Some("distance".into()),
+        seen: 1,
+        first_seen_ms: at,
+        last_seen_ms: at,
+    };
+    // Within one batch and across batches: one row, every sighting counted, the last value.
+    store
+        .commit(IngestBatch {
+            unmapped_fields: vec![
+                field("0101010101010101", "level", 1.0, 10),
+                field("0101010101010101", "level", 2.0, 20),
+            ],
+            ..IngestBatch::default()
+        })
+        .await
+        .unwrap();
+    store
+        .commit(IngestBatch {
+            unmapped_fields: vec![field("0101010101010101", "level", 3.0, 30)],
+            ..IngestBatch::default()
+        })
+        .await
+        .unwrap();
+    let got = store
+        .unmapped_fields(Some("0101010101010101"))
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        (
+            got[0].seen,
+            got[0].last_value,
+            got[0].first_seen_ms,
+            got[0].last_seen_ms
+        ),
+        (3, 3.0, 10, 30)
+    );
+    // A codec that invents a new name every time fills no disk: 200 fields per device.
+    let invented: Vec<_> = (0..1_000)
+        .map(|i| field("0202020202020202", &format!("f{i}"), 1.0, 40))
+        .collect();
+    store
+        .commit(IngestBatch {
+            unmapped_fields: invented,
+            ..IngestBatch::default()
+        })
+        .await
+        .unwrap();
+    let kept = store
+        .unmapped_fields(Some("0202020202020202"))
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), crate::UNMAPPED_FIELDS_PER_DEVICE);
+    assert_eq!(store.unmapped_fields(None).await.unwrap().len(), 201);
+}
