@@ -25,11 +25,15 @@ const DEVICES: usize = 100;
 /// Uplinks of the JavaScript codec run.
 const JS_UPLINKS: usize = 20_000;
 
-/// The Cayenne LPP payload of uplink `i`: temperature -10.0 .. 59.9 °C (within the vocabulary's
-/// physical range, so every value is stored) and humidity.
+/// The Cayenne LPP payload of uplink `i`: four readings, as many as the LHT65 uplink gives
+/// (temperature -10.0 .. 59.9 °C, within the vocabulary's physical range, and humidity, each on
+/// two channels), so that both runs store the same number of readings per uplink.
 fn lpp_payload(i: usize) -> Vec<u8> {
     let raw = (i % 700) as i16 - 100;
-    vec![0x01, 0x67, (raw >> 8) as u8, raw as u8, 0x02, 0x68, 0x64]
+    let [hi, lo] = raw.to_be_bytes();
+    vec![
+        0x01, 0x67, hi, lo, 0x02, 0x68, 0x64, 0x03, 0x67, hi, lo, 0x04, 0x68, 0x50,
+    ]
 }
 
 fn stream(count: usize, f_port: u8, payload: impl Fn(usize) -> Vec<u8>) -> Vec<(String, Vec<u8>)> {
@@ -227,7 +231,7 @@ fn main() {
     });
     let js = end_to_end(&runtime, js_messages, "ttn:dragino/lht65");
 
-    println!("| measure ({DEVICES} devices) | Cayenne LPP ({UPLINKS} uplinks) | JavaScript codec, Dragino LHT65 ({JS_UPLINKS} uplinks) |");
+    println!("| measure ({DEVICES} devices, 4 readings an uplink) | Cayenne LPP ({UPLINKS} uplinks) | JavaScript codec, Dragino LHT65 ({JS_UPLINKS} uplinks) |");
     println!("|---|---|---|");
     println!("| bare QoS 1 subscriber (rumqttc), receive rate | {bare:.0} uplinks/s | |");
     println!(
