@@ -596,6 +596,30 @@ mod tests {
     }
 
     #[test]
+    fn a_rule_names_the_second_of_two_normalized_terms() {
+        let rules = vec![NormalisationRule {
+            device_type: "js:test.js".into(),
+            field: "1:air.temperature".into(),
+            quantity: "water_temperature".into(),
+            scale: 1.0,
+            offset: 0.0,
+            unit: None,
+        }];
+        let normalized = json!([{"air": {"temperature": 21.3}}, {"air": {"temperature": 8.5}}]);
+        let m = map(
+            Output::Json {
+                data: json!({}),
+                normalized: Some(normalized),
+            },
+            &rules,
+            "js:test.js",
+        );
+        assert_eq!(reading(&m, "air_temperature").unwrap().value, 21.3);
+        assert_eq!(reading(&m, "water_temperature").unwrap().value, 8.5);
+        assert!(reading(&m, "air_temperature_2").is_none());
+    }
+
+    #[test]
     fn hostile_output_costs_bounded_work() {
         let wide: serde_json::Map<String, Json> =
             (0..10_000).map(|i| (format!("f{i}"), json!(i))).collect();
