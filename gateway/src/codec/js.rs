@@ -230,7 +230,7 @@ impl Codec {
                 .map_err(|e| fail("building the input", e))?;
             let result: Value = decode.call((arg,)).map_err(|e| fail("decodeUplink", e))?;
             let to_json = |v| {
-                to_json(&ctx, v).map_err(|e| {
+                to_json(v).map_err(|e| {
                     if self.timed_out() {
                         self.timeout()
                     } else {
@@ -266,19 +266,15 @@ const MAX_DEPTH: usize = 64;
 /// A codec's result as JSON, read from the runtime directly as `JSON.stringify` would see it
 /// (`toJSON` honoured, functions and `undefined` left out, non-finite numbers `null`),
 /// without printing every number as text and parsing it back.
-fn to_json<'js>(ctx: &rquickjs::Ctx<'js>, value: Value<'js>) -> Result<Json, String> {
-    convert(ctx, value, 0)?.ok_or_else(|| "the function returned nothing".to_owned())
+fn to_json(value: Value<'_>) -> Result<Json, String> {
+    convert(value, 0)?.ok_or_else(|| "the function returned nothing".to_owned())
 }
 
 fn number(v: f64) -> Json {
     serde_json::Number::from_f64(v).map_or(Json::Null, Json::Number)
 }
 
-fn convert<'js>(
-    ctx: &rquickjs::Ctx<'js>,
-    value: Value<'js>,
-    depth: usize,
-) -> Result<Option<Json>, String> {
+fn convert(value: Value<'_>, depth: usize) -> Result<Option<Json>, String> {
     use rquickjs::Type;
     if depth > MAX_DEPTH {
         return Err(format!(
@@ -309,7 +305,7 @@ fn convert<'js>(
             let mut items = Vec::with_capacity(array.len());
             for item in array.iter::<Value>() {
                 let item = item.map_err(fail)?;
-                items.push(convert(ctx, item, depth + 1)?.unwrap_or(Json::Null));
+                items.push(convert(item, depth + 1)?.unwrap_or(Json::Null));
             }
             Json::Array(items)
         }
@@ -319,12 +315,12 @@ fn convert<'js>(
                 let shown: Value = to_json
                     .call((rquickjs::function::This(object.clone()),))
                     .map_err(fail)?;
-                return convert(ctx, shown, depth + 1);
+                return convert(shown, depth + 1);
             }
             let mut map = serde_json::Map::new();
             for prop in object.props::<String, Value>() {
                 let (key, v) = prop.map_err(fail)?;
-                if let Some(v) = convert(ctx, v, depth + 1)? {
+                if let Some(v) = convert(v, depth + 1)? {
                     map.insert(key, v);
                 }
             }
