@@ -13,6 +13,8 @@ use sensorhub_gateway::codec::ttn::{self, Comparison};
 use sensorhub_gateway::codec::{js, output, Output};
 use sensorhub_gateway::{CodecsConfig, NormalisationRule};
 
+use crate::readings::printable;
+
 /// The JavaScript file and the device type (for rules) of `codec`: a `.js` file, a codec
 /// definition `.yaml`, or `ttn:VENDOR/CODEC`.
 fn script(codec: &str, codecs: &CodecsConfig) -> Result<(String, String)> {
@@ -89,7 +91,8 @@ pub fn test(
         } else {
             "   <- outside the physical range: dead-lettered implausible_value"
         };
-        writeln!(out, "  {:<28} {} {}{note}", m.quantity, m.value, m.unit)?;
+        let quantity = printable(&m.quantity);
+        writeln!(out, "  {quantity:<28} {} {}{note}", m.value, m.unit)?;
     }
     writeln!(out, "\nunmapped fields (kept per device, never public):")?;
     if mapped.unmapped.is_empty() {

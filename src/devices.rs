@@ -81,7 +81,14 @@ pub fn verify_codecs(devices: &[Device], codecs: &sensorhub_gateway::CodecsConfi
     for d in devices {
         let t = d.device_type.as_str();
         if t.starts_with("ttn:") && !checked.contains(&t) {
-            sensorhub_gateway::codec::ttn::verify(codecs, t).map_err(anyhow::Error::msg)?;
+            let definition =
+                sensorhub_gateway::codec::ttn::verify(codecs, t).map_err(anyhow::Error::msg)?;
+            if definition.examples.is_empty() {
+                eprintln!(
+                    "warning: {} publishes no examples, so `{t}` could not be checked; try it with `sensorhub codecs test`",
+                    definition.yaml.display()
+                );
+            }
             checked.push(t);
         }
     }

@@ -190,7 +190,7 @@ const EXPECTED: &[(&str, &[(&str, f64)], &[&str])] = &[
             ("air_temperature", 28.29),
             ("relative_humidity", 88.6),
             ("battery_voltage", 3.062),
-            ("air_temperature_2", 27.81),
+            ("external_temperature", 27.81),
         ],
         &["Bat_status"],
     ),
@@ -818,6 +818,12 @@ fn codecs_check_and_ttn_registration_refuse_a_codec_that_misses_its_examples() {
     std::fs::copy(
         source.join("lht65-codec.yaml"),
         dragino.join("lht65-codec.yaml"),
+    )
+    .unwrap();
+    // As in the repository, `lht65.yaml` is the device's own definition, not its codec's.
+    std::fs::write(
+        dragino.join("lht65.yaml"),
+        "name: LHT65 Temperature & Humidity Sensor\nfirmwareVersions:\n  - version: '1.8'\n",
     )
     .unwrap();
     let js = std::fs::read_to_string(source.join("lht65.js")).unwrap();

@@ -195,11 +195,18 @@ impl DatasetConfig {
             problems.push(format!("{}: name at least one quantity", at("quantities")));
         }
         for q in &self.quantities {
-            if sensorhub_core::Quantity::by_name(q).is_none() {
-                problems.push(format!(
+            match sensorhub_core::Quantity::by_name(q) {
+                None => problems.push(format!(
                     "{}: `{q}` is not in the vocabulary",
                     at("quantities")
-                ));
+                )),
+                Some(base) if crate::DEVICE_QUANTITIES.contains(&base.name) => {
+                    problems.push(format!(
+                        "{}: `{q}` is about the device (its battery or position), never published",
+                        at("quantities")
+                    ))
+                }
+                Some(_) => {}
             }
         }
         if self.stations.is_empty() {
@@ -338,6 +345,21 @@ mod tests {
             valid().licence_entry().unwrap().0,
             "http://dcat-ap.de/def/licenses/dl-by-de/2.0"
         );
+    }
+
+    #[test]
+    fn device_quantities_and_positions_are_never_published() {
+        for q in ["battery_voltage", "latitude", "longitude_2"] {
+            let d = DatasetConfig {
+                quantities: vec!["water_level".into(), q.into()],
+                ..valid()
+            };
+            let problems = d.problems(0, true).join("\n");
+            assert!(problems.contains("never published"), "{q}: {problems}");
+        }
+        // Series of people counts are people counts: k applies to `visitor_count_2` too.
+        assert!(crate::policy::is_people_count("visitor_count_2"));
+        assert!(!crate::policy::is_people_count("water_level_2"));
     }
 
     #[test]

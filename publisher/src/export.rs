@@ -11,7 +11,7 @@ use sensorhub_store::{RangeQuery, Resolution, Store, TimeSeries};
 use serde_json::{json, Value};
 
 use crate::dataset::{parse_day, parse_duration_ms, DatasetConfig};
-use crate::policy::{pseudonym, Coordinates, StationIds, PEOPLE_COUNTS};
+use crate::policy::{pseudonym, Coordinates, StationIds};
 use crate::{PrivacyConfig, PublishError};
 
 /// One aggregated row: a station's quantity over one interval. The texts are shared between
@@ -191,7 +191,7 @@ pub async fn collect(
         .collect();
     let k = f64::from(dataset.privacy.k);
     let suppress = |quantity: &str, v: f64| -> Option<f64> {
-        let small_count = PEOPLE_COUNTS.contains(&quantity) && v > 0.0 && v < k;
+        let small_count = crate::policy::is_people_count(quantity) && v > 0.0 && v < k;
         (!small_count).then_some(v)
     };
 

@@ -53,6 +53,12 @@ pub const PEOPLE_COUNTS: [&str; 8] = [
     "count",
 ];
 
+/// Whether `quantity` (a series name: `visitor_count_2` is a visitor count) counts people.
+pub fn is_people_count(quantity: &str) -> bool {
+    let base = sensorhub_core::Quantity::by_name(quantity).map_or(quantity, |q| q.name);
+    PEOPLE_COUNTS.contains(&base)
+}
+
 /// How stations are named in published data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -101,9 +107,7 @@ impl Default for DatasetPolicy {
 impl DatasetPolicy {
     pub fn problems(&self, at: &str, quantities: &[String]) -> Vec<String> {
         let mut problems = Vec::new();
-        let counts_people = quantities
-            .iter()
-            .any(|q| PEOPLE_COUNTS.contains(&q.as_str()));
+        let counts_people = quantities.iter().any(|q| is_people_count(q));
         if self.exact_coordinates && (self.grid_m.is_some() || self.coordinate_decimals.is_some()) {
             problems.push(format!(
                 "{at}: exact_coordinates contradicts grid_m / coordinate_decimals; choose one"

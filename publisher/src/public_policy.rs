@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use sensorhub_core::Quantity;
 use sensorhub_store::Resolution;
 
-use crate::policy::{Coordinates, DatasetPolicy, PrivacyConfig, PEOPLE_COUNTS};
+use crate::policy::{Coordinates, DatasetPolicy, PrivacyConfig};
 use crate::DatasetConfig;
 
 /// Quantities about the device, not the world: device health, and where a tracker is (a
@@ -127,7 +127,7 @@ impl PublicPolicy {
             Some(p) => *p,
             None => {
                 let defaults = DatasetPolicy::default();
-                let people = PEOPLE_COUNTS.contains(&q);
+                let people = crate::policy::is_people_count(q);
                 QuantityPolicy {
                     k: if people { defaults.k } else { 0 },
                     delay_ms: 0,
@@ -162,7 +162,7 @@ fn dataset_policy(
     privacy: &PrivacyConfig,
     interval: Resolution,
 ) -> QuantityPolicy {
-    let people = PEOPLE_COUNTS.contains(&quantity);
+    let people = crate::policy::is_people_count(quantity);
     QuantityPolicy {
         k: if people { policy.k } else { 0 },
         // The config check refuses a delay that is no duration.

@@ -238,6 +238,24 @@ const BY_CODEC: &[(&str, &str, Option<Entry>)] = &[
     ("ers-co2", "light", Some(e("light", LUX, Some("lx")))),
 ];
 
+/// Where a codec's `normalizeUplink` files a value under a term that says less than the
+/// vendor's documentation: the codec, the normalized path, the quantity it is.
+const NORMALIZED_BY_CODEC: &[(&str, &str, &str)] = &[
+    // Dragino LHT65: the second air temperature is the DS18B20 probe on its cable, which may
+    // hang in water or soil (the built-in `dragino-lht65` decoder calls it the same).
+    ("lht65", "1:air.temperature", "external_temperature"),
+];
+
+/// The quantity a codec's own normalized term is, where the vendor's documentation says more
+/// than the term.
+pub fn normalized_term(device_type: &str, path: &str) -> Option<&'static str> {
+    let stem = codec_stem(device_type);
+    NORMALIZED_BY_CODEC
+        .iter()
+        .find(|(c, p, _)| *c == stem && *p == path)
+        .map(|(_, _, q)| *q)
+}
+
 /// The codec's stem of a device type: `ttn:parametric/pcr2` and `js:/etc/codecs/pcr2.js` are
 /// both `pcr2`; a repository definition's `-codec` suffix is dropped.
 fn codec_stem(device_type: &str) -> &str {

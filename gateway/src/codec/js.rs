@@ -229,8 +229,9 @@ impl Codec {
                 .call((payload.to_vec(), f_port.unwrap_or(0), recv_time))
                 .map_err(|e| fail("building the input", e))?;
             let result: Value = decode.call((arg,)).map_err(|e| fail("decodeUplink", e))?;
+            let timed_out = || self.timed_out();
             let to_json = |v| {
-                to_json(v).map_err(|e| {
+                to_json(v, &timed_out).map_err(|e| {
                     if self.timed_out() {
                         self.timeout()
                     } else {
@@ -260,27 +261,65 @@ impl Codec {
     }
 }
 
-/// How deep a codec's result may nest.
+/// How deep a codec's result may nest, how many values and how many bytes of text it may hold:
+/// reading it costs bounded work and memory, whatever the codec built (a structure that
+/// shares one object a million times, an array whose length says 2^31).
 const MAX_DEPTH: usize = 64;
+const MAX_NODES: usize = 100_000;
+const MAX_TEXT_BYTES: usize = 4 << 20;
+
+/// What reading one result may still use.
+struct Walk<'a> {
+    nodes: usize,
+    bytes: usize,
+    timed_out: &'a dyn Fn() -> bool,
+}
+
+impl Walk<'_> {
+    fn visit(&mut self) -> Result<(), String> {
+        self.nodes = self
+            .nodes
+            .checked_sub(1)
+            .ok_or_else(|| format!("result holds more than {MAX_NODES} values"))?;
+        if self.nodes % 1024 == 0 && (self.timed_out)() {
+            return Err("result took too long to read".into());
+        }
+        Ok(())
+    }
+
+    fn text(&mut self, len: usize) -> Result<(), String> {
+        self.bytes = self
+            .bytes
+            .checked_sub(len)
+            .ok_or_else(|| format!("result holds more than {MAX_TEXT_BYTES} bytes of text"))?;
+        Ok(())
+    }
+}
 
 /// A codec's result as JSON, read from the runtime directly as `JSON.stringify` would see it
 /// (`toJSON` honoured, functions and `undefined` left out, non-finite numbers `null`),
 /// without printing every number as text and parsing it back.
-fn to_json(value: Value<'_>) -> Result<Json, String> {
-    convert(value, 0)?.ok_or_else(|| "the function returned nothing".to_owned())
+fn to_json(value: Value<'_>, timed_out: &dyn Fn() -> bool) -> Result<Json, String> {
+    let mut walk = Walk {
+        nodes: MAX_NODES,
+        bytes: MAX_TEXT_BYTES,
+        timed_out,
+    };
+    convert(value, 0, &mut walk)?.ok_or_else(|| "the function returned nothing".to_owned())
 }
 
 fn number(v: f64) -> Json {
     serde_json::Number::from_f64(v).map_or(Json::Null, Json::Number)
 }
 
-fn convert(value: Value<'_>, depth: usize) -> Result<Option<Json>, String> {
+fn convert(value: Value<'_>, depth: usize, walk: &mut Walk<'_>) -> Result<Option<Json>, String> {
     use rquickjs::Type;
     if depth > MAX_DEPTH {
         return Err(format!(
             "result nested deeper than {MAX_DEPTH} levels (or circular)"
         ));
     }
+    walk.visit()?;
     let fail = |e: rquickjs::Error| format!("result is not JSON: {e}");
     Ok(Some(match value.type_of() {
         Type::Uninitialized
@@ -292,20 +331,28 @@ fn convert(value: Value<'_>, depth: usize) -> Result<Option<Json>, String> {
         Type::Bool => Json::Bool(value.as_bool().unwrap_or(false)),
         Type::Int => Json::from(value.as_int().unwrap_or(0)),
         Type::Float => number(value.as_float().unwrap_or(f64::NAN)),
-        Type::String => Json::String(
-            value
+        Type::String => {
+            let text = value
                 .as_string()
                 .map(|s| s.to_string())
                 .transpose()
                 .map_err(fail)?
-                .unwrap_or_default(),
-        ),
+                .unwrap_or_default();
+            walk.text(text.len())?;
+            Json::String(text)
+        }
         Type::Array => {
-            let array = value.as_array().expect("an array");
-            let mut items = Vec::with_capacity(array.len());
-            for item in array.iter::<Value>() {
-                let item = item.map_err(fail)?;
-                items.push(convert(item, depth + 1)?.unwrap_or(Json::Null));
+            // The length is read as a number, not through rquickjs's `Array::len`, which
+            // asserts it fits an i32: a codec may set any length.
+            let array = value.as_object().expect("an array is an object");
+            let len: f64 = array.get("length").map_err(fail)?;
+            if !(0.0..=MAX_NODES as f64).contains(&len) {
+                return Err(format!("result holds an array of length {len}"));
+            }
+            let mut items = Vec::with_capacity(len as usize);
+            for i in 0..len as u32 {
+                let item: Value = array.get(i).map_err(fail)?;
+                items.push(convert(item, depth + 1, walk)?.unwrap_or(Json::Null));
             }
             Json::Array(items)
         }
@@ -315,12 +362,13 @@ fn convert(value: Value<'_>, depth: usize) -> Result<Option<Json>, String> {
                 let shown: Value = to_json
                     .call((rquickjs::function::This(object.clone()),))
                     .map_err(fail)?;
-                return convert(shown, depth + 1);
+                return convert(shown, depth + 1, walk);
             }
             let mut map = serde_json::Map::new();
             for prop in object.props::<String, Value>() {
                 let (key, v) = prop.map_err(fail)?;
-                if let Some(v) = convert(v, depth + 1)? {
+                walk.text(key.len())?;
+                if let Some(v) = convert(v, depth + 1, walk)? {
                     map.insert(key, v);
                 }
             }
@@ -449,6 +497,26 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("circular"), "{err}");
+    }
+
+    /// Results built to make reading them explode are refused quickly, never a hang or a panic.
+    #[test]
+    fn results_that_explode_when_read_are_refused() {
+        for body in [
+            // 2^60 paths through 60 shared objects
+            "var o = {}; for (var i = 0; i < 60; i++) { o = {a: o, b: o}; } return {data: o};",
+            // an array whose length does not fit an i32
+            "var a = []; a.length = 2147483648; return {data: {a: a}};",
+            "var a = []; a.length = 4294967295; return {data: a};",
+            // one large string shared half a million times
+            "var s = 'x'.repeat(1 << 20); var a = []; for (var i = 0; i < 500000; i++) { a.push(s); } return {data: a};",
+        ] {
+            let (_dir, path) = codec_file(&format!("function decodeUplink(i) {{ {body} }}"));
+            let started = Instant::now();
+            let err = decode_once(&path, Some(1), &[], "").unwrap_err().to_string();
+            assert!(started.elapsed() < Duration::from_secs(5), "{body}");
+            assert!(err.contains("result") || err.contains("ran longer"), "{body}: {err}");
+        }
     }
 
     #[test]

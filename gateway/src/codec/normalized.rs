@@ -74,17 +74,25 @@ fn number(value: &Json) -> Option<f64> {
     }
 }
 
-/// Every numeric leaf below `value`, with its dotted path.
-fn leaves(value: &Json, path: &str, out: &mut Vec<(String, f64)>) {
+/// Items of a normalized list read, and values taken from one payload, at most.
+const MAX_ITEMS: usize = 64;
+const MAX_TERMS: usize = 256;
+
+/// Numeric leaves below `value` (a few levels, a bounded number), with their dotted paths.
+fn leaves(value: &Json, path: &str, depth: usize, out: &mut Vec<(String, f64)>) {
+    if depth > 4 || out.len() >= MAX_TERMS {
+        return;
+    }
     match value {
         Json::Object(map) => {
-            for (k, v) in map {
+            for (k, v) in map.iter().take(MAX_TERMS) {
+                let k: String = k.chars().take(64).collect();
                 let p = if path.is_empty() {
-                    k.clone()
+                    k
                 } else {
                     format!("{path}.{k}")
                 };
-                leaves(v, &p, out);
+                leaves(v, &p, depth + 1, out);
             }
         }
         Json::Number(n) => out.extend(n.as_f64().map(|v| (path.to_owned(), v))),
@@ -99,7 +107,12 @@ pub fn terms(normalized: &Json) -> Vec<Term> {
         other => vec![other],
     };
     let mut out = Vec::new();
-    for (index, item) in items.into_iter().enumerate() {
+    // A normalized payload is a few measurements; a hostile one (a network server passes it
+    // through) costs bounded work.
+    for (index, item) in items.into_iter().enumerate().take(MAX_ITEMS) {
+        if out.len() >= MAX_TERMS {
+            break;
+        }
         let prefix = if index == 0 {
             String::new()
         } else {
@@ -123,7 +136,7 @@ pub fn terms(normalized: &Json) -> Vec<Term> {
             });
         }
         let mut numbers = Vec::new();
-        leaves(item, "", &mut numbers);
+        leaves(item, "", 0, &mut numbers);
         for (path, value) in numbers {
             let known = TERMS.iter().any(|(p, _, _)| *p == path) || CONTEXT.contains(&&*path);
             if !known && value.is_finite() {

@@ -32,6 +32,19 @@ use crate::normalise::{rule_for, NormalisationRule};
 const MAX_DEPTH: usize = 8;
 const MAX_CANDIDATES: usize = 256;
 
+/// Longest key (in bytes) and path kept while searching decoded data.
+const MAX_KEY: usize = 64;
+const MAX_PATH: usize = 256;
+
+/// `key`, cut to [`MAX_KEY`] bytes at a character boundary.
+fn truncated(key: &str) -> &str {
+    let mut end = key.len().min(MAX_KEY);
+    while !key.is_char_boundary(end) {
+        end -= 1;
+    }
+    &key[..end]
+}
+
 /// What a decoder produced.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
@@ -151,6 +164,12 @@ fn numeric_string(s: &str) -> Option<(f64, Option<String>)> {
     if rest.is_empty() {
         return Some((value, None));
     }
+    // `"5F"` and `"1A"` are hex, not 5 °F and 1 A: a unit right after the digits must hold a
+    // letter no hex digit is.
+    let spaced = s[end..].starts_with(' ');
+    if !spaced && rest.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
     Unit::parse(rest)?;
     Some((value, Some(rest.to_owned())))
 }
@@ -201,8 +220,12 @@ fn candidates(value: &Json, path: &str, name: &str, depth: usize, out: &mut Vec<
                 return;
             }
             for (key, child) in map {
+                if out.len() >= MAX_CANDIDATES || path.len() > MAX_PATH {
+                    return;
+                }
+                let key = truncated(key);
                 let child_path = if path.is_empty() {
-                    key.clone()
+                    key.to_owned()
                 } else {
                     format!("{path}.{key}")
                 };
@@ -211,6 +234,9 @@ fn candidates(value: &Json, path: &str, name: &str, depth: usize, out: &mut Vec<
         }
         Json::Array(items) => {
             for (i, child) in items.iter().enumerate() {
+                if out.len() >= MAX_CANDIDATES || path.len() > MAX_PATH {
+                    return;
+                }
                 candidates(child, &format!("{path}.{i}"), name, depth + 1, out);
             }
         }
@@ -344,20 +370,36 @@ fn base(series: &str) -> &'static str {
     Quantity::by_name(series).map_or("", |q| q.name)
 }
 
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() <= 1e-9_f64.max(0.01 * a.abs().max(b.abs()))
+/// The same number, but for the last bits of a conversion.
+fn same(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
 }
 
 /// Adds `m` under a series name not yet used in this uplink.
-fn push_distinct(out: &mut Vec<Measurement>, mut m: Measurement) {
+/// Readings one uplink may give at most, and series of one name: a payload that repeats a
+/// term thousands of times costs bounded work and creates no thousands of series.
+const MAX_READINGS: usize = MAX_CANDIDATES;
+const MAX_SERIES_PER_NAME: usize = 16;
+
+/// Adds `m` under a series name not yet used in this uplink; `false` when it is dropped
+/// because the uplink already gave too many.
+fn push_distinct(out: &mut Vec<Measurement>, mut m: Measurement) -> bool {
+    if out.len() >= MAX_READINGS {
+        return false;
+    }
     if out.iter().any(|o| o.quantity == m.quantity) {
         let stem = m.quantity.clone();
-        let n = (2..)
-            .find(|n| !out.iter().any(|o| o.quantity == format!("{stem}_{n}")))
-            .expect("a free suffix");
+        let free = (2..=MAX_SERIES_PER_NAME).find(|n| {
+            let name = format!("{stem}_{n}");
+            !out.iter().any(|o| o.quantity == name)
+        });
+        let Some(n) = free else {
+            return false;
+        };
         m.quantity = format!("{stem}_{n}");
     }
     out.push(m);
+    true
 }
 
 /// Maps one decoder's output onto the vocabulary (see the module doc).
@@ -373,15 +415,34 @@ pub fn map(output: Output, rules: &[NormalisationRule], device_type: &str) -> Ma
                     unit: Some(m.unit.clone()),
                     boolean: false,
                 };
-                match map_candidate(&c, rules, device_type) {
-                    Ok(m) => push_distinct(&mut mapped.measurements, m),
-                    Err(u) => mapped.unmapped.push(u),
+                // Built-in decoders name their series already: only rules rename them.
+                if Quantity::by_name(&m.quantity).is_none()
+                    && rule_for(rules, device_type, &c.path).is_none()
+                {
+                    mapped.unmapped.push(Unmapped {
+                        field: c.path,
+                        value: c.value,
+                        unit: c.unit,
+                        why: Why::UnknownName,
+                        quantity: None,
+                    });
+                    continue;
                 }
+                let m = match rule_for(rules, device_type, &c.path) {
+                    Some(_) => match map_candidate(&c, rules, device_type) {
+                        Ok(m) => m,
+                        Err(u) => {
+                            mapped.unmapped.push(u);
+                            continue;
+                        }
+                    },
+                    None => m,
+                };
+                push_distinct(&mut mapped.measurements, m);
             }
         }
         Output::Json { data, normalized } => {
             let mut from_normalized: Vec<(f64, &'static str)> = Vec::new();
-            let dimension = |q: &str| Quantity::by_name(q).map(|q| q.unit().dimension);
             for term in normalized
                 .as_ref()
                 .map(normalized::terms)
@@ -393,15 +454,29 @@ pub fn map(output: Output, rules: &[NormalisationRule], device_type: &str) -> Ma
                         quantity,
                         value,
                     } => {
+                        let quantity =
+                            fields::normalized_term(device_type, &path).unwrap_or(quantity);
                         from_normalized.push((value, quantity));
                         let m = match rule_for(rules, device_type, &path) {
-                            Some(rule) => Measurement {
-                                quantity: rule.quantity.clone(),
-                                unit: Quantity::by_name(&rule.quantity)
-                                    .map_or("", |q| q.unit)
-                                    .to_owned(),
-                                value: value * rule.scale + rule.offset,
-                            },
+                            Some(rule) => {
+                                let Some(q) = Quantity::by_name(&rule.quantity) else {
+                                    continue;
+                                };
+                                let value = value * rule.scale + rule.offset;
+                                let converted = match rule.unit.as_deref() {
+                                    Some(unit) => Unit::parse_as(unit, q.unit().dimension)
+                                        .and_then(|u| u.convert(value, q.unit())),
+                                    None => Some(value),
+                                };
+                                let Some(value) = converted else {
+                                    continue;
+                                };
+                                Measurement {
+                                    quantity: rule.quantity.clone(),
+                                    unit: q.unit.to_owned(),
+                                    value,
+                                }
+                            }
                             None => Measurement {
                                 quantity: quantity.to_owned(),
                                 unit: Quantity::by_name(quantity)
@@ -425,16 +500,11 @@ pub fn map(output: Output, rules: &[NormalisationRule], device_type: &str) -> Ma
             candidates(&data, "", "", 0, &mut found);
             for c in found {
                 let result = map_candidate(&c, rules, device_type);
-                let same = |v: f64| (c.value - v).abs() <= 1e-9 * v.abs().max(1.0);
-                // Given already: the same quantity and value, or the same number of the same
-                // kind (the LHT65's probe temperature is the normalized second air
-                // temperature); for a field that became no reading, the same number.
+                // Given already: the same quantity with the same value; for a field that
+                // became no reading, the same number (it is listed nowhere then).
                 let covered = from_normalized.iter().any(|&(v, q)| match &result {
-                    Ok(m) => {
-                        (base(&m.quantity) == q && close(m.value, v))
-                            || (same(v) && dimension(q) == dimension(&m.quantity))
-                    }
-                    Err(_) => same(v),
+                    Ok(m) => base(&m.quantity) == q && same(m.value, v),
+                    Err(_) => same(c.value, v),
                 });
                 // A flag the dictionary does not name is a state, not a measurement.
                 let ignored = c.boolean && result.is_err();
@@ -442,12 +512,15 @@ pub fn map(output: Output, rules: &[NormalisationRule], device_type: &str) -> Ma
                     continue;
                 }
                 match result {
-                    Ok(m) => push_distinct(&mut mapped.measurements, m),
+                    Ok(m) => {
+                        push_distinct(&mut mapped.measurements, m);
+                    }
                     Err(u) => mapped.unmapped.push(u),
                 }
             }
         }
     }
+    mapped.unmapped.truncate(MAX_CANDIDATES);
     mapped
 }
 
@@ -491,6 +564,31 @@ mod tests {
         let distance = m.unmapped.iter().find(|u| u.field == "distance").unwrap();
         let rule = distance.suggested_rule("js:test.js");
         assert!(rule.contains("quantity = \"distance\""), "{rule}");
+    }
+
+    #[test]
+    fn hex_strings_are_no_numbers_with_units() {
+        let m = json(
+            json!({"temperature": "5F", "current": "1A", "t2": "-4.1°C"}),
+            None,
+        );
+        assert!(m.measurements.is_empty(), "{:?}", m.measurements);
+        assert_eq!(m.unmapped.len(), 1, "{:?}", m.unmapped); // t2: a number, unknown name
+        assert_eq!(numeric_string("20 F"), Some((20.0, Some("F".into()))));
+    }
+
+    #[test]
+    fn built_in_series_keep_their_names_unless_a_rule_renames_them() {
+        let m = map(
+            Output::Vocabulary(vec![Measurement {
+                quantity: "motion".into(),
+                unit: String::new(),
+                value: 3.0,
+            }]),
+            &[],
+            "elsys-ers",
+        );
+        assert_eq!(m.measurements[0].quantity, "motion");
     }
 
     #[test]
@@ -630,5 +728,21 @@ mod tests {
             deep = json!({ "a": deep });
         }
         assert!(json(deep, None).unmapped.is_empty());
+        // A network server passes a sender's normalized payload through: 10,000 repeats of one
+        // term give a bounded number of series, at once.
+        let many: Vec<Json> = (0..10_000)
+            .map(|i| json!({"air": {"temperature": i % 50}, "x": i}))
+            .collect();
+        let started = std::time::Instant::now();
+        let m = json(json!({}), Some(Json::Array(many)));
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        assert_eq!(m.measurements.len(), MAX_SERIES_PER_NAME);
+        assert!(m.unmapped.len() <= MAX_CANDIDATES);
+        // Long keys and wide lists are cut, not copied into every path.
+        let long = "k".repeat(1 << 20);
+        let wide = json!({ long: (0..100_000).collect::<Vec<_>>() });
+        let m = json(wide, None);
+        assert!(m.unmapped.len() <= MAX_CANDIDATES);
+        assert!(m.unmapped.iter().all(|u| u.field.len() <= MAX_PATH + 16));
     }
 }

@@ -134,7 +134,16 @@ impl CodecThread {
 fn codec_thread(jobs: mpsc::Receiver<Job>) {
     let mut thread = CodecThread::default();
     for job in jobs {
-        let result = thread.run(&job);
+        // Nothing a codec does should panic here; if something does, that uplink is
+        // dead-lettered, the codec rebuilt from its file, and the thread goes on.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| thread.run(&job)))
+            .unwrap_or_else(|_| {
+                thread.warm.retain(|(p, _)| *p != job.path);
+                Err(RunError::Codec(CodecError::Js {
+                    path: job.path.clone(),
+                    detail: "decoding this uplink failed inside the gateway (a panic); the codec is rebuilt for the next one".into(),
+                }))
+            });
         let _ = job.reply.send(result);
     }
 }
@@ -235,7 +244,7 @@ impl CodecRunner {
             tx
         });
         if jobs.send(job).is_err() {
-            // The thread is gone (it cannot panic by design, but if it did): start anew.
+            // The thread is gone (it catches panics, so this should not happen): start anew.
             self.jobs = None;
             return Submitted::Ready(Err(RunError::Codec(CodecError::Js {
                 path,

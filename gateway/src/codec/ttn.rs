@@ -1,8 +1,9 @@
 //! Codecs of The Things Network's device repository (github.com/TheThingsNetwork/lorawan-devices)
 //! used as they are published.
 //!
-//! A device type `ttn:VENDOR/CODEC` names the codec definition `vendor/VENDOR/CODEC.yaml` (or
-//! `CODEC-codec.yaml`, the repository's usual name) in a local checkout given by
+//! A device type `ttn:VENDOR/CODEC` names the codec definition `vendor/VENDOR/CODEC-codec.yaml`
+//! (the repository's name for codec definitions; `CODEC.yaml` is tried second, as that name is
+//! the device's own definition there) in a local checkout given by
 //! `[codecs] ttn_repository`. The definition names the JavaScript file (`uplinkDecoder.fileName`)
 //! and lists published examples: input bytes and port, the expected `decodeUplink` output and,
 //! for codecs with `normalizeUplink`, the expected normalized output. [`check`] runs the codec
@@ -69,9 +70,10 @@ pub fn definition_path(repository: &Path, id: &str) -> Result<PathBuf, String> {
         ));
     }
     let dir = repository.join("vendor").join(vendor);
+    // `vendor/dragino/lht65.yaml` is the device's definition, `lht65-codec.yaml` its codec's.
     let candidates = [
-        dir.join(format!("{codec}.yaml")),
         dir.join(format!("{codec}-codec.yaml")),
+        dir.join(format!("{codec}.yaml")),
     ];
     candidates
         .iter()
