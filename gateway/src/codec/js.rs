@@ -281,7 +281,7 @@ impl Walk<'_> {
             .nodes
             .checked_sub(1)
             .ok_or_else(|| format!("result holds more than {MAX_NODES} values"))?;
-        if self.nodes % 1024 == 0 && (self.timed_out)() {
+        if self.nodes.is_multiple_of(1024) && (self.timed_out)() {
             return Err("result took too long to read".into());
         }
         Ok(())
