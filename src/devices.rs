@@ -71,7 +71,7 @@ fn parse_coordinate(text: &str, name: &str, limit: f64) -> Result<Option<f64>> {
 
 /// Checks a device and brings its identifiers into canonical form (lowercase hex).
 pub fn validate(device: Device) -> Result<Device> {
-    sensorhub_gateway::registry::validate(device).map_err(anyhow::Error::msg)
+    device.validate().map_err(anyhow::Error::msg)
 }
 
 /// Devices of a device repository codec (`ttn:VENDOR/CODEC`) are registered only if that codec
@@ -104,7 +104,7 @@ pub fn write_fields(
     match format {
         "json" => {
             for f in fields {
-                let rule = suggestion(f);
+                let rule = f.suggested_rule();
                 let mut line = serde_json::to_value(f)?;
                 line["suggested_rule"] = rule.into();
                 writeln!(out, "{line}")?;
@@ -132,7 +132,7 @@ pub fn write_fields(
                     sensorhub_store::time::format_rfc3339(f.last_seen_ms),
                     f.why
                 )?;
-                for line in suggestion(f).lines() {
+                for line in f.suggested_rule().lines() {
                     writeln!(out, "    {}", crate::readings::printable(line))?;
                 }
             }
@@ -140,28 +140,6 @@ pub fn write_fields(
         other => bail!("--format: `{other}` is not table or json"),
     }
     Ok(())
-}
-
-fn suggestion(f: &sensorhub_store::UnmappedField) -> String {
-    let why = match f.why.as_str() {
-        "unknown_unit" => sensorhub_gateway::codec::Why::UnknownUnit,
-        "wrong_unit" => sensorhub_gateway::codec::Why::WrongUnit,
-        "no_sensor" => sensorhub_gateway::codec::Why::NoSensor,
-        _ => sensorhub_gateway::codec::Why::UnknownName,
-    };
-    let quantity = f
-        .quantity
-        .as_deref()
-        .and_then(sensorhub_core::Quantity::by_name)
-        .map(|q| q.name);
-    sensorhub_gateway::codec::Unmapped {
-        field: f.field.clone(),
-        value: f.last_value,
-        unit: f.unit.clone(),
-        why,
-        quantity,
-    }
-    .suggested_rule(&f.device_type)
 }
 
 fn from_row(row: CsvRow) -> Result<Device> {

@@ -180,8 +180,11 @@ pub async fn run_with(
         }
         let state = AppState::new(
             store.clone(),
-            parts.gateway.then(|| metrics.clone()),
-            sensorhub_dashboards::PublicPolicy::new(&config.privacy, &config.datasets),
+            parts.gateway.then(|| {
+                Arc::new(GatewayStatus(metrics.clone()))
+                    as Arc<dyn sensorhub_dashboards::GatewayStatus>
+            }),
+            sensorhub_publisher::public_policy(&config.privacy, &config.datasets),
             http,
         );
         let stop = shutdown.clone();
@@ -285,6 +288,26 @@ where
         tokio::select! {
             _ = tick.tick() => job().await,
             _ = &mut stopped => return Ok(()),
+        }
+    }
+}
+
+/// The gateway's counters as the dashboards show them.
+struct GatewayStatus(Arc<sensorhub_gateway::GatewayMetrics>);
+
+impl sensorhub_dashboards::GatewayStatus for GatewayStatus {
+    fn render_metrics(&self, out: &mut String) {
+        self.0.render(out);
+    }
+
+    fn not_ready(&self) -> Option<&'static str> {
+        use std::sync::atomic::Ordering;
+        if self.0.commit_failing.load(Ordering::Relaxed) {
+            Some("store: commits are failing (see the log)")
+        } else if !self.0.connected.load(Ordering::Relaxed) {
+            Some("broker: not connected")
+        } else {
+            None
         }
     }
 }

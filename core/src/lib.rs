@@ -5,6 +5,7 @@
 //! The `std` feature only adds `std::error::Error` implementations.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 
+pub mod device_type;
 pub mod duration;
 pub mod ids;
 pub mod lpp;

@@ -78,7 +78,11 @@ fn same(a: &str, b: &str) -> bool {
 pub struct Sessions;
 
 fn sha256_hex(text: &str) -> String {
-    sensorhub_publisher::publish::sha256_hex(text.as_bytes())
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl Sessions {
@@ -461,7 +465,7 @@ async fn save_device(
     let store = state.store.state();
     let checked = (|| {
         // A JavaScript codec names a file on the server: that stays with the command line.
-        if !sensorhub_gateway::codec::DEVICE_TYPES.contains(&form.device_type.trim()) {
+        if !sensorhub_core::device_type::BUILT_IN.contains(&form.device_type.trim()) {
             return Err(format!(
                 "device_type `{}`: choose one of the listed decoders (JavaScript codecs are \
                  set with `sensorhub devices add`)",
@@ -470,7 +474,7 @@ async fn save_device(
         }
         let lat = coordinate(&form.lat, "lat", 90.0)?;
         let lon = coordinate(&form.lon, "lon", 180.0)?;
-        sensorhub_gateway::registry::validate(sensorhub_store::Device {
+        (sensorhub_store::Device {
             dev_eui: form.dev_eui.clone(),
             name: form.name.trim().to_owned(),
             station: form.station.trim().to_owned(),
@@ -482,6 +486,7 @@ async fn save_device(
             nwk_s_key: None,
             app_s_key: None,
         })
+        .validate()
     })();
     let mut device = match checked {
         Ok(d) => d,
@@ -616,19 +621,7 @@ fn unmapped_section(body: &mut String, lang: Lang, fields: &[sensorhub_store::Un
             .as_deref()
             .map(|u| format!(" {u}"))
             .unwrap_or_default();
-        let quantity = f
-            .quantity
-            .as_deref()
-            .and_then(sensorhub_core::Quantity::by_name)
-            .map(|q| q.name);
-        let rule = sensorhub_gateway::codec::Unmapped {
-            field: f.field.clone(),
-            value: f.last_value,
-            unit: f.unit.clone(),
-            why: sensorhub_gateway::codec::Why::UnknownName,
-            quantity,
-        }
-        .suggested_rule(&f.device_type);
+        let rule = f.suggested_rule();
         let _ = write!(
             body,
             "<tr><td>{}</td><th scope=\"row\">{}</th><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td>\
@@ -903,7 +896,7 @@ async fn workbench(
         eui_hint = lang.t("16 Hex-Ziffern", "16 hex digits"),
         device_type = lang.t("Gerätetyp (Decoder)", "Device type (decoder)"),
     );
-    for t in sensorhub_gateway::codec::DEVICE_TYPES {
+    for t in sensorhub_core::device_type::BUILT_IN {
         let selected = if *t == chosen_type { " selected" } else { "" };
         let _ = write!(body, "<option{selected}>{}</option>", escape(t));
     }

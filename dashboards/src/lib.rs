@@ -28,20 +28,20 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use sensorhub_gateway::GatewayMetrics;
 use sensorhub_store::Store;
 use tokio::net::TcpListener;
 
 pub use admin_views::{hash_password, random_password};
 pub use config::{HttpConfig, UserConfig};
-pub use sensorhub_publisher::{PrivacyConfig, PublicPolicy};
+pub use ops::GatewayStatus;
+pub use sensorhub_policy::{PrivacyConfig, PublicPolicy};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     /// The gateway's counters when it runs in the same process (`run`, `demo`).
-    pub metrics: Option<Arc<GatewayMetrics>>,
+    pub metrics: Option<Arc<dyn GatewayStatus>>,
     /// The publication policy every public answer goes through.
     pub policy: PublicPolicy,
     /// Token of the technicians' API; `None` switches it off.
@@ -56,7 +56,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(
         store: Store,
-        metrics: Option<Arc<GatewayMetrics>>,
+        metrics: Option<Arc<dyn GatewayStatus>>,
         policy: PublicPolicy,
         http: HttpConfig,
     ) -> AppState {
@@ -113,5 +113,5 @@ pub async fn serve(
 
 /// `30s`, `15m`, `2h`, `1d` in milliseconds.
 pub(crate) fn parse_duration_ms(text: &str) -> Option<i64> {
-    sensorhub_publisher::dataset::parse_duration_ms(text)
+    sensorhub_core::duration::parse_ms(text).and_then(|ms| i64::try_from(ms).ok())
 }

@@ -1,7 +1,5 @@
 //! Endpoints for operators: Prometheus metrics, liveness and readiness.
 
-use std::sync::atomic::Ordering;
-
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
@@ -9,6 +7,15 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::AppState;
+
+/// What the web shows of a gateway running in the same process (`run`, `demo`): its counters
+/// and whether it can take messages. The binary hands it in, so this crate needs no gateway.
+pub trait GatewayStatus: Send + Sync {
+    /// Appends the gateway's counters in Prometheus text format.
+    fn render_metrics(&self, out: &mut String);
+    /// Why the gateway is not ready, if it is not (`store: commits are failing ...`).
+    fn not_ready(&self) -> Option<&'static str>;
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -20,7 +27,7 @@ pub fn routes() -> Router<AppState> {
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let mut out = String::new();
     if let Some(m) = &state.metrics {
-        m.render(&mut out);
+        m.render_metrics(&mut out);
     }
     if let Ok(counts) = state.store.state().dead_letter_counts().await {
         let name = "sensorhub_dead_letters_kept";
@@ -50,19 +57,8 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, String) {
     if let Err(e) = state.store.ping().await {
         return (StatusCode::SERVICE_UNAVAILABLE, format!("store: {e}\n"));
     }
-    if let Some(m) = &state.metrics {
-        if m.commit_failing.load(Ordering::Relaxed) {
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "store: commits are failing (see the log)\n".into(),
-            );
-        }
-        if !m.connected.load(Ordering::Relaxed) {
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "broker: not connected\n".into(),
-            );
-        }
+    if let Some(reason) = state.metrics.as_ref().and_then(|m| m.not_ready()) {
+        return (StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n"));
     }
     (StatusCode::OK, "ready\n".into())
 }

@@ -817,7 +817,7 @@ async fn station_csv(
         Err(e) => return unavailable(e),
     };
     let mut csv = String::from("time,station,quantity,unit,mean,min,max,count\n");
-    let text = sensorhub_publisher::export::csv_text;
+    let text = sensorhub_policy::csv_text;
     let (station, quantity, unit) = (
         text(&history.station),
         text(&history.quantity),

@@ -106,7 +106,7 @@ pub async fn stations(state: &AppState) -> Result<Vec<PublicStation>, StoreError
 async fn public_latest(
     state: &AppState,
     latest: &sensorhub_store::LatestValue,
-    policy: &sensorhub_publisher::QuantityPolicy,
+    policy: &sensorhub_policy::QuantityPolicy,
     now: i64,
 ) -> Result<Option<(i64, f64)>, StoreError> {
     let cutoff = now - policy.delay_ms;

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use sensorhub_store::Resolution;
 
-use crate::policy::DatasetPolicy;
+use sensorhub_policy::DatasetPolicy;
 
 /// Where a dataset goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -358,8 +358,8 @@ mod tests {
             assert!(problems.contains("never published"), "{q}: {problems}");
         }
         // Series of people counts are people counts: k applies to `visitor_count_2` too.
-        assert!(crate::policy::is_people_count("visitor_count_2"));
-        assert!(!crate::policy::is_people_count("water_level_2"));
+        assert!(sensorhub_policy::is_people_count("visitor_count_2"));
+        assert!(!sensorhub_policy::is_people_count("water_level_2"));
     }
 
     #[test]

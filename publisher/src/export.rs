@@ -11,8 +11,8 @@ use sensorhub_store::{RangeQuery, Resolution, Store, TimeSeries};
 use serde_json::{json, Value};
 
 use crate::dataset::{parse_day, parse_duration_ms, DatasetConfig};
-use crate::policy::{pseudonym, Coordinates, StationIds};
 use crate::{PrivacyConfig, PublishError};
+use sensorhub_policy::{pseudonym, Coordinates, StationIds};
 
 /// One aggregated row: a station's quantity over one interval. The texts are shared between
 /// the rows of a series (a year of hourly rows for 500 stations is millions of rows).
@@ -191,7 +191,7 @@ pub async fn collect(
         .collect();
     let k = f64::from(dataset.privacy.k);
     let suppress = |quantity: &str, v: f64| -> Option<f64> {
-        let small_count = crate::policy::is_people_count(quantity) && v > 0.0 && v < k;
+        let small_count = sensorhub_policy::is_people_count(quantity) && v > 0.0 && v < k;
         (!small_count).then_some(v)
     };
 
@@ -387,22 +387,7 @@ pub fn read_rows(bytes: &[u8]) -> Result<Vec<Row>, String> {
     Ok(rows)
 }
 
-/// A text cell of every CSV sensorhub writes (published files, downloads): quoted when it holds
-/// a comma, quote or line break (RFC 4180), and a cell a spreadsheet would run as a formula
-/// (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) neutralised with a leading `'`,
-/// as OWASP recommends against CSV injection. Numbers are written as numbers, not through here.
-pub fn csv_text(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    };
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
-    }
-}
+pub use sensorhub_policy::csv_text;
 
 /// The stations as a GeoJSON FeatureCollection (RFC 7946: longitude first).
 pub fn geojson_bytes(stations: &[PublicStation]) -> Vec<u8> {

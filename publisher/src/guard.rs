@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use crate::export::{columns, OutFile};
-use crate::policy::Coordinates;
+use sensorhub_policy::Coordinates;
 
 /// What a file must satisfy.
 #[derive(Debug, Clone)]
@@ -138,7 +138,7 @@ fn check_csv(text: &str, rules: &Rules) -> Result<(), String> {
         } else {
             return Err(format!("line {}: `{t}` is not an ISO 8601 time", line + 2));
         }
-        if crate::policy::is_people_count(at(quantity)) {
+        if sensorhub_policy::is_people_count(at(quantity)) {
             for &i in &values {
                 let cell = record.get(i).unwrap_or("");
                 if let Ok(v) = cell.parse::<f64>() {

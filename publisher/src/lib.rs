@@ -14,16 +14,18 @@ pub mod dataset;
 pub mod export;
 pub mod folder;
 pub mod guard;
-mod policy;
 pub mod public_policy;
 pub mod publish;
 
 pub use ckan::{Ckan, CkanConfig, CkanError};
 pub use dataset::{DatasetConfig, Target};
 pub use folder::{publish_to_folder, FolderConfig, PublishError, PublishReport};
-pub use policy::{Coordinates, DatasetPolicy, PrivacyConfig, StationIds, PEOPLE_COUNTS};
-pub use public_policy::{PublicPolicy, QuantityPolicy, DEVICE_QUANTITIES};
+pub use public_policy::public_policy;
 pub use publish::{publish_all, Outcome, Prepared, RunOptions};
+pub use sensorhub_policy::{
+    Coordinates, DatasetPolicy, PrivacyConfig, PublicPolicy, QuantityPolicy, StationIds,
+    DEVICE_QUANTITIES, PEOPLE_COUNTS,
+};
 
 /// The `[publisher]` section: the folder target, its schedule, and the CKAN portal.
 pub type PublisherConfig = FolderConfig;

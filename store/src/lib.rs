@@ -7,6 +7,7 @@
 //! Readings carry no device identifiers or radio metadata; those stay in the state.
 
 mod config;
+mod device;
 mod error;
 pub mod influx;
 mod model;
@@ -22,9 +23,10 @@ pub use config::{Backend, DeadLetterLimits, InfluxApi, StoreConfig};
 pub use error::StoreError;
 pub use influx::InfluxStore;
 pub use model::{
-    AdminSession, Bucket, DeadLetter, DeadLetterCount, Device, DeviceHealth, DeviceStatus,
-    IngestBatch, LatestValue, RangeQuery, Reading, ReadingQuery, Resolution, SessionState, Station,
-    TimeSource, UnknownDevice, UnmappedField, Uplink, UNMAPPED_FIELDS_PER_DEVICE,
+    suggested_rule, AdminSession, Bucket, DeadLetter, DeadLetterCount, Device, DeviceHealth,
+    DeviceStatus, IngestBatch, LatestValue, RangeQuery, Reading, ReadingQuery, Resolution,
+    SessionState, Station, TimeSource, UnknownDevice, UnmappedField, Uplink,
+    UNMAPPED_FIELDS_PER_DEVICE,
 };
 pub use sqlite::SqliteStore;
 

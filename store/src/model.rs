@@ -119,6 +119,61 @@ pub struct UnmappedField {
     pub last_seen_ms: i64,
 }
 
+impl UnmappedField {
+    /// A `[[normalisation]]` rule a technician can paste into the config, after checking it.
+    pub fn suggested_rule(&self) -> String {
+        let quantity = self
+            .quantity
+            .as_deref()
+            .and_then(sensorhub_core::Quantity::by_name)
+            .map(|q| q.name);
+        suggested_rule(
+            &self.device_type,
+            &self.field,
+            self.unit.as_deref(),
+            quantity,
+        )
+    }
+}
+
+/// The `[[normalisation]]` rule for a field of `device_type`: the quantity it probably is (or
+/// the first of its unit's dimension), the unit the codec gave (or the quantity's).
+pub fn suggested_rule(
+    device_type: &str,
+    field: &str,
+    unit: Option<&str>,
+    quantity: Option<&'static str>,
+) -> String {
+    use sensorhub_core::units::Unit;
+    use sensorhub_core::Quantity;
+    let quantity = quantity.or_else(|| {
+        let unit = Unit::parse(unit?)?;
+        sensorhub_core::quantity::VOCABULARY
+            .iter()
+            .find(|q| q.unit().dimension == unit.dimension)
+            .map(|q| q.name)
+    });
+    let unit = unit.map(str::to_owned).or_else(|| {
+        quantity
+            .and_then(Quantity::by_name)
+            .map(|q| q.unit.to_owned())
+    });
+    let toml_string = |s: &str| serde_json::Value::String(s.to_owned()).to_string();
+    let mut rule = format!(
+        "[[normalisation]]\ndevice_type = {}\nfield = {}\nquantity = {}",
+        toml_string(device_type),
+        toml_string(field),
+        toml_string(quantity.unwrap_or("CHOOSE_A_QUANTITY")),
+    );
+    if let Some(unit) = unit {
+        rule.push_str(&format!(
+            "\nunit = {}   # the unit of the codec's value: check the vendor's documentation",
+            toml_string(&unit)
+        ));
+    }
+    rule
+}
+
 /// Fields kept per device at most: a codec that invents names cannot fill the disk.
 pub const UNMAPPED_FIELDS_PER_DEVICE: usize = 200;
 

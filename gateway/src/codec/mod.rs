@@ -59,21 +59,7 @@ pub fn from_decoded(decoded: &serde_json::Value, normalized: Option<&serde_json:
     }
 }
 
-/// The built-in device types, `vendor-model` in lowercase.
-pub const DEVICE_TYPES: &[&str] = &[
-    "network-server",
-    "cayenne-lpp",
-    "dragino-lht65",
-    "dragino-lht65n",
-    "dragino-ldds75",
-    "milesight-em300-th",
-    "milesight-am103",
-    "milesight-am107",
-    "elsys-ers",
-    "elsys-ers-co2",
-    "decentlab-dl-pm",
-    "browan-tbhh100",
-];
+pub use sensorhub_core::device_type::BUILT_IN as DEVICE_TYPES;
 
 /// Decodes `payload` of a device of a built-in type (JavaScript codecs run in [`runner`]).
 pub fn decode_builtin(
@@ -98,5 +84,5 @@ pub fn decode_builtin(
 
 /// Whether this build has a decoder for `device_type` (used to check registry entries).
 pub fn is_known(device_type: &str) -> bool {
-    DEVICE_TYPES.contains(&device_type)
+    sensorhub_core::device_type::is_built_in(device_type)
 }

@@ -99,36 +99,13 @@ pub struct Unmapped {
 impl Unmapped {
     /// A `[[normalisation]]` rule a technician can paste into the config, after checking it.
     pub fn suggested_rule(&self, device_type: &str) -> String {
-        let quantity = self.quantity.or_else(|| {
-            let unit = Unit::parse(self.unit.as_deref()?)?;
-            sensorhub_core::quantity::VOCABULARY
-                .iter()
-                .find(|q| q.unit().dimension == unit.dimension)
-                .map(|q| q.name)
-        });
-        let unit = self.unit.clone().or_else(|| {
-            quantity
-                .and_then(Quantity::by_name)
-                .map(|q| q.unit.to_owned())
-        });
-        let mut rule = format!(
-            "[[normalisation]]\ndevice_type = {}\nfield = {}\nquantity = {}",
-            toml_string(device_type),
-            toml_string(&self.field),
-            toml_string(quantity.unwrap_or("CHOOSE_A_QUANTITY")),
-        );
-        if let Some(unit) = unit {
-            rule.push_str(&format!(
-                "\nunit = {}   # the unit of the codec's value: check the vendor's documentation",
-                toml_string(&unit)
-            ));
-        }
-        rule
+        sensorhub_store::suggested_rule(
+            device_type,
+            &self.field,
+            self.unit.as_deref(),
+            self.quantity,
+        )
     }
-}
-
-fn toml_string(s: &str) -> String {
-    serde_json::Value::String(s.to_owned()).to_string()
 }
 
 /// The readings and the unmapped fields of one uplink.

@@ -145,7 +145,7 @@ impl DatasetPolicy {
                 self.k
             ));
         }
-        if crate::dataset::parse_duration_ms(&self.delay).is_none() {
+        if sensorhub_core::duration::parse_ms(&self.delay).is_none() {
             problems.push(format!(
                 "{at}.delay: `{}` is not a duration such as 0s, 1h or 1d",
                 self.delay
