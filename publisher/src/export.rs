@@ -14,6 +14,10 @@ use crate::dataset::{parse_day, parse_duration_ms, DatasetConfig};
 use crate::{PrivacyConfig, PublishError};
 use sensorhub_policy::{pseudonym, Coordinates, StationIds};
 
+mod schema;
+use schema::datapackage;
+pub use schema::{columns_markdown, interval_de, table_schema};
+
 /// One aggregated row: a station's quantity over one interval. The texts are shared between
 /// the rows of a series (a year of hourly rows for 500 stations is millions of rows).
 #[derive(Debug, Clone, PartialEq)]
@@ -457,144 +461,5 @@ pub fn files(dataset: &DatasetConfig, collected: &mut Collected) -> Vec<OutFile>
     files
 }
 
-/// The Table Schema of the dataset's CSV files.
-pub fn table_schema(dataset: &DatasetConfig) -> Value {
-    let columns = columns(dataset);
-    let fields: Vec<Value> = COLUMNS
-        .iter()
-        .filter(|c| columns.contains(&c.0))
-        .map(|(name, kind, de, en)| {
-            let mut field =
-                json!({"name": name, "type": kind, "description": format!("{de} / {en}")});
-            match *name {
-                "time" | "station" | "quantity" => {
-                    field["constraints"] = json!({"required": true});
-                }
-                "count" => field["constraints"] = json!({"required": true, "minimum": 0}),
-                _ => {}
-            }
-            if *name == "quantity" {
-                field["constraints"]["enum"] = json!(dataset.quantities);
-            }
-            field
-        })
-        .collect();
-    json!({
-        "fields": fields,
-        "primaryKey": ["time", "station", "quantity"],
-        "missingValues": [""],
-    })
-}
-
-fn datapackage(dataset: &DatasetConfig, files: &[OutFile]) -> Value {
-    let schema = table_schema(dataset);
-    let (licence_uri, licence_title, licence_url) = dataset
-        .licence_entry()
-        .map(|(u, t, l)| (u, t.to_owned(), l.to_owned()))
-        .unwrap_or_default();
-    let resources: Vec<Value> = files
-        .iter()
-        .filter(|f| f.format == "CSV")
-        .map(|f| {
-            json!({
-                "name": f.name.trim_end_matches(".csv").replace('_', "-"),
-                "path": f.name,
-                "format": "csv",
-                "mediatype": "text/csv",
-                "encoding": "utf-8",
-                "dialect": {"delimiter": ",", "header": true},
-                "schema": schema,
-            })
-        })
-        .collect();
-    json!({
-        "name": dataset.name,
-        "title": dataset.title,
-        "description": dataset.description,
-        "licenses": [{"name": dataset.licence, "path": licence_url, "title": licence_title,
-                      "uri": licence_uri}],
-        "resources": resources,
-    })
-}
-
-/// The column descriptions as a Markdown table, for the dataset description on the portal.
-pub fn columns_markdown(dataset: &DatasetConfig) -> String {
-    let columns = columns(dataset);
-    let mut out = String::from("| Spalte | Typ | Beschreibung |\n|---|---|---|\n");
-    for (name, kind, de, en) in COLUMNS.iter().filter(|c| columns.contains(&c.0)) {
-        let _ = writeln!(out, "| `{name}` | {kind} | {de} ({en}) |");
-    }
-    out
-}
-
-/// The resolution's name as a German interval for descriptions.
-pub fn interval_de(resolution: Resolution) -> &'static str {
-    match resolution {
-        Resolution::Raw => "Einzelmessung",
-        Resolution::Minute => "1 Minute",
-        Resolution::QuarterHour => "15 Minuten",
-        Resolution::Hour => "1 Stunde",
-        Resolution::Day => "1 Tag",
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn months_step_across_years() {
-        let nov = crate::dataset::parse_day("2026-11-22").unwrap() + 3_600_000;
-        let start = crate::dataset::parse_day("2026-11-01").unwrap();
-        assert_eq!(month_start(nov, 0), start);
-        assert_eq!(
-            month_start(nov, 2),
-            crate::dataset::parse_day("2027-01-01").unwrap()
-        );
-        assert_eq!(
-            month_start(nov, -12),
-            crate::dataset::parse_day("2025-11-01").unwrap()
-        );
-        assert_eq!(month_label(nov), "2026-11");
-    }
-
-    #[test]
-    fn csv_text_cells_are_quoted_and_never_formulas() {
-        assert_eq!(csv_text("pegel-01"), "pegel-01");
-        assert_eq!(csv_text("a,b"), "\"a,b\"");
-        assert_eq!(csv_text("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_text("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        for formula in ["+1", "-1+2", "@SUM(A1)", "\tx"] {
-            assert!(
-                csv_text(formula).trim_start_matches('"').starts_with('\''),
-                "{formula}"
-            );
-        }
-    }
-
-    #[test]
-    fn csv_has_a_header_iso_times_and_empty_suppressed_values() {
-        let rows = [Row {
-            time_ms: crate::dataset::parse_day("2026-11-22").unwrap(),
-            station: "park, nord".into(),
-            quantity: "visitor_count".into(),
-            unit: "".into(),
-            mean: None,
-            min: Some(0.0),
-            max: Some(12.5),
-            count: 4,
-        }];
-        let text = String::from_utf8(csv_bytes(
-            &rows,
-            &[
-                "time", "station", "quantity", "unit", "mean", "min", "max", "count",
-            ],
-        ))
-        .unwrap();
-        assert_eq!(
-            text,
-            "time,station,quantity,unit,mean,min,max,count\n\
-             2026-11-22T00:00:00Z,\"park, nord\",visitor_count,,,0,12.5,4\n"
-        );
-    }
-}
+mod tests;

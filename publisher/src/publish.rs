@@ -22,6 +22,13 @@ use crate::export::{self, Collected, OutFile};
 use crate::guard::{self, Rules};
 use crate::{PrivacyConfig, PublishError};
 
+mod datastore;
+use datastore::{datastore, find_resource};
+
+mod metadata;
+pub use metadata::metadata;
+use metadata::{extras_map, fingerprint};
+
 /// A dataset ready to leave: its rows, files, metadata and the rules its files must keep.
 #[derive(Debug, Clone)]
 pub struct Prepared {
@@ -86,130 +93,6 @@ pub async fn prepare(
         collected,
         files,
         rules,
-    })
-}
-
-/// The CKAN package fields sensorhub sets (DCAT-AP.de as the Schleswig-Holstein portal reads
-/// it), without `name`-independent portal fields such as `owner_org`.
-pub fn metadata(dataset: &DatasetConfig, collected: &Collected, issued: &str) -> Value {
-    let step = dataset.resolution().and_then(|r| r.step_ms()).unwrap_or(0);
-    let (licence_uri, _, _) = dataset.licence_entry().unwrap_or_default();
-    let mut notes = dataset.description.trim().to_owned();
-    notes.push_str(&format!(
-        "\n\n## Inhalt\n\nMesswerte je Station und Messgröße, aggregiert über {} ({}), in \
-         Monatsdateien (UTF-8, CSV, Zeitangaben ISO 8601 in UTC) und einer laufend \
-         aktualisierten Datei der letzten {} Tage. Lage der Stationen als GeoJSON. \
-         Personenbezogene Daten und Funk-Metadaten sind nicht enthalten.\n\n## Spalten\n\n{}",
-        dataset.resolution().map(export::interval_de).unwrap_or("?"),
-        dataset.function_columns().join(", "),
-        dataset.latest_days,
-        export::columns_markdown(dataset)
-    ));
-    if !dataset.attribution.is_empty() {
-        notes.push_str(&format!("\nNamensnennung: {}\n", dataset.attribution));
-    }
-    let mut extras = vec![("issued", issued.to_owned())];
-    if let (Some(first), Some(last)) = (collected.first_ms, collected.last_ms) {
-        extras.push(("modified", format_rfc3339(last + step)));
-        extras.push(("temporal_start", format_rfc3339(first)));
-        extras.push(("temporal_end", format_rfc3339(last + step)));
-    }
-    if let Some(key) = &dataset.spatial {
-        extras.push((
-            "spatial_uri",
-            format!("http://dcat-ap.de/def/politicalGeocoding/regionalKey/{key}"),
-        ));
-    }
-    extras.push((
-        "frequency",
-        format!(
-            "http://publications.europa.eu/resource/authority/frequency/{}",
-            dataset.frequency
-        ),
-    ));
-    if !dataset.attribution.is_empty() {
-        extras.push(("licenseAttributionByText", dataset.attribution.clone()));
-    }
-    let themes: Vec<String> = dataset
-        .themes
-        .iter()
-        .map(|t| format!("http://publications.europa.eu/resource/authority/data-theme/{t}"))
-        .collect();
-    extras.push(("theme", serde_json::to_string(&themes).unwrap_or_default()));
-    if let Some(t) = &dataset.title_en {
-        extras.push(("title_en", t.clone()));
-    }
-    if let Some(d) = &dataset.description_en {
-        extras.push(("notes_en", d.clone()));
-    }
-    let mut tags: Vec<Value> = dataset
-        .keywords
-        .iter()
-        .map(|k| json!({"name": k}))
-        .collect();
-    tags.sort_by_key(|t| t["name"].as_str().unwrap_or("").to_owned());
-    json!({
-        "name": dataset.name,
-        "title": dataset.title,
-        "notes": notes,
-        "license_id": licence_uri,
-        "author": dataset.publisher,
-        "maintainer": dataset.contact_name,
-        "maintainer_email": dataset.contact_email,
-        "tags": tags,
-        "extras": extras.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>(),
-    })
-}
-
-fn extras_map(package: &Value) -> BTreeMap<String, String> {
-    package["extras"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|e| {
-                    Some((
-                        e["key"].as_str()?.to_owned(),
-                        e["value"].as_str().unwrap_or("").to_owned(),
-                    ))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The parts of a package sensorhub sets, in a form that compares equal when nothing changed.
-fn fingerprint(package: &Value) -> Value {
-    let extras: BTreeMap<String, String> = extras_map(package)
-        .into_iter()
-        .filter(|(k, _)| OWN_EXTRAS.contains(&k.as_str()))
-        .collect();
-    let mut tags: Vec<String> = package["tags"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|t| t["name"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    tags.sort();
-    let text = |k: &str| package[k].as_str().unwrap_or("").to_owned();
-    let names = |k: &str| -> Vec<String> {
-        let mut names: Vec<String> = package[k]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|g| g["name"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        names.sort();
-        names
-    };
-    json!({
-        "title": text("title"), "notes": text("notes"), "license_id": text("license_id"),
-        "author": text("author"), "maintainer": text("maintainer"),
-        "maintainer_email": text("maintainer_email"), "tags": tags, "extras": extras,
-        "groups": names("groups"),
     })
 }
 
@@ -412,119 +295,6 @@ pub async fn publish_ckan(
 
     outcome.datastore_rows = datastore(ckan, dataset, prepared, &mut package, progress).await?;
     Ok(outcome)
-}
-
-/// The DataStore table of the dataset, with explicit types and a primary key, kept current by
-/// upserting the months whose content changed.
-async fn datastore(
-    ckan: &Ckan,
-    dataset: &DatasetConfig,
-    prepared: &Prepared,
-    package: &mut Value,
-    progress: &(dyn Fn(&str) + Sync),
-) -> Result<usize, PublishError> {
-    let name = format!("{}-datastore", dataset.name);
-    let columns = export::columns(dataset);
-    let resource = match find_resource(package, &name) {
-        Some(r) => r,
-        None => {
-            progress(&format!("{}: creating the DataStore table", dataset.name));
-            let fields: Vec<Value> = columns
-                .iter()
-                .map(|c| {
-                    let kind = match *c {
-                        "time" => "timestamp",
-                        "count" => "int",
-                        "mean" | "min" | "max" => "numeric",
-                        _ => "text",
-                    };
-                    json!({"id": c, "type": kind})
-                })
-                .collect();
-            let body = json!({
-                "resource": {"package_id": package["id"], "name": name,
-                             "description": "Alle Messwerte als DataStore-Tabelle (API, Abfragen). / All readings, queryable.",
-                             "format": "CSV"},
-                "fields": fields,
-                "primary_key": ["time", "station", "quantity"],
-            });
-            match ckan.create("datastore_create", body).await {
-                Ok(created) => json!({"id": created["resource_id"], "name": name}),
-                Err(e) => {
-                    *package = refetch_after(ckan, &dataset.name, e).await?;
-                    find_resource(package, &name).ok_or_else(|| {
-                        PublishError::Config(format!("{name}: DataStore table missing"))
-                    })?
-                }
-            }
-        }
-    };
-    let resource_id = resource["id"].as_str().unwrap_or("").to_owned();
-    let mut done: BTreeMap<String, String> = resource["sensorhub_months"]
-        .as_str()
-        .and_then(|s| serde_json::from_str(s).ok())
-        .unwrap_or_default();
-    let mut rows_sent = 0;
-    // Each month's DataStore rows come from its published CSV, read back one month at a time.
-    for file in &prepared.files {
-        let Some(month) = &file.month else { continue };
-        let hash = sha256_hex(&file.bytes);
-        if done.get(month) == Some(&hash) {
-            continue;
-        }
-        let rows = export::read_rows(&file.bytes)
-            .map_err(|e| PublishError::Config(format!("{}: {e}", file.name)))?;
-        progress(&format!(
-            "{}: DataStore {month}: upserting {} rows",
-            dataset.name,
-            rows.len()
-        ));
-        for chunk in rows.chunks(5_000) {
-            let records: Vec<Value> = chunk
-                .iter()
-                .map(|r| {
-                    let mut record = serde_json::Map::new();
-                    for c in &columns {
-                        let v = match *c {
-                            "time" => json!(export::format_rfc3339_seconds(r.time_ms)),
-                            "station" => json!(&*r.station),
-                            "quantity" => json!(&*r.quantity),
-                            "unit" => json!(&*r.unit),
-                            "mean" => json!(r.mean),
-                            "min" => json!(r.min),
-                            "max" => json!(r.max),
-                            _ => json!(r.count),
-                        };
-                        record.insert((*c).to_owned(), v);
-                    }
-                    Value::Object(record)
-                })
-                .collect();
-            ckan.write(
-                "datastore_upsert",
-                json!({"resource_id": resource_id, "records": records, "method": "upsert",
-                       "force": true}),
-            )
-            .await?;
-            rows_sent += chunk.len();
-        }
-        done.insert(month.clone(), hash);
-        ckan.write(
-            "resource_patch",
-            json!({"id": resource_id,
-                   "sensorhub_months": serde_json::to_string(&done).unwrap_or_default()}),
-        )
-        .await?;
-    }
-    Ok(rows_sent)
-}
-
-fn find_resource(package: &Value, name: &str) -> Option<Value> {
-    package["resources"]
-        .as_array()?
-        .iter()
-        .find(|r| r["name"].as_str() == Some(name))
-        .cloned()
 }
 
 /// After a failed create, the object may exist anyway (the answer was lost, or an earlier run

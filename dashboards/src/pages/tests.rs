@@ -1,0 +1,95 @@
+//! Unit tests of `pages`.
+
+use super::station::{gap_ms, gaps, summary};
+use super::*;
+
+fn headers(name: header::HeaderName, value: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(name, value.parse().unwrap());
+    h
+}
+
+#[test]
+fn language_follows_query_then_cookie_then_accept_language_then_german() {
+    let none = PageQuery::default();
+    let accept = |v| headers(header::ACCEPT_LANGUAGE, v);
+    assert_eq!(
+        choose_lang(&none, &accept("en-GB,en;q=0.9,de;q=0.8")),
+        Lang::En
+    );
+    assert_eq!(
+        choose_lang(&none, &accept("fr-FR,de;q=0.5,en;q=0.3")),
+        Lang::De
+    );
+    assert_eq!(choose_lang(&none, &accept("fr")), Lang::De);
+    assert_eq!(
+        choose_lang(&none, &headers(header::COOKIE, "a=b; lang=en")),
+        Lang::En
+    );
+    let en = PageQuery {
+        lang: Some("en".into()),
+        ..PageQuery::default()
+    };
+    assert_eq!(choose_lang(&en, &accept("de")), Lang::En);
+}
+
+fn history(times_h: &[i64]) -> History {
+    let t0 = 1_700_000_000_000;
+    History {
+        station: "pegel-wyk".into(),
+        quantity: "water_level".into(),
+        label_de: "Wasserstand".into(),
+        label_en: "Water level".into(),
+        unit: "m".into(),
+        resolution: sensorhub_store::Resolution::QuarterHour,
+        since: String::new(),
+        until: String::new(),
+        points: times_h
+            .iter()
+            .map(|h| crate::public::Point {
+                time: sensorhub_store::time::format_rfc3339(t0 + h * 3_600_000),
+                mean: 2.0,
+                min: 1.5,
+                max: 2.5,
+                count: 1,
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn summaries_name_the_gaps_the_chart_breaks_at() {
+    let gap = gap_ms(Range::Day, 3 * 3_600_000);
+    assert_eq!(
+        gap,
+        3 * 3_600_000,
+        "stale_after outweighs four quarter hours"
+    );
+    assert_eq!(gap_ms(Range::Month, 3 * 3_600_000), 4 * 86_400_000);
+    // Hourly values: no gap.
+    let steady = history(&[0, 1, 2, 3, 4, 5]);
+    assert!(!summary(Lang::De, &steady, Range::Day, gap).contains("Keine Werte"));
+    // Silent from hour 1 to hour 9, and (shorter) from 10 to 14.
+    let broken = history(&[0, 1, 9, 10, 14]);
+    assert_eq!(gaps(&broken, gap).len(), 2);
+    let de = summary(Lang::De, &broken, Range::Day, gap);
+    assert!(
+        de.ends_with(" 2 Lücken ohne Werte, die längste zwischen 14.11.2023 23:13 UTC und 15.11.2023 07:13 UTC."),
+        "{de}"
+    );
+    let one = history(&[0, 1, 9]);
+    let en = summary(Lang::En, &one, Range::Day, gap);
+    assert!(en.contains(" No values between "), "{en}");
+}
+
+#[test]
+fn numbers_times_and_text_are_localised_and_escaped() {
+    assert_eq!(number(Lang::De, 27.2), "27,2");
+    assert_eq!(number(Lang::En, 27.2), "27.2");
+    assert_eq!(
+        time_text(Lang::De, "2022-07-18T09:34:15.775Z"),
+        "18.07.2022 09:34 UTC"
+    );
+    assert_eq!(escape("<b>\"x\"</b>"), "&lt;b&gt;&quot;x&quot;&lt;/b&gt;");
+    assert_eq!(url_part("a b/ä"), "a%20b%2F%C3%A4");
+}

@@ -1,0 +1,279 @@
+//! The command line: every subcommand, flag and argument of `sensorhub`, parsed by clap.
+//! `main.rs` dispatches them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::readings;
+
+#[derive(Parser)]
+#[command(
+    name = "sensorhub",
+    version,
+    about = "LoRaWAN sensor network to open data"
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Args)]
+pub(crate) struct ConfigArg {
+    /// The TOML config file (see `sensorhub config example`).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub(crate) config: PathBuf,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// The whole system on embedded defaults: broker, simulated nodes, gateway, store, dashboard, publisher.
+    Demo {
+        /// Where the dashboard listens.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        http: String,
+        /// How many simulated sensor nodes.
+        #[arg(long, default_value_t = 6)]
+        nodes: usize,
+        /// How often each node measures (e.g. 10s, 1m).
+        #[arg(long, default_value = "10s")]
+        interval: String,
+        /// Longest a node stays silent when nothing changed enough to report (default: six
+        /// intervals). `--heartbeat` equal to `--interval` makes every measurement an uplink.
+        #[arg(long)]
+        heartbeat: Option<String>,
+        /// Folder for the store and the published files.
+        #[arg(long, default_value = "sensorhub-data")]
+        data_dir: PathBuf,
+    },
+    /// Gateway, dashboards and the scheduled publisher in one process.
+    Run(ConfigArg),
+    /// Only the gateway: MQTT in, readings into the store.
+    Gateway(ConfigArg),
+    /// Only the dashboards and the public API.
+    Serve(ConfigArg),
+    /// Publish once now: the folder's latest values and every dataset to its target.
+    Publish(PublishArgs),
+    /// The device registry.
+    Devices {
+        #[command(subcommand)]
+        command: DevicesCommand,
+    },
+    /// Print stored readings of a device or station.
+    Readings(readings::ReadingsArgs),
+    /// Messages the gateway could not use, kept for inspection.
+    DeadLetters {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// How many of the newest to show.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// `table` or `json` (one object a line, payload in base64).
+        #[arg(long, default_value = "table")]
+        format: String,
+        /// Run the dead letters through ingestion again (after registering devices, fixing a
+        /// codec, ...): what succeeds now is stored and removed, the rest stays.
+        #[arg(long)]
+        replay: bool,
+        /// With --replay: only dead letters of this reason, e.g. unknown_device.
+        #[arg(long, requires = "replay")]
+        reason: Option<String>,
+    },
+    /// Simulated sensor nodes publishing to a broker.
+    Simulate {
+        /// Broker to publish to, mqtt://HOST:PORT.
+        #[arg(long)]
+        broker: String,
+        #[arg(long, default_value_t = 6)]
+        nodes: usize,
+        /// How often each node measures (e.g. 10s, 1m).
+        #[arg(long, default_value = "10s")]
+        interval: String,
+        /// Longest a node stays silent when nothing changed enough to report (default: six
+        /// intervals). `--heartbeat` equal to `--interval` makes every measurement an uplink.
+        #[arg(long)]
+        heartbeat: Option<String>,
+        /// `chirpstack` (ChirpStack v4 application events), `tts` (The Things Stack v3
+        /// uplinks) or `chirpstack-gateway` (raw frames from virtual gateways, ABP with the
+        /// nodes' demo keys).
+        #[arg(long, default_value = "chirpstack")]
+        format: String,
+        /// Seed of the simulated world.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Write the simulated devices as CSV for `sensorhub devices import` and continue.
+        #[arg(long, value_name = "FILE")]
+        write_devices: Option<PathBuf>,
+        /// Print every report sent as one JSON object a line on stdout.
+        #[arg(long)]
+        print_reports: bool,
+        /// Keep the nodes' frame counters in this file, so that a restart goes on where they
+        /// left off (the gateway refuses repeated counters as replays).
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
+    },
+    /// Device alerts (silent devices, low batteries) for technicians.
+    Alerts {
+        #[command(subcommand)]
+        command: AlertsCommand,
+    },
+    /// Technician accounts for the `/admin` pages.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Check or print configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Try a codec before trusting it.
+    Codecs {
+        #[command(subcommand)]
+        command: CodecsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum CodecsCommand {
+    /// Run a codec on one payload: decoded and normalized data, the readings that would be
+    /// stored, and the fields that would stay unmapped (with a rule to paste).
+    Test {
+        /// A JavaScript codec file, a device repository codec definition (.yaml), or
+        /// ttn:VENDOR/CODEC (with --config naming [codecs] ttn_repository).
+        file: String,
+        #[arg(long)]
+        fport: u8,
+        /// The payload in hex (spaces allowed).
+        #[arg(long)]
+        hex: String,
+        /// A config whose [[normalisation]] rules (and [codecs]) apply.
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Run the codec a device repository codec definition (CODEC.yaml) names against every
+    /// example in it; exits 1 if one is not reproduced.
+    Check { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum AlertsCommand {
+    /// Check once now: print what opened or cleared, send it to `alerts.webhook_url` and
+    /// record it (`run` does this every `alerts.check_every`).
+    Check(ConfigArg),
+    /// The open alerts.
+    List(ConfigArg),
+}
+
+#[derive(Subcommand)]
+pub(crate) enum AdminCommand {
+    /// Read a password from stdin and print its argon2 hash for `[[http.users]]`.
+    HashPassword,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct PublishArgs {
+    #[command(flatten)]
+    pub(crate) config: ConfigArg,
+    /// Print the API calls and file writes instead of making them.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Publish only this dataset.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) dataset: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum DevicesCommand {
+    /// Register one device (replaces one with the same DevEUI).
+    Add {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        dev_eui: String,
+        #[arg(long)]
+        name: String,
+        /// Public station id the readings appear under.
+        #[arg(long)]
+        station: String,
+        /// Codec: cayenne-lpp, ..., js:PATH, or ttn:VENDOR/CODEC (checked against its
+        /// published examples).
+        #[arg(long, default_value = "cayenne-lpp")]
+        device_type: String,
+        #[arg(long, allow_hyphen_values = true)]
+        lat: Option<f64>,
+        #[arg(long, allow_hyphen_values = true)]
+        lon: Option<f64>,
+        /// Show the station on public pages and in published data.
+        #[arg(long)]
+        public: bool,
+        #[arg(long)]
+        dev_addr: Option<String>,
+        #[arg(long)]
+        nwk_s_key: Option<String>,
+        #[arg(long)]
+        app_s_key: Option<String>,
+    },
+    /// List registered devices (and devices seen but not registered).
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// table, csv or json.
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
+    /// Import devices from CSV (with a header row) or JSON.
+    Import {
+        #[command(flatten)]
+        config: ConfigArg,
+        file: PathBuf,
+        /// csv or json; by default from the file's extension.
+        #[arg(long)]
+        format: Option<String>,
+    },
+    /// Export the registry as CSV or JSON.
+    Export {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Include ABP session keys (secret!).
+        #[arg(long)]
+        include_keys: bool,
+    },
+    /// Device health: last seen, packet loss, radio, battery, decode errors.
+    Health {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Window for counts and packet loss: an age (24h, 7d) or a time.
+        #[arg(long, default_value = "7d")]
+        since: String,
+        /// table or json (one object a line).
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
+    /// Fields of a device's codec output that became no reading: name, last value, how often
+    /// seen, why, and a rule to paste into the config.
+    Fields {
+        #[command(flatten)]
+        config: ConfigArg,
+        dev_eui: String,
+        /// table or json (one object a line).
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
+    /// Remove a device from the registry (its readings stay).
+    Remove {
+        #[command(flatten)]
+        config: ConfigArg,
+        dev_eui: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Check a config file, including its environment overrides.
+    Check { file: PathBuf },
+    /// Print a commented example config.
+    Example,
+}
