@@ -83,21 +83,7 @@ impl AlertsConfig {
     }
 }
 
-/// What an alert is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Kind {
-    Silent,
-    LowBattery,
-}
-
-impl Kind {
-    pub fn code(self) -> &'static str {
-        match self {
-            Kind::Silent => "silent",
-            Kind::LowBattery => "low_battery",
-        }
-    }
-}
+pub use sensorhub_store::AlertKind as Kind;
 
 /// An alert that opened or cleared in one check.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -217,7 +203,7 @@ pub fn evaluate(
                 changes.push(Change::new(d, *kind, "open", *since_ms, text));
             }
         }
-        for kind in [Kind::Silent, Kind::LowBattery] {
+        for kind in Kind::ALL {
             let Some(since_ms) = open.get(&(d.dev_eui.clone(), kind.code().to_owned())) else {
                 continue;
             };

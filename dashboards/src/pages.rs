@@ -251,24 +251,9 @@ fn time_text(lang: Lang, rfc3339: &str) -> String {
 }
 
 fn licence_text(state: &AppState, lang: Lang) -> String {
-    let (title, url) = match state.http.licence.as_str() {
-        "dl-zero-de/2.0" => (
-            "Datenlizenz Deutschland – Zero – Version 2.0",
-            "https://www.govdata.de/dl-de/zero-2-0",
-        ),
-        "cc-by/4.0" => (
-            "Creative Commons Namensnennung 4.0 International (CC BY 4.0)",
-            "https://creativecommons.org/licenses/by/4.0/",
-        ),
-        "cc-zero" => (
-            "CC0 1.0",
-            "https://creativecommons.org/publicdomain/zero/1.0/",
-        ),
-        _ => (
-            "Datenlizenz Deutschland – Namensnennung – Version 2.0",
-            "https://www.govdata.de/dl-de/by-2-0",
-        ),
-    };
+    let licence = sensorhub_policy::Licence::by_id(&state.http.licence)
+        .unwrap_or(&sensorhub_policy::LICENCES[0]);
+    let (title, url) = (licence.title, licence.url);
     let mut text = format!(
         "{} <a href=\"{url}\" rel=\"license\">{title}</a>",
         lang.t("Daten:", "Data:")

@@ -3,9 +3,11 @@
 //! live feed, GeoJSON and the published files all apply. It sits below both the publisher and
 //! the dashboards, so that neither has to know the other.
 
+mod licence;
 mod privacy;
 mod public;
 
+pub use licence::{Licence, LICENCES};
 pub use privacy::{
     is_people_count, pseudonym, Coordinates, DatasetPolicy, PrivacyConfig, StationIds,
     PEOPLE_COUNTS,

@@ -21,30 +21,6 @@ pub enum Target {
 /// Aggregation functions a dataset may publish, in column order.
 pub const FUNCTIONS: [&str; 4] = ["mean", "min", "max", "count"];
 
-/// Licences by their short id, with the DCAT-AP.de URI, title and text URL.
-pub const LICENCES: [(&str, &str, &str); 4] = [
-    (
-        "dl-by-de/2.0",
-        "Datenlizenz Deutschland – Namensnennung – Version 2.0",
-        "https://www.govdata.de/dl-de/by-2-0",
-    ),
-    (
-        "dl-zero-de/2.0",
-        "Datenlizenz Deutschland – Zero – Version 2.0",
-        "https://www.govdata.de/dl-de/zero-2-0",
-    ),
-    (
-        "cc-by/4.0",
-        "Creative Commons Namensnennung – 4.0 International (CC BY 4.0)",
-        "https://creativecommons.org/licenses/by/4.0/",
-    ),
-    (
-        "cc-zero",
-        "Creative Commons CC Zero License (cc-zero)",
-        "https://creativecommons.org/publicdomain/zero/1.0/",
-    ),
-];
-
 /// The EU data-theme vocabulary (the DCAT-AP themes GovData and the Länder portals use).
 pub const THEMES: [&str; 13] = [
     "AGRI", "ECON", "EDUC", "ENER", "ENVI", "GOVE", "HEAL", "INTR", "JUST", "REGI", "SOCI", "TECH",
@@ -153,10 +129,7 @@ impl DatasetConfig {
 
     /// The licence's DCAT-AP.de URI, title and text URL.
     pub fn licence_entry(&self) -> Option<(String, &'static str, &'static str)> {
-        LICENCES
-            .iter()
-            .find(|(id, _, _)| *id == self.licence)
-            .map(|(id, title, url)| (format!("http://dcat-ap.de/def/licenses/{id}"), *title, *url))
+        sensorhub_policy::Licence::by_id(&self.licence).map(|l| (l.uri(), l.title, l.url))
     }
 
     /// The functions in column order.

@@ -98,6 +98,24 @@ pub struct UnknownDevice {
     pub last_topic: String,
 }
 
+/// What a device alert is about; `code()` is its name in the store, the metrics and webhooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AlertKind {
+    Silent,
+    LowBattery,
+}
+
+impl AlertKind {
+    pub const ALL: [AlertKind; 2] = [AlertKind::Silent, AlertKind::LowBattery];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            AlertKind::Silent => "silent",
+            AlertKind::LowBattery => "low_battery",
+        }
+    }
+}
+
 /// A numeric field of a device's codec output that became no reading (its name or unit is
 /// unknown, its unit does not fit, or it is a "no sensor" sentinel).
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -102,7 +102,7 @@ pub(super) async fn workbench(
         .await
         .unwrap_or_default()
         .into_iter()
-        .filter(|(_, kind, _)| kind == "low_battery")
+        .filter(|(_, kind, _)| kind == sensorhub_store::AlertKind::LowBattery.code())
         .map(|(eui, _, since)| (eui, since))
         .collect();
     let silent_ms = crate::parse_duration_ms(&state.http.silent_after).unwrap_or(7_200_000);
