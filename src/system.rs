@@ -195,76 +195,18 @@ pub async fn run_with(
         });
     }
     if parts.publish {
-        let (folder_store, publisher, privacy, stop) = (
+        let (store, privacy, publisher, datasets, stop) = (
             store.clone(),
-            config.publisher.clone(),
             config.privacy.clone(),
+            config.publisher.clone(),
+            config.datasets.clone(),
             shutdown.clone(),
         );
-        let period = Duration::from_secs(publisher.interval_s.max(1));
-        tasks.spawn(every(period, stop, move || {
-            let (store, publisher, privacy) = (
-                folder_store.clone(),
-                publisher.clone(),
-                privacy.clone(),
-            );
-            async move {
-                match sensorhub_publisher::publish_to_folder(&store, &publisher, &privacy).await {
-                    Ok(r) => tracing::info!(stations = r.stations, values = r.values, folder = %publisher.folder, "published"),
-                    Err(e) => tracing::error!(error = %e, "publication failed; retrying at the next interval"),
-                }
-            }
-        }));
-        // Each dataset on its own schedule; a failed run is tried again at the next check.
-        let datasets = config.datasets.clone();
-        if !datasets.is_empty() {
-            let (store, publisher, privacy, stop) = (
-                store.clone(),
-                config.publisher.clone(),
-                config.privacy.clone(),
-                shutdown.clone(),
-            );
-            let due = std::sync::Arc::new(std::sync::Mutex::new(vec![0i64; datasets.len()]));
-            tasks.spawn(every(Duration::from_secs(30), stop, move || {
-                let (store, publisher, privacy, datasets, due) = (
-                    store.clone(),
-                    publisher.clone(),
-                    privacy.clone(),
-                    datasets.clone(),
-                    due.clone(),
-                );
-                async move {
-                    let now = sensorhub_store::time::now_ms();
-                    for (i, dataset) in datasets.iter().enumerate() {
-                        let next = due.lock().map(|d| d[i]).unwrap_or(0);
-                        if now < next {
-                            continue;
-                        }
-                        let result = sensorhub_publisher::publish_all(
-                            &store,
-                            &privacy,
-                            &publisher,
-                            std::slice::from_ref(dataset),
-                            sensorhub_publisher::RunOptions::default(),
-                            &|line| tracing::info!("{line}"),
-                        )
-                        .await;
-                        match result {
-                            Ok(outcomes) => {
-                                for o in outcomes {
-                                    tracing::info!(dataset = %o.dataset, uploaded = o.uploaded.len(), unchanged = o.unchanged.len(), datastore_rows = o.datastore_rows, "dataset published");
-                                }
-                                let period = sensorhub_publisher::dataset::parse_duration_ms(&dataset.schedule).unwrap_or(3_600_000);
-                                if let Ok(mut d) = due.lock() {
-                                    d[i] = now + period;
-                                }
-                            }
-                            Err(e) => tracing::error!(dataset = %dataset.name, error = %e, "dataset publication failed; trying again shortly"),
-                        }
-                    }
-                }
-            }));
-        }
+        tasks.spawn(async move {
+            sensorhub_publisher::schedule::run(store, privacy, publisher, datasets, stop.wait())
+                .await;
+            Ok(())
+        });
     }
 
     // The first part to fail stops the process; the others stop on the shutdown signal.
@@ -275,21 +217,13 @@ pub async fn run_with(
 }
 
 /// Runs `job` now and then every `period` (a late run is delayed, never doubled) until `stop`.
-async fn every<F, Fut>(period: Duration, stop: Shutdown, mut job: F) -> Result<()>
+async fn every<F, Fut>(period: Duration, stop: Shutdown, job: F) -> Result<()>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let mut tick = tokio::time::interval(period);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let stopped = stop.wait();
-    tokio::pin!(stopped);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => job().await,
-            _ = &mut stopped => return Ok(()),
-        }
-    }
+    sensorhub_publisher::schedule::every(period, stop.0, job).await;
+    Ok(())
 }
 
 /// The gateway's counters as the dashboards show them.

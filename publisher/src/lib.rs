@@ -16,6 +16,7 @@ pub mod folder;
 pub mod guard;
 pub mod public_policy;
 pub mod publish;
+pub mod schedule;
 
 pub use ckan::{Ckan, CkanConfig, CkanError};
 pub use dataset::{DatasetConfig, Target};
