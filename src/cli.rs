@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::readings;
 
@@ -69,8 +69,8 @@ pub(crate) enum Command {
         #[arg(long, default_value_t = 20)]
         limit: usize,
         /// `table` or `json` (one object a line, payload in base64).
-        #[arg(long, default_value = "table")]
-        format: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: TableOrJson,
         /// Run the dead letters through ingestion again (after registering devices, fixing a
         /// codec, ...): what succeeds now is stored and removed, the rest stays.
         #[arg(long)]
@@ -96,8 +96,8 @@ pub(crate) enum Command {
         /// `chirpstack` (ChirpStack v4 application events), `tts` (The Things Stack v3
         /// uplinks) or `chirpstack-gateway` (raw frames from virtual gateways, ABP with the
         /// nodes' demo keys).
-        #[arg(long, default_value = "chirpstack")]
-        format: String,
+        #[arg(long, value_enum, default_value = "chirpstack")]
+        format: SimulateFormat,
         /// Seed of the simulated world.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -219,8 +219,8 @@ pub(crate) enum DevicesCommand {
         #[command(flatten)]
         config: ConfigArg,
         /// table, csv or json.
-        #[arg(long, default_value = "table")]
-        format: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: ListFormat,
     },
     /// Import devices from CSV (with a header row) or JSON.
     Import {
@@ -228,15 +228,16 @@ pub(crate) enum DevicesCommand {
         config: ConfigArg,
         file: PathBuf,
         /// csv or json; by default from the file's extension.
-        #[arg(long)]
-        format: Option<String>,
+        #[arg(long, value_enum)]
+        format: Option<ImportFormat>,
     },
     /// Export the registry as CSV or JSON.
     Export {
         #[command(flatten)]
         config: ConfigArg,
-        #[arg(long, default_value = "csv")]
-        format: String,
+        /// csv, json or table.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ListFormat,
         /// Include ABP session keys (secret!).
         #[arg(long)]
         include_keys: bool,
@@ -249,8 +250,8 @@ pub(crate) enum DevicesCommand {
         #[arg(long, default_value = "7d")]
         since: String,
         /// table or json (one object a line).
-        #[arg(long, default_value = "table")]
-        format: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: TableOrJson,
     },
     /// Fields of a device's codec output that became no reading: name, last value, how often
     /// seen, why, and a rule to paste into the config.
@@ -259,8 +260,8 @@ pub(crate) enum DevicesCommand {
         config: ConfigArg,
         dev_eui: String,
         /// table or json (one object a line).
-        #[arg(long, default_value = "table")]
-        format: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: TableOrJson,
     },
     /// Remove a device from the registry (its readings stay).
     Remove {
@@ -276,4 +277,41 @@ pub(crate) enum ConfigCommand {
     Check { file: PathBuf },
     /// Print a commented example config.
     Example,
+}
+
+/// `--format` of listings that can be a table, CSV or JSON (one object a line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ListFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+/// `--format` of listings that are a table or JSON (one object a line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TableOrJson {
+    Table,
+    Json,
+}
+
+/// `--format` of data: JSON (one object a line) or CSV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DataFormat {
+    Json,
+    Csv,
+}
+
+/// `--format` of a device file to import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ImportFormat {
+    Csv,
+    Json,
+}
+
+/// `--format` of what the simulator publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SimulateFormat {
+    Chirpstack,
+    Tts,
+    ChirpstackGateway,
 }

@@ -8,6 +8,8 @@ use anyhow::{bail, Context, Result};
 use sensorhub_store::{Device, DeviceHealth, SqliteStore};
 use serde::{Deserialize, Serialize};
 
+use crate::cli::{ImportFormat, ListFormat, TableOrJson};
+
 /// The CSV columns of import and export, in this order.
 pub const CSV_COLUMNS: [&str; 10] = [
     "dev_eui",
@@ -98,11 +100,11 @@ pub fn verify_codecs(devices: &[Device], codecs: &sensorhub_gateway::CodecsConfi
 /// Writes a device's unmapped fields as a table (with a suggested rule each) or JSON lines.
 pub fn write_fields(
     fields: &[sensorhub_store::UnmappedField],
-    format: &str,
+    format: TableOrJson,
     out: &mut impl std::io::Write,
 ) -> Result<()> {
     match format {
-        "json" => {
+        TableOrJson::Json => {
             for f in fields {
                 let rule = f.suggested_rule();
                 let mut line = serde_json::to_value(f)?;
@@ -110,7 +112,7 @@ pub fn write_fields(
                 writeln!(out, "{line}")?;
             }
         }
-        "table" => {
+        TableOrJson::Table => {
             if fields.is_empty() {
                 writeln!(
                     out,
@@ -137,7 +139,6 @@ pub fn write_fields(
                 }
             }
         }
-        other => bail!("--format: `{other}` is not table or json"),
     }
     Ok(())
 }
@@ -160,11 +161,14 @@ fn from_row(row: CsvRow) -> Result<Device> {
 /// Reads devices from CSV (header row required) or JSON (an array), by the file's extension
 /// unless `format` says otherwise. Every problem is reported with its line or index; nothing is
 /// imported unless everything is valid.
-pub fn read_file(path: &Path, format: Option<&str>) -> Result<Vec<Device>> {
+pub fn read_file(path: &Path, format: Option<ImportFormat>) -> Result<Vec<Device>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let format = format
-        .map(str::to_owned)
+        .map(|f| match f {
+            ImportFormat::Csv => "csv".to_owned(),
+            ImportFormat::Json => "json".to_owned(),
+        })
         .or_else(|| {
             path.extension()
                 .map(|e| e.to_string_lossy().to_ascii_lowercase())
@@ -226,7 +230,7 @@ pub fn read_file(path: &Path, format: Option<&str>) -> Result<Vec<Device>> {
 /// Writes devices as CSV or JSON; keys only with `include_keys`.
 pub fn write(
     devices: &[Device],
-    format: &str,
+    format: ListFormat,
     include_keys: bool,
     out: &mut dyn Write,
 ) -> Result<()> {
@@ -241,11 +245,11 @@ pub fn write(
         })
         .collect();
     match format {
-        "json" => {
+        ListFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &devices)?;
             writeln!(out)?;
         }
-        "csv" => {
+        ListFormat::Csv => {
             let mut writer = csv::Writer::from_writer(out);
             writer.write_record(CSV_COLUMNS)?;
             for d in &devices {
@@ -266,7 +270,7 @@ pub fn write(
             }
             writer.flush()?;
         }
-        "table" => {
+        ListFormat::Table => {
             writeln!(
                 out,
                 "{:<16}  {:<20}  {:<14}  {:<6}  name",
@@ -284,17 +288,20 @@ pub fn write(
                 )?;
             }
         }
-        other => bail!("unknown format `{other}`: use table, csv or json"),
     }
     Ok(())
 }
 
 /// Writes device health as a table or JSON lines.
-pub fn write_health(health: &[DeviceHealth], format: &str, out: &mut dyn Write) -> Result<()> {
+pub fn write_health(
+    health: &[DeviceHealth],
+    format: TableOrJson,
+    out: &mut dyn Write,
+) -> Result<()> {
     let time =
         |ms: Option<i64>| ms.map_or("never".to_owned(), sensorhub_store::time::format_rfc3339);
     match format {
-        "json" => {
+        TableOrJson::Json => {
             for h in health {
                 let mut value = serde_json::to_value(h)?;
                 value["last_seen"] = h
@@ -304,7 +311,7 @@ pub fn write_health(health: &[DeviceHealth], format: &str, out: &mut dyn Write) 
                 writeln!(out, "{value}")?;
             }
         }
-        "table" => {
+        TableOrJson::Table => {
             writeln!(
                 out,
                 "{:<16}  {:<16}  {:<24}  {:>7}  {:>6}  {:>6}  {:>5}  {:>3}  {:>7}  {:>6}",
@@ -344,7 +351,6 @@ pub fn write_health(health: &[DeviceHealth], format: &str, out: &mut dyn Write) 
                 )?;
             }
         }
-        other => bail!("unknown format `{other}`: use table or json"),
     }
     Ok(())
 }
@@ -353,7 +359,7 @@ pub fn write_health(health: &[DeviceHealth], format: &str, out: &mut dyn Write) 
 pub async fn import(
     store: &SqliteStore,
     path: &Path,
-    format: Option<&str>,
+    format: Option<ImportFormat>,
     codecs: &sensorhub_gateway::CodecsConfig,
 ) -> Result<usize> {
     let devices = read_file(path, format)?;
@@ -424,11 +430,11 @@ mod tests {
         );
         let devices = read_file(&path, None).unwrap();
         let mut hidden = Vec::new();
-        write(&devices, "csv", false, &mut hidden).unwrap();
+        write(&devices, ListFormat::Csv, false, &mut hidden).unwrap();
         let hidden = String::from_utf8(hidden).unwrap();
         assert!(!hidden.contains("44024241"));
         let mut full = Vec::new();
-        write(&devices, "json", true, &mut full).unwrap();
+        write(&devices, ListFormat::Json, true, &mut full).unwrap();
         let (_d2, json_path) = write_temp("d.json", std::str::from_utf8(&full).unwrap());
         assert_eq!(read_file(&json_path, None).unwrap(), devices);
     }

@@ -154,7 +154,7 @@ async fn dispatch(command: Command) -> Result<()> {
                 );
                 return Ok(());
             }
-            readings::dead_letters(store.state(), limit, &format).await
+            readings::dead_letters(store.state(), limit, format).await
         }
         Command::Simulate {
             broker,
@@ -167,20 +167,19 @@ async fn dispatch(command: Command) -> Result<()> {
             print_reports,
             state,
         } => {
-            let format = match format.as_str() {
-                "chirpstack" => sensorhub_firmware::sim::SimFormat::Chirpstack,
-                "chirpstack-gateway" => sensorhub_firmware::sim::SimFormat::ChirpstackGateway,
-                "tts" => sensorhub_firmware::sim::SimFormat::Tts,
-                other => {
-                    bail!("--format {other}: unknown (use chirpstack, tts or chirpstack-gateway)")
+            let format = match format {
+                SimulateFormat::Chirpstack => sensorhub_firmware::sim::SimFormat::Chirpstack,
+                SimulateFormat::ChirpstackGateway => {
+                    sensorhub_firmware::sim::SimFormat::ChirpstackGateway
                 }
+                SimulateFormat::Tts => sensorhub_firmware::sim::SimFormat::Tts,
             };
             if let Some(path) = write_devices {
                 let list = demo::registry_entries(nodes);
                 let mut file = std::fs::File::create(&path)
                     .with_context(|| format!("cannot write {}", path.display()))?;
                 // The simulator's demo session keys go along, for the raw-frame format.
-                devices::write(&list, "csv", true, &mut file)?;
+                devices::write(&list, ListFormat::Csv, true, &mut file)?;
                 eprintln!("wrote {} devices to {}", list.len(), path.display());
             }
             let config = sensorhub_firmware::sim::SimConfig {
@@ -312,9 +311,9 @@ async fn devices_command(command: DevicesCommand) -> Result<()> {
             let config = Config::load(&config.config)?;
             let store = open_store(&config)?;
             let list = store.state().devices().await?;
-            devices::write(&list, &format, false, &mut std::io::stdout().lock())?;
+            devices::write(&list, format, false, &mut std::io::stdout().lock())?;
             let unknown = store.state().unknown_devices().await?;
-            if format == "table" && !unknown.is_empty() {
+            if format == ListFormat::Table && !unknown.is_empty() {
                 println!("\nseen but not registered:");
                 for u in unknown {
                     println!(
@@ -334,13 +333,8 @@ async fn devices_command(command: DevicesCommand) -> Result<()> {
             format,
         } => {
             let config = Config::load(&config.config)?;
-            let n = devices::import(
-                open_store(&config)?.state(),
-                &file,
-                format.as_deref(),
-                &config.codecs,
-            )
-            .await?;
+            let n = devices::import(open_store(&config)?.state(), &file, format, &config.codecs)
+                .await?;
             println!("imported {n} devices from {}", file.display());
             Ok(())
         }
@@ -351,7 +345,7 @@ async fn devices_command(command: DevicesCommand) -> Result<()> {
         } => {
             let config = Config::load(&config.config)?;
             let list = open_store(&config)?.state().devices().await?;
-            devices::write(&list, &format, include_keys, &mut std::io::stdout().lock())
+            devices::write(&list, format, include_keys, &mut std::io::stdout().lock())
         }
         DevicesCommand::Health {
             config,
@@ -361,7 +355,7 @@ async fn devices_command(command: DevicesCommand) -> Result<()> {
             let config = Config::load(&config.config)?;
             let since = readings::parse_time(&since)?;
             let health = open_store(&config)?.state().device_health(since).await?;
-            devices::write_health(&health, &format, &mut std::io::stdout().lock())
+            devices::write_health(&health, format, &mut std::io::stdout().lock())
         }
         DevicesCommand::Fields {
             config,
@@ -376,7 +370,7 @@ async fn devices_command(command: DevicesCommand) -> Result<()> {
                 .state()
                 .unmapped_fields(Some(&eui.to_string()))
                 .await?;
-            devices::write_fields(&fields, &format, &mut std::io::stdout().lock())
+            devices::write_fields(&fields, format, &mut std::io::stdout().lock())
         }
         DevicesCommand::Remove { config, dev_eui } => {
             let config = Config::load(&config.config)?;

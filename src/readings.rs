@@ -33,8 +33,8 @@ pub struct ReadingsArgs {
     #[arg(long)]
     until: Option<String>,
     /// json (one object a line) or csv.
-    #[arg(long, default_value = "json")]
-    format: String,
+    #[arg(long, value_enum, default_value = "json")]
+    format: crate::cli::DataFormat,
 }
 
 /// Reads a point in time as RFC 3339, a plain date (midnight UTC), or an age before now.
@@ -52,9 +52,6 @@ pub fn parse_time(text: &str) -> Result<i64> {
 }
 
 pub async fn run(args: ReadingsArgs) -> Result<()> {
-    if !matches!(args.format.as_str(), "json" | "csv") {
-        bail!("--format {}: use json or csv", args.format);
-    }
     let config = Config::load(&args.config)?;
     let store = Store::open(&config.store)?;
     let station = match (&args.device, &args.station) {
@@ -81,7 +78,7 @@ pub async fn run(args: ReadingsArgs) -> Result<()> {
     };
     let readings = store.readings(query).await?;
     let mut out = std::io::stdout().lock();
-    if args.format == "csv" {
+    if args.format == crate::cli::DataFormat::Csv {
         let mut writer = csv::Writer::from_writer(&mut out);
         writer.write_record(["station", "quantity", "time", "value", "unit"])?;
         for r in &readings {
@@ -119,11 +116,15 @@ pub async fn run(args: ReadingsArgs) -> Result<()> {
     Ok(())
 }
 
-pub async fn dead_letters(store: &SqliteStore, limit: usize, format: &str) -> Result<()> {
+pub async fn dead_letters(
+    store: &SqliteStore,
+    limit: usize,
+    format: crate::cli::TableOrJson,
+) -> Result<()> {
     let letters = store.dead_letters(limit).await?;
     let mut out = std::io::stdout().lock();
     match format {
-        "json" => {
+        crate::cli::TableOrJson::Json => {
             for d in letters {
                 let line = serde_json::json!({
                     "time": format_rfc3339(d.time_ms),
@@ -136,7 +137,7 @@ pub async fn dead_letters(store: &SqliteStore, limit: usize, format: &str) -> Re
                 writeln!(out, "{line}")?;
             }
         }
-        "table" => {
+        crate::cli::TableOrJson::Table => {
             for c in store.dead_letter_counts().await? {
                 writeln!(out, "{:>8}  {}", c.count, c.reason)?;
             }
@@ -157,7 +158,6 @@ pub async fn dead_letters(store: &SqliteStore, limit: usize, format: &str) -> Re
                 )?;
             }
         }
-        other => bail!("--format {other}: use table or json"),
     }
     Ok(())
 }
