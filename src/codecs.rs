@@ -99,20 +99,16 @@ pub fn test(
         writeln!(out, "  none")?;
     }
     for u in &mapped.unmapped {
-        let unit = u
-            .unit
-            .as_deref()
-            .map(|u| format!(" {u}"))
-            .unwrap_or_default();
+        let value = sensorhub_store::shown_value(u.value, u.unit.as_deref());
+        let field = printable(&u.field);
         writeln!(
             out,
-            "  {:<28} {}{unit}  ({})",
-            u.field,
-            u.value,
+            "  {field:<28} {}  ({})",
+            printable(&value),
             u.why.as_str()
         )?;
         for line in u.suggested_rule(&device_type).lines() {
-            writeln!(out, "      {line}")?;
+            writeln!(out, "      {}", printable(line))?;
         }
     }
     Ok(out)

@@ -120,16 +120,11 @@ pub fn write_fields(
                 )?;
             }
             for f in fields {
-                let unit = f
-                    .unit
-                    .as_deref()
-                    .map(|u| format!(" {u}"))
-                    .unwrap_or_default();
                 writeln!(
                     out,
-                    "{:<32} {}{unit}  seen {} times, last {}  ({})",
+                    "{:<32} {}  seen {} times, last {}  ({})",
                     crate::readings::printable(&f.field),
-                    f.last_value,
+                    crate::readings::printable(&f.shown_value()),
                     f.seen,
                     sensorhub_store::time::format_rfc3339(f.last_seen_ms),
                     f.why

@@ -23,10 +23,10 @@ pub use config::{Backend, DeadLetterLimits, InfluxApi, StoreConfig};
 pub use error::StoreError;
 pub use influx::InfluxStore;
 pub use model::{
-    suggested_rule, AdminSession, AlertKind, Bucket, DeadLetter, DeadLetterCount, Device,
-    DeviceHealth, DeviceStatus, IngestBatch, LatestValue, RangeQuery, Reading, ReadingQuery,
-    Resolution, SessionState, Station, TimeSource, UnknownDevice, UnmappedField, Uplink,
-    UNMAPPED_FIELDS_PER_DEVICE,
+    shown_value, suggested_rule, AdminSession, AlertKind, Bucket, DeadLetter, DeadLetterCount,
+    Device, DeviceHealth, DeviceStatus, IngestBatch, LatestValue, RangeQuery, Reading,
+    ReadingQuery, Resolution, SessionState, Station, TimeSource, UnknownDevice, UnmappedField,
+    Uplink, UNMAPPED_FIELDS_PER_DEVICE,
 };
 pub use sqlite::SqliteStore;
 

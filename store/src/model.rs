@@ -138,6 +138,11 @@ pub struct UnmappedField {
 }
 
 impl UnmappedField {
+    /// The last value as technicians read it: `2000 mm`, or `3` without a unit.
+    pub fn shown_value(&self) -> String {
+        shown_value(self.last_value, self.unit.as_deref())
+    }
+
     /// A `[[normalisation]]` rule a technician can paste into the config, after checking it.
     pub fn suggested_rule(&self) -> String {
         let quantity = self
@@ -151,6 +156,14 @@ impl UnmappedField {
             self.unit.as_deref(),
             quantity,
         )
+    }
+}
+
+/// A value with its unit, if it has one: `2000 mm`, `3`.
+pub fn shown_value(value: f64, unit: Option<&str>) -> String {
+    match unit {
+        Some(unit) => format!("{value} {unit}"),
+        None => value.to_string(),
     }
 }
 

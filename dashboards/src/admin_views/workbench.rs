@@ -46,20 +46,14 @@ fn unmapped_section(body: &mut String, lang: Lang, fields: &[sensorhub_store::Un
     }
     body.push_str("</tr></thead><tbody>");
     for f in fields {
-        let unit = f
-            .unit
-            .as_deref()
-            .map(|u| format!(" {u}"))
-            .unwrap_or_default();
         let rule = f.suggested_rule();
         let _ = write!(
             body,
-            "<tr><td>{}</td><th scope=\"row\">{}</th><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td>\
+            "<tr><td>{}</td><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
              <td><pre><code>{}</code></pre></td></tr>",
             escape(&f.dev_eui),
             escape(&f.field),
-            f.last_value,
-            escape(&unit),
+            escape(&f.shown_value()),
             f.seen,
             when(lang, Some(f.last_seen_ms)),
             escape(&f.why),
