@@ -132,7 +132,16 @@ pub async fn run(options: DemoOptions) -> Result<()> {
             ..Default::default()
         },
         privacy: Default::default(),
-        normalisation: Vec::new(),
+        // The nodes send their supply voltage as an LPP voltage on the battery channel: it is
+        // the device's health (shown to technicians), never public.
+        normalisation: vec![sensorhub_gateway::NormalisationRule {
+            device_type: "cayenne-lpp".into(),
+            field: "voltage".into(),
+            quantity: "battery_voltage".into(),
+            scale: 1.0,
+            offset: 0.0,
+            unit: None,
+        }],
         publisher: sensorhub_publisher::FolderConfig {
             folder: options.data_dir.join("opendata").display().to_string(),
             interval_s: 30,
