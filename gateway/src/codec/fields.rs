@@ -296,8 +296,20 @@ pub struct Known {
     pub unit: Option<&'static str>,
 }
 
-/// Looks up a field name (any spelling; see the module doc) of a codec of `device_type`.
-pub fn lookup(device_type: &str, name: &str) -> Option<Known> {
+/// What a codec's field name means.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Meaning {
+    /// The codec's vendor documents this field for this codec: what it is, or `None` when it is
+    /// the device's own state (no reading).
+    ByCodec(Option<Known>),
+    /// The dictionary's meaning, for every codec.
+    Common(Known),
+    Unknown,
+}
+
+/// Looks up a field name (any spelling; see the module doc) of a codec of `device_type`: the
+/// codec's own meaning first, then the dictionary's.
+pub fn meaning(device_type: &str, name: &str) -> Meaning {
     let key = lenient(name);
     let known = |e: &Entry| Known {
         quantities: e.quantities,
@@ -305,15 +317,21 @@ pub fn lookup(device_type: &str, name: &str) -> Option<Known> {
     };
     let stem = codec_stem(device_type);
     if let Some((_, _, entry)) = BY_CODEC.iter().find(|(c, n, _)| *c == stem && *n == key) {
-        return entry.as_ref().map(known);
+        return Meaning::ByCodec(entry.as_ref().map(known));
     }
-    DICTIONARY.iter().find(|e| e.name == key).map(known)
+    match DICTIONARY.iter().find(|e| e.name == key) {
+        Some(e) => Meaning::Common(known(e)),
+        None => Meaning::Unknown,
+    }
 }
 
-/// Whether `device_type`'s codec has its own meaning for the field `name`.
-pub fn is_scoped(device_type: &str, name: &str) -> bool {
-    let (stem, key) = (codec_stem(device_type), lenient(name));
-    BY_CODEC.iter().any(|(c, n, _)| *c == stem && *n == key)
+/// The quantities and unit a field of `device_type`'s codec means, if it means a reading.
+pub fn lookup(device_type: &str, name: &str) -> Option<Known> {
+    match meaning(device_type, name) {
+        Meaning::ByCodec(known) => known,
+        Meaning::Common(known) => Some(known),
+        Meaning::Unknown => None,
+    }
 }
 
 #[cfg(test)]

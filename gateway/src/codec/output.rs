@@ -146,36 +146,88 @@ const ANY_LIMIT: [f64; 8] = [
 /// are sentinels even where the range would allow them.
 const TEMPERATURE_LIMIT: [f64; 4] = [32767.0, -32768.0, -32767.0, 65535.0];
 
-/// The quantities and unit a candidate's name implies: a dictionary name, a vocabulary name as
-/// such (a codec that speaks the vocabulary gives the vocabulary's unit), or either with a unit
-/// suffix (`co2_ppm`, `Bat_mV`, `distance_mm`).
-fn known_name(device_type: &str, name: &str) -> Option<(&'static [&'static str], Option<String>)> {
-    let vocabulary = |name: &str| {
-        Quantity::by_name(name).map(|q| (std::slice::from_ref(&q.name), Some(q.unit.to_owned())))
+/// What a candidate's name implies: the quantities it can mean, its unit where the name says
+/// one, and whether the series keeps the codec's name. In order: the codec's own meaning of
+/// the field; a compound vocabulary name (`water_level`, `air_temperature_2`), sensorhub's own
+/// interface, in the vocabulary's unit; the dictionary; a single vocabulary word; either with a
+/// unit suffix (`co2_ppm`, `Bat_mV`, `distance_mm`). Single words (`distance`, `voltage`) are
+/// vendors' words too, in their units: the dictionary decides those before the vocabulary.
+struct Named {
+    quantities: &'static [&'static str],
+    unit: Option<String>,
+    keeps_name: bool,
+}
+
+fn known_name(device_type: &str, name: &str) -> Option<Named> {
+    let named = |known: fields::Known| Named {
+        quantities: known.quantities,
+        unit: known.unit.map(str::to_owned),
+        keeps_name: false,
     };
-    // A compound vocabulary name (`water_level`, `air_temperature_2`) is sensorhub's own
-    // interface: a codec written for it gives the vocabulary's unit. Single words
-    // (`distance`, `voltage`) are vendors' words too, in their units: the dictionary decides.
-    if name.contains('_') && !fields::is_scoped(device_type, name) {
-        if let Some(known) = vocabulary(name) {
-            return Some(known);
+    let vocabulary = |name: &str, keeps_name: bool| {
+        Quantity::by_name(name).map(|q| Named {
+            quantities: std::slice::from_ref(&q.name),
+            unit: Some(q.unit.to_owned()),
+            keeps_name,
+        })
+    };
+    let common = match fields::meaning(device_type, name) {
+        fields::Meaning::ByCodec(known) => return known.map(named),
+        fields::Meaning::Common(known) => Some(known),
+        fields::Meaning::Unknown => None,
+    };
+    if name.contains('_') {
+        if let Some(named) = vocabulary(name, true) {
+            return Some(named);
         }
     }
-    if let Some(known) = fields::lookup(device_type, name) {
-        return Some((known.quantities, known.unit.map(str::to_owned)));
+    if let Some(known) = common {
+        return Some(named(known));
     }
-    if fields::is_scoped(device_type, name) {
-        return None;
-    }
-    if let Some(known) = vocabulary(name) {
-        return Some(known);
+    if let Some(named) = vocabulary(name, false) {
+        return Some(named);
     }
     let (base, suffix) = name.rsplit_once(['_', '-'])?;
     Unit::parse(suffix).filter(|u| !u.symbol.is_empty())?;
-    let known = fields::lookup(device_type, base)
+    let quantities = fields::lookup(device_type, base)
         .map(|k| k.quantities)
         .or_else(|| Quantity::by_name(base).map(|q| std::slice::from_ref(&q.name)))?;
-    Some((known, Some(suffix.to_owned())))
+    Some(Named {
+        quantities,
+        unit: Some(suffix.to_owned()),
+        keeps_name: false,
+    })
+}
+
+/// A value under a rule: `value * scale + offset`, converted from `unit` (the rule's, else
+/// the one the value came with) into the unit of the rule's quantity. `Err` carries that
+/// quantity when the unit does not fit it, `None` when the rule names no vocabulary quantity.
+fn apply_rule(
+    rule: &NormalisationRule,
+    value: f64,
+    unit: Option<&str>,
+) -> Result<Measurement, Option<&'static str>> {
+    let q = Quantity::by_name(&rule.quantity).ok_or(None)?;
+    let value = value * rule.scale + rule.offset;
+    let value = match rule.unit.as_deref().or(unit) {
+        Some(unit) => Unit::parse_as(unit, q.unit().dimension)
+            .and_then(|u| u.convert(value, q.unit()))
+            .ok_or(Some(q.name))?,
+        None => value,
+    };
+    Ok(Measurement {
+        quantity: rule.quantity.clone(),
+        unit: q.unit.to_owned(),
+        value,
+    })
+}
+
+/// Why a rule gave no reading, from [`apply_rule`]'s error.
+fn rule_refused(quantity: Option<&'static str>) -> Why {
+    match quantity {
+        Some(_) => Why::WrongUnit,
+        None => Why::UnknownName,
+    }
 }
 
 /// One candidate's fate: a reading, or why not.
@@ -192,33 +244,22 @@ fn map_candidate(
         quantity,
     };
     if let Some(rule) = rule_for(rules, device_type, &c.path) {
-        let Some(q) = Quantity::by_name(&rule.quantity) else {
-            return Err(unmapped(Why::UnknownName, None));
-        };
-        let value = c.value * rule.scale + rule.offset;
-        let value = match rule.unit.as_deref().or(c.unit.as_deref()) {
-            Some(unit) => Unit::parse_as(unit, q.unit().dimension)
-                .and_then(|u| u.convert(value, q.unit()))
-                .ok_or_else(|| unmapped(Why::WrongUnit, Some(q.name)))?,
-            None => value,
-        };
-        return Ok(Measurement {
-            quantity: rule.quantity.clone(),
-            unit: q.unit.to_owned(),
-            value,
-        });
+        return apply_rule(rule, c.value, c.unit.as_deref())
+            .map_err(|q| unmapped(rule_refused(q), q));
     }
-    let Some((quantities, implied_unit)) = known_name(device_type, &c.name) else {
+    let Some(Named {
+        quantities,
+        unit: implied_unit,
+        keeps_name,
+    }) = known_name(device_type, &c.name)
+    else {
         return Err(unmapped(Why::UnknownName, None));
     };
     if c.boolean && implied_unit.as_deref() != Some("") {
         return Err(unmapped(Why::UnknownName, None));
     }
     // A compound vocabulary name keeps its series (`air_temperature_3`).
-    let series_name = (c.name.contains('_')
-        && !fields::is_scoped(device_type, &c.name)
-        && Quantity::by_name(&c.name).is_some())
-    .then(|| c.name.clone());
+    let series_name = keeps_name.then(|| c.name.clone());
     let Some(unit) = c.unit.clone().or(implied_unit) else {
         return Err(unmapped(Why::UnknownUnit, quantities.first().copied()));
     };
@@ -253,17 +294,16 @@ fn same(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
 }
 
-/// Adds `m` under a series name not yet used in this uplink.
 /// Readings one uplink may give at most, and series of one name: a payload that repeats a
 /// term thousands of times costs bounded work and creates no thousands of series.
 const MAX_READINGS: usize = MAX_CANDIDATES;
 const MAX_SERIES_PER_NAME: usize = 16;
 
-/// Adds `m` under a series name not yet used in this uplink; `false` when it is dropped
-/// because the uplink already gave too many.
-fn push_distinct(out: &mut Vec<Measurement>, mut m: Measurement) -> bool {
+/// Adds `m` under a series name not yet used in this uplink; drops it when the uplink gave
+/// too many already.
+fn push_distinct(out: &mut Vec<Measurement>, mut m: Measurement) {
     if out.len() >= MAX_READINGS {
-        return false;
+        return;
     }
     if out.iter().any(|o| o.quantity == m.quantity) {
         let stem = m.quantity.clone();
@@ -272,12 +312,11 @@ fn push_distinct(out: &mut Vec<Measurement>, mut m: Measurement) -> bool {
             !out.iter().any(|o| o.quantity == name)
         });
         let Some(n) = free else {
-            return false;
+            return;
         };
         m.quantity = format!("{stem}_{n}");
     }
     out.push(m);
-    true
 }
 
 /// Maps one decoder's output onto the vocabulary (see the module doc).
@@ -285,36 +324,33 @@ pub fn map(output: Output, rules: &[NormalisationRule], device_type: &str) -> Ma
     let mut mapped = Mapped::default();
     match output {
         Output::Vocabulary(measurements) => {
+            // Built-in decoders name their series already: only rules rename them.
             for m in measurements {
-                let c = Candidate {
-                    path: m.quantity.clone(),
-                    name: m.quantity.clone(),
-                    value: m.value,
-                    unit: Some(m.unit.clone()),
-                    boolean: false,
-                };
-                // Built-in decoders name their series already: only rules rename them.
-                if Quantity::by_name(&m.quantity).is_none()
-                    && rule_for(rules, device_type, &c.path).is_none()
-                {
-                    mapped.unmapped.push(Unmapped {
-                        field: c.path,
-                        value: c.value,
-                        unit: c.unit,
-                        why: Why::UnknownName,
-                        quantity: None,
-                    });
-                    continue;
-                }
-                let m = match rule_for(rules, device_type, &c.path) {
-                    Some(_) => match map_candidate(&c, rules, device_type) {
-                        Ok(m) => m,
-                        Err(u) => {
-                            mapped.unmapped.push(u);
+                let m = match rule_for(rules, device_type, &m.quantity) {
+                    Some(rule) => match apply_rule(rule, m.value, Some(&m.unit)) {
+                        Ok(renamed) => renamed,
+                        Err(q) => {
+                            mapped.unmapped.push(Unmapped {
+                                field: m.quantity,
+                                value: m.value,
+                                unit: Some(m.unit),
+                                why: rule_refused(q),
+                                quantity: q,
+                            });
                             continue;
                         }
                     },
-                    None => m,
+                    None if Quantity::by_name(&m.quantity).is_some() => m,
+                    None => {
+                        mapped.unmapped.push(Unmapped {
+                            field: m.quantity,
+                            value: m.value,
+                            unit: Some(m.unit),
+                            why: Why::UnknownName,
+                            quantity: None,
+                        });
+                        continue;
+                    }
                 };
                 push_distinct(&mut mapped.measurements, m);
             }
@@ -336,25 +372,11 @@ pub fn map(output: Output, rules: &[NormalisationRule], device_type: &str) -> Ma
                             fields::normalized_term(device_type, &path).unwrap_or(quantity);
                         from_normalized.push((value, quantity));
                         let m = match rule_for(rules, device_type, &path) {
-                            Some(rule) => {
-                                let Some(q) = Quantity::by_name(&rule.quantity) else {
-                                    continue;
-                                };
-                                let value = value * rule.scale + rule.offset;
-                                let converted = match rule.unit.as_deref() {
-                                    Some(unit) => Unit::parse_as(unit, q.unit().dimension)
-                                        .and_then(|u| u.convert(value, q.unit())),
-                                    None => Some(value),
-                                };
-                                let Some(value) = converted else {
-                                    continue;
-                                };
-                                Measurement {
-                                    quantity: rule.quantity.clone(),
-                                    unit: q.unit.to_owned(),
-                                    value,
-                                }
-                            }
+                            // The term's value is in its quantity's unit already.
+                            Some(rule) => match apply_rule(rule, value, None) {
+                                Ok(m) => m,
+                                Err(_) => continue,
+                            },
                             None => Measurement {
                                 quantity: quantity.to_owned(),
                                 unit: Quantity::by_name(quantity)
@@ -390,9 +412,7 @@ pub fn map(output: Output, rules: &[NormalisationRule], device_type: &str) -> Ma
                     continue;
                 }
                 match result {
-                    Ok(m) => {
-                        push_distinct(&mut mapped.measurements, m);
-                    }
+                    Ok(m) => push_distinct(&mut mapped.measurements, m),
                     Err(u) => mapped.unmapped.push(u),
                 }
             }

@@ -16,6 +16,7 @@
 
 use std::collections::HashMap;
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use super::js::{Codec, Decoded, FileVersion};
 use super::ttn::{self, CodecsConfig};
@@ -23,6 +24,9 @@ use super::{CodecError, Output};
 
 /// Timeouts in a row after which a JavaScript codec is paused.
 pub const PAUSE_AFTER: u32 = 5;
+
+/// How long a `ttn:` definition that could not be read is not read again.
+const RESOLVE_RETRY: Duration = Duration::from_secs(60);
 
 /// Codec files kept compiled at most; beyond, the least recently used is dropped.
 const WARM_CODECS: usize = 64;
@@ -180,8 +184,9 @@ pub struct CodecRunner {
     config: CodecsConfig,
     /// Started with the first JavaScript uplink.
     jobs: Option<mpsc::Sender<Job>>,
-    /// `ttn:` device types resolved to their JavaScript files.
-    resolved: HashMap<String, String>,
+    /// `ttn:` device types resolved to their JavaScript files, or why not and when that was
+    /// found: a broken definition is read again after [`RESOLVE_RETRY`], not for every uplink.
+    resolved: HashMap<String, Result<String, (CodecError, Instant)>>,
 }
 
 impl CodecRunner {
@@ -201,13 +206,19 @@ impl CodecRunner {
         if !device_type.starts_with("ttn:") {
             return Ok(None);
         }
-        if let Some(path) = self.resolved.get(device_type) {
-            return Ok(Some(path.clone()));
+        match self.resolved.get(device_type) {
+            Some(Ok(path)) => return Ok(Some(path.clone())),
+            Some(Err((e, at))) if at.elapsed() < RESOLVE_RETRY => return Err(e.clone()),
+            _ => {}
         }
-        let definition = ttn::resolve(&self.config, device_type)?;
-        let path = definition.js.display().to_string();
-        self.resolved.insert(device_type.to_owned(), path.clone());
-        Ok(Some(path))
+        let resolved = ttn::resolve(&self.config, device_type)
+            .map(|definition| definition.js.display().to_string());
+        let cached = match &resolved {
+            Ok(path) => Ok(path.clone()),
+            Err(e) => Err((e.clone(), Instant::now())),
+        };
+        self.resolved.insert(device_type.to_owned(), cached);
+        resolved.map(Some)
     }
 
     /// Starts decoding `payload`, received on `f_port` at `time_ms`, of a device of type
