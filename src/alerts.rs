@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use sensorhub_core::duration::HumanDuration;
 use sensorhub_store::time::format_rfc3339;
 use sensorhub_store::{DeviceHealth, Store};
 use serde::{Deserialize, Serialize};
@@ -23,7 +24,7 @@ pub struct AlertsConfig {
     pub webhook_url: Option<String>,
     /// How often devices are checked (`5m`, `1h`). A device is silent after
     /// `http.silent_after` without an uplink, as on the `/admin` page.
-    pub check_every: String,
+    pub check_every: HumanDuration,
     /// A battery level below this (percent) opens an alert; 0 switches it off.
     pub battery_below_percent: f64,
     /// A battery voltage below this (volts) opens an alert; 0 (the default) switches it off,
@@ -39,7 +40,7 @@ impl Default for AlertsConfig {
     fn default() -> Self {
         AlertsConfig {
             webhook_url: None,
-            check_every: "5m".into(),
+            check_every: HumanDuration::from_mins(5),
             battery_below_percent: 20.0,
             battery_below_v: 0.0,
             language: "de".into(),
@@ -57,12 +58,11 @@ impl AlertsConfig {
                 problems.push("alerts.webhook_url: needs http:// or https://".into());
             }
         }
-        match sensorhub_core::duration::parse_ms(&self.check_every) {
-            Some(ms) if ms >= 1000 => {}
-            _ => problems.push(format!(
+        if self.check_every < HumanDuration::from_secs(1) {
+            problems.push(format!(
                 "alerts.check_every: `{}` is not a duration of at least 1s, such as 5m",
                 self.check_every
-            )),
+            ));
         }
         if !(0.0..=100.0).contains(&self.battery_below_percent) {
             problems.push("alerts.battery_below_percent: must be between 0 and 100".into());
@@ -85,15 +85,40 @@ impl AlertsConfig {
 
 pub use sensorhub_store::AlertKind as Kind;
 
+/// Whether an alert opened or cleared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Open,
+    Cleared,
+}
+
+impl State {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            State::Open => "open",
+            State::Cleared => "cleared",
+        }
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// The open alerts: (DevEUI, kind) and since when (ms).
+pub type Open = BTreeMap<(String, Kind), i64>;
+
 /// An alert that opened or cleared in one check.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
     pub dev_eui: String,
     pub name: String,
     pub station: String,
-    pub kind: &'static str,
-    /// `open` or `cleared`.
-    pub state: &'static str,
+    pub kind: Kind,
+    pub state: State,
     /// When the condition began (RFC 3339).
     pub since: String,
     pub text: String,
@@ -102,12 +127,12 @@ pub struct Change {
 }
 
 impl Change {
-    fn new(d: &DeviceHealth, kind: Kind, state: &'static str, since_ms: i64, text: String) -> Self {
+    fn new(d: &DeviceHealth, kind: Kind, state: State, since_ms: i64, text: String) -> Self {
         Change {
             dev_eui: d.dev_eui.clone(),
             name: d.name.clone(),
             station: d.station.clone(),
-            kind: kind.code(),
+            kind,
             state,
             since: format_rfc3339(since_ms),
             text,
@@ -180,12 +205,7 @@ fn conditions(d: &DeviceHealth, now_ms: i64, rules: &Rules) -> Vec<(Kind, i64, S
 
 /// Compares the devices' conditions with the open alerts: what opens, what clears. Alerts of
 /// devices no longer registered clear without a message (`text` empty).
-pub fn evaluate(
-    health: &[DeviceHealth],
-    open: &BTreeMap<(String, String), i64>,
-    now_ms: i64,
-    rules: &Rules,
-) -> Vec<Change> {
+pub fn evaluate(health: &[DeviceHealth], open: &Open, now_ms: i64, rules: &Rules) -> Vec<Change> {
     let en = rules.english;
     let mut changes = Vec::new();
     let mut registered = BTreeSet::new();
@@ -198,13 +218,13 @@ pub fn evaluate(
         };
         let now: Vec<_> = conditions(d, now_ms, rules);
         for (kind, since_ms, detail) in &now {
-            if !open.contains_key(&(d.dev_eui.clone(), kind.code().to_owned())) {
+            if !open.contains_key(&(d.dev_eui.clone(), *kind)) {
                 let text = format!("⚠ {label}: {detail}");
-                changes.push(Change::new(d, *kind, "open", *since_ms, text));
+                changes.push(Change::new(d, *kind, State::Open, *since_ms, text));
             }
         }
         for kind in Kind::ALL {
-            let Some(since_ms) = open.get(&(d.dev_eui.clone(), kind.code().to_owned())) else {
+            let Some(since_ms) = open.get(&(d.dev_eui.clone(), kind)) else {
                 continue;
             };
             if now.iter().any(|(k, _, _)| *k == kind) {
@@ -217,24 +237,19 @@ pub fn evaluate(
                 (Kind::LowBattery, false) => "Batterie wieder in Ordnung".to_owned(),
             };
             let text = format!("✔ {label}: {detail}");
-            changes.push(Change::new(d, kind, "cleared", *since_ms, text));
+            changes.push(Change::new(d, kind, State::Cleared, *since_ms, text));
         }
     }
     for ((dev_eui, kind), since_ms) in open {
         if !registered.contains(dev_eui) {
-            let kind = if kind == Kind::Silent.code() {
-                Kind::Silent
-            } else {
-                Kind::LowBattery
-            };
             let gone = DeviceHealth {
                 dev_eui: dev_eui.clone(),
                 ..DeviceHealth::default()
             };
             changes.push(Change::new(
                 &gone,
-                kind,
-                "cleared",
+                *kind,
+                State::Cleared,
                 *since_ms,
                 String::new(),
             ));
@@ -289,12 +304,11 @@ async fn deliver(client: &reqwest::Client, url: &str, body: &serde_json::Value) 
 pub async fn check(
     store: &Store,
     config: &AlertsConfig,
-    silent_after: &str,
+    silent_after: HumanDuration,
     now_ms: i64,
 ) -> Result<Vec<Change>> {
     let rules = Rules {
-        silent_ms: sensorhub_core::duration::parse_ms(silent_after)
-            .map_or(7_200_000, |ms| ms as i64),
+        silent_ms: silent_after.as_ms_i64(),
         battery_below_percent: config.battery_below_percent,
         battery_below_v: config.battery_below_v,
         english: config.language == "en",
@@ -304,7 +318,7 @@ pub async fn check(
         .device_health(now_ms - 86_400_000)
         .await
         .context("device health")?;
-    let open: BTreeMap<(String, String), i64> = store
+    let open: Open = store
         .state()
         .open_alerts()
         .await
@@ -317,10 +331,10 @@ pub async fn check(
         return Ok(changes);
     }
     for c in changes.iter().filter(|c| !c.text.is_empty()) {
-        if c.state == "open" {
-            tracing::warn!(dev_eui = %c.dev_eui, station = %c.station, kind = c.kind, "alert: {}", c.text);
+        if c.state == State::Open {
+            tracing::warn!(dev_eui = %c.dev_eui, station = %c.station, kind = %c.kind, "alert: {}", c.text);
         } else {
-            tracing::info!(dev_eui = %c.dev_eui, station = %c.station, kind = c.kind, "alert cleared: {}", c.text);
+            tracing::info!(dev_eui = %c.dev_eui, station = %c.station, kind = %c.kind, "alert cleared: {}", c.text);
         }
     }
     if let Some(url) = &config.webhook_url {
@@ -335,10 +349,10 @@ pub async fn check(
     let mut opened = Vec::new();
     let mut closed = Vec::new();
     for c in &changes {
-        if c.state == "open" {
-            opened.push((c.dev_eui.clone(), c.kind.to_owned(), c.since_ms));
+        if c.state == State::Open {
+            opened.push((c.dev_eui.clone(), c.kind, c.since_ms));
         } else {
-            closed.push((c.dev_eui.clone(), c.kind.to_owned()));
+            closed.push((c.dev_eui.clone(), c.kind));
         }
     }
     store
@@ -350,98 +364,4 @@ pub async fn check(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn device(eui: &str, last_seen_ms: Option<i64>, battery: Option<f64>) -> DeviceHealth {
-        DeviceHealth {
-            dev_eui: eui.into(),
-            name: format!("Sensor {eui}"),
-            station: "pegel-wyk".into(),
-            last_seen_ms,
-            battery_level: battery,
-            ..DeviceHealth::default()
-        }
-    }
-
-    const RULES: Rules = Rules {
-        silent_ms: 2 * 3_600_000,
-        battery_below_percent: 20.0,
-        battery_below_v: 0.0,
-        english: false,
-    };
-
-    #[test]
-    fn conditions_open_once_and_clear_once() {
-        let now = 1_700_000_000_000;
-        let mut open = BTreeMap::new();
-        let devices = [
-            device("a1", Some(now - 3 * 3_600_000), Some(80.0)),
-            device("b2", Some(now - 60_000), Some(15.0)),
-            device("c3", None, None),
-            device("d4", Some(now - 2 * 3_600_000 + 1), Some(20.0)),
-        ];
-        let changes = evaluate(&devices, &open, now, &RULES);
-        let got: Vec<_> = changes
-            .iter()
-            .map(|c| (c.dev_eui.as_str(), c.kind, c.state))
-            .collect();
-        // Never heard (c3) and just under both thresholds (d4): nothing.
-        assert_eq!(
-            got,
-            [("a1", "silent", "open"), ("b2", "low_battery", "open")]
-        );
-        assert!(changes[0].text.contains("3 h 0 min"), "{}", changes[0].text);
-        assert!(
-            changes[1].text.contains("15 % < 20 %"),
-            "{}",
-            changes[1].text
-        );
-        for c in &changes {
-            open.insert((c.dev_eui.clone(), c.kind.to_owned()), c.since_ms);
-        }
-        // Same state again: nothing new.
-        assert!(evaluate(&devices, &open, now, &RULES).is_empty());
-        // a1 heard again, b2 still low, a device with an open alert removed from the registry.
-        open.insert(("gone".into(), "silent".into()), now - 9_000_000);
-        let later = [
-            device("a1", Some(now + 120_000), Some(80.0)),
-            device("b2", Some(now + 120_000), Some(14.0)),
-        ];
-        let changes = evaluate(&later, &open, now + 180_000, &RULES);
-        let got: Vec<_> = changes
-            .iter()
-            .map(|c| (c.dev_eui.as_str(), c.kind, c.state, c.text.is_empty()))
-            .collect();
-        assert_eq!(
-            got,
-            [
-                ("a1", "silent", "cleared", false),
-                ("gone", "silent", "cleared", true)
-            ]
-        );
-        assert!(changes[0].text.contains("sendet wieder"));
-        let body = payload(&changes);
-        assert_eq!(body["alerts"].as_array().unwrap().len(), 1);
-        assert!(body["text"].as_str().unwrap().contains("Sensor a1"));
-    }
-
-    #[test]
-    fn voltage_threshold_and_english() {
-        let rules = Rules {
-            battery_below_percent: 0.0,
-            battery_below_v: 3.3,
-            english: true,
-            ..RULES
-        };
-        let mut d = device("a1", Some(1_000), Some(1.0));
-        d.battery_voltage = Some(3.21);
-        let changes = evaluate(&[d], &BTreeMap::new(), 2_000, &rules);
-        assert_eq!(changes.len(), 1);
-        assert_eq!(
-            changes[0].text,
-            "⚠ Sensor a1 (station pegel-wyk, a1): battery low: 3.21 V < 3.30 V"
-        );
-        assert_eq!(duration_text(90_000_000, true), "1d 1 h");
-    }
-}
+mod tests;

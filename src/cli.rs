@@ -76,8 +76,8 @@ pub(crate) enum Command {
         #[arg(long)]
         replay: bool,
         /// With --replay: only dead letters of this reason, e.g. unknown_device.
-        #[arg(long, requires = "replay")]
-        reason: Option<String>,
+        #[arg(long, requires = "replay", value_parser = dead_letter_reason())]
+        reason: Option<sensorhub_store::DeadLetterReason>,
     },
     /// Simulated sensor nodes publishing to a broker.
     Simulate {
@@ -314,4 +314,14 @@ pub(crate) enum SimulateFormat {
     Chirpstack,
     Tts,
     ChirpstackGateway,
+}
+
+/// `--reason`: one of the dead-letter reasons, by its label.
+fn dead_letter_reason(
+) -> impl clap::builder::TypedValueParser<Value = sensorhub_store::DeadLetterReason> {
+    use clap::builder::TypedValueParser;
+    use sensorhub_store::DeadLetterReason;
+    let labels = DeadLetterReason::ALL.iter().map(|r| r.as_str());
+    clap::builder::PossibleValuesParser::new(labels)
+        .map(|label| DeadLetterReason::parse(&label).expect("clap admits only the listed labels"))
 }

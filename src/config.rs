@@ -346,6 +346,45 @@ mod tests {
     }
 
     #[test]
+    fn durations_licences_and_intervals_are_read_once_and_named_when_wrong() {
+        let text = "[http]\nsilent_after = \"90m\"\nlicence = \"cc-zero\"\n\
+                    [[datasets]]\nname = \"a\"\ninterval = \"15m\"\nschedule = \"2h\"\n\
+                    [datasets.privacy]\ndelay = \"1d\"\n";
+        let c = Config::parse(text, no_env()).unwrap();
+        assert_eq!(c.http.silent_after.as_ms(), 90 * 60_000);
+        assert_eq!(c.http.licence.id, "cc-zero");
+        assert_eq!(
+            c.datasets[0].interval,
+            sensorhub_store::Resolution::QuarterHour
+        );
+        assert_eq!(c.datasets[0].schedule.as_ms(), 2 * 3_600_000);
+        assert_eq!(c.datasets[0].privacy.delay.as_ms(), 86_400_000);
+        let env = std::iter::once(("SENSORHUB_ALERTS_CHECK_EVERY".to_owned(), "30s".to_owned()));
+        assert_eq!(
+            Config::parse("", env).unwrap().alerts.check_every.as_ms(),
+            30_000
+        );
+        for (bad, key) in [
+            ("[http]\nstale_after = \"3 hours\"\n", "http.stale_after"),
+            ("[mqtt]\nmax_clock_skew = \"10\"\n", "mqtt.max_clock_skew"),
+            ("[alerts]\ncheck_every = \"often\"\n", "alerts.check_every"),
+            (
+                "[[datasets]]\nname = \"a\"\n[datasets.privacy]\ndelay = \"-1h\"\n",
+                "privacy.delay",
+            ),
+            (
+                "[[datasets]]\nname = \"a\"\ninterval = \"2h\"\n",
+                "interval",
+            ),
+            ("[[datasets]]\nname = \"a\"\nlicence = \"mit\"\n", "licence"),
+            ("[http]\nlicence = \"dl-by-de\"\n", "http.licence"),
+        ] {
+            let err = format!("{:#}", Config::parse(bad, no_env()).unwrap_err());
+            assert!(err.contains(key), "{key}: {err}");
+        }
+    }
+
+    #[test]
     fn environment_overrides_file_with_typed_values() {
         let env = [
             ("SENSORHUB_MQTT_CLIENT_ID", "from-env"),

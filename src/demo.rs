@@ -233,9 +233,9 @@ fn demo_dataset() -> sensorhub_publisher::DatasetConfig {
         ]
         .map(String::from)
         .to_vec(),
-        interval: "1m".into(),
+        interval: sensorhub_store::Resolution::Minute,
         frequency: "CONT".into(),
-        schedule: "1m".into(),
+        schedule: sensorhub_core::duration::HumanDuration::from_mins(1),
         latest_days: 1,
         attribution: "sensorhub demo".into(),
         publisher: "sensorhub demo".into(),

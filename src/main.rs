@@ -394,7 +394,7 @@ async fn alerts_command(command: AlertsCommand) -> Result<()> {
             let store = open_store(&config)?;
             let now = sensorhub_store::time::now_ms();
             let changes =
-                alerts::check(&store, &config.alerts, &config.http.silent_after, now).await?;
+                alerts::check(&store, &config.alerts, config.http.silent_after, now).await?;
             for c in changes.iter().filter(|c| !c.text.is_empty()) {
                 println!("{} {} {}", c.state, c.kind, c.text);
             }
@@ -405,7 +405,7 @@ async fn alerts_command(command: AlertsCommand) -> Result<()> {
         AlertsCommand::List(config) => {
             let config = Config::load(&config.config)?;
             let mut open = open_store(&config)?.state().open_alerts().await?;
-            open.sort();
+            open.sort_by(|a, b| (&a.0, a.1.as_str(), a.2).cmp(&(&b.0, b.1.as_str(), b.2)));
             for (dev_eui, kind, since) in &open {
                 println!(
                     "{dev_eui} {kind} since {}",

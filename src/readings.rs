@@ -151,7 +151,7 @@ pub async fn dead_letters(
                     out,
                     "{}  {:<16}  {}  ({} bytes)\n    {}\n    {preview:?}",
                     format_rfc3339(d.time_ms),
-                    printable(&d.reason),
+                    d.reason,
                     printable(&d.topic),
                     d.size,
                     printable(&d.detail)

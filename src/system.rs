@@ -143,15 +143,14 @@ pub async fn run_with(
         let (store, alerts, silent_after, stop) = (
             store.clone(),
             config.alerts.clone(),
-            config.http.silent_after.clone(),
+            config.http.silent_after,
             shutdown.clone(),
         );
-        let period = sensorhub_core::duration::parse_ms(&alerts.check_every).unwrap_or(300_000);
-        tasks.spawn(every(Duration::from_millis(period), stop, move || {
-            let (store, alerts, silent_after) = (store.clone(), alerts.clone(), silent_after.clone());
+        tasks.spawn(every(alerts.check_every.as_std(), stop, move || {
+            let (store, alerts) = (store.clone(), alerts.clone());
             async move {
                 let now = sensorhub_store::time::now_ms();
-                if let Err(e) = crate::alerts::check(&store, &alerts, &silent_after, now).await {
+                if let Err(e) = crate::alerts::check(&store, &alerts, silent_after, now).await {
                     tracing::error!(error = %format!("{e:#}"), "alert check failed; trying again at the next check");
                 }
             }

@@ -1,5 +1,6 @@
 //! The `[http]` config section.
 
+use sensorhub_core::duration::HumanDuration;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,7 +22,8 @@ pub struct HttpConfig {
     /// The dataset on the open-data portal, linked from the pages.
     pub portal_url: Option<String>,
     /// Licence of the data shown (short id as in `[[datasets]]`) and whom to name.
-    pub licence: String,
+    #[serde(with = "sensorhub_policy::licence::by_id")]
+    pub licence: &'static sensorhub_policy::Licence,
     pub attribution: String,
     /// Contact for the accessibility statement (feedback and the enforcement procedure).
     pub accessibility_contact: String,
@@ -42,10 +44,10 @@ pub struct HttpConfig {
     /// only for plain-HTTP tests on loopback.
     pub secure_cookies: bool,
     /// A device that sent nothing for this long is listed as silent (`2h`, `1d`).
-    pub silent_after: String,
+    pub silent_after: HumanDuration,
     /// A public value older than this is marked as outdated on the pages (`veraltet`) and in
     /// the API (`stale: true`), so nobody takes an old water level for the current one.
-    pub stale_after: String,
+    pub stale_after: HumanDuration,
     /// Who may show the pages in a frame: the CSP `frame-ancestors` sources, `'self'` by
     /// default (`'none'` forbids every frame; an origin such as `https://www.amrum.de` lets
     /// that site embed the dashboard).
@@ -70,7 +72,7 @@ impl Default for HttpConfig {
             tile_url: None,
             tile_attribution: String::new(),
             portal_url: None,
-            licence: "dl-by-de/2.0".into(),
+            licence: sensorhub_policy::Licence::DEFAULT,
             attribution: String::new(),
             accessibility_contact: String::new(),
             rate_limit_per_s: 20,
@@ -80,8 +82,8 @@ impl Default for HttpConfig {
             login_attempts_per_hour: 30,
             users: Vec::new(),
             secure_cookies: true,
-            silent_after: "2h".into(),
-            stale_after: "3h".into(),
+            silent_after: HumanDuration::from_hours(2),
+            stale_after: HumanDuration::from_hours(3),
             frame_ancestors: "'self'".into(),
         }
     }
@@ -134,18 +136,6 @@ impl HttpConfig {
             problems.push(format!(
                 "http.frame_ancestors: `{}` is not a list of CSP sources such as 'self' or https://example.org",
                 self.frame_ancestors.escape_default()
-            ));
-        }
-        if crate::parse_duration_ms(&self.stale_after).is_none() {
-            problems.push(format!(
-                "http.stale_after: `{}` is not a duration such as 3h",
-                self.stale_after
-            ));
-        }
-        if crate::parse_duration_ms(&self.silent_after).is_none() {
-            problems.push(format!(
-                "http.silent_after: `{}` is not a duration such as 2h",
-                self.silent_after
             ));
         }
         problems

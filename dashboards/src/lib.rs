@@ -110,8 +110,3 @@ pub async fn serve(
     feed.abort();
     result
 }
-
-/// `30s`, `15m`, `2h`, `1d` in milliseconds.
-pub(crate) fn parse_duration_ms(text: &str) -> Option<i64> {
-    sensorhub_core::duration::parse_ms(text).and_then(|ms| i64::try_from(ms).ok())
-}

@@ -44,8 +44,8 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             "# HELP {name} Device alerts open (silent devices, low batteries), by kind.\n\
              # TYPE {name} gauge\n"
         ));
-        for kind in sensorhub_store::AlertKind::ALL.map(|k| k.code()) {
-            let n = open.iter().filter(|(_, k, _)| k == kind).count();
+        for kind in sensorhub_store::AlertKind::ALL {
+            let n = open.iter().filter(|(_, k, _)| *k == kind).count();
             out.push_str(&format!("{name}{{kind=\"{kind}\"}} {n}\n"));
         }
     }

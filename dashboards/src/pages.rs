@@ -251,8 +251,7 @@ fn time_text(lang: Lang, rfc3339: &str) -> String {
 }
 
 fn licence_text(state: &AppState, lang: Lang) -> String {
-    let licence = sensorhub_policy::Licence::by_id(&state.http.licence)
-        .unwrap_or(&sensorhub_policy::LICENCES[0]);
+    let licence = state.http.licence;
     let (title, url) = (licence.title, licence.url);
     let mut text = format!(
         "{} <a href=\"{url}\" rel=\"license\">{title}</a>",

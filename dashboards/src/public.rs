@@ -48,7 +48,7 @@ pub async fn stations(state: &AppState) -> Result<Vec<PublicStation>, StoreError
         .iter()
         .map(|s| (s.id.clone(), Vec::new()))
         .collect();
-    let stale_ms = crate::parse_duration_ms(&state.http.stale_after).unwrap_or(10_800_000);
+    let stale_ms = state.http.stale_after.as_ms_i64();
     let now = sensorhub_store::time::now_ms();
     // A station's position follows every series it has, shown now or not: a position that
     // changed while a count is suppressed would tell that the count is small.

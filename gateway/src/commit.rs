@@ -3,6 +3,7 @@
 //! pass; content the store refuses is found by splitting the batch and set aside as a dead
 //! letter, so one message can never block the ones after it.
 
+use sensorhub_store::DeadLetterReason;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,9 +13,6 @@ use sensorhub_store::{IngestBatch, Store, StoreError};
 
 use crate::ingest::Outcome;
 use crate::metrics::GatewayMetrics;
-
-/// The dead-letter reason of a message whose readings the store refused to commit.
-pub(crate) const STORE_REJECTED: &str = "store_rejected";
 
 /// The message a part came from, to dead-letter it if the store refuses the part.
 pub(crate) struct Source<'a> {
@@ -27,17 +25,17 @@ pub(crate) fn dead_letter_raw(
     p: &Publish,
     size: usize,
     now: i64,
-    reason: &'static str,
+    reason: DeadLetterReason,
     detail: String,
     batch: &mut IngestBatch,
 ) -> Outcome {
-    tracing::warn!(topic = %p.topic, reason, %detail, bytes = size, "message dead-lettered");
+    tracing::warn!(topic = %p.topic, reason = reason.as_str(), %detail, bytes = size, "message dead-lettered");
     batch.dead_letters.push(sensorhub_store::DeadLetter {
         time_ms: now,
         topic: p.topic.clone(),
         payload: p.payload.to_vec(),
         size,
-        reason: reason.into(),
+        reason,
         detail,
     });
     Outcome::DeadLettered(reason)
@@ -74,7 +72,7 @@ pub(crate) async fn commit_resilient(
             r.publish,
             r.size,
             sensorhub_store::time::now_ms(),
-            STORE_REJECTED,
+            DeadLetterReason::StoreRejected,
             error.to_string(),
             &mut letter,
         );
@@ -182,7 +180,7 @@ mod tests {
         assert_eq!(letters.len(), 1);
         assert_eq!(
             (letters[0].reason.as_str(), letters[0].topic.as_str()),
-            (STORE_REJECTED, "d")
+            (DeadLetterReason::StoreRejected.as_str(), "d")
         );
         assert!(!metrics.commit_failing.load(Ordering::Relaxed));
     }

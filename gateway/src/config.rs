@@ -1,5 +1,6 @@
 //! The `[mqtt]` config section: which broker, which topics, in which format.
 
+use sensorhub_core::duration::HumanDuration;
 use serde::{Deserialize, Serialize};
 
 /// How to reach the broker and what to subscribe to.
@@ -31,7 +32,7 @@ pub struct MqttConfig {
     pub batch_max_bytes: usize,
     /// Uplinks dated further ahead of this machine's clock (`10m`, `30s`) are dead-lettered
     /// `time_in_future`: a wrong clock must not make a value "current" forever.
-    pub max_clock_skew: String,
+    pub max_clock_skew: HumanDuration,
 }
 
 /// The MQTT maximum packet size (a 268,435,455-byte remaining length and its fixed header):
@@ -53,7 +54,7 @@ impl Default for MqttConfig {
             dedup_window_ms: 1_000,
             max_message_bytes: 256 << 10,
             batch_max_bytes: 16 << 20,
-            max_clock_skew: "10m".into(),
+            max_clock_skew: HumanDuration::from_mins(10),
         }
     }
 }
@@ -114,20 +115,14 @@ impl PayloadFormat {
 }
 
 impl MqttConfig {
-    /// `max_clock_skew` in milliseconds (checked by [`MqttConfig::problems`]).
+    /// `max_clock_skew` in milliseconds.
     pub fn max_clock_skew_ms(&self) -> u64 {
-        sensorhub_core::duration::parse_ms(&self.max_clock_skew).unwrap_or(600_000)
+        self.max_clock_skew.as_ms()
     }
 
     /// Problems a person must fix before the gateway can run, one sentence each.
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        if sensorhub_core::duration::parse_ms(&self.max_clock_skew).is_none() {
-            problems.push(format!(
-                "mqtt.max_clock_skew: `{}` is not a duration such as 10m",
-                self.max_clock_skew
-            ));
-        }
         if self.max_message_bytes == 0 || self.max_message_bytes > 268_435_455 {
             problems.push("mqtt.max_message_bytes: between 1 and 268435455".into());
         }

@@ -5,6 +5,7 @@
 //! Nothing here fails on bad input: only a store error (the registry could not be read)
 //! propagates, and then the message is retried, not lost.
 
+use sensorhub_store::DeadLetterReason;
 use std::sync::atomic::Ordering;
 
 use sensorhub_store::{
@@ -31,7 +32,7 @@ pub enum Outcome {
         implausible: usize,
     },
     Skipped,
-    DeadLettered(&'static str),
+    DeadLettered(DeadLetterReason),
 }
 
 impl Outcome {
@@ -43,7 +44,7 @@ impl Outcome {
                 implausible,
             } => {
                 if implausible > 0 {
-                    metrics.dead_lettered("implausible_value");
+                    metrics.dead_lettered(DeadLetterReason::ImplausibleValue);
                 }
                 metrics.stored.fetch_add(1, Ordering::Relaxed);
                 metrics
@@ -180,10 +181,15 @@ impl Ingest {
                     uplink.time_source.name(),
                     self.max_clock_skew_ms / 1000,
                 );
-                Ok(
-                    dead_letter(batch, topic, payload, received_ms, "time_in_future", detail)
-                        .into(),
+                Ok(dead_letter(
+                    batch,
+                    topic,
+                    payload,
+                    received_ms,
+                    DeadLetterReason::TimeInFuture,
+                    detail,
                 )
+                .into())
             }
             Ok(Message::Uplink(uplink)) => {
                 self.uplink(topic, payload, received_ms, uplink, batch)
@@ -248,9 +254,15 @@ impl Ingest {
                 last_topic: topic.to_owned(),
             });
             let detail = format!("device {dev_eui} is not in the registry; register it and replay");
-            return Ok(
-                dead_letter(batch, topic, raw, received_ms, "unknown_device", detail).into(),
-            );
+            return Ok(dead_letter(
+                batch,
+                topic,
+                raw,
+                received_ms,
+                DeadLetterReason::UnknownDevice,
+                detail,
+            )
+            .into());
         };
         let device = device.clone();
         let output = if device.device_type == codec::NETWORK_SERVER {
@@ -260,9 +272,15 @@ impl Ingest {
                     let detail = format!(
                         "device {dev_eui}: type `network-server`, but the network server sent no decoded payload"
                     );
-                    return Ok(
-                        dead_letter(batch, topic, raw, received_ms, "codec_error", detail).into(),
-                    );
+                    return Ok(dead_letter(
+                        batch,
+                        topic,
+                        raw,
+                        received_ms,
+                        DeadLetterReason::CodecError,
+                        detail,
+                    )
+                    .into());
                 }
             }
         } else if uplink.payload.is_empty() {
@@ -358,7 +376,14 @@ impl Ingest {
                 "device {dev_eui}: outside the physical range of its quantity, not stored: {}",
                 values.join(", ")
             );
-            dead_letter(batch, topic, raw, received_ms, "implausible_value", detail);
+            dead_letter(
+                batch,
+                topic,
+                raw,
+                received_ms,
+                DeadLetterReason::ImplausibleValue,
+                detail,
+            );
         }
         let readings = measurements.len();
         batch
@@ -401,16 +426,16 @@ fn dead_letter(
     topic: &str,
     payload: &[u8],
     received_ms: i64,
-    reason: &'static str,
+    reason: DeadLetterReason,
     detail: String,
 ) -> Outcome {
-    tracing::warn!(topic, reason, %detail, bytes = payload.len(), "message dead-lettered");
+    tracing::warn!(topic, reason = reason.as_str(), %detail, bytes = payload.len(), "message dead-lettered");
     batch.dead_letters.push(DeadLetter {
         time_ms: received_ms,
         topic: topic.to_owned(),
         payload: payload.to_vec(),
         size: payload.len(),
-        reason: reason.to_owned(),
+        reason,
         detail,
     });
     Outcome::DeadLettered(reason)

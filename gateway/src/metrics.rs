@@ -3,6 +3,7 @@
 //! Every message is counted once as received and then once as stored, skipped or
 //! dead-lettered (by reason), so `received = stored + skipped + dead-lettered + in flight`.
 
+use sensorhub_store::DeadLetterReason;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -32,12 +33,12 @@ pub struct GatewayMetrics {
 }
 
 impl GatewayMetrics {
-    pub fn dead_lettered(&self, reason: &'static str) {
+    pub fn dead_lettered(&self, reason: DeadLetterReason) {
         *self
             .dead_letters
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .entry(reason)
+            .entry(reason.as_str())
             .or_default() += 1;
     }
 

@@ -9,6 +9,7 @@
 //! The session is persistent (`clean_session = false`) under a fixed client id, so QoS 1
 //! messages published while the gateway is down wait at the broker.
 
+use sensorhub_store::DeadLetterReason;
 use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use rumqttc::{
 use sensorhub_store::{IngestBatch, Store, StoreError};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
-use crate::commit::{commit_resilient, dead_letter_raw, Source, STORE_REJECTED};
+use crate::commit::{commit_resilient, dead_letter_raw, Source};
 use crate::ingest::{Handled, Ingest, Outcome};
 use crate::metrics::GatewayMetrics;
 use crate::{MqttConfig, PayloadFormat, Subscription};
@@ -162,7 +163,7 @@ pub async fn run(
         drop(sources);
         for (i, outcome) in outcomes.into_iter().enumerate() {
             if set_aside.contains(&i) {
-                Outcome::DeadLettered(STORE_REJECTED).count(&metrics);
+                Outcome::DeadLettered(DeadLetterReason::StoreRejected).count(&metrics);
             } else {
                 outcome.count(&metrics);
                 for u in &parts[i].unmapped_fields {
@@ -276,7 +277,7 @@ async fn ingest_one(
             "message of {} bytes is larger than mqtt.max_message_bytes ({}); its first bytes are kept",
             r.size, config.max_message_bytes
         );
-        return dead_letter_raw(p, r.size, now, "too_large", detail, part).into();
+        return dead_letter_raw(p, r.size, now, DeadLetterReason::TooLarge, detail, part).into();
     }
     match format_of(&config.subscriptions, &p.topic) {
         Some(format) => handle_until_done(ingest, metrics, p, format, now, part).await,
@@ -284,7 +285,15 @@ async fn ingest_one(
         // config): keep them rather than guess a format.
         None => {
             let detail = "no subscription in the config matches this topic".to_owned();
-            dead_letter_raw(p, r.size, now, "unmatched_topic", detail, part).into()
+            dead_letter_raw(
+                p,
+                r.size,
+                now,
+                DeadLetterReason::UnmatchedTopic,
+                detail,
+                part,
+            )
+            .into()
         }
     }
 }

@@ -6,6 +6,7 @@
 //! with the same counter that arrives within the merge window only raises the uplink's gateway
 //! count and best RSSI/SNR. The same counter after the window, or an older one, is a replay.
 
+use sensorhub_store::DeadLetterReason;
 use std::collections::HashMap;
 
 use lorawan::keys::AES128;
@@ -31,7 +32,7 @@ pub enum Verdict {
     NotUplink(&'static str),
     /// Refused; the message is dead-lettered with this reason.
     Rejected {
-        reason: &'static str,
+        reason: DeadLetterReason,
         detail: String,
     },
 }
@@ -137,7 +138,7 @@ impl Sessions {
             Ok(PhyPayload::JoinAccept(_)) => return Verdict::NotUplink("join accept"),
             Err(e) => {
                 return Verdict::Rejected {
-                    reason: "bad_frame",
+                    reason: DeadLetterReason::BadFrame,
                     detail: format!("not a LoRaWAN frame: {e:?}"),
                 }
             }
@@ -164,7 +165,7 @@ impl Sessions {
             if let Some(last) = last {
                 if f_cnt - last > MAX_FCNT_GAP {
                     return Verdict::Rejected {
-                        reason: "fcnt_gap",
+                        reason: DeadLetterReason::FcntGap,
                         detail: format!("device {}: frame counter {f_cnt} is more than {MAX_FCNT_GAP} ahead of {last}", device.dev_eui),
                     };
                 }
@@ -174,7 +175,7 @@ impl Sessions {
                     Ok(d) => d,
                     Err(e) => {
                         return Verdict::Rejected {
-                            reason: "bad_frame",
+                            reason: DeadLetterReason::BadFrame,
                             detail: format!("device {}: cannot decrypt: {e:?}", device.dev_eui),
                         }
                     }
@@ -227,11 +228,11 @@ impl Sessions {
         }
         match replay {
             Some((dev_eui, f_cnt, last)) => Verdict::Rejected {
-                reason: "replay",
+                reason: DeadLetterReason::Replay,
                 detail: format!("device {dev_eui}: frame counter {f_cnt} was already used (last accepted {last:?})"),
             },
             None => Verdict::Rejected {
-                reason: "bad_mic",
+                reason: DeadLetterReason::BadMic,
                 detail: format!(
                     "DevAddr {}: the MIC matches no session key of the {} device(s) with this address",
                     dev_addr_of(&frame.phy_payload).unwrap_or_default(),
@@ -256,7 +257,7 @@ impl Sessions {
             .filter(|r| r.reception.f_cnt == f_cnt && now_ms - r.first_seen_ms <= window_ms)
         else {
             return Verdict::Rejected {
-                reason: "replay",
+                reason: DeadLetterReason::Replay,
                 detail: format!(
                     "device {}: frame counter {f_cnt} was already accepted",
                     device.dev_eui
@@ -371,7 +372,7 @@ mod tests {
             matches!(
                 verdict,
                 Verdict::Rejected {
-                    reason: "bad_mic",
+                    reason: DeadLetterReason::BadMic,
                     ..
                 }
             ),
@@ -408,7 +409,7 @@ mod tests {
             matches!(
                 late,
                 Verdict::Rejected {
-                    reason: "replay",
+                    reason: DeadLetterReason::Replay,
                     ..
                 }
             ),
@@ -466,7 +467,7 @@ mod tests {
             matches!(
                 verdict,
                 Verdict::Rejected {
-                    reason: "replay",
+                    reason: DeadLetterReason::Replay,
                     ..
                 }
             ),

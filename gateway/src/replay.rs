@@ -2,6 +2,7 @@
 //! registered, a paused codec) runs through ingestion again, for example after registering
 //! the devices it came from.
 
+use sensorhub_store::DeadLetterReason;
 use sensorhub_store::{IngestBatch, StoreError};
 
 use crate::ingest::{Ingest, Outcome};
@@ -23,7 +24,7 @@ pub async fn replay_dead_letters(
     config: &crate::MqttConfig,
     rules: Vec<crate::NormalisationRule>,
     codecs: crate::CodecsConfig,
-    reason: Option<String>,
+    reason: Option<DeadLetterReason>,
 ) -> Result<ReplayReport, StoreError> {
     let subscriptions = &config.subscriptions;
     let mut ingest = Ingest::new(store.state().clone(), config, rules, codecs).await?;
@@ -32,7 +33,7 @@ pub async fn replay_dead_letters(
     loop {
         let letters = store
             .state()
-            .dead_letters_to_replay(reason.clone(), after, 500)
+            .dead_letters_to_replay(reason, after, 500)
             .await?;
         let Some(last) = letters.last().map(|(id, _)| *id) else {
             break;

@@ -3,7 +3,7 @@
 //! live feed, GeoJSON and the published files all apply. It sits below both the publisher and
 //! the dashboards, so that neither has to know the other.
 
-mod licence;
+pub mod licence;
 mod privacy;
 mod public;
 

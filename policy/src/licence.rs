@@ -43,6 +43,10 @@ pub const LICENCES: [Licence; 4] = [
 ];
 
 impl Licence {
+    /// Datenlizenz Deutschland – Namensnennung – 2.0, the licence German open data usually
+    /// carries.
+    pub const DEFAULT: &'static Licence = &LICENCES[0];
+
     /// The licence with this short id.
     pub fn by_id(id: &str) -> Option<&'static Licence> {
         LICENCES.iter().find(|l| l.id == id)
@@ -51,6 +55,32 @@ impl Licence {
     /// The DCAT-AP.de URI (`http://dcat-ap.de/def/licenses/dl-by-de/2.0`).
     pub fn uri(&self) -> String {
         format!("http://dcat-ap.de/def/licenses/{}", self.id)
+    }
+}
+
+/// Serde for a licence in a config: its short id, refused unless it is in [`LICENCES`].
+/// Use as `#[serde(with = "sensorhub_policy::licence::by_id")]`.
+pub mod by_id {
+    use super::{Licence, LICENCES};
+
+    pub fn serialize<S: serde::Serializer>(
+        licence: &&'static Licence,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(licence.id)
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<&'static Licence, D::Error> {
+        let id = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(deserializer)?;
+        Licence::by_id(&id).ok_or_else(|| {
+            let known: Vec<&str> = LICENCES.iter().map(|l| l.id).collect();
+            serde::de::Error::custom(format!(
+                "`{id}` is not a licence sensorhub knows (use {})",
+                known.join(", ")
+            ))
+        })
     }
 }
 

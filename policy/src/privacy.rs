@@ -3,6 +3,7 @@
 //! Stations appear only under their public station id; device identifiers and radio metadata
 //! never reach this layer (readings do not carry them); coordinates are coarsened here.
 
+use sensorhub_core::duration::HumanDuration;
 use serde::{Deserialize, Serialize};
 
 /// The default anonymisation policy for everything public: pages, API and published data.
@@ -87,7 +88,7 @@ pub struct DatasetPolicy {
     /// Counts of people or vehicles from 1 to k-1 are suppressed (left empty).
     pub k: u32,
     /// Hold back the newest data this long (`0s`, `1h`, `1d`).
-    pub delay: String,
+    pub delay: HumanDuration,
 }
 
 impl Default for DatasetPolicy {
@@ -99,7 +100,7 @@ impl Default for DatasetPolicy {
             grid_m: None,
             exact_coordinates: false,
             k: 5,
-            delay: "0s".into(),
+            delay: HumanDuration::ZERO,
         }
     }
 }
@@ -143,12 +144,6 @@ impl DatasetPolicy {
             problems.push(format!(
                 "{at}.k: {} lets a count of one person through; use 2 or more (5 is usual)",
                 self.k
-            ));
-        }
-        if sensorhub_core::duration::parse_ms(&self.delay).is_none() {
-            problems.push(format!(
-                "{at}.delay: `{}` is not a duration such as 0s, 1h or 1d",
-                self.delay
             ));
         }
         if self.station_ids == StationIds::Hmac {

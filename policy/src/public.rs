@@ -176,10 +176,7 @@ fn dataset_policy(
     let people = crate::privacy::is_people_count(quantity);
     QuantityPolicy {
         k: if people { policy.k } else { 0 },
-        // The config check refuses a delay that is no duration.
-        delay_ms: sensorhub_core::duration::parse_ms(&policy.delay)
-            .and_then(|ms| i64::try_from(ms).ok())
-            .unwrap_or(0),
+        delay_ms: policy.delay.as_ms_i64(),
         coordinates: Coordinates::resolve(policy, privacy),
         finest: if people { interval } else { Resolution::Raw },
     }

@@ -93,7 +93,7 @@ fn main() {
             name: "pegel-bench".into(),
             title: "Bench".into(),
             quantities: vec!["water_level".into()],
-            interval: interval.into(),
+            interval: sensorhub_store::Resolution::parse(interval).expect("an interval"),
             since: Some("2025-01-01".into()),
             attribution: "Bench".into(),
             ..DatasetConfig::default()

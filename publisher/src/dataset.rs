@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use sensorhub_store::Resolution;
 
-use sensorhub_policy::DatasetPolicy;
+use sensorhub_core::duration::HumanDuration;
+use sensorhub_policy::{DatasetPolicy, Licence};
 
 /// Where a dataset goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -56,12 +57,13 @@ pub struct DatasetConfig {
     /// Public station ids, or `*` for every public station.
     pub stations: Vec<String>,
     /// Aggregation interval: `raw`, `1m`, `15m`, `1h` or `1d`.
-    pub interval: String,
+    pub interval: Resolution,
     /// Aggregation functions: any of mean, min, max, count.
     pub functions: Vec<String>,
     pub target: Target,
     /// Licence short id (`dl-by-de/2.0`, `dl-zero-de/2.0`, `cc-by/4.0`, `cc-zero`).
-    pub licence: String,
+    #[serde(with = "sensorhub_policy::licence::by_id")]
+    pub licence: &'static Licence,
     /// The attribution the licence asks for (DCAT-AP.de `licenseAttributionByText`).
     pub attribution: String,
     /// EU data-theme codes, such as ENVI or TRAN.
@@ -76,7 +78,7 @@ pub struct DatasetConfig {
     /// How often the data changes, from the EU frequency vocabulary (HOURLY, DAILY, ...).
     pub frequency: String,
     /// How often `run` publishes the dataset (`1h`, `15m`, `1d`).
-    pub schedule: String,
+    pub schedule: HumanDuration,
     /// First day published (`2025-01-01`); by default twelve months back.
     pub since: Option<String>,
     /// Days in the rolling "latest" resource.
@@ -95,10 +97,10 @@ impl Default for DatasetConfig {
             description_en: None,
             quantities: Vec::new(),
             stations: vec!["*".into()],
-            interval: "1h".into(),
+            interval: Resolution::Hour,
             functions: FUNCTIONS.iter().map(|f| (*f).to_owned()).collect(),
             target: Target::Folder,
-            licence: "dl-by-de/2.0".into(),
+            licence: Licence::DEFAULT,
             attribution: String::new(),
             themes: vec!["ENVI".into()],
             keywords: Vec::new(),
@@ -107,7 +109,7 @@ impl Default for DatasetConfig {
             contact_name: String::new(),
             contact_email: String::new(),
             frequency: "HOURLY".into(),
-            schedule: "1h".into(),
+            schedule: HumanDuration::from_hours(1),
             since: None,
             latest_days: 7,
             privacy: DatasetPolicy::default(),
@@ -116,20 +118,9 @@ impl Default for DatasetConfig {
 }
 
 impl DatasetConfig {
-    pub fn resolution(&self) -> Option<Resolution> {
-        Some(match self.interval.as_str() {
-            "raw" => Resolution::Raw,
-            "1m" => Resolution::Minute,
-            "15m" => Resolution::QuarterHour,
-            "1h" => Resolution::Hour,
-            "1d" => Resolution::Day,
-            _ => return None,
-        })
-    }
-
-    /// The licence's DCAT-AP.de URI, title and text URL.
-    pub fn licence_entry(&self) -> Option<(String, &'static str, &'static str)> {
-        sensorhub_policy::Licence::by_id(&self.licence).map(|l| (l.uri(), l.title, l.url))
+    /// The aggregation interval.
+    pub fn resolution(&self) -> Resolution {
+        self.interval
     }
 
     /// The functions in column order.
@@ -194,13 +185,6 @@ impl DatasetConfig {
                 ));
             }
         }
-        if self.resolution().is_none() {
-            problems.push(format!(
-                "{}: `{}` (use raw, 1m, 15m, 1h or 1d)",
-                at("interval"),
-                self.interval
-            ));
-        }
         if self.functions.is_empty() {
             problems.push(format!("{}: name at least one function", at("functions")));
         }
@@ -212,18 +196,11 @@ impl DatasetConfig {
                 ));
             }
         }
-        if self.licence_entry().is_none() {
-            problems.push(format!(
-                "{}: `{}` (use dl-by-de/2.0, dl-zero-de/2.0, cc-by/4.0 or cc-zero)",
-                at("licence"),
-                self.licence
-            ));
-        }
-        if self.licence.contains("-by") && self.attribution.trim().is_empty() {
+        if self.licence.attribution && self.attribution.trim().is_empty() {
             problems.push(format!(
                 "{}: the licence `{}` requires attribution; say whom to name",
                 at("attribution"),
-                self.licence
+                self.licence.id
             ));
         }
         for t in &self.themes {
@@ -251,7 +228,7 @@ impl DatasetConfig {
                 ));
             }
         }
-        if parse_duration_ms(&self.schedule).is_none_or(|ms| ms < 60_000) {
+        if self.schedule < HumanDuration::from_mins(1) {
             problems.push(format!(
                 "{}: `{}` (a duration of at least 1m, such as 15m or 1h)",
                 at("schedule"),
@@ -284,11 +261,6 @@ impl DatasetConfig {
     }
 }
 
-/// `500ms`, `30s`, `15m`, `1h`, `7d` in milliseconds.
-pub fn parse_duration_ms(text: &str) -> Option<i64> {
-    sensorhub_core::duration::parse_ms(text).and_then(|ms| i64::try_from(ms).ok())
-}
-
 /// `2025-01-01` as ms since the epoch (UTC midnight).
 pub fn parse_day(text: &str) -> Option<i64> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
@@ -315,7 +287,7 @@ mod tests {
     fn a_complete_definition_has_no_problems() {
         assert_eq!(valid().problems(0, true), Vec::<String>::new());
         assert_eq!(
-            valid().licence_entry().unwrap().0,
+            valid().licence.uri(),
             "http://dcat-ap.de/def/licenses/dl-by-de/2.0"
         );
     }
@@ -340,9 +312,7 @@ mod tests {
         let bad = DatasetConfig {
             name: "Wasserstände".into(),
             quantities: vec!["water_levl".into()],
-            interval: "2h".into(),
             functions: vec!["median".into()],
-            licence: "mit".into(),
             themes: vec!["WATER".into()],
             frequency: "SOMETIMES".into(),
             spatial: Some("01054".into()),
@@ -353,9 +323,7 @@ mod tests {
         for key in [
             "datasets[2].name",
             "datasets[2].quantities: `water_levl`",
-            "datasets[2].interval",
             "datasets[2].functions",
-            "datasets[2].licence",
             "datasets[2].themes",
             "datasets[2].frequency",
             "datasets[2].spatial",

@@ -10,7 +10,7 @@ use sensorhub_store::time::format_rfc3339;
 use sensorhub_store::{RangeQuery, Resolution, Store, TimeSeries};
 use serde_json::{json, Value};
 
-use crate::dataset::{parse_day, parse_duration_ms, DatasetConfig};
+use crate::dataset::{parse_day, DatasetConfig};
 use crate::{PrivacyConfig, PublishError};
 use sensorhub_policy::{pseudonym, Coordinates, StationIds};
 
@@ -144,10 +144,8 @@ pub async fn collect(
     privacy: &PrivacyConfig,
     now_ms: i64,
 ) -> Result<Collected, PublishError> {
-    let resolution = dataset
-        .resolution()
-        .ok_or_else(|| PublishError::Config(format!("{}: bad interval", dataset.name)))?;
-    let delay = parse_duration_ms(&dataset.privacy.delay).unwrap_or(0);
+    let resolution = dataset.interval;
+    let delay = dataset.privacy.delay.as_ms_i64();
     let cutoff_ms = match resolution.step_ms() {
         Some(step) => (now_ms - delay).div_euclid(step) * step,
         None => now_ms - delay,
@@ -423,7 +421,7 @@ pub fn files(dataset: &DatasetConfig, collected: &mut Collected) -> Vec<OutFile>
             description: format!(
                 "Messwerte {month}, {} je Intervall von {} (UTC). / Readings of {month}.",
                 dataset.function_columns().join(", "),
-                dataset.interval
+                dataset.interval.name()
             ),
             bytes: std::mem::take(&mut csv.bytes),
             month: Some(month.clone()),

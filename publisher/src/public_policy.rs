@@ -2,7 +2,6 @@
 //! [`sensorhub_policy::PublicPolicy`], which the dashboards apply too.
 
 use sensorhub_policy::{PrivacyConfig, PublicPolicy, Publication};
-use sensorhub_store::Resolution;
 
 use crate::DatasetConfig;
 
@@ -13,7 +12,7 @@ pub fn public_policy(privacy: &PrivacyConfig, datasets: &[DatasetConfig]) -> Pub
         datasets.iter().map(|d| Publication {
             quantities: &d.quantities,
             policy: &d.privacy,
-            interval: d.resolution().unwrap_or(Resolution::Hour),
+            interval: d.interval,
         }),
     )
 }
@@ -22,11 +21,12 @@ pub fn public_policy(privacy: &PrivacyConfig, datasets: &[DatasetConfig]) -> Pub
 mod tests {
     use super::*;
     use sensorhub_policy::*;
+    use sensorhub_store::Resolution;
 
     fn dataset(quantities: &[&str], interval: &str, policy: DatasetPolicy) -> DatasetConfig {
         DatasetConfig {
             quantities: quantities.iter().map(|q| (*q).to_owned()).collect(),
-            interval: interval.into(),
+            interval: Resolution::parse(interval).expect("an interval"),
             privacy: policy,
             ..DatasetConfig::default()
         }
@@ -49,7 +49,7 @@ mod tests {
             DatasetPolicy {
                 k: 10,
                 grid_m: Some(1000),
-                delay: "1h".into(),
+                delay: "1h".parse().unwrap(),
                 ..DatasetPolicy::default()
             },
         );

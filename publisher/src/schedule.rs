@@ -118,9 +118,7 @@ async fn publish_due(
                 for o in outcomes {
                     tracing::info!(dataset = %o.dataset, uploaded = o.uploaded.len(), unchanged = o.unchanged.len(), datastore_rows = o.datastore_rows, "dataset published");
                 }
-                let period =
-                    crate::dataset::parse_duration_ms(&dataset.schedule).unwrap_or(3_600_000);
-                *next = now + period;
+                *next = now + dataset.schedule.as_ms_i64();
             }
             Err(e) => {
                 tracing::error!(dataset = %dataset.name, error = %e, "dataset publication failed; trying again shortly")

@@ -67,7 +67,7 @@ async fn the_policy_shapes_every_file() {
             hmac_key_env: "SENSORHUB_TEST_PSEUDONYM_KEY".into(),
             grid_m: Some(1_000),
             k: 5,
-            delay: "1d".into(),
+            delay: "1d".parse().unwrap(),
             ..DatasetPolicy::default()
         },
         ..DatasetConfig::default()

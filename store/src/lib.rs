@@ -11,6 +11,7 @@ mod device;
 mod error;
 pub mod influx;
 mod model;
+mod reason;
 pub mod sqlite;
 pub mod time;
 
@@ -28,6 +29,7 @@ pub use model::{
     ReadingQuery, Resolution, SessionState, Station, TimeSource, UnknownDevice, UnmappedField,
     Uplink, UNMAPPED_FIELDS_PER_DEVICE,
 };
+pub use reason::DeadLetterReason;
 pub use sqlite::SqliteStore;
 
 /// A stream of reading chunks from an export.

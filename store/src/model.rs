@@ -1,5 +1,6 @@
 //! The records the store keeps.
 
+use crate::DeadLetterReason;
 use serde::{Deserialize, Serialize};
 
 /// One measured value of one quantity at one station. The unit of analysis of everything
@@ -80,8 +81,8 @@ pub struct DeadLetter {
     pub payload: Vec<u8>,
     /// The message's size in bytes as received (the payload kept may be shorter).
     pub size: usize,
-    /// Short machine reason, for example `bad_json`; also the label of the metric.
-    pub reason: String,
+    /// Why, for example `bad_json`; also the label of the metric.
+    pub reason: DeadLetterReason,
     /// What exactly was wrong, for people.
     pub detail: String,
 }
@@ -98,8 +99,9 @@ pub struct UnknownDevice {
     pub last_topic: String,
 }
 
-/// What a device alert is about; `code()` is its name in the store, the metrics and webhooks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// What a device alert is about; `as_str()` is its name in the store, the metrics and
+/// webhooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum AlertKind {
     Silent,
     LowBattery,
@@ -108,11 +110,43 @@ pub enum AlertKind {
 impl AlertKind {
     pub const ALL: [AlertKind; 2] = [AlertKind::Silent, AlertKind::LowBattery];
 
-    pub fn code(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             AlertKind::Silent => "silent",
             AlertKind::LowBattery => "low_battery",
         }
+    }
+
+    /// The kind with this name.
+    pub fn parse(name: &str) -> Option<AlertKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for AlertKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl Serialize for AlertKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl rusqlite::ToSql for AlertKind {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::FromSql for AlertKind {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let name = value.as_str()?;
+        AlertKind::parse(name).ok_or_else(|| {
+            rusqlite::types::FromSqlError::Other(format!("unknown alert kind `{name}`").into())
+        })
     }
 }
 
@@ -340,7 +374,7 @@ impl std::fmt::Debug for Device {
 /// Dead letters per reason.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeadLetterCount {
-    pub reason: String,
+    pub reason: DeadLetterReason,
     pub count: u64,
 }
 

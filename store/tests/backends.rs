@@ -292,7 +292,7 @@ async fn store_facade_sends_readings_to_influxdb() {
                 topic: "t".into(),
                 payload: b"x".to_vec(),
                 size: 1,
-                reason: "bad_json".into(),
+                reason: sensorhub_store::DeadLetterReason::BadJson,
                 detail: "d".into(),
             }],
             ..Default::default()

@@ -96,10 +96,10 @@ pub(super) async fn workbench(
         .await
         .unwrap_or_default()
         .into_iter()
-        .filter(|(_, kind, _)| kind == sensorhub_store::AlertKind::LowBattery.code())
+        .filter(|(_, kind, _)| *kind == sensorhub_store::AlertKind::LowBattery)
         .map(|(eui, _, since)| (eui, since))
         .collect();
-    let silent_ms = crate::parse_duration_ms(&state.http.silent_after).unwrap_or(7_200_000);
+    let silent_ms = state.http.silent_after.as_ms_i64();
     let title = lang.t("Geräte", "Devices");
     let mut body = format!(
         "<h1>{title}</h1><form method=\"post\" action=\"/admin/logout\" class=\"logout\">\
@@ -117,7 +117,7 @@ pub(super) async fn workbench(
         body,
         "<section aria-labelledby=\"alerts\"><h2 id=\"alerts\">{} {})</h2>",
         lang.t("Stille Geräte (nichts seit", "Silent devices (nothing for"),
-        escape(&state.http.silent_after)
+        state.http.silent_after
     );
     if silent.is_empty() {
         body.push_str(lang.t("<p>Keine.</p>", "<p>None.</p>"));
@@ -394,7 +394,7 @@ pub(super) async fn workbench(
             body,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             when(lang, Some(l.time_ms)),
-            escape(&l.reason),
+            l.reason,
             escape(&l.topic),
             escape(&l.detail)
         );

@@ -16,7 +16,7 @@ pub(super) async fn overview(
 }
 
 fn render_overview(state: &AppState, lang: Lang, stations: &[PublicStation]) -> String {
-    let stale_after = escape(&state.http.stale_after);
+    let stale_after = state.http.stale_after;
     let mut body = format!(
         "<h1>{}</h1><p>{}</p>",
         lang.t("Messwerte", "Measurements"),

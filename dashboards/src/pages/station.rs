@@ -229,7 +229,7 @@ fn render_station(
         );
     }
     body.push_str("</ul></nav>");
-    let stale_ms = crate::parse_duration_ms(&state.http.stale_after).unwrap_or(10_800_000);
+    let stale_ms = state.http.stale_after.as_ms_i64();
     let gap = gap_ms(range, stale_ms);
     for h in histories {
         let q = escape(&h.quantity);

@@ -14,6 +14,7 @@
 //! restarts. A looping codec thus costs a few of its own uplinks' time limits, not every other
 //! device's latency.
 
+use sensorhub_store::DeadLetterReason;
 use std::collections::HashMap;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -42,10 +43,10 @@ pub enum RunError {
 
 impl RunError {
     /// The dead-letter reason.
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> DeadLetterReason {
         match self {
-            RunError::Codec(_) => "codec_error",
-            RunError::Paused { .. } => "codec_paused",
+            RunError::Codec(_) => DeadLetterReason::CodecError,
+            RunError::Paused { .. } => DeadLetterReason::CodecPaused,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod gateway_frame;
 pub mod tts;
 
 use sensorhub_core::DevEui;
+use sensorhub_store::DeadLetterReason;
 use sensorhub_store::TimeSource;
 
 /// One uplink as every format reports it.
@@ -67,13 +68,15 @@ pub enum FormatError {
 
 impl FormatError {
     /// The short reason this error is counted and dead-lettered under.
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> DeadLetterReason {
         match self {
-            FormatError::NotJson(_) => "bad_json",
-            FormatError::NotProtobuf(_) => "bad_protobuf",
-            FormatError::BadShape(_) | FormatError::MissingField(_) => "missing_field",
-            FormatError::BadBase64 { .. } => "bad_base64",
-            FormatError::BadField { .. } => "bad_field",
+            FormatError::NotJson(_) => DeadLetterReason::BadJson,
+            FormatError::NotProtobuf(_) => DeadLetterReason::BadProtobuf,
+            FormatError::BadShape(_) | FormatError::MissingField(_) => {
+                DeadLetterReason::MissingField
+            }
+            FormatError::BadBase64 { .. } => DeadLetterReason::BadBase64,
+            FormatError::BadField { .. } => DeadLetterReason::BadField,
         }
     }
 }

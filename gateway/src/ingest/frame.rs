@@ -31,16 +31,30 @@ impl Ingest {
         }
         let Some(dev_addr) = crate::network::dev_addr_of(&frame.phy_payload) else {
             let detail = "frame too short to carry a DevAddr".to_owned();
-            return Ok(dead_letter(batch, topic, raw, received_ms, "bad_frame", detail).into());
+            return Ok(dead_letter(
+                batch,
+                topic,
+                raw,
+                received_ms,
+                DeadLetterReason::BadFrame,
+                detail,
+            )
+            .into());
         };
         let candidates = self.registry.by_dev_addr(&dev_addr, received_ms).await?;
         // MType 2..=5 are data frames, the only ones with a DevAddr.
         let is_data = matches!(frame.phy_payload.first().map(|b| b >> 5), Some(2..=5));
         if candidates.is_empty() && is_data {
             let detail = format!("DevAddr {dev_addr} has no ABP session in the registry");
-            return Ok(
-                dead_letter(batch, topic, raw, received_ms, "unknown_device", detail).into(),
-            );
+            return Ok(dead_letter(
+                batch,
+                topic,
+                raw,
+                received_ms,
+                DeadLetterReason::UnknownDevice,
+                detail,
+            )
+            .into());
         }
         let verdict = self
             .sessions
@@ -68,7 +82,15 @@ impl Ingest {
             Ok(eui) => eui,
             Err(e) => {
                 let detail = format!("registry DevEUI {}: {e}", accepted.dev_eui);
-                return Ok(dead_letter(batch, topic, raw, received_ms, "bad_field", detail).into());
+                return Ok(dead_letter(
+                    batch,
+                    topic,
+                    raw,
+                    received_ms,
+                    DeadLetterReason::BadField,
+                    detail,
+                )
+                .into());
             }
         };
         let uplink = Uplink {

@@ -33,10 +33,7 @@ pub fn table_schema(dataset: &DatasetConfig) -> Value {
 
 pub(super) fn datapackage(dataset: &DatasetConfig, files: &[OutFile]) -> Value {
     let schema = table_schema(dataset);
-    let (licence_uri, licence_title, licence_url) = dataset
-        .licence_entry()
-        .map(|(u, t, l)| (u, t.to_owned(), l.to_owned()))
-        .unwrap_or_default();
+    let licence = dataset.licence;
     let resources: Vec<Value> = files
         .iter()
         .filter(|f| f.format == "CSV")
@@ -56,8 +53,8 @@ pub(super) fn datapackage(dataset: &DatasetConfig, files: &[OutFile]) -> Value {
         "name": dataset.name,
         "title": dataset.title,
         "description": dataset.description,
-        "licenses": [{"name": dataset.licence, "path": licence_url, "title": licence_title,
-                      "uri": licence_uri}],
+        "licenses": [{"name": licence.id, "path": licence.url, "title": licence.title,
+                      "uri": licence.uri()}],
         "resources": resources,
     })
 }

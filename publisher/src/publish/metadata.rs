@@ -5,15 +5,15 @@ use super::*;
 /// The CKAN package fields sensorhub sets (DCAT-AP.de as the Schleswig-Holstein portal reads
 /// it), without `name`-independent portal fields such as `owner_org`.
 pub fn metadata(dataset: &DatasetConfig, collected: &Collected, issued: &str) -> Value {
-    let step = dataset.resolution().and_then(|r| r.step_ms()).unwrap_or(0);
-    let (licence_uri, _, _) = dataset.licence_entry().unwrap_or_default();
+    let step = dataset.interval.step_ms().unwrap_or(0);
+    let licence_uri = dataset.licence.uri();
     let mut notes = dataset.description.trim().to_owned();
     notes.push_str(&format!(
         "\n\n## Inhalt\n\nMesswerte je Station und Messgröße, aggregiert über {} ({}), in \
          Monatsdateien (UTF-8, CSV, Zeitangaben ISO 8601 in UTC) und einer laufend \
          aktualisierten Datei der letzten {} Tage. Lage der Stationen als GeoJSON. \
          Personenbezogene Daten und Funk-Metadaten sind nicht enthalten.\n\n## Spalten\n\n{}",
-        dataset.resolution().map(export::interval_de).unwrap_or("?"),
+        export::interval_de(dataset.interval),
         dataset.function_columns().join(", "),
         dataset.latest_days,
         export::columns_markdown(dataset)

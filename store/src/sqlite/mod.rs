@@ -16,8 +16,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::error::Context;
 use crate::{
-    DeadLetter, DeadLetterCount, DeadLetterLimits, IngestBatch, LatestValue, Reading, ReadingQuery,
-    StoreError, UnknownDevice, UnmappedField,
+    DeadLetter, DeadLetterCount, DeadLetterLimits, DeadLetterReason, IngestBatch, LatestValue,
+    Reading, ReadingQuery, StoreError, UnknownDevice, UnmappedField,
 };
 
 /// Handle to the SQLite store; cheap to clone, shared by every task.
@@ -245,7 +245,7 @@ impl SqliteStore {
     /// (for replay).
     pub async fn dead_letters_to_replay(
         &self,
-        reason: Option<String>,
+        reason: Option<DeadLetterReason>,
         after_id: i64,
         limit: usize,
     ) -> Result<Vec<(i64, DeadLetter)>, StoreError> {

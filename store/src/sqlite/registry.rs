@@ -5,7 +5,7 @@ use rusqlite::{params, Connection, Row};
 
 use super::{optional, SqliteStore};
 use crate::error::Context;
-use crate::{AdminSession, Device, DeviceHealth, Station, StoreError};
+use crate::{AdminSession, AlertKind, Device, DeviceHealth, Station, StoreError};
 
 const DEVICE_COLUMNS: &str =
     "dev_eui, name, station, device_type, lat, lon, public, dev_addr, nwk_s_key, app_s_key";
@@ -203,7 +203,7 @@ impl SqliteStore {
     }
 
     /// Open device alerts: DevEUI, kind and since when (ms), in no particular order.
-    pub async fn open_alerts(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+    pub async fn open_alerts(&self) -> Result<Vec<(String, AlertKind, i64)>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn
                 .prepare_cached("SELECT dev_eui, kind, since FROM alerts")
@@ -219,8 +219,8 @@ impl SqliteStore {
     /// Records alerts as opened (DevEUI, kind, since) and closed (DevEUI, kind), all or none.
     pub async fn update_alerts(
         &self,
-        opened: Vec<(String, String, i64)>,
-        closed: Vec<(String, String)>,
+        opened: Vec<(String, AlertKind, i64)>,
+        closed: Vec<(String, AlertKind)>,
     ) -> Result<(), StoreError> {
         self.write(move |conn| {
             let tx = conn.transaction().during("begin alerts")?;

@@ -1,5 +1,5 @@
 use super::*;
-use crate::{Device, Uplink};
+use crate::{DeadLetterReason, Device, Uplink};
 
 fn reading(station: &str, quantity: &str, time_ms: i64, value: f64) -> Reading {
     Reading {
@@ -100,7 +100,7 @@ async fn dead_letters_and_unknown_devices_are_kept() {
         topic: "t".into(),
         payload: vec![0xff, 0x00],
         size: 2,
-        reason: reason.into(),
+        reason: DeadLetterReason::parse(reason).unwrap(),
         detail: "d".into(),
     };
     let sighting = |at: i64| UnknownDevice {
@@ -126,11 +126,11 @@ async fn dead_letters_and_unknown_devices_are_kept() {
         counts,
         vec![
             DeadLetterCount {
-                reason: "bad_base64".into(),
+                reason: DeadLetterReason::BadBase64,
                 count: 2
             },
             DeadLetterCount {
-                reason: "bad_json".into(),
+                reason: DeadLetterReason::BadJson,
                 count: 2
             }
         ]
@@ -243,7 +243,7 @@ fn letter(time_ms: i64, payload: Vec<u8>) -> DeadLetter {
         topic: "t".into(),
         size: payload.len(),
         payload,
-        reason: "bad_json".into(),
+        reason: DeadLetterReason::BadJson,
         detail: "d".into(),
     }
 }
