@@ -105,7 +105,7 @@ fn main() {
                 dev_eui: format!("70b3d57ed{s:07x}"),
                 name: format!("Station {s}"),
                 station: format!("station-{s:02}"),
-                device_type: "cayenne-lpp".into(),
+                device_type: "cayenne-lpp".parse().unwrap(),
                 lat: Some(54.6 + s as f64 * 0.01),
                 lon: Some(8.5 + s as f64 * 0.01),
                 public: true,

@@ -199,7 +199,7 @@ pub(crate) enum DevicesCommand {
         /// Codec: cayenne-lpp, ..., js:PATH, or ttn:VENDOR/CODEC (checked against its
         /// published examples).
         #[arg(long, default_value = "cayenne-lpp")]
-        device_type: String,
+        device_type: sensorhub_store::DeviceType,
         #[arg(long, allow_hyphen_values = true)]
         lat: Option<f64>,
         #[arg(long, allow_hyphen_values = true)]

@@ -13,22 +13,28 @@ use sensorhub_gateway::codec::ttn::{self, Comparison};
 use sensorhub_gateway::codec::{js, output, Output};
 use sensorhub_gateway::{CodecsConfig, NormalisationRule};
 
+use sensorhub_store::DeviceType;
+
 use crate::readings::printable;
 
 /// The JavaScript file and the device type (for rules) of `codec`: a `.js` file, a codec
 /// definition `.yaml`, or `ttn:VENDOR/CODEC`.
-fn script(codec: &str, codecs: &CodecsConfig) -> Result<(String, String)> {
+fn script(codec: &str, codecs: &CodecsConfig) -> Result<(String, DeviceType)> {
     if codec.starts_with("ttn:") {
-        let definition = ttn::resolve(codecs, codec)?;
-        return Ok((definition.js.display().to_string(), codec.to_owned()));
+        let device_type: DeviceType = codec.parse()?;
+        let DeviceType::Ttn(id) = &device_type else {
+            unreachable!("a ttn: device type")
+        };
+        let definition = ttn::resolve(codecs, id)?;
+        return Ok((definition.js.display().to_string(), device_type));
     }
     if codec.ends_with(".yaml") || codec.ends_with(".yml") {
         let definition = ttn::load_definition(Path::new(codec)).map_err(anyhow::Error::msg)?;
         let js = definition.js.display().to_string();
-        return Ok((js.clone(), format!("js:{js}")));
+        return Ok((js.clone(), format!("js:{js}").parse()?));
     }
     let path = codec.strip_prefix("js:").unwrap_or(codec);
-    Ok((path.to_owned(), format!("js:{path}")))
+    Ok((path.to_owned(), format!("js:{path}").parse()?))
 }
 
 /// Hex digits, with or without spaces (and an optional `0x`).
@@ -107,7 +113,7 @@ pub fn test(
             printable(&value),
             u.why.as_str()
         )?;
-        for line in u.suggested_rule(&device_type).lines() {
+        for line in u.suggested_rule(device_type.as_str()).lines() {
             writeln!(out, "      {}", printable(line))?;
         }
     }

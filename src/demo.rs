@@ -35,7 +35,7 @@ pub fn registry_entries(nodes: usize) -> Vec<Device> {
             dev_eui: d.dev_eui,
             name: d.name,
             station: d.station,
-            device_type: "cayenne-lpp".into(),
+            device_type: sensorhub_store::DeviceType::CayenneLpp,
             lat: Some(d.lat),
             lon: Some(d.lon),
             public: true,
@@ -135,7 +135,9 @@ pub async fn run(options: DemoOptions) -> Result<()> {
         // The nodes send their supply voltage as an LPP voltage on the battery channel: it is
         // the device's health (shown to technicians), never public.
         normalisation: vec![sensorhub_gateway::NormalisationRule {
-            device_type: "cayenne-lpp".into(),
+            device_type: sensorhub_gateway::normalise::ForDevices::Type(
+                sensorhub_store::DeviceType::CayenneLpp,
+            ),
             field: "voltage".into(),
             quantity: "battery_voltage".into(),
             scale: 1.0,

@@ -73,22 +73,25 @@ fn parse_coordinate(text: &str, name: &str, limit: f64) -> Result<Option<f64>> {
 
 /// Checks a device and brings its identifiers into canonical form (lowercase hex).
 pub fn validate(device: Device) -> Result<Device> {
-    device.validate().map_err(anyhow::Error::msg)
+    Ok(device.validate()?)
 }
 
 /// Devices of a device repository codec (`ttn:VENDOR/CODEC`) are registered only if that codec
 /// reproduces its own published examples; each codec is checked once.
 pub fn verify_codecs(devices: &[Device], codecs: &sensorhub_gateway::CodecsConfig) -> Result<()> {
-    let mut checked: Vec<&str> = Vec::new();
+    let mut checked: Vec<&sensorhub_store::TtnCodec> = Vec::new();
     for d in devices {
-        let t = d.device_type.as_str();
-        if t.starts_with("ttn:") && !checked.contains(&t) {
+        if let sensorhub_store::DeviceType::Ttn(t) = &d.device_type {
+            if checked.contains(&t) {
+                continue;
+            }
             let definition =
                 sensorhub_gateway::codec::ttn::verify(codecs, t).map_err(anyhow::Error::msg)?;
             if definition.examples.is_empty() {
                 eprintln!(
-                    "warning: {} publishes no examples, so `{t}` could not be checked; try it with `sensorhub codecs test`",
-                    definition.yaml.display()
+                    "warning: {} publishes no examples, so `{}` could not be checked; try it with `sensorhub codecs test`",
+                    definition.yaml.display(),
+                    t.as_str()
                 );
             }
             checked.push(t);
@@ -143,7 +146,7 @@ fn from_row(row: CsvRow) -> Result<Device> {
         dev_eui: row.dev_eui,
         name: row.name.trim().to_owned(),
         station: row.station.trim().to_owned(),
-        device_type: row.device_type.trim().to_owned(),
+        device_type: row.device_type.trim().parse()?,
         lat: parse_coordinate(&row.lat, "lat", 90.0)?,
         lon: parse_coordinate(&row.lon, "lon", 180.0)?,
         public: parse_bool(&row.public)?,
@@ -254,7 +257,7 @@ pub fn write(
                     d.dev_eui.clone(),
                     d.name.clone(),
                     d.station.clone(),
-                    d.device_type.clone(),
+                    d.device_type.to_string(),
                     num(d.lat),
                     num(d.lon),
                     d.public.to_string(),
@@ -277,7 +280,7 @@ pub fn write(
                     "{:<16}  {:<20}  {:<14}  {:<6}  {}",
                     d.dev_eui,
                     d.station,
-                    crate::readings::printable(&d.device_type),
+                    crate::readings::printable(d.device_type.as_str()),
                     d.public,
                     crate::readings::printable(&d.name)
                 )?;

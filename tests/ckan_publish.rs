@@ -172,7 +172,7 @@ frequency = "HOURLY"
             dev_eui: eui.into(),
             name: station.into(),
             station: station.into(),
-            device_type: "cayenne-lpp".into(),
+            device_type: "cayenne-lpp".parse().unwrap(),
             lat: Some(54.6912345),
             lon: Some(8.5712345),
             public,

@@ -19,8 +19,3 @@ pub const BUILT_IN: &[&str] = &[
     "decentlab-dl-pm",
     "browan-tbhh100",
 ];
-
-/// Whether `device_type` is a built-in one (not `js:PATH` or `ttn:VENDOR/CODEC`).
-pub fn is_built_in(device_type: &str) -> bool {
-    BUILT_IN.contains(&device_type)
-}

@@ -133,7 +133,7 @@ mod tests {
             dev_eui: eui.into(),
             name: station.into(),
             station: station.into(),
-            device_type: "cayenne-lpp".into(),
+            device_type: "cayenne-lpp".parse().unwrap(),
             lat: Some(54.69),
             lon: Some(8.57),
             public,

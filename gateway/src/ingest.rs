@@ -9,8 +9,8 @@ use sensorhub_store::DeadLetterReason;
 use std::sync::atomic::Ordering;
 
 use sensorhub_store::{
-    DeadLetter, IngestBatch, Reading, SqliteStore, StoreError, UnknownDevice, UnmappedField,
-    Uplink as UplinkRecord,
+    DeadLetter, DeviceType, IngestBatch, Reading, SqliteStore, StoreError, UnknownDevice,
+    UnmappedField, Uplink as UplinkRecord,
 };
 
 use crate::codec::{self, runner::Submitted};
@@ -265,7 +265,7 @@ impl Ingest {
             .into());
         };
         let device = device.clone();
-        let output = if device.device_type == codec::NETWORK_SERVER {
+        let output = if device.device_type == DeviceType::NetworkServer {
             match &uplink.decoded {
                 Some(decoded) => Ok(codec::from_decoded(decoded, uplink.normalized.as_ref())),
                 None => {
@@ -355,7 +355,7 @@ impl Ingest {
             .unmapped_fields
             .extend(unmapped.into_iter().map(|u| UnmappedField {
                 dev_eui: dev_eui.clone(),
-                device_type: device.device_type.clone(),
+                device_type: device.device_type.to_string(),
                 field: u.field.chars().take(MAX_FIELD_NAME).collect(),
                 last_value: u.value,
                 unit: u.unit.map(|s| s.chars().take(MAX_FIELD_NAME).collect()),

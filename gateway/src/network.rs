@@ -315,7 +315,7 @@ mod tests {
             dev_eui: "0101010101010101".into(),
             name: "n".into(),
             station: "s".into(),
-            device_type: "cayenne-lpp".into(),
+            device_type: "cayenne-lpp".parse().unwrap(),
             lat: None,
             lon: None,
             public: true,

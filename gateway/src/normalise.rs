@@ -18,12 +18,62 @@
 
 use sensorhub_core::units::Unit;
 use sensorhub_core::Quantity;
-use serde::{Deserialize, Serialize};
+use sensorhub_store::{DeviceType, DeviceTypeError};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The devices a rule is for: those of one device type, or (`*`) every device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ForDevices {
+    All,
+    Type(DeviceType),
+}
+
+impl ForDevices {
+    pub fn includes(&self, device_type: &DeviceType) -> bool {
+        match self {
+            ForDevices::All => true,
+            ForDevices::Type(t) => t == device_type,
+        }
+    }
+}
+
+impl std::str::FromStr for ForDevices {
+    type Err = DeviceTypeError;
+
+    fn from_str(text: &str) -> Result<Self, DeviceTypeError> {
+        match text {
+            "*" => Ok(ForDevices::All),
+            _ => text.parse().map(ForDevices::Type),
+        }
+    }
+}
+
+impl std::fmt::Display for ForDevices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ForDevices::All => f.write_str("*"),
+            ForDevices::Type(t) => f.write_str(t.as_str()),
+        }
+    }
+}
+
+impl Serialize for ForDevices {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ForDevices {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NormalisationRule {
     /// A device type (`cayenne-lpp`, `js:PATH`, `ttn:VENDOR/CODEC`, ...) or `*` for every type.
-    pub device_type: String,
+    pub device_type: ForDevices,
     /// The field as the decoder names it: its dotted path in the decoded data.
     pub field: String,
     /// The vocabulary quantity (or series name, `air_temperature_2`) it becomes.
@@ -52,16 +102,6 @@ pub fn problems(rules: &[NormalisationRule]) -> Vec<String> {
                 r.quantity
             ));
         }
-        let known = r.device_type == "*"
-            || r.device_type.starts_with("js:")
-            || r.device_type.starts_with("ttn:")
-            || crate::codec::is_known(&r.device_type);
-        if !known {
-            problems.push(format!(
-                "normalisation[{i}].device_type: `{}` is not a device type",
-                r.device_type
-            ));
-        }
         if !(r.scale.is_finite() && r.offset.is_finite()) {
             problems.push(format!(
                 "normalisation[{i}]: scale and offset must be numbers"
@@ -82,16 +122,18 @@ pub fn problems(rules: &[NormalisationRule]) -> Vec<String> {
 /// The rule for `field` of `device_type`: the device type's own first, then one for `*`.
 pub fn rule_for<'a>(
     rules: &'a [NormalisationRule],
-    device_type: &str,
+    device_type: &DeviceType,
     field: &str,
 ) -> Option<&'a NormalisationRule> {
     rules
         .iter()
-        .find(|r| r.field == field && r.device_type == device_type)
+        .find(|r| {
+            r.field == field && matches!(&r.device_type, ForDevices::Type(t) if t == device_type)
+        })
         .or_else(|| {
             rules
                 .iter()
-                .find(|r| r.field == field && r.device_type == "*")
+                .find(|r| r.field == field && r.device_type == ForDevices::All)
         })
 }
 
@@ -106,7 +148,7 @@ mod tests {
         unit: Option<&str>,
     ) -> NormalisationRule {
         NormalisationRule {
-            device_type: device_type.into(),
+            device_type: device_type.parse().unwrap(),
             field: field.into(),
             quantity: quantity.into(),
             scale: 1.0,
@@ -122,25 +164,42 @@ mod tests {
             rule("cayenne-lpp", "level", "water_level", None),
         ];
         assert_eq!(
-            rule_for(&rules, "cayenne-lpp", "level").unwrap().quantity,
+            rule_for(&rules, &DeviceType::CayenneLpp, "level")
+                .unwrap()
+                .quantity,
             "water_level"
         );
         assert_eq!(
-            rule_for(&rules, "dragino-lht65", "level").unwrap().quantity,
+            rule_for(&rules, &"dragino-lht65".parse().unwrap(), "level")
+                .unwrap()
+                .quantity,
             "distance"
         );
-        assert!(rule_for(&rules, "cayenne-lpp", "other").is_none());
+        assert!(rule_for(&rules, &DeviceType::CayenneLpp, "other").is_none());
     }
 
     #[test]
     fn config_problems_name_the_rule() {
         let rules = vec![
-            rule("acme-x", "f", "flux", None),
+            rule("cayenne-lpp", "f", "flux", None),
             rule("ttn:dragino/lht65", "f", "air_temperature", Some("mm")),
         ];
         let p = problems(&rules);
-        assert_eq!(p.len(), 3, "{p:?}");
+        assert_eq!(p.len(), 2, "{p:?}");
         assert!(p[0].contains("normalisation[0].quantity"));
-        assert!(p[2].contains("normalisation[1].unit"), "{p:?}");
+        assert!(p[1].contains("normalisation[1].unit"), "{p:?}");
+        // A device type that does not exist is refused where the config is read.
+        let err = serde_json::from_str::<NormalisationRule>(
+            r#"{"device_type": "acme-x", "field": "f", "quantity": "water_level"}"#,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("`acme-x`: no such decoder"),
+            "{err}"
+        );
+        assert!("*"
+            .parse::<ForDevices>()
+            .unwrap()
+            .includes(&DeviceType::CayenneLpp));
     }
 }

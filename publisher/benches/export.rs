@@ -51,7 +51,7 @@ fn main() {
             dev_eui: format!("70b3d57ed{s:07x}"),
             name: format!("Pegel {s}"),
             station: format!("pegel-{s:03}"),
-            device_type: "cayenne-lpp".into(),
+            device_type: "cayenne-lpp".parse().unwrap(),
             lat: Some(54.0 + s as f64 * 0.001),
             lon: Some(8.0 + s as f64 * 0.001),
             public: true,

@@ -159,7 +159,7 @@ mod tests {
             dev_eui: eui.into(),
             name: "n".into(),
             station: station.into(),
-            device_type: "cayenne-lpp".into(),
+            device_type: "cayenne-lpp".parse().unwrap(),
             lat: Some(54.123456),
             lon: Some(8.654321),
             public,

@@ -21,7 +21,7 @@ async fn the_policy_shapes_every_file() {
         dev_eui: eui.into(),
         name: station.into(),
         station: station.into(),
-        device_type: "cayenne-lpp".into(),
+        device_type: "cayenne-lpp".parse().unwrap(),
         lat: Some(54.691234),
         lon: Some(8.571234),
         public,

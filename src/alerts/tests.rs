@@ -156,7 +156,7 @@ async fn an_alert_is_recorded_only_once_delivered_and_posted_once() {
             dev_eui: eui.into(),
             name: "Pegel Wyk".into(),
             station: "pegel-wyk".into(),
-            device_type: "cayenne-lpp".into(),
+            device_type: sensorhub_store::DeviceType::CayenneLpp,
             lat: None,
             lon: None,
             public: true,

@@ -8,6 +8,7 @@
 
 mod config;
 mod device;
+mod device_type;
 mod error;
 pub mod influx;
 mod model;
@@ -21,6 +22,8 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 pub use config::{Backend, DeadLetterLimits, InfluxApi, StoreConfig};
+pub use device::DeviceError;
+pub use device_type::{BuiltIn, DeviceType, DeviceTypeError, JsCodec, TtnCodec};
 pub use error::StoreError;
 pub use influx::InfluxStore;
 pub use model::{

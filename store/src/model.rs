@@ -1,6 +1,6 @@
 //! The records the store keeps.
 
-use crate::DeadLetterReason;
+use crate::{DeadLetterReason, DeviceType};
 use serde::{Deserialize, Serialize};
 
 /// One measured value of one quantity at one station. The unit of analysis of everything
@@ -324,8 +324,8 @@ pub struct Device {
     pub name: String,
     /// Public station id under which the device's readings appear.
     pub station: String,
-    /// Codec, `vendor-model` in lowercase (`cayenne-lpp`) or `js:PATH`.
-    pub device_type: String,
+    /// Codec: `cayenne-lpp`, a built-in vendor decoder, `js:PATH`, `ttn:VENDOR/CODEC`.
+    pub device_type: DeviceType,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
     /// Whether the station may appear on public pages and in published data.

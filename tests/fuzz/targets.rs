@@ -138,7 +138,7 @@ pub fn lorawan_frame(data: &[u8]) {
         dev_eui,
         name: "fuzz".into(),
         station: "fuzz".into(),
-        device_type: "cayenne-lpp".into(),
+        device_type: sensorhub_store::DeviceType::CayenneLpp,
         lat: None,
         lon: None,
         public: false,
@@ -167,8 +167,9 @@ pub fn lorawan_frame(data: &[u8]) {
 }
 
 fn decode(device_type: &str, data: &[u8]) {
+    let device_type = device_type.parse().expect("a built-in device type");
     if let Some((f_port, payload)) = data.split_first() {
-        let _ = sensorhub_gateway::codec::decode_builtin(device_type, Some(*f_port), payload);
+        let _ = sensorhub_gateway::codec::decode_builtin(&device_type, Some(*f_port), payload);
     }
 }
 
@@ -217,7 +218,7 @@ pub fn normalised_payload(data: &[u8]) {
         return;
     };
     let rules = vec![sensorhub_gateway::NormalisationRule {
-        device_type: "*".into(),
+        device_type: sensorhub_gateway::normalise::ForDevices::All,
         field: "level_mm".into(),
         quantity: "water_level".into(),
         scale: 0.001,
@@ -226,7 +227,11 @@ pub fn normalised_payload(data: &[u8]) {
     }];
     // The same JSON as decoded data and as a normalized payload.
     let output = sensorhub_gateway::codec::from_decoded(&value, Some(&value));
-    let _ = sensorhub_gateway::codec::output::map(output, &rules, "network-server");
+    let _ = sensorhub_gateway::codec::output::map(
+        output,
+        &rules,
+        &sensorhub_store::DeviceType::NetworkServer,
+    );
 }
 
 /// The config file, as `sensorhub config check` reads it (without the environment).

@@ -68,20 +68,25 @@ pub(super) async fn save_device(
     let store = state.store.state();
     let checked = (|| {
         // A JavaScript codec names a file on the server: that stays with the command line.
-        if !sensorhub_core::device_type::BUILT_IN.contains(&form.device_type.trim()) {
-            return Err(format!(
-                "device_type `{}`: choose one of the listed decoders (JavaScript codecs are \
-                 set with `sensorhub devices add`)",
-                form.device_type
-            ));
-        }
+        let device_type = match form.device_type.trim().parse() {
+            Ok(t @ sensorhub_store::DeviceType::BuiltIn(_))
+            | Ok(t @ sensorhub_store::DeviceType::CayenneLpp)
+            | Ok(t @ sensorhub_store::DeviceType::NetworkServer) => t,
+            _ => {
+                return Err(format!(
+                    "device_type `{}`: choose one of the listed decoders (JavaScript codecs are \
+                     set with `sensorhub devices add`)",
+                    form.device_type
+                ))
+            }
+        };
         let lat = coordinate(&form.lat, "lat", 90.0)?;
         let lon = coordinate(&form.lon, "lon", 180.0)?;
         (sensorhub_store::Device {
             dev_eui: form.dev_eui.clone(),
             name: form.name.trim().to_owned(),
             station: form.station.trim().to_owned(),
-            device_type: form.device_type.trim().to_owned(),
+            device_type,
             lat,
             lon,
             public: form.public.is_some(),
@@ -90,6 +95,7 @@ pub(super) async fn save_device(
             app_s_key: None,
         })
         .validate()
+        .map_err(|e| e.to_string())
     })();
     let mut device = match checked {
         Ok(d) => d,

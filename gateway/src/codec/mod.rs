@@ -46,10 +46,6 @@ pub enum CodecError {
     },
 }
 
-/// The device type whose readings come from the network server's own decoder (`object` in
-/// ChirpStack, `decoded_payload` in The Things Stack) instead of a codec here.
-pub const NETWORK_SERVER: &str = "network-server";
-
 /// A network server's decoded payload (`object` in ChirpStack, `decoded_payload` in The
 /// Things Stack), and its normalized payload where it sends one, as a codec output.
 pub fn from_decoded(decoded: &serde_json::Value, normalized: Option<&serde_json::Value>) -> Output {
@@ -59,16 +55,18 @@ pub fn from_decoded(decoded: &serde_json::Value, normalized: Option<&serde_json:
     }
 }
 
-pub use sensorhub_core::device_type::BUILT_IN as DEVICE_TYPES;
-
 /// Decodes `payload` of a device of a built-in type (JavaScript codecs run in [`runner`]).
 pub fn decode_builtin(
-    device_type: &str,
+    device_type: &DeviceType,
     f_port: Option<u8>,
     payload: &[u8],
 ) -> Result<Vec<Measurement>, CodecError> {
-    match device_type {
-        "cayenne-lpp" => lpp::decode(payload),
+    let name = match device_type {
+        DeviceType::CayenneLpp => return lpp::decode(payload),
+        DeviceType::BuiltIn(b) => b.name(),
+        other => return Err(CodecError::UnknownDeviceType(other.to_string())),
+    };
+    match name {
         "dragino-lht65" | "dragino-lht65n" => vendors::dragino_lht65(f_port, payload),
         "dragino-ldds75" => vendors::dragino_ldds75(f_port, payload),
         "milesight-em300-th" => vendors::milesight("milesight-em300-th", payload),
@@ -82,7 +80,4 @@ pub fn decode_builtin(
     }
 }
 
-/// Whether this build has a decoder for `device_type` (used to check registry entries).
-pub fn is_known(device_type: &str) -> bool {
-    sensorhub_core::device_type::is_built_in(device_type)
-}
+use sensorhub_store::DeviceType;

@@ -21,6 +21,7 @@
 
 use sensorhub_core::units::Unit;
 use sensorhub_core::Quantity;
+use sensorhub_store::DeviceType;
 use serde_json::Value as Json;
 
 use super::normalized::{self, Term};
@@ -234,7 +235,7 @@ fn rule_refused(quantity: Option<&'static str>) -> Why {
 fn map_candidate(
     c: &Candidate,
     rules: &[NormalisationRule],
-    device_type: &str,
+    device_type: &DeviceType,
 ) -> Result<Measurement, Unmapped> {
     let unmapped = |why: Why, quantity: Option<&'static str>| Unmapped {
         field: c.path.clone(),
@@ -251,7 +252,7 @@ fn map_candidate(
         quantities,
         unit: implied_unit,
         keeps_name,
-    }) = known_name(device_type, &c.name)
+    }) = known_name(device_type.as_str(), &c.name)
     else {
         return Err(unmapped(Why::UnknownName, None));
     };
@@ -320,7 +321,7 @@ fn push_distinct(out: &mut Vec<Measurement>, mut m: Measurement) {
 }
 
 /// Maps one decoder's output onto the vocabulary (see the module doc).
-pub fn map(output: Output, rules: &[NormalisationRule], device_type: &str) -> Mapped {
+pub fn map(output: Output, rules: &[NormalisationRule], device_type: &DeviceType) -> Mapped {
     let mut mapped = Mapped::default();
     match output {
         Output::Vocabulary(measurements) => {
@@ -368,8 +369,8 @@ pub fn map(output: Output, rules: &[NormalisationRule], device_type: &str) -> Ma
                         quantity,
                         value,
                     } => {
-                        let quantity =
-                            fields::normalized_term(device_type, &path).unwrap_or(quantity);
+                        let quantity = fields::normalized_term(device_type.as_str(), &path)
+                            .unwrap_or(quantity);
                         from_normalized.push((value, quantity));
                         let m = match rule_for(rules, device_type, &path) {
                             // The term's value is in its quantity's unit already.

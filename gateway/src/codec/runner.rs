@@ -14,7 +14,7 @@
 //! restarts. A looping codec thus costs a few of its own uplinks' time limits, not every other
 //! device's latency.
 
-use sensorhub_store::DeadLetterReason;
+use sensorhub_store::{DeadLetterReason, DeviceType, TtnCodec};
 use std::collections::HashMap;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -187,7 +187,7 @@ pub struct CodecRunner {
     jobs: Option<mpsc::Sender<Job>>,
     /// `ttn:` device types resolved to their JavaScript files, or why not and when that was
     /// found: a broken definition is read again after [`RESOLVE_RETRY`], not for every uplink.
-    resolved: HashMap<String, Result<String, (CodecError, Instant)>>,
+    resolved: HashMap<TtnCodec, Result<String, (CodecError, Instant)>>,
 }
 
 impl CodecRunner {
@@ -200,25 +200,24 @@ impl CodecRunner {
     }
 
     /// The JavaScript file a device type runs, if it runs one.
-    fn script(&mut self, device_type: &str) -> Result<Option<String>, CodecError> {
-        if let Some(path) = device_type.strip_prefix("js:") {
-            return Ok(Some(path.to_owned()));
-        }
-        if !device_type.starts_with("ttn:") {
-            return Ok(None);
-        }
-        match self.resolved.get(device_type) {
+    fn script(&mut self, device_type: &DeviceType) -> Result<Option<String>, CodecError> {
+        let codec = match device_type {
+            DeviceType::Js(js) => return Ok(Some(js.path().display().to_string())),
+            DeviceType::Ttn(codec) => codec,
+            _ => return Ok(None),
+        };
+        match self.resolved.get(codec) {
             Some(Ok(path)) => return Ok(Some(path.clone())),
             Some(Err((e, at))) if at.elapsed() < RESOLVE_RETRY => return Err(e.clone()),
             _ => {}
         }
-        let resolved = ttn::resolve(&self.config, device_type)
-            .map(|definition| definition.js.display().to_string());
+        let resolved =
+            ttn::resolve(&self.config, codec).map(|definition| definition.js.display().to_string());
         let cached = match &resolved {
             Ok(path) => Ok(path.clone()),
             Err(e) => Err((e.clone(), Instant::now())),
         };
-        self.resolved.insert(device_type.to_owned(), cached);
+        self.resolved.insert(codec.clone(), cached);
         resolved.map(Some)
     }
 
@@ -226,7 +225,7 @@ impl CodecRunner {
     /// `device_type`.
     pub fn submit(
         &mut self,
-        device_type: &str,
+        device_type: &DeviceType,
         f_port: Option<u8>,
         payload: &[u8],
         time_ms: i64,
@@ -269,7 +268,7 @@ impl CodecRunner {
     /// Decodes one payload (see [`CodecRunner::submit`]) and waits for the result.
     pub async fn decode(
         &mut self,
-        device_type: &str,
+        device_type: &DeviceType,
         f_port: Option<u8>,
         payload: &[u8],
         time_ms: i64,
@@ -291,7 +290,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("loop.js");
         std::fs::write(&path, "function decodeUplink(i) { for (;;) {} }").unwrap();
-        let device_type = format!("js:{}", path.display());
+        let device_type: DeviceType = format!("js:{}", path.display()).parse().unwrap();
         let mut runner = CodecRunner::new(CodecsConfig::default());
         for _ in 0..PAUSE_AFTER {
             let err = runner.decode(&device_type, Some(1), &[1], 0).await;
@@ -342,7 +341,7 @@ mod warm {
             "var n = 0; function decodeUplink(i) { n++; return {data: {n: n}}; }",
         )
         .unwrap();
-        let device_type = format!("js:{}", path.display());
+        let device_type: DeviceType = format!("js:{}", path.display()).parse().unwrap();
         let mut runner = CodecRunner::new(CodecsConfig::default());
         let n = |o: Output| match o {
             Output::Json { data, .. } => data["n"].as_i64().unwrap(),

@@ -16,6 +16,7 @@ use serde_json::Value as Json;
 
 use super::js::Codec;
 use super::CodecError;
+use sensorhub_store::TtnCodec;
 
 /// The `[codecs]` config section.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -187,10 +188,8 @@ pub fn load_definition(yaml: &Path) -> Result<Definition, String> {
 }
 
 /// Resolves `ttn:VENDOR/CODEC` to its definition.
-pub fn resolve(config: &CodecsConfig, device_type: &str) -> Result<Definition, CodecError> {
-    let id = device_type
-        .strip_prefix("ttn:")
-        .ok_or_else(|| ttn_error(device_type, "not a ttn: device type"))?;
+pub fn resolve(config: &CodecsConfig, codec: &TtnCodec) -> Result<Definition, CodecError> {
+    let (device_type, id) = (codec.as_str(), codec.id());
     let repository = config.ttn_repository.as_deref().ok_or_else(|| {
         ttn_error(
             device_type,
@@ -339,8 +338,9 @@ pub fn check(definition: &Definition) -> Result<Vec<ExampleReport>, CodecError> 
 
 /// Checks that `device_type`'s codec reproduces its published examples; the problems, one
 /// line each, otherwise.
-pub fn verify(config: &CodecsConfig, device_type: &str) -> Result<Definition, String> {
-    let definition = resolve(config, device_type).map_err(|e| e.to_string())?;
+pub fn verify(config: &CodecsConfig, codec: &TtnCodec) -> Result<Definition, String> {
+    let device_type = codec.as_str();
+    let definition = resolve(config, codec).map_err(|e| e.to_string())?;
     let reports = check(&definition).map_err(|e| e.to_string())?;
     let mut problems = Vec::new();
     for r in &reports {

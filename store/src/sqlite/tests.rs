@@ -22,7 +22,7 @@ fn device(dev_eui: &str, station: &str, public: bool) -> Device {
         dev_eui: dev_eui.into(),
         name: format!("node {dev_eui}"),
         station: station.into(),
-        device_type: "cayenne-lpp".into(),
+        device_type: "cayenne-lpp".parse().unwrap(),
         lat: Some(54.5),
         lon: Some(8.5),
         public,
@@ -352,7 +352,7 @@ async fn unmapped_fields_are_counted_per_device_and_bounded() {
     let (_dir, store) = temp_store();
     let field = |dev_eui: &str, name: &str, value: f64, at: i64| crate::UnmappedField {
         dev_eui: dev_eui.into(),
-        device_type: "js:codec.js".into(),
+        device_type: "js:codec.js".parse().unwrap(),
         field: name.into(),
         last_value: value,
         unit: Some("mm".into()),

@@ -22,7 +22,7 @@ fn decode(
         data: decoded.data(path)?.clone(),
         normalized: decoded.normalized,
     };
-    Ok(map(output, &[], "js:test").measurements)
+    Ok(map(output, &[], &"js:test.js".parse().unwrap()).measurements)
 }
 
 /// A codec in the TTN interface, written here for the test: temperature in 0.01 °C and

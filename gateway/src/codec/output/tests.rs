@@ -5,7 +5,11 @@ use super::*;
 use serde_json::json;
 
 fn json(data: Json, normalized: Option<Json>) -> Mapped {
-    map(Output::Json { data, normalized }, &[], "js:test.js")
+    map(
+        Output::Json { data, normalized },
+        &[],
+        &"js:test.js".parse().unwrap(),
+    )
 }
 
 fn reading<'a>(m: &'a Mapped, q: &str) -> Option<&'a Measurement> {
@@ -61,7 +65,7 @@ fn built_in_series_keep_their_names_unless_a_rule_renames_them() {
             value: 3.0,
         }]),
         &[],
-        "elsys-ers",
+        &"elsys-ers".parse().unwrap(),
     );
     assert_eq!(m.measurements[0].quantity, "motion");
 }
@@ -150,7 +154,7 @@ fn normalized_first_then_what_it_leaves_out_and_duplicates_apart() {
 #[test]
 fn rules_name_fields_by_path_and_convert_units() {
     let rules = vec![NormalisationRule {
-        device_type: "js:test.js".into(),
+        device_type: "js:test.js".parse().unwrap(),
         field: "sensor.level".into(),
         quantity: "water_level".into(),
         scale: 1.0,
@@ -163,7 +167,7 @@ fn rules_name_fields_by_path_and_convert_units() {
             normalized: None,
         },
         &rules,
-        "js:test.js",
+        &"js:test.js".parse().unwrap(),
     );
     assert_eq!(reading(&m, "water_level").unwrap().value, 2.5);
 }
@@ -171,7 +175,7 @@ fn rules_name_fields_by_path_and_convert_units() {
 #[test]
 fn a_rule_names_the_second_of_two_normalized_terms() {
     let rules = vec![NormalisationRule {
-        device_type: "js:test.js".into(),
+        device_type: "js:test.js".parse().unwrap(),
         field: "1:air.temperature".into(),
         quantity: "water_temperature".into(),
         scale: 1.0,
@@ -185,7 +189,7 @@ fn a_rule_names_the_second_of_two_normalized_terms() {
             normalized: Some(normalized),
         },
         &rules,
-        "js:test.js",
+        &"js:test.js".parse().unwrap(),
     );
     assert_eq!(reading(&m, "air_temperature").unwrap().value, 21.3);
     assert_eq!(reading(&m, "water_temperature").unwrap().value, 8.5);
