@@ -4,21 +4,24 @@
 //! - `pages`: server-rendered HTML that works without JavaScript (German first, English too):
 //!   overview map and list, station pages with charts and their data tables, accessibility
 //!   statement, data and licence.
-//! - `api`: `/api/v1/...`: stations, latest values, history, live stream, OpenAPI document.
-//! - `live`: the live feed (Server-Sent Events) fed by changes of the latest values.
+//! - `html`: what the pages share: language, number and time formats, the page frames (maud).
+//! - `api`: `/api/v1/...`: stations, latest values, history, OpenAPI document, and the live
+//!   stream (`api/live.rs`: Server-Sent Events fed by changes of the latest values).
 //! - `limits`: ETags and the per-client rate limit.
-//! - `admin`, `admin_views`: the technicians' token API and login-protected pages.
+//! - `admin`: the technicians' login-protected pages and their token API (`admin/auth.rs`
+//!   holds the session and token extractors every handler there asks for).
+//! - `error`: the one error type handlers return.
 //! - `ops`: `/metrics`, `/healthz`, `/readyz` for the people who run it.
 //! - `public`: the one place that decides what the public may see (public stations only,
 //!   coordinates coarsened), used by pages and API alike.
 
 mod admin;
-mod admin_views;
 mod api;
 mod config;
+mod error;
 mod headers;
+mod html;
 mod limits;
-mod live;
 mod ops;
 mod pages;
 mod public;
@@ -31,7 +34,7 @@ use axum::Router;
 use sensorhub_store::Store;
 use tokio::net::TcpListener;
 
-pub use admin_views::{hash_password, random_password};
+pub use admin::{hash_password, random_password};
 pub use config::{HttpConfig, UserConfig};
 pub use ops::GatewayStatus;
 pub use sensorhub_policy::{PrivacyConfig, PublicPolicy};
@@ -47,7 +50,7 @@ pub struct AppState {
     /// Token of the technicians' API; `None` switches it off.
     pub admin_token: Option<String>,
     pub http: Arc<HttpConfig>,
-    pub(crate) live: live::Hub,
+    pub(crate) live: api::live::Hub,
     pub(crate) limiter: Arc<limits::RateLimiter>,
     pub(crate) login_limiter: Arc<limits::RateLimiter>,
     pub(crate) security_headers: headers::SecurityHeaders,
@@ -75,7 +78,7 @@ impl AppState {
             )),
             security_headers: headers::SecurityHeaders::new(&http),
             http: Arc::new(http),
-            live: live::Hub::new(),
+            live: api::live::Hub::new(),
         }
     }
 }
@@ -86,7 +89,6 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes(state.clone()))
         .merge(ops::routes())
         .merge(admin::routes())
-        .merge(admin_views::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             headers::add,
@@ -100,7 +102,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let feed = tokio::spawn(live::watch(state.clone()));
+    let feed = tokio::spawn(api::live::watch(state.clone()));
     let result = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),

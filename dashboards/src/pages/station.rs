@@ -1,61 +1,44 @@
 //! A station's page: current values, charts with their data tables and text summaries, gaps, the CSV download, and the page for a station that is not public.
 
 use super::*;
+use std::fmt::Write as _;
 
 pub(super) async fn station_page(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<PageQuery>,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, AppError> {
     let lang = choose_lang(&query, &headers);
-    let station = match public::station(&state, &id).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return not_found_page(&state, lang),
-        Err(e) => return unavailable(e),
+    let Some(station) = public::station(&state, &id).await? else {
+        return Ok(not_found_page(&state, lang));
     };
     let range = Range::parse(query.range.as_deref());
     let now = sensorhub_store::time::now_ms();
     let mut histories = Vec::new();
     for v in &station.latest {
-        match public::history(
-            &state,
-            &station.id,
-            &v.quantity,
-            range.resolution(),
-            now - range.span_ms(),
-            now,
-        )
-        .await
+        let span = (range.resolution(), now - range.span_ms(), now);
+        if let Some(h) =
+            public::history(&state, &station.id, &v.quantity, span.0, span.1, span.2).await?
         {
-            Ok(Some(h)) => histories.push(h),
-            Ok(None) => {}
-            Err(e) => return unavailable(e),
+            histories.push(h);
         }
     }
-    page(
+    Ok(page(
         &query,
         render_station(&state, lang, &station, range, &histories),
-    )
+    ))
 }
 
 fn not_found_page(state: &AppState, lang: Lang) -> Response {
-    let body = format!(
-        "<h1>{}</h1><p><a href=\"/\">{}</a></p>",
-        lang.t("Station nicht gefunden", "Station not found"),
-        lang.t("Zur Übersicht", "To the overview")
-    );
+    let main = html! {
+        h1 { (lang.t("Station nicht gefunden", "Station not found")) }
+        p { a href="/" { (lang.t("Zur Übersicht", "To the overview")) } }
+    };
+    let frame = Frame::new(lang.t("Nicht gefunden", "Not found"), "");
     (
         StatusCode::NOT_FOUND,
-        Html(layout(
-            state,
-            lang,
-            lang.t("Nicht gefunden", "Not found"),
-            "",
-            &body,
-            "",
-            &[],
-        )),
+        Html(layout::resident(state, lang, &frame, main).into_string()),
     )
         .into_response()
 }
@@ -178,121 +161,113 @@ fn render_station(
     station: &PublicStation,
     range: Range,
     histories: &[History],
-) -> String {
-    let id = escape(&station.id);
-    let path = format!("/stations/{}", url_part(&station.id));
-    let mut body = format!("<h1>{} {id}</h1>", lang.t("Station", "Station"));
-    if let (Some(lat), Some(lon)) = (station.lat, station.lon) {
-        let _ = write!(
-            body,
-            "<p class=\"position\">{}: {lat}, {lon}</p>",
-            lang.t("Lage (gerundet)", "Position (rounded)")
-        );
-    }
-    let _ = write!(
-        body,
-        "<section aria-labelledby=\"now-title\"><h2 id=\"now-title\">{}</h2>",
-        lang.t("Aktuelle Werte", "Current values")
-    );
-    body.push_str(&live_controls(lang));
-    let _ = write!(
-        body,
-        "<div class=\"scroll\"><table id=\"current\"><caption>{caption} {id}</caption><thead><tr>\
-         <th scope=\"col\">{quantity}</th><th scope=\"col\">{value}</th><th scope=\"col\">{updated}</th>\
-         </tr></thead><tbody>",
-        caption = lang.t("Aktuelle Werte der Station", "Current values of station"),
-        quantity = lang.t("Messgröße", "Quantity"),
-        value = lang.t("Wert", "Value"),
-        updated = lang.t("Zuletzt aktualisiert", "Last updated"),
-    );
-    value_rows(lang, station, false, &mut body);
-    body.push_str("</tbody></table></div></section>");
-
-    let _ = write!(
-        body,
-        "<section aria-labelledby=\"history-title\"><h2 id=\"history-title\">{}</h2>\
-         <nav aria-label=\"{}\"><ul class=\"ranges\">",
-        lang.t("Verlauf", "History"),
-        lang.t("Zeitraum", "Period"),
-    );
-    for r in [Range::Day, Range::Week, Range::Month] {
-        let current = if r == range {
-            " aria-current=\"true\""
-        } else {
-            ""
-        };
-        let _ = write!(
-            body,
-            "<li><a href=\"{path}?range={}\"{current}>{}</a></li>",
-            r.code(),
-            range_label(lang, r)
-        );
-    }
-    body.push_str("</ul></nav>");
-    let stale_ms = state.http.stale_after.as_ms_i64();
-    let gap = gap_ms(range, stale_ms);
-    for h in histories {
-        let q = escape(&h.quantity);
-        let label = escape(lang.t(&h.label_de, &h.label_en));
-        let unit = escape(&h.unit);
-        let _ = write!(
-            body,
-            "<section class=\"history\" aria-labelledby=\"h-{q}\"><h3 id=\"h-{q}\">{label}</h3>\
-             <p class=\"summary\" id=\"summary-{q}\">{summary}</p>\
-             <figure class=\"chart\" data-table=\"table-{q}\" data-label=\"{label}\" data-unit=\"{unit}\" data-gap=\"{gap_s}\" \
-             aria-describedby=\"summary-{q}\"><div class=\"chart-canvas\" aria-hidden=\"true\"></div>\
-             <figcaption>{figcaption}</figcaption></figure>\
-             <details><summary>{show_table}</summary><div class=\"scroll\">\
-             <table id=\"table-{q}\" class=\"data-table\"><caption>{table_caption}: {label}, {range} ({unit})</caption>\
-             <thead><tr><th scope=\"col\">{time}</th><th scope=\"col\">{mean}</th>\
-             <th scope=\"col\">{min}</th><th scope=\"col\">{max}</th></tr></thead><tbody>",
-            summary = escape(&summary(lang, h, range, gap)),
-            figcaption = lang.t(
-                "Diagramm; dieselben Werte stehen in der Datentabelle.",
-                "Chart; the same values are in the data table."
-            ),
-            show_table = lang.t("Datentabelle anzeigen", "Show data table"),
-            gap_s = gap / 1000,
-            table_caption = lang.t("Datentabelle", "Data table"),
-            range = range_label(lang, range),
-            time = lang.t("Zeit (Beginn)", "Time (start)"),
-            mean = lang.t("Mittel", "Mean"),
-            min = lang.t("Minimum", "Minimum"),
-            max = lang.t("Maximum", "Maximum"),
-        );
-        for p in &h.points {
-            let _ = write!(
-                body,
-                "<tr data-t=\"{t}\" data-v=\"{v}\"><th scope=\"row\"><time datetime=\"{t}\">{tt}</time></th>\
-                 <td>{mean}</td><td>{min}</td><td>{max}</td></tr>",
-                t = escape(&p.time),
-                v = p.mean,
-                tt = escape(&time_text(lang, &p.time)),
-                mean = number(lang, p.mean),
-                min = number(lang, p.min),
-                max = number(lang, p.max),
-            );
+) -> Markup {
+    let id = &station.id;
+    let path = format!("/stations/{}", url_part(id));
+    let gap = gap_ms(range, state.http.stale_after.as_ms_i64());
+    let main = html! {
+        h1 { (lang.t("Station", "Station")) " " (id) }
+        @if let (Some(lat), Some(lon)) = (station.lat, station.lon) {
+            p.position { (lang.t("Lage (gerundet)", "Position (rounded)")) ": " (lat) ", " (lon) }
         }
-        let _ = write!(
-            body,
-            "</tbody></table></div></details>\
-             <p><a href=\"{path}/data.csv?quantity={qq}&amp;range={r}\" download>{csv}</a></p></section>",
-            qq = url_part(&h.quantity),
-            r = range.code(),
-            csv = lang.t("Als CSV herunterladen", "Download as CSV"),
-        );
+        section aria-labelledby="now-title" {
+            h2 id="now-title" { (lang.t("Aktuelle Werte", "Current values")) }
+            (live_controls(lang))
+            div.scroll {
+                table id="current" {
+                    caption { (lang.t("Aktuelle Werte der Station", "Current values of station")) " " (id) }
+                    thead {
+                        tr {
+                            th scope="col" { (lang.t("Messgröße", "Quantity")) }
+                            th scope="col" { (lang.t("Wert", "Value")) }
+                            th scope="col" { (lang.t("Zuletzt aktualisiert", "Last updated")) }
+                        }
+                    }
+                    tbody { (value_rows(lang, station, false)) }
+                }
+            }
+        }
+        section aria-labelledby="history-title" {
+            h2 id="history-title" { (lang.t("Verlauf", "History")) }
+            nav aria-label=(lang.t("Zeitraum", "Period")) {
+                ul.ranges {
+                    @for r in [Range::Day, Range::Week, Range::Month] {
+                        li {
+                            a href={ (path) "?range=" (r.code()) } aria-current=[(r == range).then_some("true")] {
+                                (range_label(lang, r))
+                            }
+                        }
+                    }
+                }
+            }
+            @for h in histories {
+                (history_section(lang, h, range, gap, &path))
+            }
+        }
+    };
+    let title = format!("{} {}", lang.t("Station", "Station"), station.id);
+    let frame = Frame {
+        stylesheet: Some("/assets/vendor/uplot/uPlot.min.css"),
+        scripts: &["vendor/uplot/uPlot.iife.min.js", "chart.js", "live.js"],
+        ..Frame::new(&title, &path)
+    };
+    layout::resident(state, lang, &frame, main)
+}
+
+/// One quantity's history: the summary, the chart, its data table and the CSV link.
+fn history_section(lang: Lang, h: &History, range: Range, gap: i64, path: &str) -> Markup {
+    let q = &h.quantity;
+    let label = lang.t(&h.label_de, &h.label_en);
+    html! {
+        section.history aria-labelledby={ "h-" (q) } {
+            h3 id={ "h-" (q) } { (label) }
+            p.summary id={ "summary-" (q) } { (summary(lang, h, range, gap)) }
+            figure.chart data-table={ "table-" (q) } data-label=(label) data-unit=(h.unit)
+                data-gap=(gap / 1000) aria-describedby={ "summary-" (q) } {
+                div.chart-canvas aria-hidden="true" {}
+                figcaption {
+                    (lang.t(
+                        "Diagramm; dieselben Werte stehen in der Datentabelle.",
+                        "Chart; the same values are in the data table."
+                    ))
+                }
+            }
+            details {
+                summary { (lang.t("Datentabelle anzeigen", "Show data table")) }
+                div.scroll {
+                    table id={ "table-" (q) } class="data-table" {
+                        caption {
+                            (lang.t("Datentabelle", "Data table")) ": " (label) ", "
+                            (range_label(lang, range)) " (" (h.unit) ")"
+                        }
+                        thead {
+                            tr {
+                                th scope="col" { (lang.t("Zeit (Beginn)", "Time (start)")) }
+                                th scope="col" { (lang.t("Mittel", "Mean")) }
+                                th scope="col" { (lang.t("Minimum", "Minimum")) }
+                                th scope="col" { (lang.t("Maximum", "Maximum")) }
+                            }
+                        }
+                        tbody {
+                            @for p in &h.points {
+                                tr data-t=(p.time) data-v=(p.mean) {
+                                    th scope="row" { time datetime=(p.time) { (time_text(lang, &p.time)) } }
+                                    td { (number(lang, p.mean)) }
+                                    td { (number(lang, p.min)) }
+                                    td { (number(lang, p.max)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            p {
+                a href={ (path) "/data.csv?quantity=" (url_part(q)) "&range=" (range.code()) } download {
+                    (lang.t("Als CSV herunterladen", "Download as CSV"))
+                }
+            }
+        }
     }
-    body.push_str("</section>");
-    let head = "<link rel=\"stylesheet\" href=\"/assets/vendor/uplot/uPlot.min.css\">";
-    layout(
-        state,
-        lang,
-        &format!("{} {}", lang.t("Station", "Station"), station.id),
-        &path,
-        &body,
-        head,
-        &["vendor/uplot/uPlot.iife.min.js", "chart.js", "live.js"],
-    )
 }
 
 /// `GET /stations/{id}/data.csv?quantity=Q&range=24h`: the history shown, as CSV.
@@ -300,25 +275,16 @@ pub(super) async fn station_csv(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<PageQuery>,
-) -> Response {
+) -> Result<Response, AppError> {
     let Some(quantity) = query.quantity.as_deref() else {
-        return (StatusCode::BAD_REQUEST, "quantity=... is needed\n").into_response();
+        return Err(AppError::BadRequest("quantity=... is needed\n"));
     };
     let range = Range::parse(query.range.as_deref());
     let now = sensorhub_store::time::now_ms();
-    let history = match public::history(
-        &state,
-        &id,
-        quantity,
-        range.resolution(),
-        now - range.span_ms(),
-        now,
-    )
-    .await
-    {
-        Ok(Some(h)) => h,
-        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
-        Err(e) => return unavailable(e),
+    let span = (range.resolution(), now - range.span_ms(), now);
+    let Some(history) = public::history(&state, &id, quantity, span.0, span.1, span.2).await?
+    else {
+        return Ok(StatusCode::NOT_FOUND.into_response());
     };
     let mut csv = String::from("time,station,quantity,unit,mean,min,max,count\n");
     let text = sensorhub_policy::csv_text;
@@ -340,12 +306,12 @@ pub(super) async fn station_csv(
         url_part(&history.quantity),
         range.code()
     );
-    (
+    Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (header::CONTENT_DISPOSITION, file),
         ],
         csv,
     )
-        .into_response()
+        .into_response())
 }

@@ -90,6 +90,10 @@ fn numbers_times_and_text_are_localised_and_escaped() {
         time_text(Lang::De, "2022-07-18T09:34:15.775Z"),
         "18.07.2022 09:34 UTC"
     );
-    assert_eq!(escape("<b>\"x\"</b>"), "&lt;b&gt;&quot;x&quot;&lt;/b&gt;");
+    let text = "<b>\"x\"</b>";
+    assert_eq!(
+        html! { (text) }.into_string(),
+        "&lt;b&gt;&quot;x&quot;&lt;/b&gt;"
+    );
     assert_eq!(url_part("a b/ä"), "a%20b%2F%C3%A4");
 }

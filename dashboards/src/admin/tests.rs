@@ -1,6 +1,9 @@
-//! Unit tests of `admin_views`.
+//! Unit tests of `admin`.
 
-use super::*;
+use super::auth::*;
+use argon2::password_hash::{PasswordHash, PasswordVerifier};
+use argon2::Argon2;
+use axum::http::{header, HeaderMap};
 
 #[test]
 fn hashes_verify_only_their_password() {

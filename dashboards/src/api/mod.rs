@@ -5,18 +5,21 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use serde::{Deserialize, Serialize};
 
 use sensorhub_store::Resolution;
 
+pub(crate) mod live;
+
+use crate::error::AppError;
 use crate::limits::{cached_json, rate_limit};
 use crate::public;
 use crate::AppState;
 
-const OPENAPI: &str = include_str!("../assets/openapi.json");
+const OPENAPI: &str = include_str!("../../assets/openapi.json");
 
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
@@ -25,22 +28,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/stations/{id}", get(station))
         .route("/api/v1/stations/{id}/history", get(history))
         .route("/api/v1/latest", get(latest))
-        .route("/api/v1/stream", get(crate::live::stream))
+        .route("/api/v1/stream", get(live::stream))
         .route("/api/v1/openapi.json", get(openapi))
         .route_layer(middleware::from_fn_with_state(state, rate_limit))
-}
-
-fn unavailable(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "API cannot read the store");
-    StatusCode::SERVICE_UNAVAILABLE.into_response()
-}
-
-fn not_found(what: &str) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        axum::Json(serde_json::json!({"error": format!("{what} not found")})),
-    )
-        .into_response()
 }
 
 fn json_body<T: Serialize>(value: &T) -> Vec<u8> {
@@ -48,21 +38,19 @@ fn json_body<T: Serialize>(value: &T) -> Vec<u8> {
 }
 
 /// `GET /api/v1/stations`: every public station with its coarsened position and latest values.
-async fn stations(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match public::stations(&state).await {
-        Ok(s) => cached_json(&headers, json_body(&s), 10),
-        Err(e) => unavailable(e),
-    }
+async fn stations(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    let stations = public::stations(&state).await?;
+    Ok(cached_json(&headers, json_body(&stations), 10))
 }
 
 /// `GET /api/v1/stations.geojson`: the same stations as a GeoJSON FeatureCollection (RFC 7946)
 /// for GIS tools and web maps: one Point per station with a position, coordinates coarsened as
 /// everywhere, the latest values as properties.
-async fn stations_geojson(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let stations = match public::stations(&state).await {
-        Ok(s) => s,
-        Err(e) => return unavailable(e),
-    };
+async fn stations_geojson(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let stations = public::stations(&state).await?;
     let features: Vec<serde_json::Value> = stations
         .into_iter()
         .filter_map(|s| {
@@ -83,7 +71,7 @@ async fn stations_geojson(State(state): State<AppState>, headers: HeaderMap) -> 
             axum::http::HeaderValue::from_static("application/geo+json"),
         );
     }
-    response
+    Ok(response)
 }
 
 /// `GET /api/v1/stations/{id}`.
@@ -91,12 +79,10 @@ async fn station(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    match public::station(&state, &id).await {
-        Ok(Some(s)) => cached_json(&headers, json_body(&s), 10),
-        Ok(None) => not_found("station"),
-        Err(e) => unavailable(e),
-    }
+) -> Result<Response, AppError> {
+    let station = public::station(&state, &id).await?;
+    let station = station.ok_or(AppError::ApiNotFound("station"))?;
+    Ok(cached_json(&headers, json_body(&station), 10))
 }
 
 #[derive(Serialize)]
@@ -110,27 +96,23 @@ struct FlatValue {
 }
 
 /// `GET /api/v1/latest`: the newest value of every public series, flat.
-async fn latest(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match public::stations(&state).await {
-        Ok(stations) => {
-            let flat: Vec<FlatValue> = stations
-                .into_iter()
-                .flat_map(|s| {
-                    let id = s.id;
-                    s.latest.into_iter().map(move |v| FlatValue {
-                        station: id.clone(),
-                        quantity: v.quantity,
-                        value: v.value,
-                        unit: v.unit,
-                        time: v.time,
-                        stale: v.stale,
-                    })
-                })
-                .collect();
-            cached_json(&headers, json_body(&flat), 10)
-        }
-        Err(e) => unavailable(e),
-    }
+async fn latest(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    let flat: Vec<FlatValue> = public::stations(&state)
+        .await?
+        .into_iter()
+        .flat_map(|s| {
+            let id = s.id;
+            s.latest.into_iter().map(move |v| FlatValue {
+                station: id.clone(),
+                quantity: v.quantity,
+                value: v.value,
+                unit: v.unit,
+                time: v.time,
+                stale: v.stale,
+            })
+        })
+        .collect();
+    Ok(cached_json(&headers, json_body(&flat), 10))
 }
 
 #[derive(Deserialize)]
@@ -177,23 +159,12 @@ async fn history(
     Path(id): Path<String>,
     Query(query): Query<HistoryQuery>,
     headers: HeaderMap,
-) -> Response {
-    let (since, until) = match window(&query) {
-        Ok(w) => w,
-        Err(message) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                axum::Json(serde_json::json!({"error": message})),
-            )
-                .into_response()
-        }
-    };
+) -> Result<Response, AppError> {
+    let (since, until) = window(&query).map_err(AppError::ApiBadRequest)?;
     let resolution = query.resolution.unwrap_or(Resolution::Hour);
-    match public::history(&state, &id, &query.quantity, resolution, since, until).await {
-        Ok(Some(h)) => cached_json(&headers, json_body(&h), 60),
-        Ok(None) => not_found("station"),
-        Err(e) => unavailable(e),
-    }
+    let history = public::history(&state, &id, &query.quantity, resolution, since, until).await?;
+    let history = history.ok_or(AppError::ApiNotFound("station"))?;
+    Ok(cached_json(&headers, json_body(&history), 60))
 }
 
 /// `GET /api/v1/openapi.json`: the API described as OpenAPI 3.0.

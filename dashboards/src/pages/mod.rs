@@ -1,0 +1,135 @@
+//! Resident pages: server-rendered HTML that works without JavaScript; scripts add the map,
+//! the charts and live values. German is the default; `?lang=en` (remembered in a cookie) or
+//! the browser's Accept-Language switches to English.
+//!
+//! Pages: `/` (map and list of stations with current values), `/stations/{id}` (current values,
+//! history charts each with its data table and a text summary, CSV download), `/daten` or
+//! `/data` (data, licence, portal), `/barrierefreiheit` or `/accessibility` (accessibility
+//! statement).
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use maud::{html, Markup};
+
+use crate::error::AppError;
+use crate::html::i18n::{choose_lang, number, time_text, url_part, Lang, PageQuery};
+use crate::html::layout::{self, live_controls, page, Frame};
+use crate::public::{self, History, PublicStation, Range};
+use crate::AppState;
+
+mod station;
+use station::{station_csv, station_page};
+
+mod info;
+use info::{accessibility_page, data_page};
+
+mod overview;
+use overview::overview;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(overview))
+        .route("/stations/{id}", get(station_page))
+        .route("/stations/{id}/data.csv", get(station_csv))
+        .route("/daten", get(data_page))
+        .route("/data", get(data_page))
+        .route("/barrierefreiheit", get(accessibility_page))
+        .route("/accessibility", get(accessibility_page))
+        .route("/assets/{*file}", get(asset))
+}
+
+/// Files served from the binary: ours and the vendored Leaflet and uPlot.
+const ASSETS: [(&str, &str, &[u8]); 10] = [
+    (
+        "favicon.svg",
+        "image/svg+xml",
+        include_bytes!("../../assets/favicon.svg"),
+    ),
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../assets/style.css"),
+    ),
+    (
+        "live.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/live.js"),
+    ),
+    (
+        "map.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/map.js"),
+    ),
+    (
+        "chart.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/chart.js"),
+    ),
+    (
+        "admin.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../assets/admin.css"),
+    ),
+    (
+        "vendor/leaflet/leaflet.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/vendor/leaflet/leaflet.js"),
+    ),
+    (
+        "vendor/leaflet/leaflet.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../assets/vendor/leaflet/leaflet.css"),
+    ),
+    (
+        "vendor/uplot/uPlot.iife.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/vendor/uplot/uPlot.iife.min.js"),
+    ),
+    (
+        "vendor/uplot/uPlot.min.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../assets/vendor/uplot/uPlot.min.css"),
+    ),
+];
+
+async fn asset(Path(file): Path<String>) -> Response {
+    match ASSETS.iter().find(|(name, _, _)| *name == file) {
+        Some((_, kind, bytes)) => (
+            [
+                (header::CONTENT_TYPE, *kind),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            *bytes,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Rows of current values; the live script updates them in place.
+fn value_rows(lang: Lang, station: &PublicStation, link: bool) -> Markup {
+    html! {
+        @for v in &station.latest {
+            // Outdated values say so in words, not by colour alone (WCAG 1.4.1).
+            tr data-station=(station.id) data-quantity=(v.quantity) class=[v.stale.then_some("stale")] {
+                @if link {
+                    td { a href={ "/stations/" (url_part(&station.id)) } { (station.id) } }
+                }
+                th scope="row" { (lang.t(&v.label_de, &v.label_en)) }
+                td.value { span.number { (number(lang, v.value)) } " " (v.unit) }
+                td {
+                    time datetime=(v.time) { (time_text(lang, &v.time)) }
+                    @if v.stale {
+                        " " strong.stale-note { (lang.t("(veraltet)", "(outdated)")) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
