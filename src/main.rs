@@ -81,12 +81,10 @@ async fn dispatch(command: Command) -> Result<()> {
             let config = Config::load(&a.config.config)?;
             let store = open_store(&config)?;
             if !a.dry_run && a.dataset.is_none() {
-                let report = sensorhub_publisher::publish_to_folder(
-                    &store,
-                    &config.publisher,
-                    &config.privacy,
-                )
-                .await?;
+                let policy = sensorhub_publisher::public_policy(&config.privacy, &config.datasets);
+                let report =
+                    sensorhub_publisher::publish_to_folder(&store, &config.publisher, &policy)
+                        .await?;
                 println!(
                     "published {} values of {} public stations:",
                     report.values, report.stations

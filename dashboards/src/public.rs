@@ -1,8 +1,6 @@
 //! What the public may see: public stations only, with coarsened coordinates and no device
 //! identifiers or radio metadata. Pages and API both read through here.
 
-use std::collections::BTreeMap;
-
 use sensorhub_core::Quantity;
 use sensorhub_store::time::format_rfc3339;
 use sensorhub_store::{RangeQuery, Resolution, StoreError, TimeSeries};
@@ -10,132 +8,14 @@ use serde::Serialize;
 
 use crate::AppState;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct PublicStation {
-    pub id: String,
-    pub lat: Option<f64>,
-    pub lon: Option<f64>,
-    pub latest: Vec<PublicValue>,
-}
+pub use sensorhub_policy::view::PublicStation;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct PublicValue {
-    pub quantity: String,
-    pub label_de: String,
-    pub label_en: String,
-    pub value: f64,
-    pub unit: String,
-    /// RFC 3339 UTC.
-    pub time: String,
-    /// Older than `http.stale_after`: shown as outdated.
-    pub stale: bool,
-}
-
-/// Public stations with their latest values, ordered by id, through the publication policy:
-/// no device-health quantity, no value newer than the delay, counts of people only as whole
-/// intervals and never from 1 to k-1, positions as coarse as the strictest of the station's
-/// series (shown now or not).
+/// Public stations with their latest values, through the publication policy
+/// ([`sensorhub_policy::view::stations`], which the folder target reads through too).
 pub async fn stations(state: &AppState) -> Result<Vec<PublicStation>, StoreError> {
-    let registry: Vec<_> = state
-        .store
-        .state()
-        .stations()
-        .await?
-        .into_iter()
-        .filter(|s| s.public)
-        .collect();
-    let mut latest: BTreeMap<String, Vec<PublicValue>> = registry
-        .iter()
-        .map(|s| (s.id.clone(), Vec::new()))
-        .collect();
-    let stale_ms = state.http.stale_after.as_ms_i64();
     let now = sensorhub_store::time::now_ms();
-    // A station's position follows every series it has, shown now or not: a position that
-    // changed while a count is suppressed would tell that the count is small.
-    let mut series: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for value in state.store.latest().await? {
-        let Some(values) = latest.get_mut(&value.station) else {
-            continue;
-        };
-        series
-            .entry(value.station.clone())
-            .or_default()
-            .push(value.quantity.clone());
-        let Some(policy) = state.policy.quantity(&value.quantity) else {
-            continue;
-        };
-        let Some((time_ms, v)) = public_latest(state, &value, &policy, now).await? else {
-            continue;
-        };
-        let quantity = Quantity::by_name(&value.quantity);
-        values.push(PublicValue {
-            label_de: quantity.map_or(value.quantity.clone(), |q| q.label_de.to_owned()),
-            label_en: quantity.map_or(value.quantity.clone(), |q| q.label_en.to_owned()),
-            quantity: value.quantity,
-            value: v,
-            unit: value.unit,
-            time: format_rfc3339(time_ms),
-            stale: now - time_ms > stale_ms,
-        });
-    }
-    Ok(registry
-        .into_iter()
-        .map(|s| {
-            let values = latest.remove(&s.id).unwrap_or_default();
-            let quantities = series.remove(&s.id).unwrap_or_default();
-            let coordinates = state
-                .policy
-                .station_coordinates(quantities.iter().map(String::as_str));
-            let position = match (s.lat, s.lon) {
-                (Some(lat), Some(lon)) => Some(coordinates.apply(lat, lon)),
-                _ => None,
-            };
-            PublicStation {
-                id: s.id,
-                lat: position.map(|p| p.0),
-                lon: position.map(|p| p.1),
-                latest: values,
-            }
-        })
-        .collect())
-}
-
-/// The newest value of a series the policy lets out, as (time, value): the stored latest value
-/// when it may be shown as it is; otherwise the last value (or, for counts of people, the last
-/// whole interval) before the delay; `None` when nothing may be shown.
-async fn public_latest(
-    state: &AppState,
-    latest: &sensorhub_store::LatestValue,
-    policy: &sensorhub_policy::QuantityPolicy,
-    now: i64,
-) -> Result<Option<(i64, f64)>, StoreError> {
-    let cutoff = now - policy.delay_ms;
-    let step = policy.finest.step_ms();
-    if step.is_none() && latest.time_ms < cutoff {
-        return Ok((!policy.suppresses(latest.value)).then_some((latest.time_ms, latest.value)));
-    }
-    // Look back in growing windows, so a dense series costs one short query.
-    for window in [3_600_000i64, 86_400_000, 30 * 86_400_000] {
-        let span = window.max(2 * step.unwrap_or(0));
-        let buckets = state
-            .store
-            .range(RangeQuery {
-                station: latest.station.clone(),
-                quantity: latest.quantity.clone(),
-                since_ms: cutoff - span,
-                until_ms: cutoff,
-                resolution: policy.finest,
-            })
-            .await?;
-        let whole = buckets
-            .iter()
-            .rev()
-            .find(|b| b.start_ms + step.unwrap_or(1) <= cutoff);
-        if let Some(b) = whole {
-            return Ok((!policy.suppresses(b.mean)).then_some((b.start_ms, b.mean)));
-        }
-    }
-    Ok(None)
+    let stale_ms = state.http.stale_after.as_ms_i64();
+    sensorhub_policy::view::stations(&state.store, &state.policy, stale_ms, now).await
 }
 
 /// One public station with its latest values; `None` for an unknown or private station.

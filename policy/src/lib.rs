@@ -6,6 +6,7 @@
 pub mod licence;
 mod privacy;
 mod public;
+pub mod view;
 
 pub use licence::{Licence, LICENCES};
 pub use privacy::{

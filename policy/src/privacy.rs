@@ -33,12 +33,6 @@ impl PrivacyConfig {
             Vec::new()
         }
     }
-
-    /// Rounds a coordinate to the policy's precision.
-    pub fn coarsen(&self, degrees: f64) -> f64 {
-        let scale = 10f64.powi(i32::from(self.coordinate_decimals));
-        (degrees * scale).round() / scale
-    }
 }
 
 /// Quantities that count people or their vehicles: small values of these can single someone

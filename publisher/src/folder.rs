@@ -7,10 +7,10 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use sensorhub_store::{Store, StoreError, TimeSeries};
+use sensorhub_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 
-use crate::PrivacyConfig;
+use sensorhub_policy::PublicPolicy;
 
 /// The `[publisher]` config section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,43 +61,36 @@ pub struct PublishReport {
 }
 
 /// Writes `latest.csv` (the newest value of every public series) and `stations.geojson`
-/// (public stations at the policy's precision) into `config.folder`.
+/// (public stations at the policy's precision) into `config.folder`: the same values and
+/// positions as the pages and the JSON API show ([`sensorhub_policy::view::stations`]).
 pub async fn publish_to_folder(
     store: &Store,
     config: &FolderConfig,
-    privacy: &PrivacyConfig,
+    policy: &PublicPolicy,
 ) -> Result<PublishReport, PublishError> {
-    let stations: Vec<_> = store
-        .state()
-        .stations()
-        .await?
-        .into_iter()
-        .filter(|s| s.public)
-        .collect();
-    let public = |id: &str| stations.iter().any(|s| s.id == id);
-    let latest: Vec<_> = store
-        .latest()
-        .await?
-        .into_iter()
-        .filter(|v| public(&v.station))
-        .collect();
-
+    let now = sensorhub_store::time::now_ms();
+    // A file has no "outdated" mark to show; staleness does not matter here.
+    let stations = sensorhub_policy::view::stations(store, policy, i64::MAX, now).await?;
     let mut csv = String::from("station,quantity,time,value,unit\n");
-    for v in &latest {
-        let _ = writeln!(
-            csv,
-            "{},{},{},{},{}",
-            crate::export::csv_text(&v.station),
-            crate::export::csv_text(&v.quantity),
-            sensorhub_store::time::format_rfc3339(v.time_ms),
-            v.value,
-            crate::export::csv_text(&v.unit)
-        );
+    let mut values = 0;
+    for s in &stations {
+        for v in &s.latest {
+            values += 1;
+            let _ = writeln!(
+                csv,
+                "{},{},{},{},{}",
+                crate::export::csv_text(&s.id),
+                crate::export::csv_text(&v.quantity),
+                v.time,
+                v.value,
+                crate::export::csv_text(&v.unit)
+            );
+        }
     }
     let features: Vec<_> = stations
         .iter()
         .filter_map(|s| {
-            let (lat, lon) = (privacy.coarsen(s.lat?), privacy.coarsen(s.lon?));
+            let (lat, lon) = (s.lat?, s.lon?);
             Some(serde_json::json!({
                 "type": "Feature",
                 "geometry": {"type": "Point", "coordinates": [lon, lat]},
@@ -120,7 +113,7 @@ pub async fn publish_to_folder(
     ];
     Ok(PublishReport {
         stations: stations.len(),
-        values: latest.len(),
+        values,
         files,
     })
 }
@@ -145,7 +138,8 @@ pub(crate) fn write_atomically(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sensorhub_store::{Device, Reading};
+    use crate::PrivacyConfig;
+    use sensorhub_store::{Device, Reading, TimeSeries};
 
     #[tokio::test]
     async fn only_public_stations_leave_and_coordinates_are_coarsened() {
@@ -191,9 +185,8 @@ mod tests {
             interval_s: 60,
             ckan: None,
         };
-        let report = publish_to_folder(&store, &config, &PrivacyConfig::default())
-            .await
-            .unwrap();
+        let policy = crate::public_policy(&PrivacyConfig::default(), &[]);
+        let report = publish_to_folder(&store, &config, &policy).await.unwrap();
         assert_eq!((report.stations, report.values), (1, 1));
         let csv = std::fs::read_to_string(dir.path().join("out/latest.csv")).unwrap();
         assert_eq!(
@@ -203,5 +196,79 @@ mod tests {
         let geo = std::fs::read_to_string(dir.path().join("out/stations.geojson")).unwrap();
         assert!(geo.contains("54.123") && !geo.contains("54.1234"));
         assert!(!geo.contains("garten"));
+    }
+
+    /// The folder is a public surface like the pages: no device health, no small counts of
+    /// people, positions as coarse as the strictest series of the station needs.
+    #[tokio::test]
+    async fn the_folder_applies_the_same_publication_policy_as_the_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&sensorhub_store::StoreConfig {
+            path: dir.path().join("s.db").display().to_string(),
+            ..Default::default()
+        })
+        .unwrap();
+        store
+            .state()
+            .put_devices(vec![Device {
+                dev_eui: "0000000000000001".into(),
+                name: "n".into(),
+                station: "strand-nord".into(),
+                device_type: "cayenne-lpp".parse().unwrap(),
+                lat: Some(54.123456),
+                lon: Some(8.654321),
+                public: true,
+                dev_addr: None,
+                nwk_s_key: None,
+                app_s_key: None,
+            }])
+            .await
+            .unwrap();
+        // Two visitors in one hour, long enough ago that the hour is complete.
+        let hour = 1_658_134_800_000;
+        let reading = |quantity: &str, unit: &str, time_ms: i64, value: f64| Reading {
+            station: "strand-nord".into(),
+            quantity: quantity.into(),
+            unit: unit.into(),
+            time_ms,
+            value,
+        };
+        store
+            .write(vec![
+                reading("battery_voltage", "V", hour + 60_000, 3.61),
+                reading("visitor_count", "", hour + 60_000, 2.0),
+                reading("air_temperature", "°C", hour + 60_000, 17.5),
+            ])
+            .await
+            .unwrap();
+        let privacy = PrivacyConfig::default();
+        let visitors = crate::DatasetConfig {
+            quantities: vec!["visitor_count".into()],
+            privacy: sensorhub_policy::DatasetPolicy {
+                grid_m: Some(1000),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let policy = crate::public_policy(&privacy, &[visitors]);
+        let config = FolderConfig {
+            folder: dir.path().join("out").display().to_string(),
+            interval_s: 60,
+            ckan: None,
+        };
+        publish_to_folder(&store, &config, &policy).await.unwrap();
+        let csv = std::fs::read_to_string(dir.path().join("out/latest.csv")).unwrap();
+        assert!(csv.contains("air_temperature"), "{csv}");
+        assert!(
+            !csv.contains("battery_voltage"),
+            "device health left: {csv}"
+        );
+        assert!(
+            !csv.contains("visitor_count"),
+            "a count of 2 people left: {csv}"
+        );
+        let geo = std::fs::read_to_string(dir.path().join("out/stations.geojson")).unwrap();
+        // The visitor counts' 1 km grid, not the default three decimals.
+        assert!(!geo.contains("54.123"), "{geo}");
     }
 }

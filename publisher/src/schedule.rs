@@ -25,17 +25,13 @@ pub async fn run(
 ) {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let folder = {
-        let (store, privacy, publisher, stopped) = (
-            store.clone(),
-            privacy.clone(),
-            publisher.clone(),
-            stopped.clone(),
-        );
+        let policy = std::sync::Arc::new(crate::public_policy(&privacy, &datasets));
+        let (store, publisher, stopped) = (store.clone(), publisher.clone(), stopped.clone());
         let period = Duration::from_secs(publisher.interval_s.max(1));
         tokio::spawn(every(period, stopped, move || {
-            let (store, privacy, publisher) = (store.clone(), privacy.clone(), publisher.clone());
+            let (store, policy, publisher) = (store.clone(), policy.clone(), publisher.clone());
             async move {
-                match crate::publish_to_folder(&store, &publisher, &privacy).await {
+                match crate::publish_to_folder(&store, &publisher, &policy).await {
                     Ok(r) => {
                         tracing::info!(stations = r.stations, values = r.values, folder = %publisher.folder, "published")
                     }
