@@ -16,7 +16,7 @@ use sensorhub_store::{
 use crate::codec::{self, runner::Submitted};
 use crate::formats::{self, Message, Uplink};
 use crate::metrics::GatewayMetrics;
-use crate::network::{Sessions, Verdict};
+use crate::network::{Phy, Sessions, Verdict};
 use crate::registry::RegistryCache;
 use crate::PayloadFormat;
 

@@ -9,8 +9,9 @@
 use sensorhub_store::DeadLetterReason;
 use std::collections::HashMap;
 
+use lorawan::default_crypto::DefaultFactory;
 use lorawan::keys::AES128;
-use lorawan::parser::{DataHeader, DataPayload, FRMPayload, PhyPayload};
+use lorawan::parser::{DataHeader, DataPayload, EncryptedDataPayload, FRMPayload, PhyPayload};
 use sensorhub_core::ids::parse_hex;
 use sensorhub_store::{Device, SessionState, TimeSource};
 
@@ -28,8 +29,6 @@ pub enum Verdict {
     Copy(Reception),
     /// The same gateway's copy again (an MQTT redelivery): nothing to do.
     Duplicate,
-    /// Not a data uplink (join request, downlink, proprietary): nothing to store.
-    NotUplink(&'static str),
     /// Refused; the message is dead-lettered with this reason.
     Rejected {
         reason: DeadLetterReason,
@@ -101,13 +100,58 @@ fn keys(device: &Device) -> Option<Keys> {
     })
 }
 
+/// A raw frame's PHYPayload, read once where it arrives; everything after reads this.
+pub enum Phy {
+    /// A data uplink, still encrypted and its MIC not yet checked.
+    Uplink(DataUplink),
+    /// A data frame sent to a device: nothing to store.
+    Downlink { dev_addr: String },
+    /// A join request or accept: nothing to store.
+    Join(&'static str),
+}
+
+/// A data uplink as it came from a gateway.
+pub struct DataUplink {
+    /// Most significant byte first, as consoles show it.
+    pub dev_addr: String,
+    payload: EncryptedDataPayload<Vec<u8>, DefaultFactory>,
+}
+
+/// Reads a PHYPayload; what is not a LoRaWAN frame is said in words.
+pub fn read_phy(bytes: &[u8]) -> Result<Phy, String> {
+    let dev_addr = |wire: &[u8]| {
+        wire.iter()
+            .rev()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    match lorawan::parser::parse(bytes.to_vec()) {
+        Ok(PhyPayload::Data(DataPayload::Encrypted(e))) if e.is_uplink() => {
+            Ok(Phy::Uplink(DataUplink {
+                dev_addr: dev_addr(e.fhdr().dev_addr().as_ref()),
+                payload: e,
+            }))
+        }
+        Ok(PhyPayload::Data(d)) => {
+            let wire = match &d {
+                DataPayload::Encrypted(e) => dev_addr(e.fhdr().dev_addr().as_ref()),
+                DataPayload::Decrypted(p) => dev_addr(p.fhdr().dev_addr().as_ref()),
+            };
+            Ok(Phy::Downlink { dev_addr: wire })
+        }
+        Ok(PhyPayload::JoinRequest(_)) => Ok(Phy::Join("join request")),
+        Ok(PhyPayload::JoinAccept(_)) => Ok(Phy::Join("join accept")),
+        Err(e) => Err(format!("not a LoRaWAN frame: {e:?}")),
+    }
+}
+
 /// The DevAddr of a data frame, most significant byte first, as consoles show it.
 pub fn dev_addr_of(phy: &[u8]) -> Option<String> {
-    let raw = phy.get(1..5)?;
-    Some(format!(
-        "{:02x}{:02x}{:02x}{:02x}",
-        raw[3], raw[2], raw[1], raw[0]
-    ))
+    match read_phy(phy).ok()? {
+        Phy::Uplink(u) => Some(u.dev_addr),
+        Phy::Downlink { dev_addr } => Some(dev_addr),
+        Phy::Join(_) => None,
+    }
 }
 
 impl Sessions {
@@ -122,27 +166,20 @@ impl Sessions {
         self.state.get(dev_eui).copied()
     }
 
-    /// Checks one frame against the devices registered with its DevAddr.
+    /// Checks one uplink (`frame`'s PHYPayload, read) against the devices registered with
+    /// its DevAddr.
     pub fn check(
         &mut self,
         frame: &Frame,
+        uplink: DataUplink,
         candidates: &[&Device],
         now_ms: i64,
         window_ms: i64,
     ) -> Verdict {
-        let mut phy = frame.phy_payload.clone();
-        let encrypted = match lorawan::parser::parse(&mut phy[..]) {
-            Ok(PhyPayload::Data(DataPayload::Encrypted(e))) if e.is_uplink() => e,
-            Ok(PhyPayload::Data(_)) => return Verdict::NotUplink("downlink"),
-            Ok(PhyPayload::JoinRequest(_)) => return Verdict::NotUplink("join request"),
-            Ok(PhyPayload::JoinAccept(_)) => return Verdict::NotUplink("join accept"),
-            Err(e) => {
-                return Verdict::Rejected {
-                    reason: DeadLetterReason::BadFrame,
-                    detail: format!("not a LoRaWAN frame: {e:?}"),
-                }
-            }
-        };
+        let DataUplink {
+            dev_addr,
+            payload: encrypted,
+        } = uplink;
         let fcnt16 = encrypted.fhdr().fcnt();
         let f_port = encrypted.f_port();
         let mut replay = None;
@@ -235,7 +272,7 @@ impl Sessions {
                 reason: DeadLetterReason::BadMic,
                 detail: format!(
                     "DevAddr {}: the MIC matches no session key of the {} device(s) with this address",
-                    dev_addr_of(&frame.phy_payload).unwrap_or_default(),
+                    dev_addr,
                     candidates.len()
                 ),
             },
@@ -325,6 +362,20 @@ mod tests {
         }
     }
 
+    /// Reads the frame's PHYPayload as ingestion does, then checks the uplink.
+    fn check(
+        sessions: &mut Sessions,
+        frame: &Frame,
+        devices: &[&Device],
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Verdict {
+        match read_phy(&frame.phy_payload) {
+            Ok(Phy::Uplink(uplink)) => sessions.check(frame, uplink, devices, now_ms, window_ms),
+            _ => panic!("not an uplink"),
+        }
+    }
+
     fn frame(phy: Vec<u8>, gateway: &str, rssi: f64) -> Frame {
         Frame {
             phy_payload: phy,
@@ -351,7 +402,13 @@ mod tests {
             let d = device(&v);
             assert_eq!(dev_addr_of(&hex(&v.phy_hex)).unwrap(), v.devaddr);
             let mut sessions = Sessions::default();
-            let verdict = sessions.check(&frame(hex(&v.phy_hex), "gw1", -80.0), &[&d], 1_000, 500);
+            let verdict = check(
+                &mut sessions,
+                &frame(hex(&v.phy_hex), "gw1", -80.0),
+                &[&d],
+                1_000,
+                500,
+            );
             let Verdict::Accepted(a) = verdict else {
                 panic!("{verdict:?}")
             };
@@ -367,7 +424,13 @@ mod tests {
         let mut phy = hex(&v.phy_hex);
         let last = phy.len() - 1;
         phy[last] ^= 0x01;
-        let verdict = Sessions::default().check(&frame(phy, "gw1", -80.0), &[&device(v)], 0, 500);
+        let verdict = check(
+            &mut Sessions::default(),
+            &frame(phy, "gw1", -80.0),
+            &[&device(v)],
+            0,
+            500,
+        );
         assert!(
             matches!(
                 verdict,
@@ -387,24 +450,52 @@ mod tests {
         let mut sessions = Sessions::default();
         let phy = hex(&v.phy_hex);
         assert!(matches!(
-            sessions.check(&frame(phy.clone(), "gw1", -100.0), &[&d], 1_000, 500),
+            check(
+                &mut sessions,
+                &frame(phy.clone(), "gw1", -100.0),
+                &[&d],
+                1_000,
+                500
+            ),
             Verdict::Accepted(_)
         ));
-        let Verdict::Copy(r) = sessions.check(&frame(phy.clone(), "gw2", -70.0), &[&d], 1_100, 500)
-        else {
+        let Verdict::Copy(r) = check(
+            &mut sessions,
+            &frame(phy.clone(), "gw2", -70.0),
+            &[&d],
+            1_100,
+            500,
+        ) else {
             panic!()
         };
         assert_eq!((r.gateway_count, r.rssi), (2, Some(-70.0)));
-        let Verdict::Copy(r) = sessions.check(&frame(phy.clone(), "gw3", -90.0), &[&d], 1_200, 500)
-        else {
+        let Verdict::Copy(r) = check(
+            &mut sessions,
+            &frame(phy.clone(), "gw3", -90.0),
+            &[&d],
+            1_200,
+            500,
+        ) else {
             panic!()
         };
         assert_eq!((r.gateway_count, r.rssi), (3, Some(-70.0)));
         assert_eq!(
-            sessions.check(&frame(phy.clone(), "gw3", -90.0), &[&d], 1_300, 500),
+            check(
+                &mut sessions,
+                &frame(phy.clone(), "gw3", -90.0),
+                &[&d],
+                1_300,
+                500
+            ),
             Verdict::Duplicate
         );
-        let late = sessions.check(&frame(phy.clone(), "gw4", -90.0), &[&d], 5_000, 500);
+        let late = check(
+            &mut sessions,
+            &frame(phy.clone(), "gw4", -90.0),
+            &[&d],
+            5_000,
+            500,
+        );
         assert!(
             matches!(
                 late,
@@ -425,7 +516,7 @@ mod tests {
         let phy = hex(&v.phy_hex);
         let mut first = frame(phy, "gw", -80.0);
         first.time_ms = Some(5_000);
-        let Verdict::Accepted(a) = sessions.check(&first, &[&device], 1_000, 1_000) else {
+        let Verdict::Accepted(a) = check(&mut sessions, &first, &[&device], 1_000, 1_000) else {
             panic!("accepted");
         };
         assert_eq!(
@@ -443,7 +534,7 @@ mod tests {
             },
         );
         sessions.recent.clear();
-        let again = sessions.check(&first, &[&device], 1_001, 1_000);
+        let again = check(&mut sessions, &first, &[&device], 1_001, 1_000);
         let Verdict::Accepted(b) = again else {
             panic!("accepted: {again:?}");
         };
@@ -462,7 +553,13 @@ mod tests {
                 last_uplink_ms: 0,
             },
         )]);
-        let verdict = sessions.check(&frame(hex(&v.phy_hex), "gw1", -80.0), &[&d], 0, 500);
+        let verdict = check(
+            &mut sessions,
+            &frame(hex(&v.phy_hex), "gw1", -80.0),
+            &[&d],
+            0,
+            500,
+        );
         assert!(
             matches!(
                 verdict,

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::dataset::{parse_day, DatasetConfig};
 use crate::{PrivacyConfig, PublishError};
-use sensorhub_policy::{pseudonym, Coordinates, StationIds};
+use sensorhub_policy::{feature_collection, pseudonym, Coordinates, Csv, GeoPoint, StationIds};
 
 mod schema;
 use schema::datapackage;
@@ -304,32 +304,24 @@ fn month_label(ms: i64) -> String {
 /// The CSV of `rows` with the dataset's columns: UTF-8, a header, RFC 4180 quoting, empty
 /// fields for suppressed values.
 pub fn csv_bytes(rows: &[Row], columns: &[&str]) -> Vec<u8> {
-    let mut out = String::with_capacity(64 * (rows.len() + 1));
-    out.push_str(&columns.join(","));
-    out.push('\n');
-    let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let mut csv = Csv::with_capacity(columns, 64 * (rows.len() + 1));
     for row in rows {
-        for (i, column) in columns.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
+        for column in columns {
             match *column {
-                "time" => out.push_str(&format_rfc3339_seconds(row.time_ms)),
-                "station" => out.push_str(&csv_text(&row.station)),
-                "quantity" => out.push_str(&csv_text(&row.quantity)),
-                "unit" => out.push_str(&csv_text(&row.unit)),
-                "mean" => out.push_str(&number(row.mean)),
-                "min" => out.push_str(&number(row.min)),
-                "max" => out.push_str(&number(row.max)),
-                "count" => {
-                    let _ = write!(out, "{}", row.count);
-                }
-                _ => {}
-            }
+                "time" => csv.value(format_rfc3339_seconds(row.time_ms)),
+                "station" => csv.text(&row.station),
+                "quantity" => csv.text(&row.quantity),
+                "unit" => csv.text(&row.unit),
+                "mean" => csv.optional(row.mean),
+                "min" => csv.optional(row.min),
+                "max" => csv.optional(row.max),
+                "count" => csv.value(row.count),
+                _ => csv.value(""),
+            };
         }
-        out.push('\n');
+        csv.end_row();
     }
-    out.into_bytes()
+    csv.into_string().into_bytes()
 }
 
 /// `2026-11-22T10:00:00Z`: whole seconds, as Table Schema's default datetime format wants.
@@ -393,18 +385,20 @@ pub use sensorhub_policy::csv_text;
 
 /// The stations as a GeoJSON FeatureCollection (RFC 7946: longitude first).
 pub fn geojson_bytes(stations: &[PublicStation]) -> Vec<u8> {
-    let features: Vec<Value> = stations
-        .iter()
-        .map(|s| {
-            json!({
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [s.lon, s.lat]},
-                "properties": {"station": s.id},
-            })
-        })
-        .collect();
-    serde_json::to_vec_pretty(&json!({"type": "FeatureCollection", "features": features}))
-        .unwrap_or_default()
+    let points = stations.iter().map(|s| GeoPoint {
+        id: None,
+        lat: s.lat,
+        lon: s.lon,
+        properties: station_property(&s.id),
+    });
+    serde_json::to_vec_pretty(&feature_collection(points)).unwrap_or_default()
+}
+
+/// `{"station": id}`, the properties of a station in the published GeoJSON.
+pub fn station_property(id: &str) -> serde_json::Map<String, Value> {
+    let mut properties = serde_json::Map::new();
+    properties.insert("station".into(), Value::String(id.to_owned()));
+    properties
 }
 
 /// The files of a dataset: one CSV a month, the rolling latest CSV, the stations and the

@@ -4,13 +4,12 @@
 //! Every file is written to a temporary name and renamed into place, so a reader never sees a
 //! half-written file.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use sensorhub_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 
-use sensorhub_policy::PublicPolicy;
+use sensorhub_policy::{feature_collection, Csv, GeoPoint, PublicPolicy};
 
 /// The `[publisher]` config section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,38 +70,32 @@ pub async fn publish_to_folder(
     let now = sensorhub_store::time::now_ms();
     // A file has no "outdated" mark to show; staleness does not matter here.
     let stations = sensorhub_policy::view::stations(store, policy, i64::MAX, now).await?;
-    let mut csv = String::from("station,quantity,time,value,unit\n");
+    let mut csv = Csv::new(&["station", "quantity", "time", "value", "unit"]);
     let mut values = 0;
     for s in &stations {
         for v in &s.latest {
             values += 1;
-            let _ = writeln!(
-                csv,
-                "{},{},{},{},{}",
-                crate::export::csv_text(&s.id),
-                crate::export::csv_text(&v.quantity),
-                v.time,
-                v.value,
-                crate::export::csv_text(&v.unit)
-            );
+            csv.text(&s.id)
+                .text(&v.quantity)
+                .value(&v.time)
+                .value(v.value)
+                .text(&v.unit)
+                .end_row();
         }
     }
-    let features: Vec<_> = stations
-        .iter()
-        .filter_map(|s| {
-            let (lat, lon) = (s.lat?, s.lon?);
-            Some(serde_json::json!({
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                "properties": {"station": s.id},
-            }))
+    let points = stations.iter().filter_map(|s| {
+        Some(GeoPoint {
+            id: None,
+            lat: s.lat?,
+            lon: s.lon?,
+            properties: crate::export::station_property(&s.id),
         })
-        .collect();
-    let geojson = serde_json::json!({"type": "FeatureCollection", "features": features});
+    });
+    let geojson = feature_collection(points);
 
     let folder = Path::new(&config.folder);
     let files = vec![
-        write_atomically(folder, "latest.csv", csv.as_bytes())?,
+        write_atomically(folder, "latest.csv", csv.into_string().as_bytes())?,
         write_atomically(
             folder,
             "stations.geojson",

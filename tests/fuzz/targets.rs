@@ -159,7 +159,11 @@ pub fn lorawan_frame(data: &[u8]) {
             gateway_id: gateway.into(),
             ..frame.clone()
         };
-        let _ = sessions.check(&frame, &[&device], now, 1_000);
+        if let Ok(sensorhub_gateway::network::Phy::Uplink(uplink)) =
+            sensorhub_gateway::network::read_phy(&frame.phy_payload)
+        {
+            let _ = sessions.check(&frame, uplink, &[&device], now, 1_000);
+        }
     }
     if let Some(f) = phy.get(6..8) {
         let _ = full_fcnt(Some(last), u16::from_le_bytes([f[0], f[1]]));

@@ -51,19 +51,18 @@ async fn stations_geojson(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let stations = public::stations(&state).await?;
-    let features: Vec<serde_json::Value> = stations
-        .into_iter()
-        .filter_map(|s| {
-            let (lat, lon) = (s.lat?, s.lon?);
-            Some(serde_json::json!({
-                "type": "Feature",
-                "id": s.id,
-                "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                "properties": {"station": s.id, "latest": s.latest},
-            }))
+    let points = stations.into_iter().filter_map(|s| {
+        let mut properties = serde_json::Map::new();
+        properties.insert("station".into(), serde_json::json!(s.id));
+        properties.insert("latest".into(), serde_json::json!(s.latest));
+        Some(sensorhub_policy::GeoPoint {
+            lat: s.lat?,
+            lon: s.lon?,
+            id: Some(s.id),
+            properties,
         })
-        .collect();
-    let collection = serde_json::json!({"type": "FeatureCollection", "features": features});
+    });
+    let collection = sensorhub_policy::feature_collection(points);
     let mut response = cached_json(&headers, json_body(&collection), 10);
     if response.status() == StatusCode::OK {
         response.headers_mut().insert(

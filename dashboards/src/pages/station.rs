@@ -1,7 +1,6 @@
 //! A station's page: current values, charts with their data tables and text summaries, gaps, the CSV download, and the page for a station that is not public.
 
 use super::*;
-use std::fmt::Write as _;
 
 pub(super) async fn station_page(
     State(state): State<AppState>,
@@ -286,19 +285,19 @@ pub(super) async fn station_csv(
     else {
         return Ok(StatusCode::NOT_FOUND.into_response());
     };
-    let mut csv = String::from("time,station,quantity,unit,mean,min,max,count\n");
-    let text = sensorhub_policy::csv_text;
-    let (station, quantity, unit) = (
-        text(&history.station),
-        text(&history.quantity),
-        text(&history.unit),
-    );
+    let mut csv = sensorhub_policy::Csv::new(&[
+        "time", "station", "quantity", "unit", "mean", "min", "max", "count",
+    ]);
     for p in &history.points {
-        let _ = writeln!(
-            csv,
-            "{},{station},{quantity},{unit},{},{},{},{}",
-            p.time, p.mean, p.min, p.max, p.count
-        );
+        csv.value(&p.time)
+            .text(&history.station)
+            .text(&history.quantity)
+            .text(&history.unit)
+            .value(p.mean)
+            .value(p.min)
+            .value(p.max)
+            .value(p.count)
+            .end_row();
     }
     let file = format!(
         "attachment; filename=\"{}-{}-{}.csv\"",
@@ -311,7 +310,7 @@ pub(super) async fn station_csv(
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (header::CONTENT_DISPOSITION, file),
         ],
-        csv,
+        csv.into_string(),
     )
         .into_response())
 }

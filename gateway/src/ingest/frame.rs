@@ -29,22 +29,28 @@ impl Ingest {
             tracing::warn!(gateway = %frame.gateway_id, time = %sensorhub_store::time::format_rfc3339(t), "gateway time ahead of this clock; the receipt time is used");
             frame.time_ms = None;
         }
-        let Some(dev_addr) = crate::network::dev_addr_of(&frame.phy_payload) else {
-            let detail = "frame too short to carry a DevAddr".to_owned();
-            return Ok(dead_letter(
-                batch,
-                topic,
-                raw,
-                received_ms,
-                DeadLetterReason::BadFrame,
-                detail,
-            )
-            .into());
+        // The PHYPayload is read here, once; everything after works on what it says.
+        let (dev_addr, uplink) = match crate::network::read_phy(&frame.phy_payload) {
+            Ok(Phy::Uplink(uplink)) => (uplink.dev_addr.clone(), Some(uplink)),
+            Ok(Phy::Downlink { dev_addr }) => (dev_addr, None),
+            Ok(Phy::Join(kind)) => {
+                tracing::debug!(topic, kind, "frame without readings");
+                return Ok(Outcome::Skipped.into());
+            }
+            Err(detail) => {
+                return Ok(dead_letter(
+                    batch,
+                    topic,
+                    raw,
+                    received_ms,
+                    DeadLetterReason::BadFrame,
+                    detail,
+                )
+                .into())
+            }
         };
         let candidates = self.registry.by_dev_addr(&dev_addr, received_ms).await?;
-        // MType 2..=5 are data frames, the only ones with a DevAddr.
-        let is_data = matches!(frame.phy_payload.first().map(|b| b >> 5), Some(2..=5));
-        if candidates.is_empty() && is_data {
+        if candidates.is_empty() {
             let detail = format!("DevAddr {dev_addr} has no ABP session in the registry");
             return Ok(dead_letter(
                 batch,
@@ -56,9 +62,17 @@ impl Ingest {
             )
             .into());
         }
-        let verdict = self
-            .sessions
-            .check(&frame, &candidates, received_ms, self.dedup_window_ms);
+        let Some(uplink) = uplink else {
+            tracing::debug!(topic, kind = "downlink", "frame without readings");
+            return Ok(Outcome::Skipped.into());
+        };
+        let verdict = self.sessions.check(
+            &frame,
+            uplink,
+            &candidates,
+            received_ms,
+            self.dedup_window_ms,
+        );
         let accepted = match verdict {
             Verdict::Accepted(a) => a,
             Verdict::Copy(r) => {
@@ -67,10 +81,6 @@ impl Ingest {
                 return Ok(Outcome::Skipped.into());
             }
             Verdict::Duplicate => return Ok(Outcome::Skipped.into()),
-            Verdict::NotUplink(kind) => {
-                tracing::debug!(topic, kind, "frame without readings");
-                return Ok(Outcome::Skipped.into());
-            }
             Verdict::Rejected { reason, detail } => {
                 return Ok(dead_letter(batch, topic, raw, received_ms, reason, detail).into());
             }
