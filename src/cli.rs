@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use sensorhub_core::duration::HumanDuration;
 
 use crate::readings;
 
@@ -36,12 +37,12 @@ pub(crate) enum Command {
         #[arg(long, default_value_t = 6)]
         nodes: usize,
         /// How often each node measures (e.g. 10s, 1m).
-        #[arg(long, default_value = "10s")]
-        interval: String,
+        #[arg(long, default_value = "10s", value_parser = interval)]
+        interval: HumanDuration,
         /// Longest a node stays silent when nothing changed enough to report (default: six
         /// intervals). `--heartbeat` equal to `--interval` makes every measurement an uplink.
-        #[arg(long)]
-        heartbeat: Option<String>,
+        #[arg(long, value_parser = interval)]
+        heartbeat: Option<HumanDuration>,
         /// Folder for the store and the published files.
         #[arg(long, default_value = "sensorhub-data")]
         data_dir: PathBuf,
@@ -87,12 +88,12 @@ pub(crate) enum Command {
         #[arg(long, default_value_t = 6)]
         nodes: usize,
         /// How often each node measures (e.g. 10s, 1m).
-        #[arg(long, default_value = "10s")]
-        interval: String,
+        #[arg(long, default_value = "10s", value_parser = interval)]
+        interval: HumanDuration,
         /// Longest a node stays silent when nothing changed enough to report (default: six
         /// intervals). `--heartbeat` equal to `--interval` makes every measurement an uplink.
-        #[arg(long)]
-        heartbeat: Option<String>,
+        #[arg(long, value_parser = interval)]
+        heartbeat: Option<HumanDuration>,
         /// `chirpstack` (ChirpStack v4 application events), `tts` (The Things Stack v3
         /// uplinks) or `chirpstack-gateway` (raw frames from virtual gateways, ABP with the
         /// nodes' demo keys).
@@ -324,4 +325,14 @@ fn dead_letter_reason(
     let labels = DeadLetterReason::ALL.iter().map(|r| r.as_str());
     clap::builder::PossibleValuesParser::new(labels)
         .map(|label| DeadLetterReason::parse(&label).expect("clap admits only the listed labels"))
+}
+
+/// `--interval`, `--heartbeat`: a duration such as `10s` or `1m`, not zero.
+fn interval(text: &str) -> Result<HumanDuration, String> {
+    match text.parse::<HumanDuration>() {
+        Ok(d) if d.as_ms() > 0 => Ok(d),
+        _ => Err(format!(
+            "`{text}` is not a duration such as 500ms, 10s, 5m or 1h"
+        )),
+    }
 }

@@ -11,6 +11,7 @@ mod system;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use sensorhub::{alerts, config};
+use sensorhub_core::duration::HumanDuration;
 use sensorhub_store::Store;
 
 use crate::cli::*;
@@ -60,11 +61,8 @@ async fn dispatch(command: Command) -> Result<()> {
             heartbeat,
             data_dir,
         } => {
-            let interval = parse_interval(&interval)?;
-            let heartbeat = match heartbeat {
-                Some(text) => parse_interval(&text)?,
-                None => interval * 6,
-            };
+            let interval = interval.as_std();
+            let heartbeat = heartbeat.map_or(interval * 6, HumanDuration::as_std);
             demo::run(demo::DemoOptions {
                 http,
                 nodes,
@@ -183,11 +181,8 @@ async fn dispatch(command: Command) -> Result<()> {
             let config = sensorhub_firmware::sim::SimConfig {
                 broker,
                 nodes,
-                interval: parse_interval(&interval)?,
-                heartbeat: match heartbeat {
-                    Some(text) => parse_interval(&text)?,
-                    None => parse_interval(&interval)? * 6,
-                },
+                interval: interval.as_std(),
+                heartbeat: heartbeat.map_or(interval.as_std() * 6, HumanDuration::as_std),
                 format,
                 seed,
                 print_reports,
@@ -258,13 +253,6 @@ async fn dispatch(command: Command) -> Result<()> {
             }
             Ok(())
         }
-    }
-}
-
-fn parse_interval(text: &str) -> Result<std::time::Duration> {
-    match sensorhub_firmware::sim::parse_duration(text) {
-        Some(d) if !d.is_zero() => Ok(d),
-        _ => bail!("`{text}` is not a duration such as 500ms, 10s, 5m or 1h"),
     }
 }
 

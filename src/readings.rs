@@ -45,8 +45,8 @@ pub fn parse_time(text: &str) -> Result<i64> {
     if let Some(ms) = parse_rfc3339(&format!("{text}T00:00:00Z")) {
         return Ok(ms);
     }
-    if let Some(age) = sensorhub_firmware::sim::parse_duration(text) {
-        return Ok(now_ms() - age.as_millis() as i64);
+    if let Ok(age) = text.parse::<sensorhub_core::duration::HumanDuration>() {
+        return Ok(now_ms() - age.as_ms_i64());
     }
     bail!("`{text}` is not a time: use RFC 3339, a date (2024-05-01) or an age (24h)")
 }

@@ -40,6 +40,9 @@ impl fmt::Display for NotADuration {
     }
 }
 
+#[cfg(feature = "std")]
+impl std::error::Error for NotADuration {}
+
 impl HumanDuration {
     pub const ZERO: HumanDuration = HumanDuration { ms: 0 };
 

@@ -126,11 +126,6 @@ pub fn devices(n: usize) -> Vec<SimDevice> {
         .collect()
 }
 
-/// Parses durations such as `500ms`, `10s`, `5m`, `1h`, `1d`.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    sensorhub_core::duration::parse_ms(text).map(Duration::from_millis)
-}
-
 fn broker_address(url: &str) -> Result<(String, u16), SimError> {
     let bad = || SimError::BadBroker(url.to_owned());
     let rest = url.strip_prefix("mqtt://").ok_or_else(bad)?;
@@ -433,17 +428,6 @@ fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_parse() {
-        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_duration("10s"), Some(Duration::from_secs(10)));
-        assert_eq!(parse_duration("5m"), Some(Duration::from_secs(300)));
-        assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
-        assert_eq!(parse_duration("10"), None);
-        assert_eq!(parse_duration("s"), None);
-        assert_eq!(parse_duration("3 weeks"), None);
-    }
 
     #[test]
     fn devices_are_distinct_and_valid() {
