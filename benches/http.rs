@@ -102,7 +102,7 @@ fn main() {
     runtime.block_on(async {
         let devices = (0..STATIONS)
             .map(|s| Device {
-                dev_eui: format!("70b3d57ed{s:07x}"),
+                dev_eui: format!("70b3d57ed{s:07x}").parse().unwrap(),
                 name: format!("Station {s}"),
                 station: format!("station-{s:02}"),
                 device_type: "cayenne-lpp".parse().unwrap(),

@@ -191,7 +191,7 @@ pub(crate) enum DevicesCommand {
         #[command(flatten)]
         config: ConfigArg,
         #[arg(long)]
-        dev_eui: String,
+        dev_eui: sensorhub_core::DevEui,
         #[arg(long)]
         name: String,
         /// Public station id the readings appear under.
@@ -209,11 +209,11 @@ pub(crate) enum DevicesCommand {
         #[arg(long)]
         public: bool,
         #[arg(long)]
-        dev_addr: Option<String>,
+        dev_addr: Option<sensorhub_core::DevAddr>,
         #[arg(long)]
-        nwk_s_key: Option<String>,
+        nwk_s_key: Option<sensorhub_core::AesKey>,
         #[arg(long)]
-        app_s_key: Option<String>,
+        app_s_key: Option<sensorhub_core::AesKey>,
     },
     /// List registered devices (and devices seen but not registered).
     List {

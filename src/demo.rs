@@ -32,16 +32,23 @@ pub fn registry_entries(nodes: usize) -> Vec<Device> {
     sim::devices(nodes)
         .into_iter()
         .map(|d| Device {
-            dev_eui: d.dev_eui,
+            dev_eui: d
+                .dev_eui
+                .parse()
+                .expect("the simulator's DevEUIs are 16 hex digits"),
             name: d.name,
             station: d.station,
             device_type: sensorhub_store::DeviceType::CayenneLpp,
             lat: Some(d.lat),
             lon: Some(d.lon),
             public: true,
-            dev_addr: Some(d.dev_addr),
-            nwk_s_key: Some(d.nwk_s_key),
-            app_s_key: Some(d.app_s_key),
+            dev_addr: Some(
+                d.dev_addr
+                    .parse()
+                    .expect("the simulator's DevAddrs are hex"),
+            ),
+            nwk_s_key: Some(d.nwk_s_key.parse().expect("the simulator's keys are hex")),
+            app_s_key: Some(d.app_s_key.parse().expect("the simulator's keys are hex")),
         })
         .collect()
 }

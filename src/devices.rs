@@ -45,9 +45,18 @@ struct CsvRow {
     app_s_key: String,
 }
 
-fn non_empty(text: &str) -> Option<String> {
+/// An identifier cell: empty for none, else its text parsed, the column named in a mistake.
+fn identifier<T: std::str::FromStr<Err = sensorhub_core::IdError>>(
+    column: &str,
+    text: &str,
+) -> Result<Option<T>> {
     let t = text.trim();
-    (!t.is_empty()).then(|| t.to_owned())
+    if t.is_empty() {
+        return Ok(None);
+    }
+    t.parse()
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("{column} `{text}`: {e}"))
 }
 
 fn parse_bool(text: &str) -> Result<bool> {
@@ -59,9 +68,10 @@ fn parse_bool(text: &str) -> Result<bool> {
 }
 
 fn parse_coordinate(text: &str, name: &str, limit: f64) -> Result<Option<f64>> {
-    let Some(t) = non_empty(text) else {
+    let t = text.trim();
+    if t.is_empty() {
         return Ok(None);
-    };
+    }
     let v: f64 = t
         .parse()
         .with_context(|| format!("{name}: `{t}` is not a number"))?;
@@ -143,16 +153,17 @@ pub fn write_fields(
 
 fn from_row(row: CsvRow) -> Result<Device> {
     validate(Device {
-        dev_eui: row.dev_eui,
+        dev_eui: identifier("dev_eui", &row.dev_eui)?
+            .ok_or_else(|| anyhow::anyhow!("dev_eui: empty"))?,
         name: row.name.trim().to_owned(),
         station: row.station.trim().to_owned(),
         device_type: row.device_type.trim().parse()?,
         lat: parse_coordinate(&row.lat, "lat", 90.0)?,
         lon: parse_coordinate(&row.lon, "lon", 180.0)?,
         public: parse_bool(&row.public)?,
-        dev_addr: non_empty(&row.dev_addr),
-        nwk_s_key: non_empty(&row.nwk_s_key),
-        app_s_key: non_empty(&row.app_s_key),
+        dev_addr: identifier("dev_addr", &row.dev_addr)?,
+        nwk_s_key: identifier("nwk_s_key", &row.nwk_s_key)?,
+        app_s_key: identifier("app_s_key", &row.app_s_key)?,
     })
 }
 
@@ -251,19 +262,21 @@ pub fn write(
             let mut writer = csv::Writer::from_writer(out);
             writer.write_record(CSV_COLUMNS)?;
             for d in &devices {
-                let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+                let key = |k: Option<sensorhub_core::AesKey>| {
+                    k.map(|k| k.secret_hex().to_string()).unwrap_or_default()
+                };
                 let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
                 writer.write_record([
-                    d.dev_eui.clone(),
+                    d.dev_eui.to_string(),
                     d.name.clone(),
                     d.station.clone(),
                     d.device_type.to_string(),
                     num(d.lat),
                     num(d.lon),
                     d.public.to_string(),
-                    opt(&d.dev_addr),
-                    opt(&d.nwk_s_key),
-                    opt(&d.app_s_key),
+                    d.dev_addr.map(|a| a.to_string()).unwrap_or_default(),
+                    key(d.nwk_s_key),
+                    key(d.app_s_key),
                 ])?;
             }
             writer.flush()?;
@@ -391,7 +404,7 @@ mod tests {
         assert_eq!(devices[0].lat, Some(54.6921));
         assert!(devices[0].public && devices[0].nwk_s_key.is_none());
         assert_eq!(devices[1].dev_eui, "70b3d57ed0000002");
-        assert_eq!(devices[1].dev_addr.as_deref(), Some("49be7df1"));
+        assert_eq!(devices[1].dev_addr.unwrap(), "49be7df1");
     }
 
     #[test]

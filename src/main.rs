@@ -285,7 +285,7 @@ async fn devices_command(command: DevicesCommand) -> Result<()> {
                 app_s_key,
             })?;
             devices::verify_codecs(std::slice::from_ref(&device), &config.codecs)?;
-            let eui = device.dev_eui.clone();
+            let eui = device.dev_eui;
             open_store(&config)?
                 .state()
                 .put_devices(vec![device])

@@ -169,14 +169,14 @@ frequency = "HOURLY"
         })
         .unwrap();
         let device = |eui: &str, station: &str, public: bool| Device {
-            dev_eui: eui.into(),
+            dev_eui: eui.parse().unwrap(),
             name: station.into(),
             station: station.into(),
             device_type: "cayenne-lpp".parse().unwrap(),
             lat: Some(54.6912345),
             lon: Some(8.5712345),
             public,
-            dev_addr: Some("260b0042".into()),
+            dev_addr: Some("260b0042".parse().unwrap()),
             nwk_s_key: None,
             app_s_key: None,
         };

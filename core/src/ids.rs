@@ -112,9 +112,188 @@ impl fmt::Debug for DevEui {
     }
 }
 
+/// A DevEUI equals its text in any case: `eui == "70b3d57ed0000002"`.
+impl PartialEq<&str> for DevEui {
+    fn eq(&self, text: &&str) -> bool {
+        text.parse::<DevEui>().is_ok_and(|t| t == *self)
+    }
+}
+
+/// The 32-bit device address of an ABP session, shown (as consoles show it) most significant
+/// byte first; on the air it travels least significant byte first.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DevAddr([u8; 4]);
+
+impl DevAddr {
+    /// From the four bytes as they travel in a frame (least significant first).
+    pub const fn from_wire(wire: [u8; 4]) -> Self {
+        DevAddr([wire[3], wire[2], wire[1], wire[0]])
+    }
+
+    /// Most significant byte first.
+    pub const fn bytes(&self) -> [u8; 4] {
+        self.0
+    }
+}
+
+impl FromStr for DevAddr {
+    type Err = IdError;
+
+    fn from_str(text: &str) -> Result<Self, IdError> {
+        parse_hex::<4>(text).map(DevAddr)
+    }
+}
+
+impl fmt::Display for DevAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for byte in self.0 {
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl PartialEq<&str> for DevAddr {
+    fn eq(&self, text: &&str) -> bool {
+        text.parse::<DevAddr>().is_ok_and(|t| t == *self)
+    }
+}
+
+impl fmt::Debug for DevAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DevAddr({self})")
+    }
+}
+
+/// A 128-bit AES session key. It never shows its bytes: not through `{:?}`, and it has no
+/// `Display`; [`AesKey::secret_hex`] is the one way to write it out, for an export that asked
+/// for the keys.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct AesKey([u8; 16]);
+
+impl AesKey {
+    pub const fn new(bytes: [u8; 16]) -> Self {
+        AesKey(bytes)
+    }
+
+    pub const fn bytes(&self) -> [u8; 16] {
+        self.0
+    }
+
+    /// The key as 32 lowercase hex digits. Only for exports that asked for the keys.
+    pub fn secret_hex(&self) -> HexKey {
+        HexKey(self.0)
+    }
+}
+
+/// An AES key being written out as hex (see [`AesKey::secret_hex`]).
+pub struct HexKey([u8; 16]);
+
+impl fmt::Display for HexKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for byte in self.0 {
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for AesKey {
+    type Err = IdError;
+
+    fn from_str(text: &str) -> Result<Self, IdError> {
+        parse_hex::<16>(text).map(AesKey)
+    }
+}
+
+impl fmt::Debug for AesKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AesKey(<secret>)")
+    }
+}
+
+#[cfg(feature = "serde")]
+mod serde_impls {
+    use super::*;
+    use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
+
+    fn read<'de, D: Deserializer<'de>, T: FromStr<Err = IdError>>(
+        deserializer: D,
+        what: &str,
+    ) -> Result<T, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.trim()
+            .parse()
+            .map_err(|e| de::Error::custom(format_args!("{what}: {e}")))
+    }
+
+    impl Serialize for DevEui {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_str(self)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for DevEui {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            read(d, "a DevEUI is 16 hex digits")
+        }
+    }
+
+    impl Serialize for DevAddr {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_str(self)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for DevAddr {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            read(d, "a DevAddr is 8 hex digits")
+        }
+    }
+
+    /// Written as hex: a device with its keys is serialised only for an export that asked
+    /// for them (the registry's listings drop the keys first).
+    impl Serialize for AesKey {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_str(&self.secret_hex())
+        }
+    }
+
+    impl<'de> Deserialize<'de> for AesKey {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            read(d, "a session key is 32 hex digits")
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn session_keys_never_show_their_bytes() {
+        extern crate std;
+        use std::format;
+        let key: AesKey = "2B7E151628AED2A6ABF7158809CF4F3C".parse().unwrap();
+        assert_eq!(format!("{key:?}"), "AesKey(<secret>)");
+        assert_eq!(
+            format!("{}", key.secret_hex()),
+            "2b7e151628aed2a6abf7158809cf4f3c"
+        );
+        assert!("2b7e".parse::<AesKey>().is_err());
+    }
+
+    #[test]
+    fn dev_addrs_show_most_significant_first_and_read_wire_order() {
+        extern crate std;
+        use std::string::ToString;
+        let addr = DevAddr::from_wire([0xf1, 0x7d, 0xbe, 0x49]);
+        assert_eq!(addr.to_string(), "49be7df1");
+        assert_eq!("49BE7DF1".parse::<DevAddr>(), Ok(addr));
+        assert!(addr == "49be7df1");
+        let eui: DevEui = "70b3d57ed0000002".parse().unwrap();
+        assert!(eui == "70B3D57ED0000002" && eui != "70b3d57ed0000003");
+    }
 
     #[test]
     fn station_ids_are_plain_words() {

@@ -12,5 +12,5 @@ pub mod lpp;
 pub mod quantity;
 pub mod units;
 
-pub use ids::{DevEui, IdError};
+pub use ids::{AesKey, DevAddr, DevEui, IdError};
 pub use quantity::Quantity;

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use lorawan::default_crypto::DefaultFactory;
 use lorawan::keys::AES128;
 use lorawan::parser::{DataHeader, DataPayload, EncryptedDataPayload, FRMPayload, PhyPayload};
-use sensorhub_core::ids::parse_hex;
+use sensorhub_core::DevAddr;
 use sensorhub_store::{Device, SessionState, TimeSource};
 
 use crate::formats::gateway_frame::Frame;
@@ -95,8 +95,8 @@ struct Keys {
 
 fn keys(device: &Device) -> Option<Keys> {
     Some(Keys {
-        nwk_s_key: AES128(parse_hex::<16>(device.nwk_s_key.as_deref()?).ok()?),
-        app_s_key: AES128(parse_hex::<16>(device.app_s_key.as_deref()?).ok()?),
+        nwk_s_key: AES128(device.nwk_s_key?.bytes()),
+        app_s_key: AES128(device.app_s_key?.bytes()),
     })
 }
 
@@ -105,26 +105,21 @@ pub enum Phy {
     /// A data uplink, still encrypted and its MIC not yet checked.
     Uplink(DataUplink),
     /// A data frame sent to a device: nothing to store.
-    Downlink { dev_addr: String },
+    Downlink { dev_addr: DevAddr },
     /// A join request or accept: nothing to store.
     Join(&'static str),
 }
 
 /// A data uplink as it came from a gateway.
 pub struct DataUplink {
-    /// Most significant byte first, as consoles show it.
-    pub dev_addr: String,
+    pub dev_addr: DevAddr,
     payload: EncryptedDataPayload<Vec<u8>, DefaultFactory>,
 }
 
 /// Reads a PHYPayload; what is not a LoRaWAN frame is said in words.
 pub fn read_phy(bytes: &[u8]) -> Result<Phy, String> {
-    let dev_addr = |wire: &[u8]| {
-        wire.iter()
-            .rev()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    };
+    let dev_addr =
+        |wire: &[u8]| DevAddr::from_wire(wire.try_into().expect("a DevAddr is four bytes"));
     match lorawan::parser::parse(bytes.to_vec()) {
         Ok(PhyPayload::Data(DataPayload::Encrypted(e))) if e.is_uplink() => {
             Ok(Phy::Uplink(DataUplink {
@@ -145,8 +140,8 @@ pub fn read_phy(bytes: &[u8]) -> Result<Phy, String> {
     }
 }
 
-/// The DevAddr of a data frame, most significant byte first, as consoles show it.
-pub fn dev_addr_of(phy: &[u8]) -> Option<String> {
+/// The DevAddr of a data frame.
+pub fn dev_addr_of(phy: &[u8]) -> Option<DevAddr> {
     match read_phy(phy).ok()? {
         Phy::Uplink(u) => Some(u.dev_addr),
         Phy::Downlink { dev_addr } => Some(dev_addr),
@@ -185,14 +180,21 @@ impl Sessions {
         let mut replay = None;
         for device in candidates {
             let Some(keys) = keys(device) else { continue };
-            let last = self.state.get(&device.dev_eui).map(|s| s.f_cnt_up);
+            let last = self
+                .state
+                .get(&device.dev_eui.to_string())
+                .map(|s| s.f_cnt_up);
             let f_cnt = full_fcnt(last, fcnt16);
             let fresh = last.is_none_or(|last| f_cnt > last);
             if !encrypted.validate_mic(&keys.nwk_s_key, f_cnt) {
                 // An old frame sent again validates with its old counter, not a rolled-over one.
                 let unrolled = last.map(|l| (l & 0xffff_0000) | u32::from(fcnt16));
                 if unrolled.is_some_and(|c| encrypted.validate_mic(&keys.nwk_s_key, c)) {
-                    replay = Some((device.dev_eui.clone(), unrolled.unwrap_or_default(), last));
+                    replay = Some((
+                        device.dev_eui.to_string(),
+                        unrolled.unwrap_or_default(),
+                        last,
+                    ));
                 }
                 continue;
             }
@@ -228,10 +230,13 @@ impl Sessions {
                 Some(t) => (t, TimeSource::Gateway),
                 None => (now_ms, TimeSource::Receipt),
             };
-            let previous = self.state.get(&device.dev_eui).map(|s| s.last_uplink_ms);
+            let previous = self
+                .state
+                .get(&device.dev_eui.to_string())
+                .map(|s| s.last_uplink_ms);
             let time_ms = previous.map_or(candidate, |p| candidate.max(p.saturating_add(1)));
             let reception = Reception {
-                dev_eui: device.dev_eui.clone(),
+                dev_eui: device.dev_eui.to_string(),
                 f_cnt,
                 time_ms,
                 time_source,
@@ -241,14 +246,14 @@ impl Sessions {
                 snr: frame.snr,
             };
             self.state.insert(
-                device.dev_eui.clone(),
+                device.dev_eui.to_string(),
                 SessionState {
                     f_cnt_up: f_cnt,
                     last_uplink_ms: time_ms,
                 },
             );
             self.recent.insert(
-                device.dev_eui.clone(),
+                device.dev_eui.to_string(),
                 Recent {
                     first_seen_ms: now_ms,
                     gateways: vec![frame.gateway_id.clone()],
@@ -256,7 +261,7 @@ impl Sessions {
                 },
             );
             return Verdict::Accepted(Accepted {
-                dev_eui: device.dev_eui.clone(),
+                dev_eui: device.dev_eui.to_string(),
                 f_cnt,
                 f_port,
                 payload,
@@ -290,7 +295,7 @@ impl Sessions {
     ) -> Verdict {
         let Some(recent) = self
             .recent
-            .get_mut(&device.dev_eui)
+            .get_mut(&device.dev_eui.to_string())
             .filter(|r| r.reception.f_cnt == f_cnt && now_ms - r.first_seen_ms <= window_ms)
         else {
             return Verdict::Rejected {
@@ -349,16 +354,16 @@ mod tests {
 
     fn device(v: &Vector) -> Device {
         Device {
-            dev_eui: "0101010101010101".into(),
+            dev_eui: "0101010101010101".parse().unwrap(),
             name: "n".into(),
             station: "s".into(),
             device_type: "cayenne-lpp".parse().unwrap(),
             lat: None,
             lon: None,
             public: true,
-            dev_addr: Some(v.devaddr.clone()),
-            nwk_s_key: Some(v.nwkskey.clone()),
-            app_s_key: Some(v.appskey.clone()),
+            dev_addr: Some(v.devaddr.parse().unwrap()),
+            nwk_s_key: Some(v.nwkskey.parse().unwrap()),
+            app_s_key: Some(v.appskey.parse().unwrap()),
         }
     }
 
@@ -400,7 +405,7 @@ mod tests {
     fn public_vector_verifies_and_decrypts() {
         for v in vectors() {
             let d = device(&v);
-            assert_eq!(dev_addr_of(&hex(&v.phy_hex)).unwrap(), v.devaddr);
+            assert_eq!(dev_addr_of(&hex(&v.phy_hex)).unwrap(), v.devaddr.as_str());
             let mut sessions = Sessions::default();
             let verdict = check(
                 &mut sessions,
@@ -414,7 +419,10 @@ mod tests {
             };
             assert_eq!((a.f_cnt, a.f_port), (v.fcnt, Some(v.fport)));
             assert_eq!(a.payload, hex(&v.payload_hex));
-            assert_eq!(sessions.state(&d.dev_eui).unwrap().f_cnt_up, v.fcnt);
+            assert_eq!(
+                sessions.state(&d.dev_eui.to_string()).unwrap().f_cnt_up,
+                v.fcnt
+            );
         }
     }
 
@@ -524,10 +532,10 @@ mod tests {
             (5_000, TimeSource::Gateway)
         );
         // The next counter with the same gateway time, then one without any.
-        let state = sessions.state(&device.dev_eui).unwrap();
+        let state = sessions.state(&device.dev_eui.to_string()).unwrap();
         assert_eq!(state.last_uplink_ms, 5_000);
         sessions.state.insert(
-            device.dev_eui.clone(),
+            device.dev_eui.to_string(),
             SessionState {
                 f_cnt_up: a.f_cnt - 1,
                 ..state
@@ -547,7 +555,7 @@ mod tests {
         let v = &vectors()[0];
         let d = device(v);
         let mut sessions = Sessions::new(vec![(
-            d.dev_eui.clone(),
+            d.dev_eui.to_string(),
             SessionState {
                 f_cnt_up: 10,
                 last_uplink_ms: 0,

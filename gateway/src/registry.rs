@@ -2,6 +2,7 @@
 //! reloaded when an unknown DevEUI shows up (at most once per `RELOAD_INTERVAL_MS`), so that a
 //! device added with `sensorhub devices add` is picked up without a restart.
 
+use sensorhub_core::{DevAddr, DevEui};
 use sensorhub_store::{Device, SqliteStore, StoreError};
 use std::collections::HashMap;
 
@@ -9,7 +10,7 @@ const RELOAD_INTERVAL_MS: i64 = 2_000;
 
 pub struct RegistryCache {
     store: SqliteStore,
-    devices: HashMap<String, Device>,
+    devices: HashMap<DevEui, Device>,
     loaded_at_ms: i64,
 }
 
@@ -26,32 +27,26 @@ impl RegistryCache {
 
     async fn reload(&mut self, now_ms: i64) -> Result<(), StoreError> {
         let devices = self.store.devices().await?;
-        self.devices = devices
-            .into_iter()
-            .map(|d| (d.dev_eui.clone(), d))
-            .collect();
+        self.devices = devices.into_iter().map(|d| (d.dev_eui, d)).collect();
         self.loaded_at_ms = now_ms;
         Ok(())
     }
 
-    /// ABP devices registered with this DevAddr (8 hex digits, most significant first),
-    /// reloading the registry once if there are none.
+    /// ABP devices registered with this DevAddr, reloading the registry once if there are
+    /// none.
     pub async fn by_dev_addr(
         &mut self,
-        dev_addr: &str,
+        dev_addr: DevAddr,
         now_ms: i64,
     ) -> Result<Vec<&Device>, StoreError> {
-        let known = self
-            .devices
-            .values()
-            .any(|d| d.dev_addr.as_deref() == Some(dev_addr));
+        let known = self.devices.values().any(|d| d.dev_addr == Some(dev_addr));
         if !known && now_ms - self.loaded_at_ms >= RELOAD_INTERVAL_MS {
             self.reload(now_ms).await?;
         }
         Ok(self
             .devices
             .values()
-            .filter(|d| d.dev_addr.as_deref() == Some(dev_addr))
+            .filter(|d| d.dev_addr == Some(dev_addr))
             .collect())
     }
 
@@ -61,9 +56,13 @@ impl RegistryCache {
         dev_eui: &str,
         now_ms: i64,
     ) -> Result<Option<&Device>, StoreError> {
-        if !self.devices.contains_key(dev_eui) && now_ms - self.loaded_at_ms >= RELOAD_INTERVAL_MS {
+        // Text that is no DevEUI names no registered device.
+        let Ok(eui) = dev_eui.parse::<DevEui>() else {
+            return Ok(None);
+        };
+        if !self.devices.contains_key(&eui) && now_ms - self.loaded_at_ms >= RELOAD_INTERVAL_MS {
             self.reload(now_ms).await?;
         }
-        Ok(self.devices.get(dev_eui))
+        Ok(self.devices.get(&eui))
     }
 }

@@ -48,7 +48,7 @@ fn main() {
     .unwrap();
     let devices = (0..STATIONS)
         .map(|s| Device {
-            dev_eui: format!("70b3d57ed{s:07x}"),
+            dev_eui: format!("70b3d57ed{s:07x}").parse().unwrap(),
             name: format!("Pegel {s}"),
             station: format!("pegel-{s:03}"),
             device_type: "cayenne-lpp".parse().unwrap(),

@@ -143,7 +143,7 @@ mod tests {
         })
         .unwrap();
         let device = |eui: &str, station: &str, public: bool| Device {
-            dev_eui: eui.into(),
+            dev_eui: eui.parse().unwrap(),
             name: "n".into(),
             station: station.into(),
             device_type: "cayenne-lpp".parse().unwrap(),
@@ -204,7 +204,7 @@ mod tests {
         store
             .state()
             .put_devices(vec![Device {
-                dev_eui: "0000000000000001".into(),
+                dev_eui: "0000000000000001".parse().unwrap(),
                 name: "n".into(),
                 station: "strand-nord".into(),
                 device_type: "cayenne-lpp".parse().unwrap(),

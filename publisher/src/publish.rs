@@ -85,7 +85,12 @@ pub async fn prepare(
         .devices()
         .await?
         .into_iter()
-        .flat_map(|d| [Some(d.dev_eui), d.dev_addr])
+        .flat_map(|d| {
+            [
+                Some(d.dev_eui.to_string()),
+                d.dev_addr.map(|a| a.to_string()),
+            ]
+        })
         .flatten()
         .collect();
     let rules = Rules::new(dataset, &collected, identifiers);

@@ -18,14 +18,14 @@ async fn the_policy_shapes_every_file() {
     })
     .unwrap();
     let device = |eui: &str, station: &str, public: bool| Device {
-        dev_eui: eui.into(),
+        dev_eui: eui.parse().unwrap(),
         name: station.into(),
         station: station.into(),
         device_type: "cayenne-lpp".parse().unwrap(),
         lat: Some(54.691234),
         lon: Some(8.571234),
         public,
-        dev_addr: Some("260b0001".into()),
+        dev_addr: Some("260b0001".parse().unwrap()),
         nwk_s_key: None,
         app_s_key: None,
     };

@@ -5,7 +5,7 @@ use super::*;
 
 fn device(eui: &str, last_seen_ms: Option<i64>, battery: Option<f64>) -> DeviceHealth {
     DeviceHealth {
-        dev_eui: eui.into(),
+        dev_eui: eui.parse().unwrap(),
         name: format!("Sensor {eui}"),
         station: "pegel-wyk".into(),
         last_seen_ms,
@@ -153,7 +153,7 @@ async fn an_alert_is_recorded_only_once_delivered_and_posted_once() {
     store
         .state()
         .put_devices(vec![sensorhub_store::Device {
-            dev_eui: eui.into(),
+            dev_eui: eui.parse().unwrap(),
             name: "Pegel Wyk".into(),
             station: "pegel-wyk".into(),
             device_type: sensorhub_store::DeviceType::CayenneLpp,
@@ -171,7 +171,7 @@ async fn an_alert_is_recorded_only_once_delivered_and_posted_once() {
     store
         .commit(sensorhub_store::IngestBatch {
             uplinks: vec![sensorhub_store::Uplink {
-                dev_eui: eui.into(),
+                dev_eui: eui.parse().unwrap(),
                 time_ms: heard,
                 time_source: sensorhub_store::TimeSource::Network,
                 f_cnt: Some(1),
@@ -221,7 +221,7 @@ async fn an_alert_is_recorded_only_once_delivered_and_posted_once() {
     store
         .commit(sensorhub_store::IngestBatch {
             uplinks: vec![sensorhub_store::Uplink {
-                dev_eui: eui.into(),
+                dev_eui: eui.parse().unwrap(),
                 time_ms: now + 150_000,
                 time_source: sensorhub_store::TimeSource::Network,
                 f_cnt: Some(2),

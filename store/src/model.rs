@@ -1,6 +1,7 @@
 //! The records the store keeps.
 
 use crate::{DeadLetterReason, DeviceType};
+use sensorhub_core::{AesKey, DevAddr, DevEui};
 use serde::{Deserialize, Serialize};
 
 /// One measured value of one quantity at one station. The unit of analysis of everything
@@ -316,11 +317,10 @@ pub struct ReadingQuery {
     pub limit: Option<usize>,
 }
 
-/// A device in the registry.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+/// A device in the registry. Its session keys never show through `{:?}` ([`AesKey`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Device {
-    /// 16 lowercase hex digits.
-    pub dev_eui: String,
+    pub dev_eui: DevEui,
     pub name: String,
     /// Public station id under which the device's readings appear.
     pub station: String,
@@ -330,15 +330,15 @@ pub struct Device {
     pub lon: Option<f64>,
     /// Whether the station may appear on public pages and in published data.
     pub public: bool,
-    /// ABP session: device address, 8 hex digits, most significant first.
+    /// ABP session: device address.
     #[serde(default)]
-    pub dev_addr: Option<String>,
+    pub dev_addr: Option<DevAddr>,
     /// ABP network session key (secret).
     #[serde(default)]
-    pub nwk_s_key: Option<String>,
+    pub nwk_s_key: Option<AesKey>,
     /// ABP application session key (secret).
     #[serde(default)]
-    pub app_s_key: Option<String>,
+    pub app_s_key: Option<AesKey>,
 }
 
 impl Device {
@@ -349,25 +349,6 @@ impl Device {
             app_s_key: None,
             ..self.clone()
         }
-    }
-}
-
-/// Keys never reach a log through `{:?}`.
-impl std::fmt::Debug for Device {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let secret = |k: &Option<String>| k.as_ref().map(|_| "<secret>");
-        f.debug_struct("Device")
-            .field("dev_eui", &self.dev_eui)
-            .field("name", &self.name)
-            .field("station", &self.station)
-            .field("device_type", &self.device_type)
-            .field("lat", &self.lat)
-            .field("lon", &self.lon)
-            .field("public", &self.public)
-            .field("dev_addr", &self.dev_addr)
-            .field("nwk_s_key", &secret(&self.nwk_s_key))
-            .field("app_s_key", &secret(&self.app_s_key))
-            .finish()
     }
 }
 

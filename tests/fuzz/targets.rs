@@ -135,7 +135,7 @@ pub fn lorawan_frame(data: &[u8]) {
         .collect();
     let mut sessions = Sessions::new(saved);
     let device = Device {
-        dev_eui,
+        dev_eui: dev_eui.parse().expect("a DevEUI"),
         name: "fuzz".into(),
         station: "fuzz".into(),
         device_type: sensorhub_store::DeviceType::CayenneLpp,
@@ -143,8 +143,8 @@ pub fn lorawan_frame(data: &[u8]) {
         lon: None,
         public: false,
         dev_addr: sensorhub_gateway::network::dev_addr_of(phy),
-        nwk_s_key: Some(NWK_S_KEY.into()),
-        app_s_key: Some(APP_S_KEY.into()),
+        nwk_s_key: Some(NWK_S_KEY.parse().expect("a key")),
+        app_s_key: Some(APP_S_KEY.parse().expect("a key")),
     };
     let frame = gateway_frame::Frame {
         phy_payload: phy.to_vec(),

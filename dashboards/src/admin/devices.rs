@@ -75,10 +75,15 @@ fn device_of(form: &DeviceForm) -> Result<Device, String> {
             ))
         }
     };
+    let dev_eui = form
+        .dev_eui
+        .trim()
+        .parse()
+        .map_err(|e| format!("dev_eui `{}`: {e}", form.dev_eui))?;
     let lat = coordinate(&form.lat, "lat", 90.0)?;
     let lon = coordinate(&form.lon, "lon", 180.0)?;
     Device {
-        dev_eui: form.dev_eui.clone(),
+        dev_eui,
         name: form.name.trim().to_owned(),
         station: form.station.trim().to_owned(),
         device_type,
@@ -122,17 +127,13 @@ pub(super) async fn save_device(
         device.name = device.station.clone();
     }
     let store = state.store.state();
-    let existing = store.device(&device.dev_eui).await?;
+    let existing = store.device(&device.dev_eui.to_string()).await?;
     if let Some(old) = &existing {
-        device.dev_addr = old.dev_addr.clone();
-        device.nwk_s_key = old.nwk_s_key.clone();
-        device.app_s_key = old.app_s_key.clone();
+        device.dev_addr = old.dev_addr;
+        device.nwk_s_key = old.nwk_s_key;
+        device.app_s_key = old.app_s_key;
     }
-    let (eui, station, public) = (
-        device.dev_eui.clone(),
-        device.station.clone(),
-        device.public,
-    );
+    let (eui, station, public) = (device.dev_eui, device.station.clone(), device.public);
     store.put_devices(vec![device]).await?;
     tracing::info!(user = %session.user, dev_eui = %eui, station = %station, public, new = existing.is_none(), "device saved");
     Ok(to_registry())

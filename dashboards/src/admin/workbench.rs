@@ -80,7 +80,7 @@ pub(super) async fn workbench(
     };
     let title = lang.t("Geräte", "Devices");
     let editing = query.edit.as_deref().and_then(|eui| {
-        let eui = eui.trim().to_ascii_lowercase();
+        let eui: sensorhub_core::DevEui = eui.trim().parse().ok()?;
         seen.devices.iter().find(|d| d.dev_eui == eui)
     });
     let main = html! {
@@ -332,7 +332,7 @@ fn device_form(lang: Lang, editing: Option<&Device>, csrf: &str) -> Markup {
             p {
                 label for="f-eui" { "DevEUI (" (eui_hint) ")" }
                 br;
-                input id="f-eui" name="dev_eui" value=(text(|d| d.dev_eui.clone())) required
+                input id="f-eui" name="dev_eui" value=(text(|d| d.dev_eui.to_string())) required
                     pattern="[0-9A-Fa-f]{16}" title=(eui_hint) autocomplete="off" spellcheck="false";
             }
             p {

@@ -130,7 +130,7 @@ mod tests {
 
     fn device(eui: &str, station: &str, public: bool) -> Device {
         Device {
-            dev_eui: eui.into(),
+            dev_eui: eui.parse().unwrap(),
             name: station.into(),
             station: station.into(),
             device_type: "cayenne-lpp".parse().unwrap(),

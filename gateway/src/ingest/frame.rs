@@ -31,7 +31,7 @@ impl Ingest {
         }
         // The PHYPayload is read here, once; everything after works on what it says.
         let (dev_addr, uplink) = match crate::network::read_phy(&frame.phy_payload) {
-            Ok(Phy::Uplink(uplink)) => (uplink.dev_addr.clone(), Some(uplink)),
+            Ok(Phy::Uplink(uplink)) => (uplink.dev_addr, Some(uplink)),
             Ok(Phy::Downlink { dev_addr }) => (dev_addr, None),
             Ok(Phy::Join(kind)) => {
                 tracing::debug!(topic, kind, "frame without readings");
@@ -49,7 +49,7 @@ impl Ingest {
                 .into())
             }
         };
-        let candidates = self.registry.by_dev_addr(&dev_addr, received_ms).await?;
+        let candidates = self.registry.by_dev_addr(dev_addr, received_ms).await?;
         if candidates.is_empty() {
             let detail = format!("DevAddr {dev_addr} has no ABP session in the registry");
             return Ok(dead_letter(

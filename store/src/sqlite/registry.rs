@@ -10,18 +10,35 @@ use crate::{AdminSession, AlertKind, Device, DeviceHealth, Station, StoreError};
 const DEVICE_COLUMNS: &str =
     "dev_eui, name, station, device_type, lat, lon, public, dev_addr, nwk_s_key, app_s_key";
 
+/// A column holding an identifier as text, read back into its type.
+fn parsed<T: std::str::FromStr>(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<T>>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let Some(text) = row.get::<_, Option<String>>(i)? else {
+        return Ok(None);
+    };
+    text.parse().map(Some).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
 fn device_from_row(row: &Row<'_>) -> rusqlite::Result<Device> {
     Ok(Device {
-        dev_eui: row.get(0)?,
+        dev_eui: parsed(row, 0)?.ok_or(rusqlite::Error::InvalidColumnType(
+            0,
+            "dev_eui".into(),
+            rusqlite::types::Type::Null,
+        ))?,
         name: row.get(1)?,
         station: row.get(2)?,
         device_type: row.get(3)?,
         lat: row.get(4)?,
         lon: row.get(5)?,
         public: row.get(6)?,
-        dev_addr: row.get(7)?,
-        nwk_s_key: row.get(8)?,
-        app_s_key: row.get(9)?,
+        dev_addr: parsed(row, 7)?,
+        nwk_s_key: parsed(row, 8)?,
+        app_s_key: parsed(row, 9)?,
     })
 }
 
@@ -31,16 +48,16 @@ fn upsert(conn: &Connection, d: &Device) -> Result<(), StoreError> {
     ))
     .during("write device")?
     .execute(params![
-        d.dev_eui,
+        d.dev_eui.to_string(),
         d.name,
         d.station,
         d.device_type,
         d.lat,
         d.lon,
         d.public,
-        d.dev_addr,
-        d.nwk_s_key,
-        d.app_s_key
+        d.dev_addr.map(|a| a.to_string()),
+        d.nwk_s_key.map(|k| k.secret_hex().to_string()),
+        d.app_s_key.map(|k| k.secret_hex().to_string())
     ])
     .during("write device")?;
     Ok(())

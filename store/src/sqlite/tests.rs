@@ -19,7 +19,7 @@ fn temp_store() -> (tempfile::TempDir, SqliteStore) {
 
 fn device(dev_eui: &str, station: &str, public: bool) -> Device {
     Device {
-        dev_eui: dev_eui.into(),
+        dev_eui: dev_eui.parse().unwrap(),
         name: format!("node {dev_eui}"),
         station: station.into(),
         device_type: "cayenne-lpp".parse().unwrap(),
@@ -27,7 +27,7 @@ fn device(dev_eui: &str, station: &str, public: bool) -> Device {
         lon: Some(8.5),
         public,
         dev_addr: None,
-        nwk_s_key: Some("00112233445566778899aabbccddeeff".into()),
+        nwk_s_key: Some("00112233445566778899aabbccddeeff".parse().unwrap()),
         app_s_key: None,
     }
 }
@@ -104,7 +104,7 @@ async fn dead_letters_and_unknown_devices_are_kept() {
         detail: "d".into(),
     };
     let sighting = |at: i64| UnknownDevice {
-        dev_eui: "0101010101010101".into(),
+        dev_eui: "0101010101010101".parse().unwrap(),
         name_hint: Some("Test device".into()),
         first_seen_ms: at,
         last_seen_ms: at,
@@ -196,7 +196,7 @@ async fn uplinks_commit_with_readings() {
         .commit(IngestBatch {
             readings: vec![reading("a", "air_temperature", 1, 1.0)],
             uplinks: vec![Uplink {
-                dev_eui: "0101010101010101".into(),
+                dev_eui: "0101010101010101".parse().unwrap(),
                 time_ms: 1,
                 f_cnt: Some(7),
                 f_port: Some(1),
@@ -351,7 +351,7 @@ fn a_file_that_cannot_be_written_is_refused_at_open_naming_it() {
 async fn unmapped_fields_are_counted_per_device_and_bounded() {
     let (_dir, store) = temp_store();
     let field = |dev_eui: &str, name: &str, value: f64, at: i64| crate::UnmappedField {
-        dev_eui: dev_eui.into(),
+        dev_eui: dev_eui.parse().unwrap(),
         device_type: "js:codec.js".parse().unwrap(),
         field: name.into(),
         last_value: value,
