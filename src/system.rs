@@ -202,8 +202,7 @@ pub async fn run_with(
             shutdown.clone(),
         );
         tasks.spawn(async move {
-            sensorhub_publisher::schedule::run(store, privacy, publisher, datasets, stop.wait())
-                .await;
+            sensorhub_publisher::run(store, privacy, publisher, datasets, stop.wait()).await;
             Ok(())
         });
     }

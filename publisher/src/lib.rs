@@ -23,6 +23,7 @@ pub use dataset::{DatasetConfig, Target};
 pub use folder::{publish_to_folder, FolderConfig, PublishError, PublishReport};
 pub use public_policy::public_policy;
 pub use publish::{publish_all, Outcome, Prepared, RunOptions};
+pub use schedule::run;
 pub use sensorhub_policy::{
     Coordinates, DatasetPolicy, PrivacyConfig, PublicPolicy, QuantityPolicy, StationIds,
     DEVICE_QUANTITIES, PEOPLE_COUNTS,
