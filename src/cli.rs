@@ -60,6 +60,11 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: DevicesCommand,
     },
+    /// Stations as places: names, descriptions, themes, positions, gauge datums.
+    Stations {
+        #[command(subcommand)]
+        command: StationsCommand,
+    },
     /// Print stored readings of a device or station.
     Readings(readings::ReadingsArgs),
     /// Messages the gateway could not use, kept for inspection.
@@ -185,6 +190,72 @@ pub(crate) struct PublishArgs {
 }
 
 #[derive(Subcommand)]
+pub(crate) enum StationsCommand {
+    /// Describe one station (replaces its entry); its devices report under the id.
+    Add {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The public station id the devices report under.
+        #[arg(long)]
+        station: String,
+        /// Its name for people (German, or the place's own name).
+        #[arg(long, default_value = "")]
+        name: String,
+        #[arg(long)]
+        name_en: Option<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+        #[arg(long)]
+        description_en: Option<String>,
+        /// wasser, wetter, luft, boden, parken, besucher, laerm, energie or sonstiges.
+        #[arg(long)]
+        theme: Option<sensorhub_store::Theme>,
+        /// The station's own position (else its devices').
+        #[arg(long, allow_hyphen_values = true, requires = "lon")]
+        lat: Option<f64>,
+        #[arg(long, allow_hyphen_values = true, requires = "lat")]
+        lon: Option<f64>,
+        /// For a water gauge: the datum (NHN, PNP, ...) its water level is measured from.
+        #[arg(long, requires = "sensor_height_m")]
+        datum: Option<String>,
+        /// For a water gauge: the distance sensor's height above the datum, in metres.
+        #[arg(long, allow_hyphen_values = true, requires = "datum")]
+        sensor_height_m: Option<f64>,
+    },
+    /// List the station entries.
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// table, csv or json.
+        #[arg(long, value_enum, default_value = "table")]
+        format: ListFormat,
+    },
+    /// Import station entries from CSV (with a header row) or JSON.
+    Import {
+        #[command(flatten)]
+        config: ConfigArg,
+        file: PathBuf,
+        /// csv or json; by default from the file's extension.
+        #[arg(long, value_enum)]
+        format: Option<ImportFormat>,
+    },
+    /// Export the station entries as CSV or JSON.
+    Export {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// csv, json or table.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ListFormat,
+    },
+    /// Remove a station's entry (its devices and readings stay).
+    Remove {
+        #[command(flatten)]
+        config: ConfigArg,
+        station: String,
+    },
+}
+
+#[derive(Subcommand)]
 pub(crate) enum DevicesCommand {
     /// Register one device (replaces one with the same DevEUI).
     Add {
@@ -302,7 +373,7 @@ pub(crate) enum DataFormat {
     Csv,
 }
 
-/// `--format` of a device file to import.
+/// `--format` of a device or station file to import.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ImportFormat {
     Csv,

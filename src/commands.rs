@@ -8,7 +8,7 @@ use sensorhub_store::Store;
 
 use crate::cli::*;
 use crate::config::Config;
-use crate::{codecs, demo, devices, readings, system};
+use crate::{codecs, demo, devices, readings, stations, system};
 
 fn open_store(config: &Config) -> Result<Store> {
     Store::open(&config.store).with_context(|| format!("store {}", config.store.path))
@@ -86,6 +86,7 @@ pub async fn dispatch(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Devices { command } => devices_command(command).await,
+        Command::Stations { command } => stations_command(command).await,
         Command::Alerts { command } => alerts_command(command).await,
         Command::Readings(args) => readings::run(args).await,
         Command::DeadLetters {
@@ -361,6 +362,77 @@ async fn alerts_command(command: AlertsCommand) -> Result<()> {
                 );
             }
             println!("{} alert(s) open", open.len());
+            Ok(())
+        }
+    }
+}
+
+async fn stations_command(command: StationsCommand) -> Result<()> {
+    match command {
+        StationsCommand::Add {
+            config,
+            station,
+            name,
+            name_en,
+            description,
+            description_en,
+            theme,
+            lat,
+            lon,
+            datum,
+            sensor_height_m,
+        } => {
+            let config = Config::load(&config.config)?;
+            let info = sensorhub_store::StationInfo {
+                station,
+                name,
+                name_en,
+                description,
+                description_en,
+                theme,
+                lat,
+                lon,
+                gauge: stations::gauge(datum, sensor_height_m)?,
+            }
+            .validate()?;
+            let id = info.station.clone();
+            open_store(&config)?
+                .state()
+                .put_station_infos(vec![info])
+                .await?;
+            println!("described station {id}");
+            Ok(())
+        }
+        StationsCommand::List { config, format } | StationsCommand::Export { config, format } => {
+            let config = Config::load(&config.config)?;
+            let entries = open_store(&config)?.state().station_infos().await?;
+            stations::write(&entries, format, &mut std::io::stdout().lock())
+        }
+        StationsCommand::Import {
+            config,
+            file,
+            format,
+        } => {
+            let config = Config::load(&config.config)?;
+            let entries = stations::read_file(&file, format)?;
+            let n = entries.len();
+            open_store(&config)?
+                .state()
+                .put_station_infos(entries)
+                .await?;
+            println!("imported {n} station entries");
+            Ok(())
+        }
+        StationsCommand::Remove { config, station } => {
+            let config = Config::load(&config.config)?;
+            if !open_store(&config)?
+                .state()
+                .remove_station_info(&station)
+                .await?
+            {
+                bail!("no entry for station {station}");
+            }
+            println!("removed the entry of station {station}");
             Ok(())
         }
     }

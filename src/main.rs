@@ -7,6 +7,7 @@ mod commands;
 mod demo;
 mod devices;
 mod readings;
+mod stations;
 mod system;
 
 use clap::Parser;

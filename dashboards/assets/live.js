@@ -25,7 +25,7 @@
     document.querySelectorAll(selector).forEach(function (row) {
       var time = row.querySelector("time");
       if (time && time.getAttribute("datetime") === v.time) { return; }
-      row.querySelector(".number").textContent = numberFormat.format(v.value);
+      row.querySelector(".number").textContent = numberFormat.format(v.value * Number(row.getAttribute("data-scale") || 1));
       if (time) {
         time.setAttribute("datetime", v.time);
         time.textContent = timeFormat.format(new Date(v.time));

@@ -21,8 +21,9 @@
         // A focusable marker (Leaflet gives keyboard markers tabindex 0 and role "button"):
         // Tab reaches it, Enter opens its popup, Escape closes it again.
         var icon = L.divIcon({ className: "station-marker", iconSize: [22, 22], html: "" });
-        var marker = L.marker([s.lat, s.lon], { icon: icon, keyboard: true, title: s.id });
-        var name = "Station " + s.id + (de ? ", Werte anzeigen" : ", show values");
+        var label = (!de && s.name_en) || s.name || s.id;
+        var marker = L.marker([s.lat, s.lon], { icon: icon, keyboard: true, title: label });
+        var name = "Station " + label + (de ? ", Werte anzeigen" : ", show values");
         // The element exists once the map has a view, so it is named on every add.
         marker.on("add", function () { marker.getElement().setAttribute("aria-label", name); });
         // Everything from the API becomes text nodes, never HTML.
@@ -34,13 +35,13 @@
         });
         var link = document.createElement("a");
         link.href = "/stations/" + encodeURIComponent(s.id);
-        link.textContent = s.id;
+        link.textContent = label;
         var box = document.createElement("div");
         box.appendChild(link);
         box.appendChild(text);
         marker.bindPopup(box);
         var tip = document.createElement("span");
-        tip.textContent = s.id;
+        tip.textContent = label;
         marker.bindTooltip(tip);
         // The popup takes the focus when it opens and gives it back to its marker on close,
         // so keyboard and screen reader users land on the station link at once.

@@ -385,6 +385,10 @@ impl Ingest {
                 detail,
             );
         }
+        let mut measurements = measurements;
+        if let Some(gauge) = self.registry.gauge(&device.station) {
+            measurements.extend(water_level(gauge, &measurements));
+        }
         let readings = measurements.len();
         batch
             .readings
@@ -419,6 +423,26 @@ fn is_plausible(m: &codec::Measurement) -> bool {
         Some(q) => q.is_plausible(m.value),
         None => m.value.is_finite(),
     }
+}
+
+/// At a gauge, the water level above its datum from the distance measured down to the water
+/// (unless the device reports a water level itself, or the result is no plausible level).
+fn water_level(
+    gauge: &sensorhub_store::Gauge,
+    measured: &[codec::Measurement],
+) -> Option<codec::Measurement> {
+    if measured.iter().any(|m| m.quantity == "water_level") {
+        return None;
+    }
+    let distance = measured
+        .iter()
+        .find(|m| m.quantity == "distance" && m.unit == "m")?;
+    let level = codec::Measurement {
+        quantity: "water_level".into(),
+        unit: "m".into(),
+        value: (gauge.water_level(distance.value) * 1e4).round() / 1e4,
+    };
+    is_plausible(&level).then_some(level)
 }
 
 fn dead_letter(

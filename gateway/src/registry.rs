@@ -1,16 +1,21 @@
-//! The gateway's view of the device registry: an in-memory copy of the store's devices,
-//! reloaded when an unknown DevEUI shows up (at most once per `RELOAD_INTERVAL_MS`), so that a
-//! device added with `sensorhub devices add` is picked up without a restart.
+//! The gateway's view of the registry: an in-memory copy of the store's devices and of the
+//! gauge datums of their stations, reloaded when an unknown DevEUI shows up (at most once per
+//! `RELOAD_INTERVAL_MS`) and at least every `REFRESH_MS`, so that a device added with
+//! `sensorhub devices add` or a datum set with `sensorhub stations add` is picked up without
+//! a restart.
 
 use sensorhub_core::{DevAddr, DevEui};
-use sensorhub_store::{Device, SqliteStore, StoreError};
+use sensorhub_store::{Device, Gauge, SqliteStore, StoreError};
 use std::collections::HashMap;
 
 const RELOAD_INTERVAL_MS: i64 = 2_000;
+const REFRESH_MS: i64 = 60_000;
 
 pub struct RegistryCache {
     store: SqliteStore,
     devices: HashMap<DevEui, Device>,
+    /// Gauge datums by station id.
+    gauges: HashMap<String, Gauge>,
     loaded_at_ms: i64,
 }
 
@@ -19,6 +24,7 @@ impl RegistryCache {
         let mut cache = RegistryCache {
             store,
             devices: HashMap::new(),
+            gauges: HashMap::new(),
             loaded_at_ms: now_ms,
         };
         cache.reload(now_ms).await?;
@@ -28,6 +34,13 @@ impl RegistryCache {
     async fn reload(&mut self, now_ms: i64) -> Result<(), StoreError> {
         let devices = self.store.devices().await?;
         self.devices = devices.into_iter().map(|d| (d.dev_eui, d)).collect();
+        self.gauges = self
+            .store
+            .station_infos()
+            .await?
+            .into_iter()
+            .filter_map(|i| Some((i.station, i.gauge?)))
+            .collect();
         self.loaded_at_ms = now_ms;
         Ok(())
     }
@@ -60,9 +73,15 @@ impl RegistryCache {
         let Ok(eui) = dev_eui.parse::<DevEui>() else {
             return Ok(None);
         };
-        if !self.devices.contains_key(&eui) && now_ms - self.loaded_at_ms >= RELOAD_INTERVAL_MS {
+        let age = now_ms - self.loaded_at_ms;
+        if !self.devices.contains_key(&eui) && age >= RELOAD_INTERVAL_MS || age >= REFRESH_MS {
             self.reload(now_ms).await?;
         }
         Ok(self.devices.get(&eui))
+    }
+
+    /// The gauge datum of a station, if it is a gauge.
+    pub fn gauge(&self, station: &str) -> Option<&Gauge> {
+        self.gauges.get(station)
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use sensorhub_core::Quantity;
 use sensorhub_store::time::format_rfc3339;
-use sensorhub_store::{RangeQuery, Store, StoreError, TimeSeries};
+use sensorhub_store::{RangeQuery, Store, StoreError, Theme, TimeSeries};
 use serde::Serialize;
 
 use crate::{PublicPolicy, QuantityPolicy};
@@ -15,9 +15,31 @@ use crate::{PublicPolicy, QuantityPolicy};
 #[derive(Debug, Clone, Serialize)]
 pub struct PublicStation {
     pub id: String,
+    /// The name for people: German (or the place's own), else the id.
+    pub name: String,
+    /// The English name, where one is given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_en: Option<String>,
+    pub description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description_en: Option<String>,
+    pub theme: Option<Theme>,
+    /// For a water gauge: the datum its `water_level` is measured from (`NHN`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datum: Option<String>,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
     pub latest: Vec<PublicValue>,
+}
+
+impl PublicStation {
+    /// The name in a language: English where given.
+    pub fn name_in(&self, english: bool) -> &str {
+        match (&self.name_en, english) {
+            (Some(en), true) => en,
+            _ => &self.name,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -57,10 +79,20 @@ pub async fn stations(
     // A station's position follows every series it has, shown now or not: a position that
     // changed while a count is suppressed would tell that the count is small.
     let mut series: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let gauges: Vec<&str> = registry
+        .iter()
+        .filter(|s| s.info.gauge.is_some())
+        .map(|s| s.id.as_str())
+        .collect();
     for value in store.latest().await? {
         let Some(values) = latest.get_mut(&value.station) else {
             continue;
         };
+        // A gauge shows its water level; the distance it is computed from stays with the
+        // technicians.
+        if value.quantity == "distance" && gauges.contains(&value.station.as_str()) {
+            continue;
+        }
         series
             .entry(value.station.clone())
             .or_default()
@@ -92,7 +124,19 @@ pub async fn stations(
                 (Some(lat), Some(lon)) => Some(coordinates.apply(lat, lon)),
                 _ => None,
             };
+            let info = s.info;
+            let given = |t: Option<String>| t.filter(|t| !t.trim().is_empty());
             PublicStation {
+                name: if info.name.trim().is_empty() {
+                    s.id.clone()
+                } else {
+                    info.name
+                },
+                name_en: given(info.name_en),
+                description: info.description,
+                description_en: given(info.description_en),
+                theme: info.theme,
+                datum: info.gauge.map(|g| g.datum),
                 id: s.id,
                 lat: position.map(|p| p.0),
                 lon: position.map(|p| p.1),

@@ -14,6 +14,7 @@ pub mod influx;
 mod model;
 mod reason;
 pub mod sqlite;
+mod station;
 pub mod time;
 
 use std::future::Future;
@@ -34,6 +35,7 @@ pub use model::{
 };
 pub use reason::DeadLetterReason;
 pub use sqlite::SqliteStore;
+pub use station::{Gauge, NotATheme, StationError, StationInfo, Theme};
 
 /// A stream of reading chunks from an export.
 pub type ExportStream = mpsc::Receiver<Result<Vec<Reading>, StoreError>>;

@@ -359,7 +359,8 @@ pub struct DeadLetterCount {
     pub count: u64,
 }
 
-/// A measuring place, as the public sees it: an id, a position and whether it is public.
+/// A measuring place: an id, whether it is public, a position (its own, else the average of
+/// its devices') and what people read about it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Station {
     pub id: String,
@@ -368,6 +369,8 @@ pub struct Station {
     pub lon: Option<f64>,
     /// How many registered devices report under this station.
     pub devices: u32,
+    /// Its name, description, theme and gauge datum (all empty without an entry).
+    pub info: crate::StationInfo,
 }
 
 /// The time resolution of a range query.

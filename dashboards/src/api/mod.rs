@@ -54,6 +54,8 @@ async fn stations_geojson(
     let points = stations.into_iter().filter_map(|s| {
         let mut properties = serde_json::Map::new();
         properties.insert("station".into(), serde_json::json!(s.id));
+        properties.insert("name".into(), serde_json::json!(s.name));
+        properties.insert("theme".into(), serde_json::json!(s.theme));
         properties.insert("latest".into(), serde_json::json!(s.latest));
         Some(sensorhub_policy::GeoPoint {
             lat: s.lat?,

@@ -109,17 +109,29 @@ async fn asset(Path(file): Path<String>) -> Response {
     }
 }
 
+/// How a value is shown: a gauge's water level in centimetres above its datum, as gauges
+/// report it; everything else in its quantity's unit. (factor, unit text)
+fn shown(lang: Lang, station: &PublicStation, quantity: &str, unit: &str) -> (f64, String) {
+    match (&station.datum, quantity) {
+        (Some(datum), "water_level") => (100.0, format!("cm {} {datum}", lang.t("über", "above"))),
+        _ => (1.0, unit.to_owned()),
+    }
+}
+
 /// Rows of current values; the live script updates them in place.
 fn value_rows(lang: Lang, station: &PublicStation, link: bool) -> Markup {
+    let name = station.name_in(lang == Lang::En);
     html! {
         @for v in &station.latest {
+            @let (factor, unit) = shown(lang, station, &v.quantity, &v.unit);
             // Outdated values say so in words, not by colour alone (WCAG 1.4.1).
-            tr data-station=(station.id) data-quantity=(v.quantity) class=[v.stale.then_some("stale")] {
+            tr data-station=(station.id) data-quantity=(v.quantity) data-scale=[(factor != 1.0).then_some(factor)]
+                class=[v.stale.then_some("stale")] {
                 @if link {
-                    td { a href={ "/stations/" (url_part(&station.id)) } { (station.id) } }
+                    td { a href={ "/stations/" (url_part(&station.id)) } { (name) } }
                 }
                 th scope="row" { (lang.t(&v.label_de, &v.label_en)) }
-                td.value { span.number { (number(lang, v.value)) } " " (v.unit) }
+                td.value { span.number { (number(lang, v.value * factor)) } " " (unit) }
                 td {
                     time datetime=(v.time) { (time_text(lang, &v.time)) }
                     @if v.stale {

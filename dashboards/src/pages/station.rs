@@ -162,10 +162,21 @@ fn render_station(
     histories: &[History],
 ) -> Markup {
     let id = &station.id;
+    let name = station.name_in(lang == Lang::En);
+    let description = match (&station.description_en, lang) {
+        (Some(en), Lang::En) => en.as_str(),
+        _ => station.description.as_str(),
+    };
     let path = format!("/stations/{}", url_part(id));
     let gap = gap_ms(range, state.http.stale_after.as_ms_i64());
     let main = html! {
-        h1 { (lang.t("Station", "Station")) " " (id) }
+        h1 { (name) }
+        @if !description.is_empty() {
+            p.description { (description) }
+        }
+        @if let Some(theme) = station.theme {
+            p.theme { (lang.t("Thema", "Theme")) ": " (lang.t(theme.label_de(), theme.label_en())) }
+        }
         @if let (Some(lat), Some(lon)) = (station.lat, station.lon) {
             p.position { (lang.t("Lage (gerundet)", "Position (rounded)")) ": " (lat) ", " (lon) }
         }
@@ -174,7 +185,7 @@ fn render_station(
             (live_controls(lang))
             div.scroll {
                 table id="current" {
-                    caption { (lang.t("Aktuelle Werte der Station", "Current values of station")) " " (id) }
+                    caption { (lang.t("Aktuelle Werte der Station", "Current values of station")) " " (name) }
                     thead {
                         tr {
                             th scope="col" { (lang.t("Messgröße", "Quantity")) }
@@ -204,7 +215,7 @@ fn render_station(
             }
         }
     };
-    let title = format!("{} {}", lang.t("Station", "Station"), station.id);
+    let title = name.to_owned();
     let frame = Frame {
         stylesheet: Some("/assets/vendor/uplot/uPlot.min.css"),
         scripts: &["vendor/uplot/uPlot.iife.min.js", "chart.js", "live.js"],

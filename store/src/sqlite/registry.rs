@@ -5,7 +5,9 @@ use rusqlite::{params, Connection, Row};
 
 use super::{optional, SqliteStore};
 use crate::error::Context;
-use crate::{AdminSession, AlertKind, Device, DeviceHealth, Station, StoreError};
+use crate::{
+    AdminSession, AlertKind, Device, DeviceHealth, Gauge, Station, StationInfo, StoreError,
+};
 
 const DEVICE_COLUMNS: &str =
     "dev_eui, name, station, device_type, lat, lon, public, dev_addr, nwk_s_key, app_s_key";
@@ -39,6 +41,34 @@ fn device_from_row(row: &Row<'_>) -> rusqlite::Result<Device> {
         dev_addr: parsed(row, 7)?,
         nwk_s_key: parsed(row, 8)?,
         app_s_key: parsed(row, 9)?,
+    })
+}
+
+const STATION_COLUMNS: &str = "s.station, s.name, s.name_en, s.description, s.description_en, \
+     s.theme, s.lat, s.lon, s.datum, s.sensor_height_m";
+
+/// A station entry from `STATION_COLUMNS`, starting at column `at`.
+fn station_info_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<StationInfo> {
+    let gauge = match (
+        row.get::<_, Option<String>>(at + 8)?,
+        row.get::<_, Option<f64>>(at + 9)?,
+    ) {
+        (Some(datum), Some(sensor_height_m)) => Some(Gauge {
+            datum,
+            sensor_height_m,
+        }),
+        _ => None,
+    };
+    Ok(StationInfo {
+        station: row.get(at)?,
+        name: row.get(at + 1)?,
+        name_en: row.get(at + 2)?,
+        description: row.get(at + 3)?,
+        description_en: row.get(at + 4)?,
+        theme: parsed(row, at + 5)?,
+        lat: row.get(at + 6)?,
+        lon: row.get(at + 7)?,
+        gauge,
     })
 }
 
@@ -340,23 +370,96 @@ impl SqliteStore {
     pub async fn stations(&self) -> Result<Vec<Station>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn
-                .prepare_cached(
-                    "SELECT station, MIN(public), AVG(lat), AVG(lon), COUNT(*)
-                     FROM devices GROUP BY station ORDER BY station",
-                )
+                .prepare_cached(&format!(
+                    "SELECT d.station, MIN(d.public), AVG(d.lat), AVG(d.lon), COUNT(*), {STATION_COLUMNS}
+                     FROM devices d LEFT JOIN stations s ON s.station = d.station
+                     GROUP BY d.station ORDER BY d.station"
+                ))
                 .during("list stations")?;
             let rows = stmt
                 .query_map([], |row| {
+                    let id: String = row.get(0)?;
+                    let info = match row.get::<_, Option<String>>(5)? {
+                        Some(_) => station_info_from_row(row, 5)?,
+                        None => StationInfo {
+                            station: id.clone(),
+                            ..StationInfo::default()
+                        },
+                    };
+                    // A station's own position comes first; else its devices' average.
+                    let (lat, lon) = match (info.lat, info.lon) {
+                        (Some(lat), Some(lon)) => (Some(lat), Some(lon)),
+                        _ => (row.get(2)?, row.get(3)?),
+                    };
                     Ok(Station {
-                        id: row.get(0)?,
+                        id,
                         public: row.get(1)?,
-                        lat: row.get(2)?,
-                        lon: row.get(3)?,
+                        lat,
+                        lon,
                         devices: row.get::<_, i64>(4)? as u32,
+                        info,
                     })
                 })
                 .during("list stations")?;
             rows.collect::<Result<_, _>>().during("list stations")
+        })
+        .await
+    }
+
+    /// Every station entry (name, theme, datum ...), by station id; also of stations that
+    /// have no device yet.
+    pub async fn station_infos(&self) -> Result<Vec<StationInfo>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {STATION_COLUMNS} FROM stations s ORDER BY s.station"
+                ))
+                .during("list station entries")?;
+            let rows = stmt
+                .query_map([], |row| station_info_from_row(row, 0))
+                .during("list station entries")?;
+            rows.collect::<Result<_, _>>()
+                .during("list station entries")
+        })
+        .await
+    }
+
+    /// Adds or replaces station entries, all or none.
+    pub async fn put_station_infos(&self, infos: Vec<StationInfo>) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            let tx = conn.transaction().during("begin stations")?;
+            for i in &infos {
+                tx.execute(
+                    "INSERT OR REPLACE INTO stations (station, name, name_en, description,
+                       description_en, theme, lat, lon, datum, sensor_height_m)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    params![
+                        i.station,
+                        i.name,
+                        i.name_en,
+                        i.description,
+                        i.description_en,
+                        i.theme.map(|t| t.as_str()),
+                        i.lat,
+                        i.lon,
+                        i.gauge.as_ref().map(|g| g.datum.as_str()),
+                        i.gauge.as_ref().map(|g| g.sensor_height_m),
+                    ],
+                )
+                .during("write station")?;
+            }
+            tx.commit().during("commit stations")
+        })
+        .await
+    }
+
+    /// Removes a station's entry (its devices and readings stay); whether there was one.
+    pub async fn remove_station_info(&self, station: &str) -> Result<bool, StoreError> {
+        let station = station.to_owned();
+        self.write(move |conn| {
+            conn.execute("DELETE FROM stations WHERE station = ?1", [station])
+                .map(|n| n > 0)
+                .during("remove station")
         })
         .await
     }

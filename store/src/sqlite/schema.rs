@@ -137,6 +137,20 @@ const MIGRATIONS: &[&str] = &[
         last_seen INTEGER NOT NULL,
         PRIMARY KEY (dev_eui, field)
     ) WITHOUT ROWID;",
+    // 9: stations as places: a name for people, a description, a theme, a position of their
+    // own, and for a gauge its datum and the sensor's height above it.
+    "CREATE TABLE stations (
+        station TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        name_en TEXT,
+        description TEXT NOT NULL DEFAULT '',
+        description_en TEXT,
+        theme TEXT,
+        lat REAL,
+        lon REAL,
+        datum TEXT,
+        sensor_height_m REAL
+    ) WITHOUT ROWID;",
 ];
 
 /// The schema version this build writes.

@@ -190,6 +190,52 @@ async fn registry_round_trips_and_one_private_device_hides_a_station() {
 }
 
 #[tokio::test]
+async fn station_entries_name_and_place_their_stations() {
+    let (_dir, store) = temp_store();
+    let mut d = device("0000000000000001", "pegel-wyk", true);
+    d.lat = Some(54.69123);
+    d.lon = Some(8.57456);
+    store.put_devices(vec![d]).await.unwrap();
+    // Without an entry: the id, the device's position.
+    let plain = &store.stations().await.unwrap()[0];
+    assert_eq!(
+        (plain.info.name_in(false), plain.lat),
+        ("pegel-wyk", Some(54.69123))
+    );
+    let entry = crate::StationInfo {
+        station: "pegel-wyk".into(),
+        name: "Pegel Wyk".into(),
+        name_en: Some("Wyk tide gauge".into()),
+        theme: Some(crate::Theme::Water),
+        lat: Some(54.6926),
+        lon: Some(8.5718),
+        gauge: Some(crate::Gauge {
+            datum: "NHN".into(),
+            sensor_height_m: 6.5,
+        }),
+        ..crate::StationInfo::default()
+    };
+    // An entry may come before any device of its station.
+    let future = crate::StationInfo {
+        station: "wetter-nebel".into(),
+        name: "Wetter Nebel".into(),
+        ..crate::StationInfo::default()
+    };
+    store
+        .put_station_infos(vec![entry.clone(), future.clone()])
+        .await
+        .unwrap();
+    let station = &store.stations().await.unwrap()[0];
+    assert_eq!(station.info, entry);
+    assert_eq!((station.lat, station.lon), (Some(54.6926), Some(8.5718)));
+    assert_eq!(station.info.name_in(true), "Wyk tide gauge");
+    assert_eq!(store.station_infos().await.unwrap(), vec![entry, future]);
+    assert!(store.remove_station_info("wetter-nebel").await.unwrap());
+    assert!(!store.remove_station_info("wetter-nebel").await.unwrap());
+    assert_eq!(store.station_infos().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn uplinks_commit_with_readings() {
     let (_dir, store) = temp_store();
     store

@@ -1,0 +1,128 @@
+//! Stations as places, through the public interface: `sensorhub stations` names and places a
+//! station and gives a gauge its datum; a distance sensor's uplink (Dragino LDDS75, the
+//! vendor's frame layout) through a real Mosquitto then becomes a water level above the datum,
+//! which the API and the pages show under the station's name, while the distance stays off
+//! every public answer.
+
+mod common;
+
+use std::time::Duration;
+
+use base64::Engine;
+use common::{fixture, http_get, publish_all, wait_for, Mosquitto, Sensorhub};
+use serde_json::Value;
+
+const EUI: &str = "0505050505050505";
+
+/// An LDDS75 uplink (fPort 2): battery 3.2 V, distance `mm`, no interrupt, no probe.
+fn ldds75_uplink(mm: u16) -> (String, Vec<u8>) {
+    let battery: u16 = 3200;
+    let mut payload = battery.to_be_bytes().to_vec();
+    payload.extend(mm.to_be_bytes());
+    payload.extend([0x00, 0x00, 0x00, 0x00]);
+    let mut event: Value = serde_json::from_str(&fixture("chirpstack-v4-up.json")).unwrap();
+    event["deviceInfo"]["devEui"] = EUI.into();
+    event["fPort"] = 2.into();
+    event["data"] = base64::engine::general_purpose::STANDARD
+        .encode(payload)
+        .into();
+    event["time"] = sensorhub_store::time::format_rfc3339(sensorhub_store::time::now_ms()).into();
+    let topic = format!("application/17c82e96-be03-4f38-aef3-f83d48582d97/device/{EUI}/event/up");
+    (topic, serde_json::to_vec(&event).unwrap())
+}
+
+#[test]
+fn a_named_gauge_publishes_its_water_level_above_the_datum() {
+    let broker = Mosquitto::start();
+    let mut hub = Sensorhub::new(&broker.url(), "stations");
+    hub.register_as(EUI, "pegel-wyk", "dragino-ldds75", true);
+    hub.ok(&[
+        "stations",
+        "add",
+        "--station",
+        "pegel-wyk",
+        "--name",
+        "Pegel Wyk",
+        "--name-en",
+        "Wyk tide gauge",
+        "--description",
+        "Am Fähranleger",
+        "--theme",
+        "wasser",
+        "--datum",
+        "NHN",
+        "--sensor-height-m",
+        "6.5",
+    ]);
+    // A station id that is no plain word is refused, and so is half a gauge.
+    assert!(!hub
+        .cli(&["stations", "add", "--station", "Pegel Wyk"])
+        .status
+        .success());
+    assert!(!hub
+        .cli(&["stations", "add", "--station", "p", "--datum", "NHN"])
+        .status
+        .success());
+    hub.start();
+    // 5.25 m down to the water from 6.5 m above NHN: 1.25 m above NHN.
+    publish_all(&broker.url(), &[ldds75_uplink(5250)]);
+    let station = wait_for("the gauge's water level", Duration::from_secs(20), || {
+        let r = http_get(hub.http_port, "/api/v1/stations/pegel-wyk", "")?;
+        let v: Value = serde_json::from_str(&r.body).ok()?;
+        (v["latest"]
+            .as_array()?
+            .iter()
+            .any(|l| l["quantity"] == "water_level"))
+        .then_some(v)
+    });
+    assert_eq!(station["name"], "Pegel Wyk");
+    assert_eq!(station["name_en"], "Wyk tide gauge");
+    assert_eq!(station["theme"], "wasser");
+    assert_eq!(station["datum"], "NHN");
+    let latest = station["latest"].as_array().unwrap();
+    let level = latest
+        .iter()
+        .find(|l| l["quantity"] == "water_level")
+        .unwrap();
+    assert_eq!(level["value"], 1.25);
+    assert_eq!(level["unit"], "m");
+    for hidden in ["distance", "battery_voltage"] {
+        assert!(
+            latest.iter().all(|l| l["quantity"] != hidden),
+            "{hidden} is public: {latest:?}"
+        );
+    }
+    // The distance stays with the technicians.
+    let stored = hub.readings(EUI);
+    assert!(stored
+        .iter()
+        .any(|r| r["quantity"] == "distance" && r["value"] == 5.25));
+
+    let page = http_get(hub.http_port, "/stations/pegel-wyk", "")
+        .unwrap()
+        .body;
+    assert!(page.contains("<h1>Pegel Wyk</h1>"), "{page}");
+    assert!(page.contains("125</span> cm über NHN"), "{page}");
+    let english = http_get(hub.http_port, "/stations/pegel-wyk?lang=en", "")
+        .unwrap()
+        .body;
+    assert!(english.contains("<h1>Wyk tide gauge</h1>"));
+    let overview = http_get(hub.http_port, "/", "").unwrap().body;
+    assert!(overview.contains(">Pegel Wyk</a>"));
+    let geo: Value = serde_json::from_str(
+        &http_get(hub.http_port, "/api/v1/stations.geojson", "")
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    assert_eq!(geo["features"][0]["properties"]["name"], "Pegel Wyk");
+
+    // The entries leave and come back as CSV, unchanged.
+    let csv = hub.ok(&["stations", "export"]);
+    assert!(csv.starts_with("station,name,name_en,description,description_en,theme,lat,lon"));
+    let file = hub.dir.path().join("stations.csv");
+    std::fs::write(&file, &csv).unwrap();
+    hub.ok(&["stations", "remove", "pegel-wyk"]);
+    hub.ok(&["stations", "import", file.to_str().unwrap()]);
+    assert_eq!(hub.ok(&["stations", "export"]), csv);
+}
