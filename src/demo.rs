@@ -27,6 +27,92 @@ pub struct DemoOptions {
     pub data_dir: PathBuf,
 }
 
+/// Places on Föhr and Amrum for the simulator's first six stations: names, themes, and for
+/// the gauges their datum (the distance sensor 5.5 m above NHN, so the simulated tide of 2.6 to
+/// 5.4 m down to the water reads as 0.1 to 2.9 m above NHN).
+pub fn station_entries(nodes: usize) -> Vec<sensorhub_store::StationInfo> {
+    use sensorhub_store::{Gauge, StationInfo, Theme};
+    let gauge = || {
+        Some(Gauge {
+            datum: "NHN".into(),
+            sensor_height_m: 5.5,
+        })
+    };
+    let places = [
+        (
+            "wetter-01",
+            "Wetter Wyk",
+            "Wyk weather",
+            "Am Hafen von Wyk auf Föhr",
+            "At the harbour of Wyk on Föhr",
+            Theme::Weather,
+            None,
+        ),
+        (
+            "wetter-02",
+            "Wetter Nieblum",
+            "Nieblum weather",
+            "Ortsmitte Nieblum, Föhr",
+            "Centre of Nieblum, Föhr",
+            Theme::Weather,
+            None,
+        ),
+        (
+            "pegel-03",
+            "Pegel Wyk",
+            "Wyk tide gauge",
+            "Am Fähranleger in Wyk auf Föhr",
+            "At the ferry pier of Wyk on Föhr",
+            Theme::Water,
+            gauge(),
+        ),
+        (
+            "wetter-04",
+            "Wetter Norddorf",
+            "Norddorf weather",
+            "Norddorf auf Amrum",
+            "Norddorf on Amrum",
+            Theme::Weather,
+            None,
+        ),
+        (
+            "wetter-05",
+            "Wetter Nebel",
+            "Nebel weather",
+            "Nebel auf Amrum",
+            "Nebel on Amrum",
+            Theme::Weather,
+            None,
+        ),
+        (
+            "pegel-06",
+            "Pegel Wittdün",
+            "Wittdün tide gauge",
+            "Hafen Wittdün auf Amrum",
+            "Wittdün harbour on Amrum",
+            Theme::Water,
+            gauge(),
+        ),
+    ];
+    places
+        .into_iter()
+        .take(nodes)
+        .map(
+            |(station, name, name_en, description, description_en, theme, gauge)| StationInfo {
+                station: station.into(),
+                name: name.into(),
+                name_en: Some(name_en.into()),
+                description: description.into(),
+                description_en: Some(description_en.into()),
+                theme: Some(theme),
+                lat: None,
+                lon: None,
+                gauge,
+            },
+        )
+        .collect()
+}
+
 /// The simulator's nodes as registry entries: every station public, as a demo should show.
 pub fn registry_entries(nodes: usize) -> Vec<Device> {
     sim::devices(nodes)
@@ -166,6 +252,10 @@ pub async fn run(options: DemoOptions) -> Result<()> {
     store
         .state()
         .put_devices(registry_entries(options.nodes))
+        .await?;
+    store
+        .state()
+        .put_station_infos(station_entries(options.nodes))
         .await?;
 
     let (shutdown, _trigger) = Shutdown::on_signal();

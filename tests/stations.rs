@@ -102,7 +102,7 @@ fn a_named_gauge_publishes_its_water_level_above_the_datum() {
         .unwrap()
         .body;
     assert!(page.contains("<h1>Pegel Wyk</h1>"), "{page}");
-    assert!(page.contains("125</span> cm über NHN"), "{page}");
+    assert!(page.contains(">125</span> cm über NHN"), "{page}");
     let english = http_get(hub.http_port, "/stations/pegel-wyk?lang=en", "")
         .unwrap()
         .body;

@@ -25,7 +25,8 @@
     document.querySelectorAll(selector).forEach(function (row) {
       var time = row.querySelector("time");
       if (time && time.getAttribute("datetime") === v.time) { return; }
-      row.querySelector(".number").textContent = numberFormat.format(v.value * Number(row.getAttribute("data-scale") || 1));
+      var scale = row.getAttribute("data-scale");
+      row.querySelector(".number").textContent = numberFormat.format(scale ? Math.round(v.value * Number(scale)) : v.value);
       if (time) {
         time.setAttribute("datetime", v.time);
         time.textContent = timeFormat.format(new Date(v.time));

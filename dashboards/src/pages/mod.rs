@@ -131,7 +131,8 @@ fn value_rows(lang: Lang, station: &PublicStation, link: bool) -> Markup {
                     td { a href={ "/stations/" (url_part(&station.id)) } { (name) } }
                 }
                 th scope="row" { (lang.t(&v.label_de, &v.label_en)) }
-                td.value { span.number { (number(lang, v.value * factor)) } " " (unit) }
+                // Gauges report whole centimetres.
+                td.value { span.number { (number(lang, if factor == 1.0 { v.value } else { (v.value * factor).round() })) } " " (unit) }
                 td {
                     time datetime=(v.time) { (time_text(lang, &v.time)) }
                     @if v.stale {
