@@ -148,7 +148,8 @@ impl Range {
         match self {
             Range::Day => Resolution::QuarterHour,
             Range::Week => Resolution::Hour,
-            Range::Month => Resolution::Day,
+            // 720 points: a sensor's day-to-day shape stays visible over a month.
+            Range::Month => Resolution::Hour,
         }
     }
 }

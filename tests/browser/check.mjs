@@ -142,6 +142,8 @@ try {
   const charts = await page.$$eval("figure.chart", (figs) => figs.map((f) => ({
     table: f.getAttribute("data-table"),
     drawn: Number(f.getAttribute("data-drawn")),
+    window: [Date.parse(f.getAttribute("data-since")) / 1000, Date.parse(f.getAttribute("data-until")) / 1000],
+    axis: [Number(f.getAttribute("data-x-min")), Number(f.getAttribute("data-x-max"))],
     described: document.getElementById(f.getAttribute("aria-describedby"))?.textContent || "",
   })));
   ok(charts.length >= 2, charts.length + " charts on the station page");
@@ -149,7 +151,26 @@ try {
     const rows = await page.locator("#" + c.table + " tbody tr").count();
     ok(rows > 0 && rows === c.drawn, "chart " + c.table + " has its data table (" + rows + " rows, " + c.drawn + " points)");
     ok(c.described.length > 20, "chart " + c.table + " has a text summary");
+    // The x-axis is the window the page names, within 2 % of its length, whatever the data.
+    const span = c.window[1] - c.window[0];
+    ok(span > 0 && Math.abs(c.axis[0] - c.window[0]) <= 0.02 * span && Math.abs(c.axis[1] - c.window[1]) <= 0.02 * span,
+      "chart " + c.table + " shows its window (" + c.axis + " for " + c.window + ")");
   }
+  // A week's window with a day of data: the axis still spans the week.
+  await page.goto(base + "/stations/" + station + "?range=7d");
+  await page.waitForSelector("figure.chart[data-x-min]");
+  const weekly = await page.$$eval("figure.chart", (figs) => figs.map((f) => ({
+    table: f.getAttribute("data-table"),
+    window: [Date.parse(f.getAttribute("data-since")) / 1000, Date.parse(f.getAttribute("data-until")) / 1000],
+    axis: [Number(f.getAttribute("data-x-min")), Number(f.getAttribute("data-x-max"))],
+  })));
+  for (const c of weekly) {
+    const span = c.window[1] - c.window[0];
+    ok(span > 6 * 86400 && Math.abs(c.axis[0] - c.window[0]) <= 0.02 * span && Math.abs(c.axis[1] - c.window[1]) <= 0.02 * span,
+      "7-day chart " + c.table + " spans the week (" + c.axis + " for " + c.window + ")");
+  }
+  await page.goto(base + "/stations/" + station);
+  await page.waitForSelector("figure.chart[data-drawn]");
   const csv = await page.getAttribute("a[download]", "href");
   const download = await page.request.get(base + csv);
   ok(download.status() === 200 && (await download.text()).startsWith("time,station,quantity"), "CSV download " + csv);

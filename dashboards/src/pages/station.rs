@@ -20,13 +20,26 @@ pub(super) async fn station_page(
         if let Some(h) =
             public::history(&state, &station.id, &v.quantity, span.0, span.1, span.2).await?
         {
-            histories.push(h);
+            histories.push(as_shown(lang, &station, h));
         }
     }
     Ok(page(
         &query,
         render_station(&state, lang, &station, range, &histories),
     ))
+}
+
+/// A history in the unit the page shows it in (a gauge's level in cm above its datum).
+fn as_shown(lang: Lang, station: &PublicStation, mut h: History) -> History {
+    let (factor, unit) = shown(lang, station, &h.quantity, &h.unit);
+    if factor != 1.0 {
+        let scale = |v: f64| (v * factor * 100.0).round() / 100.0;
+        for p in &mut h.points {
+            (p.mean, p.min, p.max) = (scale(p.mean), scale(p.min), scale(p.max));
+        }
+        h.unit = unit;
+    }
+    h
 }
 
 fn not_found_page(state: &AppState, lang: Lang) -> Response {
@@ -58,7 +71,7 @@ pub(super) fn gap_ms(range: Range, stale_ms: i64) -> i64 {
     let step = match range {
         Range::Day => 900_000,
         Range::Week => 3_600_000,
-        Range::Month => 86_400_000,
+        Range::Month => 3_600_000,
     };
     (4 * step).max(stale_ms)
 }
@@ -224,16 +237,27 @@ fn render_station(
     layout::resident(state, lang, &frame, main)
 }
 
+/// Whether zero means something on a quantity's axis (counts, precipitation), so that its
+/// chart starts there; other charts follow their data.
+fn from_zero(quantity: &str) -> bool {
+    sensorhub_policy::is_people_count(quantity)
+        || quantity.starts_with("precipitation")
+        || quantity.ends_with("_count")
+}
+
 /// One quantity's history: the summary, the chart, its data table and the CSV link.
 fn history_section(lang: Lang, h: &History, range: Range, gap: i64, path: &str) -> Markup {
     let q = &h.quantity;
     let label = lang.t(&h.label_de, &h.label_en);
+    let unit = &h.unit;
     html! {
         section.history aria-labelledby={ "h-" (q) } {
             h3 id={ "h-" (q) } { (label) }
             p.summary id={ "summary-" (q) } { (summary(lang, h, range, gap)) }
-            figure.chart data-table={ "table-" (q) } data-label=(label) data-unit=(h.unit)
-                data-gap=(gap / 1000) aria-describedby={ "summary-" (q) } {
+            // The chart's x-axis is the window (`data-since` to `data-until`), not the data.
+            figure.chart data-table={ "table-" (q) } data-label=(label) data-unit=(unit)
+                data-gap=(gap / 1000) data-since=(h.since) data-until=(h.until)
+                data-zero=[from_zero(q).then_some("true")] aria-describedby={ "summary-" (q) } {
                 div.chart-canvas aria-hidden="true" {}
                 figcaption {
                     (lang.t(
@@ -248,7 +272,7 @@ fn history_section(lang: Lang, h: &History, range: Range, gap: i64, path: &str) 
                     table id={ "table-" (q) } class="data-table" {
                         caption {
                             (lang.t("Datentabelle", "Data table")) ": " (label) ", "
-                            (range_label(lang, range)) " (" (h.unit) ")"
+                            (range_label(lang, range)) " (" (unit) ")"
                         }
                         thead {
                             tr {
@@ -260,7 +284,7 @@ fn history_section(lang: Lang, h: &History, range: Range, gap: i64, path: &str) 
                         }
                         tbody {
                             @for p in &h.points {
-                                tr data-t=(p.time) data-v=(p.mean) {
+                                tr data-t=(p.time) data-v=(p.mean) data-min=(p.min) data-max=(p.max) {
                                     th scope="row" { time datetime=(p.time) { (time_text(lang, &p.time)) } }
                                     td { (number(lang, p.mean)) }
                                     td { (number(lang, p.min)) }
