@@ -48,6 +48,7 @@ try {
   const pages = [
     "/", "/?lang=en", "/stations/" + station, "/stations/" + station + "?range=7d&lang=en",
     "/daten?lang=de", "/data?lang=en", "/barrierefreiheit?lang=de", "/accessibility?lang=en",
+    "/embed/stations/" + station, "/embed/stations/" + station + "?lang=en", "/embed/map", "/embed/map?lang=en",
   ];
   for (const path of pages) {
     const response = await page.goto(base + path);
@@ -61,6 +62,23 @@ try {
     await axe(page, path);
   }
   ok(errors.length === 0, "no script errors (" + errors.join("; ") + ")");
+
+  // The embed pages load in a frame of an allowed origin ('self' here) ...
+  await page.goto(base + "/daten");
+  await page.evaluate((src) => {
+    const frame = document.createElement("iframe");
+    frame.src = src;
+    frame.title = "embed";
+    document.body.appendChild(frame);
+  }, "/embed/stations/" + station);
+  const embedded = page.frameLocator("iframe[title=embed]");
+  await embedded.locator("h1").waitFor();
+  ok((await embedded.locator("tr[data-quantity]").count()) > 0, "the station embed shows its values in a frame");
+  // ... and every other origin is refused by the header; the technicians' pages by everyone.
+  const embedHeaders = (await page.request.get(base + "/embed/map")).headers();
+  ok(/frame-ancestors 'self'/.test(embedHeaders["content-security-policy"] || ""), "embeds may be framed by the allowed origins only");
+  const adminHeaders = (await page.request.get(base + "/admin/login")).headers();
+  ok(/frame-ancestors 'none'/.test(adminHeaders["content-security-policy"] || ""), "the technicians' pages are never framed");
 
   // The map shows the public station.
   await page.goto(base + "/?lang=de");

@@ -113,6 +113,37 @@ pub(crate) fn resident(state: &AppState, lang: Lang, frame: &Frame<'_>, main: Ma
     }
 }
 
+/// The frame of a page for an iframe: no menu, the licence and where the data comes from.
+pub(crate) fn embedded(state: &AppState, lang: Lang, frame: &Frame<'_>, main: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (frame.title) " – " (state.http.site_name) }
+                link rel="icon" href="/assets/favicon.svg" type="image/svg+xml";
+                link rel="stylesheet" href="/assets/style.css";
+                @if let Some(css) = frame.stylesheet {
+                    link rel="stylesheet" href=(css);
+                }
+            }
+            body.embed {
+                main id="main" { (main) }
+                footer {
+                    p {
+                        (licence(state, lang)) ". "
+                        a href=(frame.path) target="_top" { (state.http.site_name) }
+                    }
+                }
+                @for script in frame.scripts {
+                    script src={ "/assets/" (script) } defer {}
+                }
+            }
+        }
+    }
+}
+
 /// The frame of the technicians' pages (not indexed, with the admin stylesheet).
 pub(crate) fn admin(lang: Lang, title: &str, main: Markup) -> Markup {
     let other = lang.other().code();

@@ -5,7 +5,7 @@
 //! Pages: `/` (map and list of stations with current values), `/stations/{id}` (current values,
 //! history charts each with its data table and a text summary, CSV download), `/daten` or
 //! `/data` (data, licence, portal), `/barrierefreiheit` or `/accessibility` (accessibility
-//! statement).
+//! statement), and for iframes `/embed/stations/{id}` and `/embed/map`.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -29,6 +29,9 @@ use info::{accessibility_page, data_page};
 mod overview;
 use overview::overview;
 
+mod embed;
+use embed::{embed_map, embed_station};
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(overview))
@@ -38,6 +41,8 @@ pub fn routes() -> Router<AppState> {
         .route("/data", get(data_page))
         .route("/barrierefreiheit", get(accessibility_page))
         .route("/accessibility", get(accessibility_page))
+        .route("/embed/stations/{id}", get(embed_station))
+        .route("/embed/map", get(embed_map))
         .route("/assets/{*file}", get(asset))
 }
 
