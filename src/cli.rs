@@ -221,6 +221,10 @@ pub(crate) enum StationsCommand {
         /// For a water gauge: the distance sensor's height above the datum, in metres.
         #[arg(long, allow_hyphen_values = true, requires = "datum")]
         sensor_height_m: Option<f64>,
+        /// A level that means something, in the quantity's unit, repeatable:
+        /// `water_level>2.5=erhöht/elevated`.
+        #[arg(long = "level", value_parser = level)]
+        levels: Vec<sensorhub_store::Level>,
     },
     /// List the station entries.
     List {
@@ -406,4 +410,9 @@ fn interval(text: &str) -> Result<HumanDuration, String> {
             "`{text}` is not a duration such as 500ms, 10s, 5m or 1h"
         )),
     }
+}
+
+/// `--level QUANTITY>VALUE=WORD/WORD_EN`.
+fn level(text: &str) -> Result<sensorhub_store::Level, String> {
+    sensorhub_store::Level::parse(text).map_err(|e| e.to_string())
 }

@@ -381,6 +381,7 @@ async fn stations_command(command: StationsCommand) -> Result<()> {
             lon,
             datum,
             sensor_height_m,
+            levels,
         } => {
             let config = Config::load(&config.config)?;
             let info = sensorhub_store::StationInfo {
@@ -393,6 +394,7 @@ async fn stations_command(command: StationsCommand) -> Result<()> {
                 lat,
                 lon,
                 gauge: stations::gauge(datum, sensor_height_m)?,
+                levels,
             }
             .validate()?;
             let id = info.station.clone();

@@ -31,7 +31,13 @@ pub struct DemoOptions {
 /// the gauges their datum (the distance sensor 5.5 m above NHN, so the simulated tide of 2.6 to
 /// 5.4 m down to the water reads as 0.1 to 2.9 m above NHN).
 pub fn station_entries(nodes: usize) -> Vec<sensorhub_store::StationInfo> {
-    use sensorhub_store::{Gauge, StationInfo, Theme};
+    use sensorhub_store::{Gauge, Level, StationInfo, Theme};
+    let level = |quantity: &str, above: f64, de: &str, en: &str| Level {
+        quantity: quantity.into(),
+        above,
+        label_de: de.into(),
+        label_en: en.into(),
+    };
     let gauge = || {
         Some(Gauge {
             datum: "NHN".into(),
@@ -107,6 +113,16 @@ pub fn station_entries(nodes: usize) -> Vec<sensorhub_store::StationInfo> {
                 theme: Some(theme),
                 lat: None,
                 lon: None,
+                // The simulated tide reaches both within a day; real thresholds are the
+                // authorities' to set (for the North Sea coast, the BSH's).
+                levels: if gauge.is_some() {
+                    vec![
+                        level("water_level", 2.3, "erhöht", "elevated"),
+                        level("water_level", 2.7, "Sturmflut", "storm surge"),
+                    ]
+                } else {
+                    Vec::new()
+                },
                 gauge,
             },
         )

@@ -1,6 +1,7 @@
 //! Station entries on the command line: `sensorhub stations add|list|import|export|remove`,
 //! CSV (columns `station,name,name_en,description,description_en,theme,lat,lon`, and for a
-//! gauge `datum,sensor_height_m`) or JSON (an array of entries).
+//! gauge `datum,sensor_height_m`, and `levels` as `QUANTITY>VALUE=WORD/WORD_EN` separated by
+//! `;`) or JSON (an array of entries).
 
 use std::io::Write;
 use std::path::Path;
@@ -12,7 +13,7 @@ use serde::Deserialize;
 use crate::cli::{ImportFormat, ListFormat};
 
 /// The CSV columns, in order.
-pub const CSV_COLUMNS: [&str; 10] = [
+pub const CSV_COLUMNS: [&str; 11] = [
     "station",
     "name",
     "name_en",
@@ -23,6 +24,7 @@ pub const CSV_COLUMNS: [&str; 10] = [
     "lon",
     "datum",
     "sensor_height_m",
+    "levels",
 ];
 
 #[derive(Deserialize)]
@@ -46,6 +48,8 @@ struct CsvRow {
     datum: String,
     #[serde(default)]
     sensor_height_m: String,
+    #[serde(default)]
+    levels: String,
 }
 
 fn text(t: &str) -> Option<String> {
@@ -90,6 +94,12 @@ fn from_row(row: CsvRow) -> Result<StationInfo> {
             text(&row.datum),
             number("sensor_height_m", &row.sensor_height_m)?,
         )?,
+        levels: row
+            .levels
+            .split(';')
+            .filter(|l| !l.trim().is_empty())
+            .map(sensorhub_store::Level::parse)
+            .collect::<Result<_, _>>()?,
     };
     Ok(info.validate()?)
 }
@@ -172,6 +182,11 @@ pub fn write(entries: &[StationInfo], format: ListFormat, out: &mut dyn Write) -
                         .map(|g| g.datum.clone())
                         .unwrap_or_default(),
                     num(s.gauge.as_ref().map(|g| g.sensor_height_m)),
+                    s.levels
+                        .iter()
+                        .map(|l| l.to_string())
+                        .collect::<Vec<_>>()
+                        .join(";"),
                 ])?;
             }
             writer.flush()?;
@@ -207,15 +222,18 @@ mod tests {
         let path = dir.path().join("stations.csv");
         std::fs::write(
             &path,
-            "station,name,name_en,description,description_en,theme,lat,lon,datum,sensor_height_m\n\
-             pegel-wyk,\"Pegel Wyk, Hafen\",Wyk tide gauge,Am Fähranleger,,wasser,54.6926,8.5718,NHN,6.5\n\
-             strand-nord,Strand Nord,,,,visitors,,,,\n",
+            "station,name,name_en,description,description_en,theme,lat,lon,datum,sensor_height_m,levels\n\
+             pegel-wyk,\"Pegel Wyk, Hafen\",Wyk tide gauge,Am Fähranleger,,wasser,54.6926,8.5718,NHN,6.5,water_level>2.5=erhöht/elevated;water_level>3.5=Sturmflut/storm surge\n\
+             strand-nord,Strand Nord,,,,visitors,,,,,\n",
         )
         .unwrap();
         let entries = read_file(&path, None).unwrap();
         assert_eq!(entries[0].name, "Pegel Wyk, Hafen");
         assert_eq!(entries[0].gauge.as_ref().unwrap().sensor_height_m, 6.5);
         assert_eq!(entries[1].theme, Some(sensorhub_store::Theme::Visitors));
+        let (rank, level) = entries[0].level_of("water_level", 3.6).unwrap();
+        assert_eq!((rank, level.label_en.as_str()), (2, "storm surge"));
+        assert!(entries[0].level_of("water_level", 2.4).is_none());
         let mut out = Vec::new();
         write(&entries, ListFormat::Csv, &mut out).unwrap();
         std::fs::write(&path, &out).unwrap();

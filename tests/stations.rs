@@ -53,6 +53,10 @@ fn a_named_gauge_publishes_its_water_level_above_the_datum() {
         "NHN",
         "--sensor-height-m",
         "6.5",
+        "--level",
+        "water_level>1=erhöht/elevated",
+        "--level",
+        "water_level>2=Sturmflut/storm surge",
     ]);
     // A station id that is no plain word is refused, and so is half a gauge.
     assert!(!hub
@@ -103,6 +107,17 @@ fn a_named_gauge_publishes_its_water_level_above_the_datum() {
         .body;
     assert!(page.contains("<h1>Pegel Wyk</h1>"), "{page}");
     assert!(page.contains(">125</span> cm über NHN"), "{page}");
+    // 1.25 m reaches the first level, not the second: said in words, coloured by rank.
+    assert!(
+        page.contains(r#"<strong class="level level-1">erhöht</strong>"#),
+        "{page}"
+    );
+    assert!(
+        page.contains("zuständigen Behörden"),
+        "the note on official warnings"
+    );
+    assert_eq!(level["level"]["label_en"], "elevated");
+    assert_eq!(station["levels"].as_array().unwrap().len(), 2);
     let english = http_get(hub.http_port, "/stations/pegel-wyk?lang=en", "")
         .unwrap()
         .body;

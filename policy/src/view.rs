@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use sensorhub_core::Quantity;
 use sensorhub_store::time::format_rfc3339;
-use sensorhub_store::{RangeQuery, Store, StoreError, Theme, TimeSeries};
+use sensorhub_store::{Level, RangeQuery, Store, StoreError, Theme, TimeSeries};
 use serde::Serialize;
 
 use crate::{PublicPolicy, QuantityPolicy};
@@ -30,6 +30,9 @@ pub struct PublicStation {
     pub lat: Option<f64>,
     pub lon: Option<f64>,
     pub latest: Vec<PublicValue>,
+    /// Levels that mean something, per quantity (in the quantity's unit).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<Level>,
 }
 
 impl PublicStation {
@@ -53,6 +56,17 @@ pub struct PublicValue {
     pub time: String,
     /// Older than `http.stale_after`: shown as outdated.
     pub stale: bool,
+    /// The highest of the station's levels of this quantity the value reaches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<PublicLevel>,
+}
+
+/// A level a value reached: its rank among the quantity's levels (1 the lowest) and its words.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicLevel {
+    pub rank: usize,
+    pub label_de: String,
+    pub label_en: String,
 }
 
 /// Public stations with their latest values, ordered by id, through the publication policy:
@@ -84,6 +98,8 @@ pub async fn stations(
         .filter(|s| s.info.gauge.is_some())
         .map(|s| s.id.as_str())
         .collect();
+    let infos: BTreeMap<&str, &sensorhub_store::StationInfo> =
+        registry.iter().map(|s| (s.id.as_str(), &s.info)).collect();
     for value in store.latest().await? {
         let Some(values) = latest.get_mut(&value.station) else {
             continue;
@@ -104,7 +120,16 @@ pub async fn stations(
             continue;
         };
         let quantity = Quantity::by_name(&value.quantity);
+        let level = infos
+            .get(value.station.as_str())
+            .and_then(|info| info.level_of(&value.quantity, v))
+            .map(|(rank, l)| PublicLevel {
+                rank,
+                label_de: l.label_de.clone(),
+                label_en: l.label_en.clone(),
+            });
         values.push(PublicValue {
+            level,
             label_de: quantity.map_or(value.quantity.clone(), |q| q.label_de.to_owned()),
             label_en: quantity.map_or(value.quantity.clone(), |q| q.label_en.to_owned()),
             quantity: value.quantity,
@@ -137,6 +162,7 @@ pub async fn stations(
                 description_en: given(info.description_en),
                 theme: info.theme,
                 datum: info.gauge.map(|g| g.datum),
+                levels: info.levels,
                 id: s.id,
                 lat: position.map(|p| p.0),
                 lon: position.map(|p| p.1),

@@ -35,7 +35,7 @@ pub use model::{
 };
 pub use reason::DeadLetterReason;
 pub use sqlite::SqliteStore;
-pub use station::{Gauge, NotATheme, StationError, StationInfo, Theme};
+pub use station::{Gauge, Level, NotATheme, StationError, StationInfo, Theme};
 
 /// A stream of reading chunks from an export.
 pub type ExportStream = mpsc::Receiver<Result<Vec<Reading>, StoreError>>;

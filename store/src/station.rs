@@ -118,6 +118,47 @@ impl Gauge {
     }
 }
 
+/// A level of one quantity that means something to residents: from `above` (in the quantity's
+/// unit) upwards the value is `label_de` / `label_en`. A station's levels of a quantity rank
+/// by `above`; the highest one reached is shown, in words and colour.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Level {
+    pub quantity: String,
+    pub above: f64,
+    pub label_de: String,
+    pub label_en: String,
+}
+
+impl Level {
+    /// `water_level>2.5=erhöht/elevated`, as the command line and the CSV write it.
+    pub fn parse(text: &str) -> Result<Level, StationError> {
+        let bad = || StationError::Level(text.to_owned());
+        let (quantity, rest) = text.split_once('>').ok_or_else(bad)?;
+        let (above, labels) = rest.split_once('=').ok_or_else(bad)?;
+        let (de, en) = labels.split_once('/').unwrap_or((labels, labels));
+        let level = Level {
+            quantity: quantity.trim().to_owned(),
+            above: above.trim().replace(',', ".").parse().map_err(|_| bad())?,
+            label_de: de.trim().to_owned(),
+            label_en: en.trim().to_owned(),
+        };
+        if level.quantity.is_empty() || level.label_de.is_empty() || !level.above.is_finite() {
+            return Err(bad());
+        }
+        Ok(level)
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}>{}={}/{}",
+            self.quantity, self.above, self.label_de, self.label_en
+        )
+    }
+}
+
 /// What people read about a station. Everything but the id is optional: a station without
 /// its own entry is shown under its id, at its devices' position.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -136,6 +177,8 @@ pub struct StationInfo {
     pub lon: Option<f64>,
     /// For a water gauge: its datum.
     pub gauge: Option<Gauge>,
+    /// Levels that mean something, per quantity.
+    pub levels: Vec<Level>,
 }
 
 /// Why a station entry is refused.
@@ -154,6 +197,12 @@ pub enum StationError {
     Gauge,
     #[error("{0}: at most 500 characters")]
     TooLong(&'static str),
+    #[error(
+        "level `{0}`: write QUANTITY>VALUE=WORD/WORD_EN, such as water_level>2.5=erhöht/elevated"
+    )]
+    Level(String),
+    #[error("levels: at most 8, and the words at most 40 characters")]
+    TooManyLevels,
 }
 
 impl StationInfo {
@@ -188,7 +237,36 @@ impl StationInfo {
                 return Err(StationError::TooLong(field));
             }
         }
+        if self.levels.len() > 8
+            || self
+                .levels
+                .iter()
+                .any(|l| l.label_de.chars().count() > 40 || l.label_en.chars().count() > 40)
+        {
+            return Err(StationError::TooManyLevels);
+        }
+        for l in &self.levels {
+            if !l.above.is_finite() || l.label_de.trim().is_empty() || l.quantity.is_empty() {
+                return Err(StationError::Level(l.to_string()));
+            }
+        }
         Ok(self)
+    }
+
+    /// The highest level of `quantity` that `value` reaches, with its rank (1 for the lowest).
+    pub fn level_of(&self, quantity: &str, value: f64) -> Option<(usize, &Level)> {
+        let mut levels: Vec<&Level> = self
+            .levels
+            .iter()
+            .filter(|l| l.quantity == quantity)
+            .collect();
+        levels.sort_by(|a, b| a.above.total_cmp(&b.above));
+        levels
+            .into_iter()
+            .enumerate()
+            .rev()
+            .find(|(_, l)| value >= l.above)
+            .map(|(i, l)| (i + 1, l))
     }
 
     /// The name in a language: English where given, else the name, else the id.

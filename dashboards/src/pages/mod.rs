@@ -114,6 +114,20 @@ async fn asset(Path(file): Path<String>) -> Response {
     }
 }
 
+/// Said wherever levels are shown: they are a guide, not a warning.
+fn levels_note(lang: Lang) -> Markup {
+    html! {
+        p.note {
+            (lang.t(
+                "Die Stufen sind eine Orientierung. Verbindliche Warnungen (etwa vor Sturmfluten) \
+                 geben nur die zuständigen Behörden heraus.",
+                "The levels are a guide. Official warnings (of storm surges, for example) come \
+                 from the authorities only."
+            ))
+        }
+    }
+}
+
 /// How a value is shown: a gauge's water level in centimetres above its datum, as gauges
 /// report it; everything else in its quantity's unit. (factor, unit text)
 fn shown(lang: Lang, station: &PublicStation, quantity: &str, unit: &str) -> (f64, String) {
@@ -137,7 +151,12 @@ fn value_rows(lang: Lang, station: &PublicStation, link: bool) -> Markup {
                 }
                 th scope="row" { (lang.t(&v.label_de, &v.label_en)) }
                 // Gauges report whole centimetres.
-                td.value { span.number { (number(lang, if factor == 1.0 { v.value } else { (v.value * factor).round() })) } " " (unit) }
+                td.value {
+                    span.number { (number(lang, if factor == 1.0 { v.value } else { (v.value * factor).round() })) } " " (unit)
+                    @if let Some(level) = &v.level {
+                        " " strong class={ "level level-" (level.rank.min(3)) } { (lang.t(&level.label_de, &level.label_en)) }
+                    }
+                }
                 td {
                     time datetime=(v.time) { (time_text(lang, &v.time)) }
                     @if v.stale {

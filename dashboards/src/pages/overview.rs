@@ -76,6 +76,9 @@ fn render_overview(state: &AppState, lang: Lang, stations: &[PublicStation]) -> 
                         }
                     }
                 }
+                @if stations.iter().any(|s| !s.levels.is_empty()) {
+                    (levels_note(lang))
+                }
             }
         }
     };

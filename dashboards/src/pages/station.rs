@@ -209,6 +209,9 @@ fn render_station(
                     tbody { (value_rows(lang, station, false)) }
                 }
             }
+            @if !station.levels.is_empty() {
+                (levels_note(lang))
+            }
         }
         section aria-labelledby="history-title" {
             h2 id="history-title" { (lang.t("Verlauf", "History")) }
@@ -237,6 +240,56 @@ fn render_station(
     layout::resident(state, lang, &frame, main)
 }
 
+/// Where a series is heading over its last three hours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Trend {
+    Rising,
+    Falling,
+    Steady,
+}
+
+/// The trend of the last three hours of a history: the newest value against the last one at
+/// least three hours (at least one) older, steady within a twentieth of the window's spread.
+pub(super) fn trend(h: &History) -> Option<Trend> {
+    let times: Vec<(i64, f64)> = h
+        .points
+        .iter()
+        .filter_map(|p| Some((sensorhub_store::time::parse_rfc3339(&p.time)?, p.mean)))
+        .collect();
+    let &(last_t, last) = times.last()?;
+    let &(_, before) = times
+        .iter()
+        .rev()
+        .find(|(t, _)| last_t - t >= 3 * 3_600_000)
+        .or_else(|| times.iter().find(|(t, _)| last_t - t >= 3_600_000))?;
+    let (min, max) = times
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (_, v)| {
+            (lo.min(*v), hi.max(*v))
+        });
+    let change = last - before;
+    Some(if change.abs() <= (max - min) / 20.0 {
+        Trend::Steady
+    } else if change > 0.0 {
+        Trend::Rising
+    } else {
+        Trend::Falling
+    })
+}
+
+/// The trend in words, with an arrow that screen readers skip (the words say it).
+fn trend_text(lang: Lang, trend: Trend) -> Markup {
+    let (arrow, words) = match trend {
+        Trend::Rising => ("↗", lang.t("steigend", "rising")),
+        Trend::Falling => ("↘", lang.t("fallend", "falling")),
+        Trend::Steady => ("→", lang.t("gleichbleibend", "steady")),
+    };
+    html! {
+        (lang.t("Tendenz der letzten Stunden:", "Trend of the last hours:")) " "
+        span aria-hidden="true" { (arrow) } " " (words)
+    }
+}
+
 /// Whether zero means something on a quantity's axis (counts, precipitation), so that its
 /// chart starts there; other charts follow their data.
 fn from_zero(quantity: &str) -> bool {
@@ -253,6 +306,9 @@ fn history_section(lang: Lang, h: &History, range: Range, gap: i64, path: &str) 
     html! {
         section.history aria-labelledby={ "h-" (q) } {
             h3 id={ "h-" (q) } { (label) }
+            @if let Some(trend) = trend(h) {
+                p.trend { (trend_text(lang, trend)) }
+            }
             p.summary id={ "summary-" (q) } { (summary(lang, h, range, gap)) }
             // The chart's x-axis is the window (`data-since` to `data-until`), not the data.
             figure.chart data-table={ "table-" (q) } data-label=(label) data-unit=(unit)

@@ -1,6 +1,6 @@
 //! Unit tests of `pages`.
 
-use super::station::{gap_ms, gaps, summary};
+use super::station::{gap_ms, gaps, summary, trend, Trend};
 use super::*;
 
 fn headers(name: header::HeaderName, value: &str) -> HeaderMap {
@@ -97,4 +97,31 @@ fn numbers_times_and_text_are_localised_and_escaped() {
         "&lt;b&gt;&quot;x&quot;&lt;/b&gt;"
     );
     assert_eq!(url_part("a b/ä"), "a%20b%2F%C3%A4");
+}
+
+#[test]
+fn the_trend_compares_the_newest_value_with_three_hours_before() {
+    let with = |means: &[f64]| {
+        let mut h = history(&(0..means.len() as i64).collect::<Vec<_>>());
+        for (p, m) in h.points.iter_mut().zip(means) {
+            p.mean = *m;
+        }
+        h
+    };
+    // Hourly values: the last against three hours before.
+    assert_eq!(
+        trend(&with(&[1.0, 1.0, 1.2, 1.5, 1.9])),
+        Some(Trend::Rising)
+    );
+    assert_eq!(
+        trend(&with(&[3.0, 2.5, 2.0, 1.6, 1.2])),
+        Some(Trend::Falling)
+    );
+    // Within a twentieth of the spread of the window: steady.
+    assert_eq!(
+        trend(&with(&[0.0, 2.0, 4.0, 2.0, 2.1])),
+        Some(Trend::Steady)
+    );
+    // One value, or less than an hour of them: no trend to tell.
+    assert_eq!(trend(&with(&[1.0])), None);
 }

@@ -45,7 +45,7 @@ fn device_from_row(row: &Row<'_>) -> rusqlite::Result<Device> {
 }
 
 const STATION_COLUMNS: &str = "s.station, s.name, s.name_en, s.description, s.description_en, \
-     s.theme, s.lat, s.lon, s.datum, s.sensor_height_m";
+     s.theme, s.lat, s.lon, s.datum, s.sensor_height_m, s.levels";
 
 /// A station entry from `STATION_COLUMNS`, starting at column `at`.
 fn station_info_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<StationInfo> {
@@ -69,6 +69,13 @@ fn station_info_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<StationIn
         lat: row.get(at + 6)?,
         lon: row.get(at + 7)?,
         gauge,
+        levels: serde_json::from_str(&row.get::<_, String>(at + 10)?).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(
+                at + 10,
+                rusqlite::types::Type::Text,
+                Box::new(e),
+            )
+        })?,
     })
 }
 
@@ -431,8 +438,8 @@ impl SqliteStore {
             for i in &infos {
                 tx.execute(
                     "INSERT OR REPLACE INTO stations (station, name, name_en, description,
-                       description_en, theme, lat, lon, datum, sensor_height_m)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                       description_en, theme, lat, lon, datum, sensor_height_m, levels)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                     params![
                         i.station,
                         i.name,
@@ -444,6 +451,7 @@ impl SqliteStore {
                         i.lon,
                         i.gauge.as_ref().map(|g| g.datum.as_str()),
                         i.gauge.as_ref().map(|g| g.sensor_height_m),
+                        serde_json::to_string(&i.levels).unwrap_or_else(|_| "[]".into()),
                     ],
                 )
                 .during("write station")?;

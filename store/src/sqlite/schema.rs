@@ -151,6 +151,8 @@ const MIGRATIONS: &[&str] = &[
         datum TEXT,
         sensor_height_m REAL
     ) WITHOUT ROWID;",
+    // 10: levels that mean something (a gauge's `erhöht`, CO2's `lüften`), as JSON.
+    "ALTER TABLE stations ADD COLUMN levels TEXT NOT NULL DEFAULT '[]';",
 ];
 
 /// The schema version this build writes.
