@@ -162,9 +162,12 @@ fn api_answers_only_for_public_stations_and_admin_refuses_strangers() {
     let overview = get("/", "Accept-Language: de\r\n").body;
     let stale_rows = overview.matches("<tr data-station=\"pegel-alt\"").count();
     assert_eq!(stale_rows, 2, "{overview}");
+    // The overview's cards show the same values, marked the same way.
+    let stale_cards = overview.matches("<dd data-station=\"pegel-alt\"").count();
+    assert_eq!(stale_cards, 2, "{overview}");
     assert_eq!(
         overview.matches("(veraltet)").count(),
-        stale_rows,
+        stale_rows + stale_cards,
         "{overview}"
     );
     // The same public stations as GeoJSON, coordinates as coarse as in the JSON list.

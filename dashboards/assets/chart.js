@@ -45,9 +45,13 @@
     // The y-axis follows the data with a margin; it starts at zero only where zero means
     // something (counts, precipitation).
     var fromZero = fig.getAttribute("data-zero") === "true";
+    // The station's levels of this quantity, drawn as dashed lines and kept in view.
+    var levels = (fig.getAttribute("data-levels") || "").split(",").map(parseFloat)
+      .filter(function (v) { return isFinite(v); });
     function yRange(u, min, max) {
-      var lo = Math.min.apply(null, plo.filter(function (v) { return v !== null; }));
-      var hi = Math.max.apply(null, phi.filter(function (v) { return v !== null; }));
+      var known = plo.concat(phi, levels).filter(function (v) { return v !== null && isFinite(v); });
+      var lo = Math.min.apply(null, known);
+      var hi = Math.max.apply(null, known);
       if (!isFinite(lo) || !isFinite(hi)) { lo = min; hi = max; }
       var pad = Math.max((hi - lo) * 0.1, Math.abs(hi) * 0.02, 0.1);
       return [fromZero ? Math.min(0, lo) : lo - pad, hi + pad];
@@ -72,6 +76,20 @@
       hooks: {
         // What the chart shows, for the tests and anyone curious: its x-range once drawn.
         draw: [function (u) {
+          var ctx = u.ctx;
+          ctx.save();
+          ctx.setLineDash([6, 4]);
+          ctx.lineWidth = 1.5;
+          ctx.strokeStyle = "#b00020";
+          levels.forEach(function (v) {
+            var y = u.valToPos(v, "y", true);
+            ctx.beginPath();
+            ctx.moveTo(u.bbox.left, y);
+            ctx.lineTo(u.bbox.left + u.bbox.width, y);
+            ctx.stroke();
+          });
+          ctx.restore();
+          fig.setAttribute("data-levels-drawn", String(levels.length));
           fig.setAttribute("data-x-min", String(u.scales.x.min));
           fig.setAttribute("data-x-max", String(u.scales.x.max));
           fig.setAttribute("data-drawn", String(xs.length));

@@ -21,7 +21,8 @@
   }
 
   function apply(v) {
-    var selector = 'tr[data-station="' + CSS.escape(v.station) + '"][data-quantity="' + CSS.escape(v.quantity) + '"]';
+    // The table rows and the overview's cards alike.
+    var selector = '[data-station="' + CSS.escape(v.station) + '"][data-quantity="' + CSS.escape(v.quantity) + '"]';
     document.querySelectorAll(selector).forEach(function (row) {
       var time = row.querySelector("time");
       if (time && time.getAttribute("datetime") === v.time) { return; }

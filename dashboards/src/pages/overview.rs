@@ -43,6 +43,9 @@ fn render_overview(state: &AppState, lang: Lang, stations: &[PublicStation]) -> 
                 }
             }
         }
+        @if stations.iter().any(|s| !s.latest.is_empty()) {
+            (cards(lang, stations))
+        }
         section aria-labelledby="list-title" {
             h2 id="list-title" {
                 (lang.t("Stationen und aktuelle Werte", "Stations and current values"))
@@ -88,4 +91,59 @@ fn render_overview(state: &AppState, lang: Lang, stations: &[PublicStation]) -> 
         ..Frame::new(lang.t("Messwerte", "Measurements"), "/")
     };
     layout::resident(state, lang, &frame, main)
+}
+
+/// The stations as cards, grouped by theme (stations without one last): name, values with
+/// their unit and level, and when they were measured.
+fn cards(lang: Lang, stations: &[PublicStation]) -> Markup {
+    let mut groups: Vec<(Option<sensorhub_store::Theme>, Vec<&PublicStation>)> = Vec::new();
+    for s in stations.iter().filter(|s| !s.latest.is_empty()) {
+        match groups.iter_mut().find(|(t, _)| *t == s.theme) {
+            Some((_, members)) => members.push(s),
+            None => groups.push((s.theme, vec![s])),
+        }
+    }
+    groups.sort_by_key(|(t, _)| {
+        t.map_or(usize::MAX, |t| {
+            sensorhub_store::Theme::ALL
+                .iter()
+                .position(|a| *a == t)
+                .unwrap_or(usize::MAX)
+        })
+    });
+    html! {
+        section aria-labelledby="places-title" {
+            h2 id="places-title" { (lang.t("Orte nach Thema", "Places by theme")) }
+            @for (theme, members) in &groups {
+                @let heading = theme.map_or(lang.t("Weitere Stationen", "Other stations"), |t| lang.t(t.label_de(), t.label_en()));
+                h3 { (heading) }
+                ul.cards {
+                    @for s in members {
+                        li.card {
+                            h4 { a href={ "/stations/" (url_part(&s.id)) } { (s.name_in(lang == Lang::En)) } }
+                            dl {
+                                @for v in &s.latest {
+                                    @let (factor, unit) = shown(lang, s, &v.quantity, &v.unit);
+                                    dt { (lang.t(&v.label_de, &v.label_en)) }
+                                    dd data-station=(s.id) data-quantity=(v.quantity)
+                                        data-scale=[(factor != 1.0).then_some(factor)] class=[v.stale.then_some("stale")] {
+                                        span.number { (number(lang, if factor == 1.0 { v.value } else { (v.value * factor).round() })) }
+                                        " " (unit)
+                                        @if let Some(level) = &v.level {
+                                            " " strong class={ "level level-" (level.rank.min(3)) } { (lang.t(&level.label_de, &level.label_en)) }
+                                        }
+                                        br;
+                                        time datetime=(v.time) { (time_text(lang, &v.time)) }
+                                        @if v.stale {
+                                            " " strong.stale-note { (lang.t("(veraltet)", "(outdated)")) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

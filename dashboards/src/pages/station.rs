@@ -227,7 +227,12 @@ fn render_station(
                 }
             }
             @for h in histories {
-                (history_section(lang, h, range, gap, &path))
+                @let (factor, _) = shown(lang, station, &h.quantity, "");
+                @let levels: Vec<String> = station.levels.iter()
+                    .filter(|l| l.quantity == h.quantity)
+                    .map(|l| (l.above * factor).to_string())
+                    .collect();
+                (history_section(lang, h, &levels.join(","), range, gap, &path))
             }
         }
     };
@@ -299,7 +304,15 @@ fn from_zero(quantity: &str) -> bool {
 }
 
 /// One quantity's history: the summary, the chart, its data table and the CSV link.
-fn history_section(lang: Lang, h: &History, range: Range, gap: i64, path: &str) -> Markup {
+/// `levels`: the station's levels of the quantity in the shown unit, comma-separated.
+fn history_section(
+    lang: Lang,
+    h: &History,
+    levels: &str,
+    range: Range,
+    gap: i64,
+    path: &str,
+) -> Markup {
     let q = &h.quantity;
     let label = lang.t(&h.label_de, &h.label_en);
     let unit = &h.unit;
@@ -313,7 +326,8 @@ fn history_section(lang: Lang, h: &History, range: Range, gap: i64, path: &str) 
             // The chart's x-axis is the window (`data-since` to `data-until`), not the data.
             figure.chart data-table={ "table-" (q) } data-label=(label) data-unit=(unit)
                 data-gap=(gap / 1000) data-since=(h.since) data-until=(h.until)
-                data-zero=[from_zero(q).then_some("true")] aria-describedby={ "summary-" (q) } {
+                data-zero=[from_zero(q).then_some("true")]
+                data-levels=[(!levels.is_empty()).then_some(levels)] aria-describedby={ "summary-" (q) } {
                 div.chart-canvas aria-hidden="true" {}
                 figcaption {
                     (lang.t(
