@@ -100,6 +100,40 @@ fn demo_runs_everything_stops_on_ctrl_c_and_resumes_without_replays() {
     );
     assert_eq!(http_get(port, "/", "").unwrap().status, 200);
 
+    // The stations are named places; the gauges publish their water level above the datum,
+    // never the distance it comes from; no device health reaches a public answer or page.
+    let gauge = list.iter().find(|s| s["id"] == "pegel-03").unwrap();
+    assert_eq!(
+        (gauge["name"].as_str(), gauge["datum"].as_str()),
+        (Some("Pegel Wyk"), Some("NHN"))
+    );
+    let quantities: Vec<&str> = list
+        .iter()
+        .flat_map(|s| s["latest"].as_array().unwrap())
+        .filter_map(|v| v["quantity"].as_str())
+        .collect();
+    assert!(quantities.contains(&"water_level"), "{quantities:?}");
+    for hidden in ["battery_voltage", "voltage", "battery", "distance"] {
+        assert!(
+            !quantities.contains(&hidden),
+            "{hidden} is public: {quantities:?}"
+        );
+    }
+    for path in [
+        "/",
+        "/stations/pegel-03",
+        "/stations/wetter-01?lang=en",
+        "/embed/map",
+    ] {
+        let page = http_get(port, path, "").unwrap().body;
+        assert!(
+            !page.contains("Spannung") && !page.contains("Batterie") && !page.contains("Voltage"),
+            "{path} shows device health"
+        );
+    }
+    let station = http_get(port, "/stations/pegel-03", "").unwrap().body;
+    assert!(station.contains("<h1>Pegel Wyk</h1>") && station.contains("cm über NHN"));
+
     // The publisher wrote the open data folder.
     let folder = data.path().join("opendata");
     wait_for("the open data folder", Duration::from_secs(30), || {

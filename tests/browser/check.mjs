@@ -56,6 +56,7 @@ try {
     const html = await page.content();
     ok(!html.includes(privateStation), path + " does not show the private station");
     ok(!/70b3d57ed|rssi|dev_eui/i.test(await page.innerText("body")), path + " shows no device identifier or radio data");
+    ok(!/batter|spannung|voltage/i.test(await page.innerText("body")), path + " shows no device health (battery, supply voltage)");
     if (path.startsWith("/stations/")) {
       await page.waitForSelector("figure.chart[data-drawn]");
     }
