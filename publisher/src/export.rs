@@ -37,6 +37,8 @@ pub struct Row {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PublicStation {
     pub id: String,
+    /// The station's name, published only beside its plain id.
+    pub name: Option<String>,
     pub lat: f64,
     pub lon: f64,
 }
@@ -184,8 +186,10 @@ pub async fn collect(
         .iter()
         .filter_map(|s| {
             let (lat, lon) = coordinates.apply(s.lat?, s.lon?);
+            let name = s.info.name.trim();
             Some(PublicStation {
                 id: published_id(&s.id),
+                name: (key.is_none() && !name.is_empty()).then(|| name.to_owned()),
                 lat,
                 lon,
             })
@@ -389,7 +393,13 @@ pub fn geojson_bytes(stations: &[PublicStation]) -> Vec<u8> {
         id: None,
         lat: s.lat,
         lon: s.lon,
-        properties: station_property(&s.id),
+        properties: {
+            let mut p = station_property(&s.id);
+            if let Some(name) = &s.name {
+                p.insert("name".into(), Value::String(name.clone()));
+            }
+            p
+        },
     });
     serde_json::to_vec_pretty(&feature_collection(points)).unwrap_or_default()
 }

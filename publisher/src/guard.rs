@@ -19,6 +19,9 @@ pub struct Rules {
     pub cutoff_ms: i64,
     /// Device identifiers (DevEUIs, DevAddrs), lowercase: none may appear anywhere.
     pub identifiers: Vec<String>,
+    /// Whether a station's name may appear (only beside its plain id: a name would tell which
+    /// place a pseudonym stands for).
+    pub names: bool,
 }
 
 impl Rules {
@@ -33,6 +36,7 @@ impl Rules {
             coordinates: collected.coordinates,
             k: dataset.privacy.k,
             cutoff_ms: collected.cutoff_ms,
+            names: dataset.privacy.station_ids == sensorhub_policy::StationIds::Public,
             identifiers: identifiers
                 .into_iter()
                 .map(|i| i.to_ascii_lowercase())
@@ -165,7 +169,8 @@ fn check_geojson(text: &str, rules: &Rules) -> Result<(), String> {
             .cloned()
             .unwrap_or_default();
         for key in properties.keys() {
-            if key != "station" {
+            let allowed = key == "station" || key == "name" && rules.names;
+            if !allowed {
                 return Err(format!("property `{key}` is not allowed by the policy"));
             }
         }
@@ -202,6 +207,7 @@ mod tests {
             k: 5,
             cutoff_ms: sensorhub_store::time::parse_rfc3339("2026-11-22T10:00:00Z").unwrap(),
             identifiers: vec!["70b3d57ed0000001".into()],
+            names: true,
         }
     }
 
@@ -283,5 +289,15 @@ mod tests {
             .unwrap_err()
             .problem
             .contains("`rssi`"));
+        // A name beside a plain id, never beside a pseudonym.
+        assert!(check(&geo(54.691, "name"), &rules()).is_ok());
+        let pseudonyms = Rules {
+            names: false,
+            ..rules()
+        };
+        assert!(check(&geo(54.691, "name"), &pseudonyms)
+            .unwrap_err()
+            .problem
+            .contains("`name`"));
     }
 }

@@ -51,6 +51,15 @@ async fn the_policy_shapes_every_file() {
         })
         .collect();
     store.write(readings).await.unwrap();
+    store
+        .state()
+        .put_station_infos(vec![sensorhub_store::StationInfo {
+            station: "parkplatz-hafen".into(),
+            name: "Parkplatz am Hafen".into(),
+            ..Default::default()
+        }])
+        .await
+        .unwrap();
 
     std::env::set_var(
         "SENSORHUB_TEST_PSEUDONYM_KEY",
@@ -118,8 +127,30 @@ async fn the_policy_shapes_every_file() {
     // No file names a station, a DevEUI or a DevAddr.
     for file in &prepared.files {
         let text = String::from_utf8_lossy(&file.bytes);
-        for secret in ["parkplatz", "70b3d57ed", "260b0001"] {
+        for secret in ["parkplatz", "Parkplatz am Hafen", "70b3d57ed", "260b0001"] {
             assert!(!text.contains(secret), "{} contains {secret}", file.name);
         }
     }
+    // With plain station ids the stations' GeoJSON names the place, and the guard lets it.
+    let plain = DatasetConfig {
+        privacy: DatasetPolicy {
+            station_ids: StationIds::Public,
+            ..dataset.privacy.clone()
+        },
+        ..dataset.clone()
+    };
+    let prepared = prepare(&store, &plain, &PrivacyConfig::default(), now)
+        .await
+        .unwrap();
+    check_files(&prepared).unwrap();
+    let geo = prepared
+        .files
+        .iter()
+        .find(|f| f.format == "GeoJSON")
+        .unwrap();
+    let geo: serde_json::Value = serde_json::from_slice(&geo.bytes).unwrap();
+    assert_eq!(
+        geo["features"][0]["properties"]["name"],
+        "Parkplatz am Hafen"
+    );
 }
