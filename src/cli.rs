@@ -117,6 +117,10 @@ pub(crate) enum Command {
         /// left off (the gateway refuses repeated counters as replays).
         #[arg(long, value_name = "FILE")]
         state: Option<PathBuf>,
+        /// First send this much history (e.g. 7d), one measurement per node every 15 minutes,
+        /// each frame dated in the past; then go live.
+        #[arg(long, value_parser = interval)]
+        backfill: Option<HumanDuration>,
     },
     /// Device alerts (silent devices, low batteries) for technicians.
     Alerts {

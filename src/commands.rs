@@ -125,6 +125,7 @@ pub async fn dispatch(command: Command) -> Result<()> {
             write_devices,
             print_reports,
             state,
+            backfill,
         } => {
             let format = match format {
                 SimulateFormat::Chirpstack => sensorhub_firmware::sim::SimFormat::Chirpstack,
@@ -150,6 +151,8 @@ pub async fn dispatch(command: Command) -> Result<()> {
                 seed,
                 print_reports,
                 state,
+                backfill: backfill.map(HumanDuration::as_std),
+                backfill_every: std::time::Duration::from_secs(15 * 60),
             };
             eprintln!("simulating {nodes} nodes; Ctrl-C stops");
             sensorhub_firmware::sim::run(config, system::shutdown_signal()).await?;

@@ -28,8 +28,8 @@ pub struct DemoOptions {
 }
 
 /// Places on Föhr and Amrum for the simulator's first six stations: names, themes, and for
-/// the gauges their datum (the distance sensor 5.5 m above NHN, so the simulated tide of 2.6 to
-/// 5.4 m down to the water reads as 0.1 to 2.9 m above NHN).
+/// the gauges their datum (the distance sensor 4.5 m above NHN, so the simulated tide of 1.6 to
+/// 4.4 m down to the water reads as 0.1 to 2.9 m above NHN).
 pub fn station_entries(nodes: usize) -> Vec<sensorhub_store::StationInfo> {
     use sensorhub_store::{Gauge, Level, StationInfo, Theme};
     let level = |quantity: &str, above: f64, de: &str, en: &str| Level {
@@ -41,7 +41,7 @@ pub fn station_entries(nodes: usize) -> Vec<sensorhub_store::StationInfo> {
     let gauge = || {
         Some(Gauge {
             datum: "NHN".into(),
-            sensor_height_m: 5.5,
+            sensor_height_m: 4.5,
         })
     };
     let places = [
@@ -275,6 +275,7 @@ pub async fn run(options: DemoOptions) -> Result<()> {
         .await?;
 
     let (shutdown, _trigger) = Shutdown::on_signal();
+    let state = options.data_dir.join("simulator-nodes.json");
     let sim_config = SimConfig {
         broker: broker_url.clone(),
         nodes: options.nodes,
@@ -283,7 +284,11 @@ pub async fn run(options: DemoOptions) -> Result<()> {
         format: SimFormat::ChirpstackGateway,
         seed: 1,
         print_reports: false,
-        state: Some(options.data_dir.join("simulator-nodes.json")),
+        // A first run starts with a week of history, so every page is full at once; a run
+        // on an existing data folder goes on from where the last one stopped.
+        backfill: (!state.exists()).then_some(Duration::from_secs(7 * 86_400)),
+        backfill_every: Duration::from_secs(15 * 60),
+        state: Some(state),
     };
     let sim_stop = shutdown.clone();
     let http = options.http.clone();

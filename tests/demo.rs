@@ -131,6 +131,19 @@ fn demo_runs_everything_stops_on_ctrl_c_and_resumes_without_replays() {
             "{path} shows device health"
         );
     }
+    // A week of history from the start: the 24-hour chart of a gauge has a point every
+    // 15 minutes.
+    let points = wait_for("a day of gauge history", Duration::from_secs(60), || {
+        let r = http_get(
+            port,
+            "/api/v1/stations/pegel-03/history?quantity=water_level&resolution=15m",
+            "",
+        )?;
+        let h: Value = serde_json::from_str(&r.body).ok()?;
+        let n = h["points"].as_array()?.len();
+        (n >= 96).then_some(n)
+    });
+    assert!(points >= 96, "{points}");
     let station = http_get(port, "/stations/pegel-03", "").unwrap().body;
     assert!(station.contains("<h1>Pegel Wyk</h1>") && station.contains("cm über NHN"));
 

@@ -33,6 +33,16 @@ pub fn hex(bytes: &[u8]) -> String {
 /// The Gateway Bridge events of one uplink: one to three gateways hear it, each with its own
 /// RSSI and SNR, the nearer ones louder.
 pub fn up_events(phy: &[u8], uplink: &Uplink, rng: &mut Rng) -> Vec<(String, Vec<u8>)> {
+    up_events_at(phy, uplink, rng, None)
+}
+
+/// The same, the gateways stamping the reception with their GPS time `time_ms` where given.
+pub fn up_events_at(
+    phy: &[u8],
+    uplink: &Uplink,
+    rng: &mut Rng,
+    time_ms: Option<i64>,
+) -> Vec<(String, Vec<u8>)> {
     let heard_by = 1 + (rng.next_u64() % 3) as usize;
     GATEWAYS
         .iter()
@@ -41,7 +51,7 @@ pub fn up_events(phy: &[u8], uplink: &Uplink, rng: &mut Rng) -> Vec<(String, Vec
         .map(|(i, gateway)| {
             let rssi = -70.0 - 15.0 * i as f64 - 20.0 * rng.unit();
             let snr = 9.0 - 4.0 * i as f64 + rng.noise(1.5);
-            let body = json!({
+            let mut body = json!({
                 "phyPayload": base64::engine::general_purpose::STANDARD.encode(phy),
                 "txInfo": {"frequency": uplink.frequency_hz, "modulation": {"lora": {
                     "bandwidth": 125000, "spreadingFactor": uplink.spreading_factor,
@@ -49,6 +59,9 @@ pub fn up_events(phy: &[u8], uplink: &Uplink, rng: &mut Rng) -> Vec<(String, Vec
                 "rxInfo": {"gatewayId": gateway, "uplinkId": rng.next_u64() as u32,
                            "rssi": rssi.round(), "snr": (snr * 4.0).round() / 4.0},
             });
+            if let Some(t) = time_ms {
+                body["rxInfo"]["gwTime"] = super::rfc3339(t).into();
+            }
             (
                 format!("eu868/gateway/{gateway}/event/up"),
                 serde_json::to_vec(&body).unwrap_or_default(),

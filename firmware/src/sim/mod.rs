@@ -85,6 +85,10 @@ pub struct SimConfig {
     /// File for the nodes' non-volatile memory (frame counters), so that a restart goes on
     /// where the nodes left off; `None` keeps it in memory.
     pub state: Option<std::path::PathBuf>,
+    /// Before going live, send this much history first: the nodes run in simulated time,
+    /// one measurement every `backfill_every`, each frame carrying its own time.
+    pub backfill: Option<Duration>,
+    pub backfill_every: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -321,6 +325,9 @@ pub async fn run(config: SimConfig, shutdown: impl Future<Output = ()>) -> Resul
         .collect();
     let mut env = Environment::new(config.seed);
     let mut rng = Rng::new(config.seed ^ 0x5eed);
+    if let Some(span) = config.backfill {
+        backfill(&client, &config, &mut nodes, &mut env, &mut rng, span).await?;
+    }
     let clock = tokio::time::Instant::now();
     tokio::pin!(shutdown);
     while let Some(node) = nodes.iter_mut().min_by_key(|n| n.due_ms()) {
@@ -374,6 +381,64 @@ pub async fn run(config: SimConfig, shutdown: impl Future<Output = ()>) -> Resul
     }
     let _ = client.disconnect().await;
     poller.abort();
+    Ok(())
+}
+
+/// The nodes' history of the last `span`, in simulated time: every node measures every
+/// `config.backfill_every` and sends each measurement (no change detection), the frames in
+/// time order and dated by their gateways (or network server), so that the gateway stores them
+/// at their own times. Frame counters go on from there into the live run.
+async fn backfill(
+    client: &AsyncClient,
+    config: &SimConfig,
+    nodes: &mut [SimNode],
+    env: &mut Environment,
+    rng: &mut Rng,
+    span: Duration,
+) -> Result<(), SimError> {
+    let step = config.backfill_every.as_millis().max(60_000) as i64;
+    let now = now_ms();
+    let mut t = now - span.as_millis() as i64;
+    let mut sent = 0usize;
+    while t < now - step / 2 {
+        for node in nodes.iter_mut() {
+            let world_ms = t + node.index as i64 * 7_000;
+            let report = node.measure(env, rng, world_ms);
+            let mut buffer = [0u8; MAX_REPORT_LEN];
+            let len = report.encode(&mut buffer).unwrap_or(0);
+            let Ok(uplink) = node.link.send(1, &buffer[..len]) else {
+                continue;
+            };
+            let events = match config.format {
+                SimFormat::Chirpstack => vec![chirpstack::up_event(
+                    &node.device,
+                    &uplink,
+                    &buffer[..len],
+                    world_ms,
+                    rng,
+                )],
+                SimFormat::Tts => vec![tts::up_event(
+                    &node.device,
+                    &uplink,
+                    &buffer[..len],
+                    world_ms,
+                    rng,
+                )],
+                SimFormat::ChirpstackGateway => gateway_bridge::up_events_at(
+                    node.link.radio().last_frame(),
+                    &uplink,
+                    rng,
+                    Some(world_ms),
+                ),
+            };
+            for (topic, body) in events {
+                client.publish(topic, QoS::AtLeastOnce, false, body).await?;
+            }
+            sent += 1;
+        }
+        t += step;
+    }
+    tracing::info!(uplinks = sent, "simulator sent its history");
     Ok(())
 }
 
