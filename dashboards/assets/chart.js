@@ -7,6 +7,10 @@
   var timeFormat = new Intl.DateTimeFormat(de ? "de-DE" : "en-GB", { dateStyle: "short", timeStyle: "short" });
   // Times as people on the coast read them, whatever the visitor's own time zone.
   function berlin(ts) { return uPlot.tzDate(new Date(ts * 1000), "Europe/Berlin"); }
+  // Axis ticks in the page's language: hours over a day, dates over longer windows.
+  var locale = de ? "de-DE" : "en-GB";
+  var hours = new Intl.DateTimeFormat(locale, { timeZone: "Europe/Berlin", hour: "2-digit", minute: "2-digit" });
+  var days = new Intl.DateTimeFormat(locale, { timeZone: "Europe/Berlin", day: "numeric", month: "short" });
   document.querySelectorAll("figure.chart").forEach(function (fig) {
     var table = document.getElementById(fig.getAttribute("data-table"));
     if (!table) { return; }
@@ -72,7 +76,16 @@
       ],
       // The spread of each interval (minimum to maximum) as a band around the mean.
       bands: [{ series: [3, 2], fill: "rgba(0,85,140,0.12)" }],
-      axes: [{ stroke: "#1a1a1a" }, { stroke: "#1a1a1a", label: unit, size: 60 }],
+      axes: [
+        {
+          stroke: "#1a1a1a",
+          values: function (u, splits) {
+            var format = until - since > 2 * 86400 ? days : hours;
+            return splits.map(function (ts) { return format.format(new Date(ts * 1000)); });
+          }
+        },
+        { stroke: "#1a1a1a", label: unit, size: 60 }
+      ],
       hooks: {
         // What the chart shows, for the tests and anyone curious: its x-range once drawn.
         draw: [function (u) {
