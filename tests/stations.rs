@@ -9,7 +9,9 @@ mod common;
 use std::time::Duration;
 
 use base64::Engine;
-use common::{fixture, http_get, publish_all, wait_for, Mosquitto, Sensorhub};
+use common::{
+    fixture, http_get, post_form, publish_all, session_cookie, wait_for, Mosquitto, Sensorhub,
+};
 use serde_json::Value;
 
 const EUI: &str = "0505050505050505";
@@ -140,4 +142,82 @@ fn a_named_gauge_publishes_its_water_level_above_the_datum() {
     hub.ok(&["stations", "remove", "pegel-wyk"]);
     hub.ok(&["stations", "import", file.to_str().unwrap()]);
     assert_eq!(hub.ok(&["stations", "export"]), csv);
+}
+
+/// The technicians' workbench describes a station as the command line does; a form without
+/// the session's CSRF token changes nothing.
+#[test]
+fn the_workbench_describes_a_station() {
+    let broker = Mosquitto::start();
+    let mut hub = Sensorhub::new(&broker.url(), "stations-bench");
+    let mut hasher = hub
+        .command(&["admin", "hash-password"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    writeln!(hasher.stdin.take().unwrap(), "Deichgraf-2026").unwrap();
+    let hash = String::from_utf8(hasher.wait_with_output().unwrap().stdout).unwrap();
+    let config = std::fs::read_to_string(&hub.config).unwrap().replacen(
+        "[http]\n",
+        "[http]\nsecure_cookies = false\n",
+        1,
+    ) + &format!(
+        "\n[[http.users]]\nname = \"technik\"\npassword_hash = \"{}\"\n",
+        hash.trim()
+    );
+    std::fs::write(&hub.config, config).unwrap();
+    hub.register_as(EUI, "pegel-wyk", "dragino-ldds75", true);
+    hub.start();
+    publish_all(&broker.url(), &[ldds75_uplink(5250)]);
+    wait_for("the station", Duration::from_secs(20), || {
+        let r = http_get(hub.http_port, "/api/v1/stations/pegel-wyk", "")?;
+        (r.status == 200).then_some(())
+    });
+    let (status, head) = post_form(
+        hub.http_port,
+        "/admin/login",
+        "Cookie: sh_login_csrf=t\r\n",
+        "user=technik&password=Deichgraf-2026&csrf=t",
+    );
+    assert_eq!(status, 303, "{head}");
+    let cookie = format!("Cookie: sh_session={}\r\n", session_cookie(&head));
+    let bench = http_get(hub.http_port, "/admin?station=pegel-wyk", &cookie)
+        .unwrap()
+        .body;
+    assert!(bench.contains("id=\"stations-form\""), "{bench}");
+    let csrf = bench
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let form = "station=pegel-wyk&name=Pegel+Wyk&theme=wasser&datum=NHN&sensor_height_m=6%2C5";
+    let (refused, _) = post_form(
+        hub.http_port,
+        "/admin/stations",
+        &cookie,
+        &format!("{form}&csrf=wrong"),
+    );
+    assert_eq!(refused, 403);
+    let (saved, head) = post_form(
+        hub.http_port,
+        "/admin/stations",
+        &cookie,
+        &format!("{form}&csrf={csrf}"),
+    );
+    assert_eq!(saved, 303, "{head}");
+    let entries = hub.ok(&["stations", "export", "--format", "json"]);
+    let entries: Value = serde_json::from_str(&entries).unwrap();
+    assert_eq!(entries[0]["name"], "Pegel Wyk");
+    assert_eq!(entries[0]["theme"], "wasser");
+    assert_eq!(entries[0]["gauge"]["sensor_height_m"], 6.5);
+    let (bad, _) = post_form(
+        hub.http_port,
+        "/admin/stations",
+        &cookie,
+        &format!("station=Pegel+Wyk&csrf={csrf}"),
+    );
+    assert_eq!(bad, 400);
 }

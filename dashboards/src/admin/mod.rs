@@ -15,6 +15,7 @@ use crate::AppState;
 mod api;
 mod auth;
 mod devices;
+mod stations;
 mod workbench;
 
 pub use auth::{hash_password, random_password};
@@ -27,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/devices/public", post(devices::set_public))
         .route("/admin/devices", post(devices::save_device))
         .route("/admin/devices/remove", post(devices::remove_device))
+        .route("/admin/stations", post(stations::save_station))
         .merge(api::routes())
 }
 

@@ -49,6 +49,7 @@ struct Seen {
     unknown: Vec<UnknownDevice>,
     letters: Vec<DeadLetter>,
     devices: Vec<Device>,
+    stations: Vec<sensorhub_store::Station>,
     unmapped: Vec<UnmappedField>,
     /// Open low-battery alerts (from `run`'s alert checks): DevEUI and since when.
     low_battery: Vec<(String, i64)>,
@@ -68,6 +69,7 @@ pub(super) async fn workbench(
         unknown: store.unknown_devices().await?,
         letters: store.dead_letters(50).await?,
         devices: store.devices().await?,
+        stations: store.stations().await?,
         unmapped: store.unmapped_fields(None).await?,
         low_battery: store
             .open_alerts()
@@ -98,6 +100,7 @@ pub(super) async fn workbench(
             (publication(lang, &seen.devices, session.csrf()))
             (device_form(lang, editing, session.csrf()))
         }
+        (super::stations::section(lang, &seen.stations, query.station.as_deref(), session.csrf()))
         (unknown(lang, &seen.unknown))
         (dead_letters(lang, &seen.letters))
     };

@@ -44,6 +44,8 @@ pub(crate) struct PageQuery {
     pub(crate) quantity: Option<String>,
     /// Admin workbench: the DevEUI whose details fill the device form.
     pub(crate) edit: Option<String>,
+    /// Admin workbench: the station whose entry fills the station form.
+    pub(crate) station: Option<String>,
 }
 
 /// The language: `?lang=` first, then the `lang` cookie, then Accept-Language; German else.
