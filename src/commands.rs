@@ -396,7 +396,7 @@ async fn stations_command(command: StationsCommand) -> Result<()> {
                 theme,
                 lat,
                 lon,
-                gauge: stations::gauge(datum, sensor_height_m)?,
+                gauge: sensorhub_store::Gauge::from_parts(datum, sensor_height_m)?,
                 levels,
             }
             .validate()?;

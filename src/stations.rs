@@ -68,18 +68,6 @@ fn number(column: &str, t: &str) -> Result<Option<f64>> {
     }
 }
 
-/// A gauge from its two columns: both or neither.
-pub fn gauge(datum: Option<String>, sensor_height_m: Option<f64>) -> Result<Option<Gauge>> {
-    match (datum, sensor_height_m) {
-        (Some(datum), Some(sensor_height_m)) => Ok(Some(Gauge {
-            datum,
-            sensor_height_m,
-        })),
-        (None, None) => Ok(None),
-        _ => bail!("datum and sensor_height_m: give both (a gauge) or neither"),
-    }
-}
-
 fn from_row(row: CsvRow) -> Result<StationInfo> {
     let info = StationInfo {
         station: row.station.trim().to_owned(),
@@ -90,7 +78,7 @@ fn from_row(row: CsvRow) -> Result<StationInfo> {
         theme: text(&row.theme).map(|t| t.parse()).transpose()?,
         lat: number("lat", &row.lat)?,
         lon: number("lon", &row.lon)?,
-        gauge: gauge(
+        gauge: Gauge::from_parts(
             text(&row.datum),
             number("sensor_height_m", &row.sensor_height_m)?,
         )?,

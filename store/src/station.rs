@@ -112,6 +112,21 @@ pub struct Gauge {
 }
 
 impl Gauge {
+    /// A gauge from its two parts as forms and files give them: both, or neither (no gauge).
+    pub fn from_parts(
+        datum: Option<String>,
+        sensor_height_m: Option<f64>,
+    ) -> Result<Option<Gauge>, StationError> {
+        match (datum, sensor_height_m) {
+            (Some(datum), Some(sensor_height_m)) => Ok(Some(Gauge {
+                datum,
+                sensor_height_m,
+            })),
+            (None, None) => Ok(None),
+            _ => Err(StationError::HalfGauge),
+        }
+    }
+
     /// The water level above the datum (m) for a distance measured down to the water (m).
     pub fn water_level(&self, distance_m: f64) -> f64 {
         self.sensor_height_m - distance_m
@@ -193,6 +208,8 @@ pub enum StationError {
     Coordinate(&'static str, f64, f64),
     #[error("give lat and lon together, or neither")]
     HalfPosition,
+    #[error("datum and sensor_height_m: give both (a gauge) or neither")]
+    HalfGauge,
     #[error("gauge: the datum needs a name (NHN, PNP, ...) and a finite sensor height in metres")]
     Gauge,
     #[error("{0}: at most 500 characters")]

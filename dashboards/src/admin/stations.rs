@@ -143,17 +143,15 @@ fn entry_of(form: &StationForm, existing: Option<StationInfo>) -> Result<Station
         Some(t) => Some(t.parse::<Theme>().map_err(|e| e.to_string())?),
         None => None,
     };
-    let gauge = match (given(&form.datum), given(&form.sensor_height_m)) {
-        (Some(datum), Some(h)) => Some(Gauge {
-            datum,
-            sensor_height_m: h
-                .replace(',', ".")
-                .parse()
+    let height = match given(&form.sensor_height_m) {
+        Some(h) => Some(
+            h.replace(',', ".")
+                .parse::<f64>()
                 .map_err(|_| format!("sensor_height_m: `{h}` is not a number"))?,
-        }),
-        (None, None) => None,
-        _ => return Err("datum and sensor height: give both (a gauge) or neither".into()),
+        ),
+        None => None,
     };
+    let gauge = Gauge::from_parts(given(&form.datum), height).map_err(|e| e.to_string())?;
     let base = existing.unwrap_or_default();
     StationInfo {
         station: form.station.trim().to_owned(),

@@ -50,19 +50,17 @@ pub(super) async fn embed_map(
     let title = lang.t("Messstationen", "Measuring stations");
     let main = html! {
         h1 { (title) }
-        div id="map" class="map" data-tile-url=(state.http.tile_url.as_deref().unwrap_or(""))
-            data-tile-attribution=(state.http.tile_attribution) role="region"
-            aria-label=(lang.t(
+        (map_region(
+            &state,
+            lang.t(
                 "Karte der Messstationen; die Liste darunter enthält dieselben Stationen",
                 "Map of the stations; the list below has the same stations"
-            )) {
-            p.map-fallback {
-                (lang.t(
-                    "Die Karte braucht JavaScript. Alle Stationen stehen in der Liste.",
-                    "The map needs JavaScript. Every station is in the list."
-                ))
-            }
-        }
+            ),
+            lang.t(
+                "Die Karte braucht JavaScript. Alle Stationen stehen in der Liste.",
+                "The map needs JavaScript. Every station is in the list."
+            ),
+        ))
         ul.stations {
             @for s in &stations {
                 li {

@@ -114,6 +114,17 @@ async fn asset(Path(file): Path<String>) -> Response {
     }
 }
 
+/// The element `map.js` draws the map into (tiles from `http.tile_url` where set), with the
+/// text shown without JavaScript.
+fn map_region(state: &AppState, label: &str, fallback: &str) -> Markup {
+    html! {
+        div id="map" class="map" data-tile-url=(state.http.tile_url.as_deref().unwrap_or(""))
+            data-tile-attribution=(state.http.tile_attribution) role="region" aria-label=(label) {
+            p.map-fallback { (fallback) }
+        }
+    }
+}
+
 /// Said wherever levels are shown: they are a guide, not a warning.
 fn levels_note(lang: Lang) -> Markup {
     html! {

@@ -29,19 +29,17 @@ fn render_overview(state: &AppState, lang: Lang, stations: &[PublicStation]) -> 
         p { (intro) }
         section aria-labelledby="map-title" {
             h2 id="map-title" { (lang.t("Karte", "Map")) }
-            div id="map" class="map" data-tile-url=(state.http.tile_url.as_deref().unwrap_or(""))
-                data-tile-attribution=(state.http.tile_attribution) role="region"
-                aria-label=(lang.t(
+            (map_region(
+                state,
+                lang.t(
                     "Karte der Messstationen; die Tabelle unten enthält dieselben Stationen",
                     "Map of the stations; the table below lists the same stations"
-                )) {
-                p.map-fallback {
-                    (lang.t(
-                        "Die Karte braucht JavaScript. Alle Stationen stehen in der Liste unten.",
-                        "The map needs JavaScript. Every station is in the list below."
-                    ))
-                }
-            }
+                ),
+                lang.t(
+                    "Die Karte braucht JavaScript. Alle Stationen stehen in der Liste unten.",
+                    "The map needs JavaScript. Every station is in the list below."
+                ),
+            ))
         }
         @if stations.iter().any(|s| !s.latest.is_empty()) {
             (cards(lang, stations))
