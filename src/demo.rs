@@ -27,7 +27,8 @@ pub struct DemoOptions {
     pub data_dir: PathBuf,
 }
 
-/// Places on Föhr and Amrum for the simulator's first six stations: names, themes, and for
+/// Places on Föhr and Amrum for the simulator's first six stations: names, themes, positions
+/// (the real places, rounded), and for
 /// the gauges their datum (the distance sensor 4.5 m above NHN, so the simulated tide of 1.6 to
 /// 4.4 m down to the water reads as 0.1 to 2.9 m above NHN).
 pub fn station_entries(nodes: usize) -> Vec<sensorhub_store::StationInfo> {
@@ -49,10 +50,11 @@ pub fn station_entries(nodes: usize) -> Vec<sensorhub_store::StationInfo> {
             "wetter-01",
             "Wetter Wyk",
             "Wyk weather",
-            "Am Hafen von Wyk auf Föhr",
-            "At the harbour of Wyk on Föhr",
+            "Am Nordstrand von Wyk auf Föhr",
+            "At the north beach of Wyk on Föhr",
             Theme::Weather,
             None,
+            (54.6964, 8.5655),
         ),
         (
             "wetter-02",
@@ -62,6 +64,7 @@ pub fn station_entries(nodes: usize) -> Vec<sensorhub_store::StationInfo> {
             "Centre of Nieblum, Föhr",
             Theme::Weather,
             None,
+            (54.6871, 8.4905),
         ),
         (
             "pegel-03",
@@ -71,6 +74,7 @@ pub fn station_entries(nodes: usize) -> Vec<sensorhub_store::StationInfo> {
             "At the ferry pier of Wyk on Föhr",
             Theme::Water,
             gauge(),
+            (54.6905, 8.5728),
         ),
         (
             "wetter-04",
@@ -80,6 +84,7 @@ pub fn station_entries(nodes: usize) -> Vec<sensorhub_store::StationInfo> {
             "Norddorf on Amrum",
             Theme::Weather,
             None,
+            (54.6755, 8.3440),
         ),
         (
             "wetter-05",
@@ -89,6 +94,7 @@ pub fn station_entries(nodes: usize) -> Vec<sensorhub_store::StationInfo> {
             "Nebel on Amrum",
             Theme::Weather,
             None,
+            (54.6515, 8.3605),
         ),
         (
             "pegel-06",
@@ -98,32 +104,35 @@ pub fn station_entries(nodes: usize) -> Vec<sensorhub_store::StationInfo> {
             "Wittdün harbour on Amrum",
             Theme::Water,
             gauge(),
+            (54.6300, 8.3985),
         ),
     ];
     places
         .into_iter()
         .take(nodes)
         .map(
-            |(station, name, name_en, description, description_en, theme, gauge)| StationInfo {
-                station: station.into(),
-                name: name.into(),
-                name_en: Some(name_en.into()),
-                description: description.into(),
-                description_en: Some(description_en.into()),
-                theme: Some(theme),
-                lat: None,
-                lon: None,
-                // The simulated tide reaches both within a day; real thresholds are the
-                // authorities' to set (for the North Sea coast, the BSH's).
-                levels: if gauge.is_some() {
-                    vec![
-                        level("water_level", 2.3, "erhöht", "elevated"),
-                        level("water_level", 2.7, "Sturmflut", "storm surge"),
-                    ]
-                } else {
-                    Vec::new()
-                },
-                gauge,
+            |(station, name, name_en, description, description_en, theme, gauge, (lat, lon))| {
+                StationInfo {
+                    station: station.into(),
+                    name: name.into(),
+                    name_en: Some(name_en.into()),
+                    description: description.into(),
+                    description_en: Some(description_en.into()),
+                    theme: Some(theme),
+                    lat: Some(lat),
+                    lon: Some(lon),
+                    // The simulated tide reaches both within a day; real thresholds are the
+                    // authorities' to set (for the North Sea coast, the BSH's).
+                    levels: if gauge.is_some() {
+                        vec![
+                            level("water_level", 2.3, "erhöht", "elevated"),
+                            level("water_level", 2.7, "Sturmflut", "storm surge"),
+                        ]
+                    } else {
+                        Vec::new()
+                    },
+                    gauge,
+                }
             },
         )
         .collect()

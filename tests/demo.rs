@@ -1,7 +1,8 @@
 //! The README's first promise: `sensorhub demo` runs the whole system on embedded defaults
 //! (embedded broker, simulated nodes sending raw LoRaWAN frames, gateway, store, dashboard,
 //! publisher), the technician account it prints works, Ctrl-C stops it cleanly, and a second
-//! run on the same data folder goes on without replayed frame counters.
+//! run on the same data folder goes on without replayed frame counters; and the demo as
+//! residents see it in a real browser (tests/browser/demo.mjs).
 
 mod common;
 
@@ -197,4 +198,41 @@ fn demo_runs_everything_stops_on_ctrl_c_and_resumes_without_replays() {
         || (metric(port, "sensorhub_readings_stored_total") > before + 6.0).then_some(()),
     );
     assert_eq!(metric(port, "sensorhub_dead_letters_total"), 0.0);
+}
+
+/// The demo's pages in Debian's chromium a minute after the start: charts, gauge, map, embeds,
+/// axe and 320 px in both languages (tests/browser/demo.mjs says what it checks).
+#[test]
+fn demo_pages_in_a_real_browser() {
+    let browser = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        browser.join("node_modules/playwright-core").exists(),
+        "tests/browser/node_modules is missing: ./scripts/test installs it (npm ci)"
+    );
+    let data = tempfile::tempdir().unwrap();
+    let demo = start(data.path());
+    let port = demo.port;
+    wait_for("a day of gauge history", Duration::from_secs(60), || {
+        let r = http_get(
+            port,
+            "/api/v1/stations/pegel-03/history?quantity=water_level&resolution=15m",
+            "",
+        )?;
+        let h: Value = serde_json::from_str(&r.body).ok()?;
+        (h["points"].as_array()?.len() >= 96).then_some(())
+    });
+    let output = Command::new("node")
+        .arg(browser.join("demo.mjs"))
+        .arg(format!("http://127.0.0.1:{port}"))
+        .current_dir(&browser)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "browser checks of the demo failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("checks passed"), "{stdout}");
 }

@@ -9,16 +9,14 @@
   var status = document.getElementById("live-status");
   if (!toggle || !status || !window.EventSource) { return; }
   var numberFormat = new Intl.NumberFormat(de ? "de-DE" : "en-GB", { maximumFractionDigits: 3 });
-  var timeFormat = new Intl.DateTimeFormat(de ? "de-DE" : "en-GB", { dateStyle: "short", timeStyle: "medium" });
+  // The time as the server writes it: Europe/Berlin, "01.12.2026, 19:05 MEZ".
+  var timeFormat = new Intl.DateTimeFormat(de ? "de-DE" : "en-GB", {
+    timeZone: "Europe/Berlin", day: "2-digit", month: "2-digit", year: "numeric",
+    hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+  });
   var source = null;
 
   function say(text) { status.textContent = text; }
-
-  function showLocalTimes() {
-    document.querySelectorAll("tr[data-quantity] time[datetime]").forEach(function (el) {
-      el.textContent = timeFormat.format(new Date(el.getAttribute("datetime")));
-    });
-  }
 
   function apply(v) {
     // The table rows and the overview's cards alike.
@@ -31,6 +29,23 @@
       if (time) {
         time.setAttribute("datetime", v.time);
         time.textContent = timeFormat.format(new Date(v.time));
+      }
+      // The level the new value reaches, in words (its colour only repeats them).
+      var level = row.querySelector(".level");
+      if (v.level) {
+        if (!level) {
+          level = document.createElement("strong");
+          var number = row.querySelector(".number");
+          var after = number.nextSibling;
+          number.parentNode.insertBefore(level, after && after.nextSibling);
+          number.parentNode.insertBefore(document.createTextNode(" "), level);
+        }
+        level.className = "level level-" + Math.min(v.level.rank, 3);
+        level.textContent = de ? v.level.label_de : v.level.label_en;
+      } else if (level) {
+        // Below the station's first level.
+        level.className = "level level-0";
+        level.textContent = de ? "unauffällig" : "normal";
       }
       // A fresh value is no longer outdated.
       row.classList.remove("stale");
@@ -67,6 +82,5 @@
 
   toggle.hidden = false;
   toggle.addEventListener("click", function () { if (source) { pause(); } else { resume(); } });
-  showLocalTimes();
   connect();
 }());

@@ -11,6 +11,7 @@
 //! - `admin`: the technicians' login-protected pages and their token API (`admin/auth.rs`
 //!   holds the session and token extractors every handler there asks for).
 //! - `error`: the one error type handlers return.
+//! - `land`: the map's land layer, Natural Earth data embedded in the binary.
 //! - `ops`: `/metrics`, `/healthz`, `/readyz` for the people who run it.
 //! - `public`: the one place that decides what the public may see (public stations only,
 //!   coordinates coarsened), used by pages and API alike.
@@ -21,6 +22,7 @@ mod config;
 mod error;
 mod headers;
 mod html;
+mod land;
 mod limits;
 mod ops;
 mod pages;

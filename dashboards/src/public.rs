@@ -59,6 +59,20 @@ pub async fn history(
     let Some(public) = self::station(state, station).await? else {
         return Ok(None);
     };
+    history_of(state, &public, quantity, resolution, since_ms, until_ms).await
+}
+
+/// The history of a quantity of a station already read through the policy; `None` when the
+/// policy does not publish the quantity.
+pub async fn history_of(
+    state: &AppState,
+    public: &PublicStation,
+    quantity: &str,
+    resolution: Resolution,
+    since_ms: i64,
+    until_ms: i64,
+) -> Result<Option<History>, StoreError> {
+    let station = public.id.as_str();
     let Some(policy) = state.policy.quantity(quantity) else {
         return Ok(None);
     };

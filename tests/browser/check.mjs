@@ -4,39 +4,11 @@
 //        STALE_STATION (a public station whose values are days old)
 // The Rust test keeps publishing new values for PUBLIC_STATION while this runs.
 // Prints one line per check and exits non-zero on the first failure.
-import { chromium } from "playwright-core";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { axe, launch, ok, passed } from "./common.mjs";
 
 const [base, station, privateStation, adminUser, adminPassword, staleStation] = process.argv.slice(2);
-const require = createRequire(import.meta.url);
-const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 
-let checks = 0;
-function ok(condition, message) {
-  if (!condition) { throw new Error("FAILED: " + message); }
-  checks += 1;
-  console.log("ok " + message);
-}
-
-async function axe(page, label) {
-  // Evaluated through the DevTools protocol, which the pages' Content-Security-Policy (no
-  // inline script) does not cover; a script tag would be refused, as it should be.
-  if (!(await page.evaluate(() => typeof window.axe !== "undefined"))) {
-    await page.evaluate(axeSource);
-  }
-  const result = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    return await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
-  });
-  const summary = result.violations.map((v) => v.id + " (" + v.impact + "): " + v.nodes.map((n) => n.target.join(" ")).join(", "));
-  ok(result.violations.length === 0, "axe: no WCAG 2.1 A/AA violations on " + label + (summary.length ? "\n  " + summary.join("\n  ") : ""));
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 try {
   const context = await browser.newContext({ locale: "de-DE" });
   const page = await context.newPage();
@@ -261,7 +233,7 @@ try {
   await page.waitForURL(/\/admin\/login$/);
   const again = await page.goto(base + "/admin");
   ok(page.url().endsWith("/admin/login") && again.status() === 200, "after logout /admin is refused again");
-  console.log("all " + checks + " checks passed");
+  console.log("all " + passed() + " checks passed");
 } finally {
   await browser.close();
 }

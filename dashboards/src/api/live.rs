@@ -93,6 +93,7 @@ pub(crate) async fn watch_with(state: AppState, poll: Duration) {
                     "value": value.value,
                     "unit": value.unit,
                     "time": value.time,
+                    "level": value.level,
                 });
                 let _ = state.live.sender.send(Arc::from(event.to_string()));
             }

@@ -25,6 +25,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/api/v1/stations", get(stations))
         .route("/api/v1/stations.geojson", get(stations_geojson))
+        .route("/api/v1/land.geojson", get(land_geojson))
         .route("/api/v1/stations/{id}", get(station))
         .route("/api/v1/stations/{id}/history", get(history))
         .route("/api/v1/latest", get(latest))
@@ -65,14 +66,34 @@ async fn stations_geojson(
         })
     });
     let collection = sensorhub_policy::feature_collection(points);
-    let mut response = cached_json(&headers, json_body(&collection), 10);
+    Ok(geojson(cached_json(&headers, json_body(&collection), 10)))
+}
+
+/// `GET /api/v1/land.geojson`: the land (Natural Earth 1:10m) around the public stations, the
+/// map's background when no tile server is configured.
+async fn land_geojson(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let stations = public::stations(&state).await?;
+    let bbox = crate::land::Bbox::around(stations.iter().filter_map(|s| Some((s.lon?, s.lat?))));
+    let body = crate::land::geojson(bbox);
+    Ok(geojson(cached_json(
+        &headers,
+        body.as_bytes().to_vec(),
+        3600,
+    )))
+}
+
+/// Says GeoJSON (RFC 7946) on a successful answer.
+fn geojson(mut response: Response) -> Response {
     if response.status() == StatusCode::OK {
         response.headers_mut().insert(
             axum::http::header::CONTENT_TYPE,
             axum::http::HeaderValue::from_static("application/geo+json"),
         );
     }
-    Ok(response)
+    response
 }
 
 /// `GET /api/v1/stations/{id}`.

@@ -115,20 +115,70 @@ pub(crate) fn number(lang: Lang, value: f64) -> String {
     }
 }
 
-/// `2022-07-18T09:34:15.775Z` as people read it: `18.07.2022 09:34 UTC` in German,
-/// `2022-07-18 09:34 UTC` in English. The scripts show local time instead.
+/// `2022-07-18T09:34:15.775Z` as people on the coast read it, in Europe/Berlin time:
+/// `18.07.2022, 11:34 MESZ` in German, `18/07/2022, 11:34 CEST` in English (as the browser's
+/// `Intl.DateTimeFormat` writes them, so the live script's updates look the same).
 pub(crate) fn time_text(lang: Lang, rfc3339: &str) -> String {
-    let (Some(date), Some(clock)) = (rfc3339.get(..10), rfc3339.get(11..16)) else {
+    let Some(ms) = sensorhub_store::time::parse_rfc3339(rfc3339) else {
         return rfc3339.to_owned();
     };
+    let summer = berlin_summer_time(ms);
+    let local_s = ms.div_euclid(1000) + if summer { 7200 } else { 3600 };
+    let (y, m, d) = civil(local_s.div_euclid(86_400));
+    let minute = local_s.rem_euclid(86_400) / 60;
+    let (hh, mm) = (minute / 60, minute % 60);
     match lang {
         Lang::De => {
-            let mut parts = date.split('-');
-            match (parts.next(), parts.next(), parts.next()) {
-                (Some(y), Some(m), Some(d)) => format!("{d}.{m}.{y} {clock} UTC"),
-                _ => rfc3339.to_owned(),
-            }
+            let zone = if summer { "MESZ" } else { "MEZ" };
+            format!("{d:02}.{m:02}.{y}, {hh:02}:{mm:02} {zone}")
         }
-        Lang::En => format!("{date} {clock} UTC"),
+        Lang::En => {
+            let zone = if summer { "CEST" } else { "CET" };
+            format!("{d:02}/{m:02}/{y}, {hh:02}:{mm:02} {zone}")
+        }
     }
+}
+
+/// Whether Europe/Berlin keeps summer time at `ms`: from the last Sunday of March to the last
+/// Sunday of October, 01:00 UTC each (Directive 2000/84/EC).
+fn berlin_summer_time(ms: i64) -> bool {
+    let s = ms.div_euclid(1000);
+    let (year, _, _) = civil(s.div_euclid(86_400));
+    let last_sunday = |month: u32| {
+        let last = days_from_civil(year, month + 1, 1) - 1;
+        // 1970-01-01, day 0, was a Thursday.
+        last - (last + 4).rem_euclid(7)
+    };
+    let start = last_sunday(3) * 86_400 + 3600;
+    let end = last_sunday(10) * 86_400 + 3600;
+    (start..end).contains(&s)
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Days since 1970-01-01 of a date; month 13 is January of the next year.
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let (year, month) = if month > 12 {
+        (year + 1, month - 12)
+    } else {
+        (year, month)
+    };
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((month + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }

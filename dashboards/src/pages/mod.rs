@@ -148,6 +148,22 @@ fn shown(lang: Lang, station: &PublicStation, quantity: &str, unit: &str) -> (f6
     }
 }
 
+/// The level a value reaches, in words: the highest level it is above, or "unauffällig"
+/// below the first of the station's levels; nothing for a quantity without levels.
+fn level_badge(
+    lang: Lang,
+    station: &PublicStation,
+    v: &sensorhub_policy::view::PublicValue,
+) -> Markup {
+    html! {
+        @if let Some(level) = &v.level {
+            " " strong class={ "level level-" (level.rank.min(3)) } { (lang.t(&level.label_de, &level.label_en)) }
+        } @else if station.levels.iter().any(|l| l.quantity == v.quantity) {
+            " " strong class="level level-0" { (lang.t("unauffällig", "normal")) }
+        }
+    }
+}
+
 /// Rows of current values; the live script updates them in place.
 fn value_rows(lang: Lang, station: &PublicStation, link: bool) -> Markup {
     let name = station.name_in(lang == Lang::En);
@@ -164,9 +180,7 @@ fn value_rows(lang: Lang, station: &PublicStation, link: bool) -> Markup {
                 // Gauges report whole centimetres.
                 td.value {
                     span.number { (number(lang, if factor == 1.0 { v.value } else { (v.value * factor).round() })) } " " (unit)
-                    @if let Some(level) = &v.level {
-                        " " strong class={ "level level-" (level.rank.min(3)) } { (lang.t(&level.label_de, &level.label_en)) }
-                    }
+                    (level_badge(lang, station, v))
                 }
                 td {
                     time datetime=(v.time) { (time_text(lang, &v.time)) }

@@ -9,10 +9,34 @@ pub(super) async fn overview(
 ) -> Result<Response, AppError> {
     let lang = choose_lang(&query, &headers);
     let stations = public::stations(&state).await?;
-    Ok(page(&query, render_overview(&state, lang, &stations)))
+    // Each value's trend, from the same day of history its station page draws.
+    let now = sensorhub_store::time::now_ms();
+    let day = Range::Day;
+    let mut trends = Vec::new();
+    for s in &stations {
+        for v in &s.latest {
+            let span = (day.resolution(), now - day.span_ms(), now);
+            let h = public::history_of(&state, s, &v.quantity, span.0, span.1, span.2).await?;
+            if let Some(t) = h.as_ref().and_then(station::trend) {
+                trends.push((s.id.as_str(), v.quantity.as_str(), t));
+            }
+        }
+    }
+    Ok(page(
+        &query,
+        render_overview(&state, lang, &stations, &trends),
+    ))
 }
 
-fn render_overview(state: &AppState, lang: Lang, stations: &[PublicStation]) -> Markup {
+/// A value's trend: (station, quantity, trend).
+type Trends<'a> = [(&'a str, &'a str, station::Trend)];
+
+fn render_overview(
+    state: &AppState,
+    lang: Lang,
+    stations: &[PublicStation],
+    trends: &Trends,
+) -> Markup {
     let stale_after = state.http.stale_after;
     let intro = match lang {
         Lang::De => format!(
@@ -42,7 +66,7 @@ fn render_overview(state: &AppState, lang: Lang, stations: &[PublicStation]) -> 
             ))
         }
         @if stations.iter().any(|s| !s.latest.is_empty()) {
-            (cards(lang, stations))
+            (cards(lang, stations, trends))
         }
         section aria-labelledby="list-title" {
             h2 id="list-title" {
@@ -92,8 +116,8 @@ fn render_overview(state: &AppState, lang: Lang, stations: &[PublicStation]) -> 
 }
 
 /// The stations as cards, grouped by theme (stations without one last): name, values with
-/// their unit and level, and when they were measured.
-fn cards(lang: Lang, stations: &[PublicStation]) -> Markup {
+/// their unit, level and trend, and when they were measured.
+fn cards(lang: Lang, stations: &[PublicStation], trends: &Trends) -> Markup {
     let mut groups: Vec<(Option<sensorhub_store::Theme>, Vec<&PublicStation>)> = Vec::new();
     for s in stations.iter().filter(|s| !s.latest.is_empty()) {
         match groups.iter_mut().find(|(t, _)| *t == s.theme) {
@@ -127,8 +151,10 @@ fn cards(lang: Lang, stations: &[PublicStation]) -> Markup {
                                         data-scale=[(factor != 1.0).then_some(factor)] class=[v.stale.then_some("stale")] {
                                         span.number { (number(lang, if factor == 1.0 { v.value } else { (v.value * factor).round() })) }
                                         " " (unit)
-                                        @if let Some(level) = &v.level {
-                                            " " strong class={ "level level-" (level.rank.min(3)) } { (lang.t(&level.label_de, &level.label_en)) }
+                                        (level_badge(lang, s, v))
+                                        @if let Some((_, _, t)) = trends.iter().find(|(id, q, _)| *id == s.id && *q == v.quantity) {
+                                            br;
+                                            span.trend { (station::trend_words(lang, *t)) }
                                         }
                                         br;
                                         time datetime=(v.time) { (time_text(lang, &v.time)) }

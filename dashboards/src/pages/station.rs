@@ -18,7 +18,7 @@ pub(super) async fn station_page(
     for v in &station.latest {
         let span = (range.resolution(), now - range.span_ms(), now);
         if let Some(h) =
-            public::history(&state, &station.id, &v.quantity, span.0, span.1, span.2).await?
+            public::history_of(&state, &station, &v.quantity, span.0, span.1, span.2).await?
         {
             histories.push(as_shown(lang, &station, h));
         }
@@ -161,7 +161,7 @@ pub(super) fn summary(lang: Lang, h: &History, range: Range, gap_ms: i64) -> Str
         lang.t("höchster", "highest"),
         number(lang, max),
         lang.t("Mittel", "mean"),
-        number(lang, mean),
+        number(lang, (mean * 10.0).round() / 10.0),
         lang.t("über den Zeitraum", "over the period"),
         range = range_label(lang, range),
     )
@@ -284,13 +284,19 @@ pub(super) fn trend(h: &History) -> Option<Trend> {
 
 /// The trend in words, with an arrow that screen readers skip (the words say it).
 fn trend_text(lang: Lang, trend: Trend) -> Markup {
+    html! {
+        (lang.t("Tendenz der letzten Stunden:", "Trend of the last hours:")) " " (trend_words(lang, trend))
+    }
+}
+
+/// An arrow and a word: `↗ steigend`.
+pub(super) fn trend_words(lang: Lang, trend: Trend) -> Markup {
     let (arrow, words) = match trend {
         Trend::Rising => ("↗", lang.t("steigend", "rising")),
         Trend::Falling => ("↘", lang.t("fallend", "falling")),
         Trend::Steady => ("→", lang.t("gleichbleibend", "steady")),
     };
     html! {
-        (lang.t("Tendenz der letzten Stunden:", "Trend of the last hours:")) " "
         span aria-hidden="true" { (arrow) } " " (words)
     }
 }

@@ -75,7 +75,7 @@ fn summaries_name_the_gaps_the_chart_breaks_at() {
     assert_eq!(gaps(&broken, gap).len(), 2);
     let de = summary(Lang::De, &broken, Range::Day, gap);
     assert!(
-        de.ends_with(" 2 Lücken ohne Werte, die längste zwischen 14.11.2023 23:13 UTC und 15.11.2023 07:13 UTC."),
+        de.ends_with(" 2 Lücken ohne Werte, die längste zwischen 15.11.2023, 00:13 MEZ und 15.11.2023, 08:13 MEZ."),
         "{de}"
     );
     let one = history(&[0, 1, 9]);
@@ -87,10 +87,26 @@ fn summaries_name_the_gaps_the_chart_breaks_at() {
 fn numbers_times_and_text_are_localised_and_escaped() {
     assert_eq!(number(Lang::De, 27.2), "27,2");
     assert_eq!(number(Lang::En, 27.2), "27.2");
+    // Europe/Berlin, summer and winter; the changes of 2026 were on 29 March and 25 October
+    // at 01:00 UTC.
     assert_eq!(
         time_text(Lang::De, "2022-07-18T09:34:15.775Z"),
-        "18.07.2022 09:34 UTC"
+        "18.07.2022, 11:34 MESZ"
     );
+    assert_eq!(
+        time_text(Lang::En, "2026-12-01T23:30:00Z"),
+        "02/12/2026, 00:30 CET"
+    );
+    for (utc, local) in [
+        ("2026-03-29T00:59:00Z", "29.03.2026, 01:59 MEZ"),
+        ("2026-03-29T01:00:00Z", "29.03.2026, 03:00 MESZ"),
+        ("2026-10-25T00:59:00Z", "25.10.2026, 02:59 MESZ"),
+        ("2026-10-25T01:00:00Z", "25.10.2026, 02:00 MEZ"),
+        ("2024-02-29T12:00:00Z", "29.02.2024, 13:00 MEZ"),
+        ("2000-12-31T23:00:00Z", "01.01.2001, 00:00 MEZ"),
+    ] {
+        assert_eq!(time_text(Lang::De, utc), local, "{utc}");
+    }
     let text = "<b>\"x\"</b>";
     assert_eq!(
         html! { (text) }.into_string(),

@@ -66,12 +66,12 @@ impl Environment {
     }
 
     /// A gauge mounted 3 m above mean water (so that low tide stays within the A02YYUW's
-    /// 4.5 m); tides of ±1.4 m; one reading in 200 is a spike (a gull on the sensor), as real
+    /// 4.5 m); tides of ±1.4 m; one reading in 2,000 is a spike (a gull on the sensor), as real
     /// ultrasonic gauges show.
     pub fn distance_to_water(&mut self, node: usize, now_ms: i64) -> f64 {
         let phase = now_ms as f64 / TIDE_PERIOD_MS + node as f64 * 0.01;
         let distance = 3.0 - 1.4 * (TAU * phase).sin() + self.rng.noise(0.01);
-        if self.rng.unit() < 0.005 {
+        if self.rng.unit() < 0.0005 {
             0.25
         } else {
             distance
