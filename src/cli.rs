@@ -33,8 +33,9 @@ pub(crate) enum Command {
         /// Where the dashboard listens.
         #[arg(long, default_value = "127.0.0.1:8080")]
         http: String,
-        /// How many simulated sensor nodes.
-        #[arg(long, default_value_t = 6)]
+        /// How many simulated sensor nodes (the first ten are six weather stations and tide
+        /// gauges, then air, soil, car park and beach entrance).
+        #[arg(long, default_value_t = 10)]
         nodes: usize,
         /// How often each node measures (e.g. 10s, 1m).
         #[arg(long, default_value = "10s", value_parser = interval)]

@@ -27,7 +27,7 @@ pub struct DemoOptions {
     pub data_dir: PathBuf,
 }
 
-/// Places on Föhr and Amrum for the simulator's first six stations: names, themes, positions
+/// Places on Föhr and Amrum for the simulator's first ten stations: names, themes, positions
 /// (the real places, rounded), and for
 /// the gauges their datum (the distance sensor 4.5 m above NHN, so the simulated tide of 1.6 to
 /// 4.4 m down to the water reads as 0.1 to 2.9 m above NHN).
@@ -50,11 +50,11 @@ pub fn station_entries(nodes: usize) -> Vec<sensorhub_store::StationInfo> {
             "wetter-01",
             "Wetter Wyk",
             "Wyk weather",
-            "Am Nordstrand von Wyk auf Föhr",
-            "At the north beach of Wyk on Föhr",
+            "Am Flugplatz Wyk auf Föhr",
+            "At Wyk airfield on Föhr",
             Theme::Weather,
             None,
-            (54.6964, 8.5655),
+            (54.6867, 8.5275),
         ),
         (
             "wetter-02",
@@ -94,7 +94,7 @@ pub fn station_entries(nodes: usize) -> Vec<sensorhub_store::StationInfo> {
             "Nebel on Amrum",
             Theme::Weather,
             None,
-            (54.6515, 8.3605),
+            (54.6560, 8.3700),
         ),
         (
             "pegel-06",
@@ -105,6 +105,46 @@ pub fn station_entries(nodes: usize) -> Vec<sensorhub_store::StationInfo> {
             Theme::Water,
             gauge(),
             (54.6300, 8.3985),
+        ),
+        (
+            "luft-07",
+            "Raumluft Bürgerbüro Wyk",
+            "Wyk citizens' office air",
+            "CO₂ im Bürgerbüro des Amtes in Wyk auf Föhr",
+            "CO₂ in the Amt's citizens' office in Wyk on Föhr",
+            Theme::Air,
+            None,
+            (54.7015, 8.5575),
+        ),
+        (
+            "boden-08",
+            "Bodenfeuchte Oevenum",
+            "Oevenum soil moisture",
+            "Grünland bei Oevenum, Föhr",
+            "Grassland near Oevenum, Föhr",
+            Theme::Soil,
+            None,
+            (54.7043, 8.5128),
+        ),
+        (
+            "parken-09",
+            "Parkplatz Südstrand Wyk",
+            "Wyk south beach car park",
+            "120 Stellplätze am Südstrand von Wyk auf Föhr",
+            "120 spaces at Wyk's south beach on Föhr",
+            Theme::Parking,
+            None,
+            (54.6850, 8.5530),
+        ),
+        (
+            "strand-10",
+            "Strandzugang Nebel",
+            "Nebel beach entrance",
+            "Zugang zum Kniepsand bei Nebel auf Amrum; gezählt werden Personen je Stunde",
+            "Entrance to the Kniepsand near Nebel on Amrum; people counted per hour",
+            Theme::Visitors,
+            None,
+            (54.6480, 8.3380),
         ),
     ];
     places
@@ -123,13 +163,22 @@ pub fn station_entries(nodes: usize) -> Vec<sensorhub_store::StationInfo> {
                     lon: Some(lon),
                     // The simulated tide reaches both within a day; real thresholds are the
                     // authorities' to set (for the North Sea coast, the BSH's).
-                    levels: if gauge.is_some() {
-                        vec![
+                    levels: match theme {
+                        Theme::Water => vec![
                             level("water_level", 2.3, "erhöht", "elevated"),
                             level("water_level", 2.7, "Sturmflut", "storm surge"),
-                        ]
-                    } else {
-                        Vec::new()
+                        ],
+                        // The German Environment Agency's guide values for indoor CO₂: above
+                        // 1000 ppm air the room, above 2000 ppm it is unacceptable.
+                        Theme::Air => vec![
+                            level("co2", 1000.0, "lüften", "ventilate"),
+                            level("co2", 2000.0, "inakzeptabel", "unacceptable"),
+                        ],
+                        Theme::Parking => vec![
+                            level("parking_occupancy", 100.0, "fast voll", "almost full"),
+                            level("parking_occupancy", 119.0, "voll", "full"),
+                        ],
+                        _ => Vec::new(),
                     },
                     gauge,
                 }
@@ -250,24 +299,13 @@ pub async fn run(options: DemoOptions) -> Result<()> {
             ..Default::default()
         },
         privacy: Default::default(),
-        // The nodes send their supply voltage as an LPP voltage on the battery channel: it is
-        // the device's health (shown to technicians), never public.
-        normalisation: vec![sensorhub_gateway::NormalisationRule {
-            device_type: sensorhub_gateway::normalise::ForDevices::Type(
-                sensorhub_store::DeviceType::CayenneLpp,
-            ),
-            field: "voltage".into(),
-            quantity: "battery_voltage".into(),
-            scale: 1.0,
-            offset: 0.0,
-            unit: None,
-        }],
+        normalisation: demo_rules(),
         publisher: sensorhub_publisher::FolderConfig {
             folder: options.data_dir.join("opendata").display().to_string(),
             interval_s: 30,
             ckan: None,
         },
-        datasets: vec![demo_dataset()],
+        datasets: demo_datasets(),
         // No webhook: alerts (a node stopped, a battery low) go to the log.
         alerts: Default::default(),
         codecs: Default::default(),
@@ -347,18 +385,67 @@ async fn wait_until_ready(address: &str) {
     }
 }
 
-/// The demo's open dataset: every weather and water value, per minute, into the folder.
+/// What the node firmware's fixed LPP channels mean (LPP names only a data type): the supply
+/// voltage on the battery channel is the device's health (shown to technicians, never public),
+/// the concentration is CO₂, the percentage soil moisture, the analog input a car park's
+/// occupancy and the generic sensor the people a light barrier counted.
+fn demo_rules() -> Vec<sensorhub_gateway::NormalisationRule> {
+    [
+        ("voltage", "battery_voltage"),
+        ("concentration", "co2"),
+        ("percentage", "soil_moisture"),
+        ("analog_input", "parking_occupancy"),
+        ("count", "visitor_count"),
+    ]
+    .into_iter()
+    .map(|(field, quantity)| sensorhub_gateway::NormalisationRule {
+        device_type: sensorhub_gateway::normalise::ForDevices::Type(
+            sensorhub_store::DeviceType::CayenneLpp,
+        ),
+        field: field.into(),
+        quantity: quantity.into(),
+        scale: 1.0,
+        offset: 0.0,
+        unit: None,
+    })
+    .collect()
+}
+
+/// The demo's open datasets: weather, water, air and soil per minute; the car park and the
+/// beach entrance per hour, counts from 1 to 4 suppressed (k = 5).
+fn demo_datasets() -> Vec<sensorhub_publisher::DatasetConfig> {
+    let counts = sensorhub_publisher::DatasetConfig {
+        name: "sensorhub-demo-parken-besucher".into(),
+        title: "Parkplatz und Strandzugang der Demo".into(),
+        title_en: Some("Car park and beach entrance of the demo".into()),
+        description: "Belegte Stellplätze und gezählte Personen je Stunde; Werte von 1 bis 4 \
+                      werden nicht veröffentlicht."
+            .into(),
+        quantities: ["parking_occupancy", "visitor_count"]
+            .map(String::from)
+            .to_vec(),
+        interval: sensorhub_store::Resolution::Hour,
+        keywords: vec!["Parken".into(), "Besucher".into(), "LoRaWAN".into()],
+        ..demo_dataset()
+    };
+    vec![demo_dataset(), counts]
+}
+
+/// The demo's open dataset of measurements, per minute, into the folder.
 fn demo_dataset() -> sensorhub_publisher::DatasetConfig {
     sensorhub_publisher::DatasetConfig {
         name: "sensorhub-demo-messwerte".into(),
         title: "Messwerte der Demo-Stationen".into(),
         title_en: Some("Readings of the demo stations".into()),
-        description: "Simulierte Wetter- und Pegelstationen rund um Wyk auf Föhr.".into(),
+        description: "Simulierte Wetter-, Pegel-, Luft- und Bodenstationen auf Föhr und Amrum."
+            .into(),
         quantities: [
             "air_temperature",
             "relative_humidity",
             "air_pressure",
-            "distance",
+            "water_level",
+            "co2",
+            "soil_moisture",
         ]
         .map(String::from)
         .to_vec(),
@@ -369,7 +456,12 @@ fn demo_dataset() -> sensorhub_publisher::DatasetConfig {
         attribution: "sensorhub demo".into(),
         publisher: "sensorhub demo".into(),
         spatial: Some("010540000000".into()),
-        keywords: vec!["Wetter".into(), "Pegel".into(), "LoRaWAN".into()],
+        keywords: vec![
+            "Wetter".into(),
+            "Pegel".into(),
+            "Luftqualität".into(),
+            "LoRaWAN".into(),
+        ],
         ..Default::default()
     }
 }

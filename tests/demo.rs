@@ -87,9 +87,9 @@ fn demo_runs_everything_stops_on_ctrl_c_and_resumes_without_replays() {
     let port = demo.port;
 
     // Every simulated node's station appears with current values.
-    let list = wait_for("six stations with values", Duration::from_secs(60), || {
+    let list = wait_for("ten stations with values", Duration::from_secs(60), || {
         stations(port).filter(|l| {
-            l.len() == 6
+            l.len() == 10
                 && l.iter()
                     .all(|s| !s["latest"].as_array().unwrap().is_empty())
         })
@@ -113,7 +113,17 @@ fn demo_runs_everything_stops_on_ctrl_c_and_resumes_without_replays() {
         .flat_map(|s| s["latest"].as_array().unwrap())
         .filter_map(|v| v["quantity"].as_str())
         .collect();
-    assert!(quantities.contains(&"water_level"), "{quantities:?}");
+    // Every theme of the demo: weather, water, air, soil, the car park, the beach entrance.
+    for shown in [
+        "air_temperature",
+        "water_level",
+        "co2",
+        "soil_moisture",
+        "parking_occupancy",
+        "visitor_count",
+    ] {
+        assert!(quantities.contains(&shown), "{shown}: {quantities:?}");
+    }
     for hidden in ["battery_voltage", "voltage", "battery", "distance"] {
         assert!(
             !quantities.contains(&hidden),

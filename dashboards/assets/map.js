@@ -91,7 +91,8 @@
     .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
     .then(function (stations) {
       el.textContent = "";
-      var map = L.map(el, { scrollWheelZoom: false });
+      // Quarter zoom steps: the stations fill the map, so their markers stay apart on a phone.
+      var map = L.map(el, { scrollWheelZoom: false, zoomSnap: 0.25 });
       var tiles = el.getAttribute("data-tile-url");
       if (tiles) {
         L.tileLayer(tiles, { attribution: el.getAttribute("data-tile-attribution") || "", maxZoom: 18 }).addTo(map);
@@ -187,7 +188,7 @@
             marker.ariaText = "Station " + marker.stationName + ": " + t(v.label_de, v.label_en) + " " + words
               + t(", Werte anzeigen", ", show values");
           }
-          marker.setIcon(L.divIcon({ className: "station-marker", iconSize: [22, 22], html: html }));
+          marker.setIcon(L.divIcon({ className: "station-marker", iconSize: [24, 24], html: html }));
           name_(marker);
         });
         var box = legend;

@@ -30,6 +30,12 @@ pub struct Thresholds {
     pub distance: f32,
     /// Volts.
     pub battery: f32,
+    /// ppm.
+    pub co2: f32,
+    /// Percentage points.
+    pub soil_moisture: f32,
+    /// Spaces.
+    pub parking_occupancy: f32,
 }
 
 impl Default for Thresholds {
@@ -40,6 +46,9 @@ impl Default for Thresholds {
             air_pressure: 1.0,
             distance: 0.05,
             battery: 0.1,
+            co2: 50.0,
+            soil_moisture: 1.0,
+            parking_occupancy: 1.0,
         }
     }
 }
@@ -169,6 +178,13 @@ impl Application {
             (report.air_pressure, last.air_pressure, t.air_pressure),
             (report.distance, last.distance, t.distance),
             (report.battery, last.battery, t.battery),
+            (report.co2, last.co2, t.co2),
+            (report.soil_moisture, last.soil_moisture, t.soil_moisture),
+            (
+                report.parking_occupancy,
+                last.parking_occupancy,
+                t.parking_occupancy,
+            ),
         ];
         if pairs
             .iter()
@@ -182,7 +198,10 @@ impl Application {
                 (Some(a), Some(b)) => (a - b).abs() >= *threshold,
                 _ => false,
             });
-        if changed {
+        // A count of people (of the period the counter closed) is always sent, zero too: a
+        // count left unsent would be lost, and a missing zero reads as a gap.
+        let counted = report.visitor_count.is_some();
+        if changed || counted {
             Some(Reason::Change)
         } else if now_ms >= sent_ms + self.schedule.heartbeat_ms {
             Some(Reason::Heartbeat)
@@ -207,6 +226,33 @@ mod tests {
             battery: Some(3.6),
             ..Report::default()
         }
+    }
+
+    /// A people counter's hourly count goes out every time, zero included, though the value is
+    /// the same as the last one sent; without a count, nothing is due before the heartbeat.
+    #[test]
+    fn every_count_of_people_is_sent() {
+        let mut app = Application::new(Schedule::default());
+        let count = |n: Option<f32>| Report {
+            visitor_count: n,
+            battery: Some(3.6),
+            ..Report::default()
+        };
+        let mut now = 0;
+        for n in [Some(12.0), Some(12.0), Some(0.0), Some(0.0)] {
+            assert!(
+                matches!(app.on_measurement(now, &count(n)), Decision::Send(_)),
+                "{n:?} at {now}"
+            );
+            app.sent(now, &count(n), DEFAULT_CHANNEL_HZ, 50_000);
+            // Half-hourly here, so that the hourly heartbeat is never what sends it.
+            now += 30 * MIN;
+        }
+        // A minute after the last count: no count, nothing changed.
+        assert_eq!(
+            app.on_measurement(now - 29 * MIN, &count(None)),
+            Decision::Quiet
+        );
     }
 
     /// One day at 5-minute measurements: a still night, a warming morning, a sensor that fails

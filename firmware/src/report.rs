@@ -12,10 +12,14 @@ pub mod channel {
     pub const AIR_PRESSURE: u8 = 3;
     pub const DISTANCE: u8 = 4;
     pub const BATTERY: u8 = 5;
+    pub const CO2: u8 = 6;
+    pub const SOIL_MOISTURE: u8 = 7;
+    pub const PARKING_OCCUPANCY: u8 = 8;
+    pub const VISITOR_COUNT: u8 = 9;
 }
 
 /// Largest report: every field present. Fits LoRaWAN's smallest EU868 payload (51 bytes).
-pub const MAX_REPORT_LEN: usize = 4 + 3 + 4 + 6 + 4;
+pub const MAX_REPORT_LEN: usize = 4 + 3 + 4 + 6 + 4 + 4 + 3 + 4 + 6;
 
 /// One measurement cycle; absent fields are sensors the node does not have or that failed.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -30,6 +34,14 @@ pub struct Report {
     pub distance: Option<f32>,
     /// Battery voltage in volts, 0.01 V resolution on air.
     pub battery: Option<f32>,
+    /// CO2 in ppm (LPP concentration), 1 ppm resolution on air.
+    pub co2: Option<f32>,
+    /// Soil moisture in percent (LPP percentage), 1 % resolution on air.
+    pub soil_moisture: Option<f32>,
+    /// Occupied spaces of a car park (LPP analog input), whole spaces.
+    pub parking_occupancy: Option<f32>,
+    /// People counted since the last report (LPP generic sensor), whole people.
+    pub visitor_count: Option<f32>,
 }
 
 impl Report {
@@ -41,6 +53,10 @@ impl Report {
             channel::AIR_PRESSURE => self.air_pressure,
             channel::DISTANCE => self.distance,
             channel::BATTERY => self.battery,
+            channel::CO2 => self.co2,
+            channel::SOIL_MOISTURE => self.soil_moisture,
+            channel::PARKING_OCCUPANCY => self.parking_occupancy,
+            channel::VISITOR_COUNT => self.visitor_count,
             _ => None,
         }
     }
@@ -62,6 +78,22 @@ impl Report {
             (channel::AIR_PRESSURE, LppType::Barometer, self.air_pressure),
             (channel::DISTANCE, LppType::Distance, self.distance),
             (channel::BATTERY, LppType::Voltage, self.battery),
+            (channel::CO2, LppType::Concentration, self.co2),
+            (
+                channel::SOIL_MOISTURE,
+                LppType::Percentage,
+                self.soil_moisture,
+            ),
+            (
+                channel::PARKING_OCCUPANCY,
+                LppType::AnalogInput,
+                self.parking_occupancy,
+            ),
+            (
+                channel::VISITOR_COUNT,
+                LppType::GenericSensor,
+                self.visitor_count,
+            ),
         ];
         for (channel, kind, value) in fields {
             if let Some(v) = value {
@@ -84,6 +116,10 @@ mod tests {
             air_pressure: Some(1012.8),
             distance: Some(2.345),
             battery: Some(3.61),
+            co2: Some(812.0),
+            soil_moisture: Some(31.0),
+            parking_occupancy: Some(87.0),
+            visitor_count: Some(1234.0),
         };
         let mut buffer = [0u8; MAX_REPORT_LEN];
         let len = report.encode(&mut buffer).unwrap();
@@ -96,6 +132,10 @@ mod tests {
                 0x03, 0x73, 0x27, 0x90, // ch3 barometer 10128 * 0.1 = 1012.8 hPa
                 0x04, 0x82, 0x00, 0x00, 0x09, 0x29, // ch4 distance 2345 mm
                 0x05, 0x74, 0x01, 0x69, // ch5 voltage 361 * 0.01 = 3.61 V
+                0x06, 0x7d, 0x03, 0x2c, // ch6 concentration 812 ppm
+                0x07, 0x78, 0x1f, // ch7 percentage 31 %
+                0x08, 0x02, 0x21, 0xfc, // ch8 analog input 8700 * 0.01 = 87
+                0x09, 0x64, 0x00, 0x00, 0x04, 0xd2, // ch9 generic sensor 1234
             ]
         );
     }

@@ -50,6 +50,13 @@ try {
     ok(!health.test(body) && !/"(battery|voltage|distance|rssi|snr)/.test(body), "no device health in " + path);
   }
 
+  // The beach entrance's people: whole hours, never a count from 1 to 4 (k = 5).
+  const since = new Date(Date.now() - 7 * 86400e3).toISOString();
+  const visitors = await (await page.request.get(base + "/api/v1/stations/strand-10/history?quantity=visitor_count&since=" + since)).json();
+  const few = visitors.points.filter((p) => p.mean > 0 && p.mean < 5);
+  ok(visitors.points.length >= 24 && visitors.resolution === "1h" && few.length === 0,
+    visitors.points.length + " hourly visitor counts, none from 1 to 4 (" + JSON.stringify(few.slice(0, 3)) + ")");
+
   // Every chart's x-axis is its window, within 2 %; the gauge's day has a point every 15 min.
   for (const [range, days] of [["24h", 1], ["7d", 7], ["30d", 30]]) {
     await page.goto(base + "/stations/" + gauge + "?range=" + range);

@@ -78,6 +78,65 @@ impl Environment {
         }
     }
 
+    /// CO2 in a public office (the Bürgerbüro): outdoor air (about 430 ppm) at night, rising
+    /// while people come in on weekdays from 08:00 to 16:00 local time, aired now and then.
+    pub fn co2(&mut self, now_ms: i64) -> f64 {
+        let hour = Self::local_hour(now_ms);
+        let weekday = Self::weekday(now_ms) < 5;
+        let open = weekday && (8.0..16.0).contains(&hour);
+        let people = if open {
+            650.0 * (std::f64::consts::PI * (hour - 8.0) / 8.0).sin()
+        } else {
+            0.0
+        };
+        // Airing at the full hour for ten minutes.
+        let aired = open && hour.fract() < 1.0 / 6.0;
+        let level = 430.0 + if aired { people * 0.4 } else { people * 1.3 };
+        level + self.rng.noise(15.0)
+    }
+
+    /// Soil moisture in percent: drying slowly in the sun, wetted by a shower every few days.
+    pub fn soil_moisture(&mut self, now_ms: i64) -> f64 {
+        let days = now_ms as f64 / (24.0 * HOUR_MS);
+        // Showers every 3.7 days; the soil dries over the next days.
+        let since_rain = (days / 3.7).fract() * 3.7;
+        (22.0 + 16.0 * (-since_rain / 1.5).exp() + self.rng.noise(0.3)).clamp(0.0, 100.0)
+    }
+
+    /// How full a car park of `capacity` spaces is: empty at night, full around midday, with
+    /// cars coming and going; returns the target occupancy.
+    pub fn parking_target(&mut self, capacity: u16, now_ms: i64) -> f64 {
+        let hour = Self::local_hour(now_ms);
+        let day = if (7.0..21.0).contains(&hour) {
+            (std::f64::consts::PI * (hour - 7.0) / 14.0).sin().powf(0.7)
+        } else {
+            0.0
+        };
+        (f64::from(capacity) * (0.05 + 0.85 * day) + self.rng.noise(3.0)).max(0.0)
+    }
+
+    /// People through a beach entrance in `minutes`: none at night, most in the afternoon.
+    pub fn visitors(&mut self, minutes: f64, now_ms: i64) -> u32 {
+        let hour = Self::local_hour(now_ms);
+        let rate_per_hour = if (8.0..20.0).contains(&hour) {
+            60.0 * (std::f64::consts::PI * (hour - 8.0) / 12.0).sin()
+        } else {
+            0.0
+        };
+        let expected = rate_per_hour * minutes / 60.0;
+        (expected * (0.7 + 0.6 * self.rng.unit())).round() as u32
+    }
+
+    /// Hours since local midnight (Central European Time; summer time left aside).
+    fn local_hour(now_ms: i64) -> f64 {
+        (Self::day_phase(now_ms + 3_600_000)) * 24.0
+    }
+
+    /// 0 Monday .. 6 Sunday, in local time (1970-01-01 was a Thursday).
+    fn weekday(now_ms: i64) -> i64 {
+        ((now_ms + 3_600_000).div_euclid(86_400_000) + 3).rem_euclid(7)
+    }
+
     /// A lithium cell sagging slowly from 3.65 V, different per node.
     pub fn battery(&mut self, node: usize, now_ms: i64) -> f64 {
         let days = now_ms as f64 / (24.0 * HOUR_MS);

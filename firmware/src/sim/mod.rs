@@ -23,14 +23,18 @@ use rumqttc::{AsyncClient, MqttOptions, QoS};
 use crate::drivers::a02yyuw::A02yyuw;
 use crate::drivers::battery::BatteryMonitor;
 use crate::drivers::bme280::Bme280;
+use crate::drivers::counter::{Occupancy, PulseInput};
+use crate::drivers::scd4x::{self, Scd4x};
 use crate::drivers::sht4x::{self, Precision, Sht4x};
+use crate::drivers::soil::SoilProbe;
 use crate::link::{Credentials, Link, Uplink, VirtualRadio};
 use crate::node::{Application, Decision, Schedule};
 use crate::report::{Report, MAX_REPORT_LEN};
 use environment::{Environment, Rng};
 use nvm::{NodeNvm, SimNvm};
 use peripherals::{
-    A02yyuwPart, BatteryAdc, Bme280Part, Fault, NoDelay, Sht4xPart, Wire, BATTERY_DIVIDER,
+    A02yyuwPart, BatteryAdc, Bme280Part, Fault, NoDelay, PulseWire, Scd4xPart, Sht4xPart, SoilAdc,
+    Wire, BATTERY_DIVIDER, SOIL_CALIBRATION,
 };
 
 /// What kind of station a virtual node is.
@@ -40,7 +44,47 @@ pub enum NodeKind {
     Weather,
     /// Ultrasonic distance to the water surface (a tide gauge).
     WaterLevel,
+    /// CO2 (with temperature and humidity) indoors, from an SCD4x.
+    AirQuality,
+    /// Soil moisture from a capacitive probe.
+    Soil,
+    /// A car park's occupancy from the induction loops at its gates.
+    Parking,
+    /// People through a beach entrance, from a light barrier.
+    Visitors,
 }
+
+impl NodeKind {
+    /// The kinds of the first ten nodes, repeated: weather stations and tide gauges first (as
+    /// simulations of six nodes have always had), then one node of each other kind.
+    const PATTERN: [NodeKind; 10] = [
+        NodeKind::Weather,
+        NodeKind::Weather,
+        NodeKind::WaterLevel,
+        NodeKind::Weather,
+        NodeKind::Weather,
+        NodeKind::WaterLevel,
+        NodeKind::AirQuality,
+        NodeKind::Soil,
+        NodeKind::Parking,
+        NodeKind::Visitors,
+    ];
+
+    /// Station id prefix and device name.
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            NodeKind::Weather => ("wetter", "Wetterstation"),
+            NodeKind::WaterLevel => ("pegel", "Pegel"),
+            NodeKind::AirQuality => ("luft", "Raumluft"),
+            NodeKind::Soil => ("boden", "Bodenfeuchte"),
+            NodeKind::Parking => ("parken", "Parkplatz"),
+            NodeKind::Visitors => ("strand", "Strandzugang"),
+        }
+    }
+}
+
+/// Spaces of the simulated car park.
+const PARKING_CAPACITY: u16 = 120;
 
 /// A virtual node as the device registry needs to know it.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,21 +144,14 @@ pub enum SimError {
     Publish(#[from] rumqttc::ClientError),
 }
 
-/// The virtual nodes of a simulation with `n` nodes: every third is a tide gauge, the others
-/// weather stations, spread around Wyk auf Föhr.
+/// The virtual nodes of a simulation with `n` nodes ([`NodeKind::PATTERN`]), spread around Wyk
+/// auf Föhr.
 pub fn devices(n: usize) -> Vec<SimDevice> {
     (0..n)
         .map(|i| {
-            let kind = if i % 3 == 2 {
-                NodeKind::WaterLevel
-            } else {
-                NodeKind::Weather
-            };
+            let kind = NodeKind::PATTERN[i % NodeKind::PATTERN.len()];
             let number = i + 1;
-            let (prefix, label) = match kind {
-                NodeKind::Weather => ("wetter", "Wetterstation"),
-                NodeKind::WaterLevel => ("pegel", "Pegel"),
-            };
+            let (prefix, label) = kind.names();
             let (dev_addr, nwk, app) = gateway_bridge::session(number);
             SimDevice {
                 dev_addr: gateway_bridge::hex(&dev_addr),
@@ -154,6 +191,31 @@ enum Hardware {
         gauge: A02yyuw<A02yyuwPart>,
         distance_mm: Wire<u16>,
         fault: Wire<Fault>,
+    },
+    AirQuality {
+        scd: Scd4x<Scd4xPart>,
+        values: Wire<(u16, f32, f32)>,
+        fault: Wire<Fault>,
+    },
+    Soil {
+        probe: SoilProbe<SoilAdc>,
+        percent: Wire<f32>,
+    },
+    Parking {
+        occupancy: Occupancy<PulseWire, PulseWire>,
+        entries: Wire<u32>,
+        exits: Wire<u32>,
+        /// What the world's car park held at the last measurement.
+        held: f64,
+    },
+    Visitors {
+        barrier: PulseWire,
+        pulses: Wire<u32>,
+        /// When the world last added people, ms since the epoch.
+        last_ms: Option<i64>,
+        /// The hour (since the epoch) of the last report: the counter reports once an hour,
+        /// the people of the hour before.
+        reported_hour: Option<i64>,
     },
 }
 
@@ -205,6 +267,55 @@ impl SimNode {
                     gauge: A02yyuw::new(A02yyuwPart::new(distance_mm.clone(), fault.clone())),
                     distance_mm,
                     fault,
+                }
+            }
+            NodeKind::AirQuality => {
+                let values = Wire::new((430, 20.0, 45.0));
+                let fault = Wire::new(Fault(false));
+                Hardware::AirQuality {
+                    scd: Scd4x::new(
+                        Scd4xPart {
+                            values: values.clone(),
+                            fault: fault.clone(),
+                        },
+                        scd4x::DEFAULT_ADDRESS,
+                    ),
+                    values,
+                    fault,
+                }
+            }
+            NodeKind::Soil => {
+                let percent = Wire::new(30.0);
+                Hardware::Soil {
+                    probe: SoilProbe::new(
+                        SoilAdc {
+                            percent: percent.clone(),
+                        },
+                        SOIL_CALIBRATION,
+                    ),
+                    percent,
+                }
+            }
+            NodeKind::Parking => {
+                let (entries, exits) = (Wire::new(0), Wire::new(0));
+                Hardware::Parking {
+                    occupancy: Occupancy::new(
+                        PulseWire(entries.clone()),
+                        PulseWire(exits.clone()),
+                        PARKING_CAPACITY,
+                    ),
+                    entries,
+                    exits,
+                    held: 0.0,
+                }
+            }
+            NodeKind::Visitors => {
+                let pulses = Wire::new(0);
+                Hardware::Visitors {
+                    barrier: PulseWire(pulses.clone()),
+                    pulses,
+                    last_ms: None,
+                    reported_hour: None,
                 }
             }
         };
@@ -271,8 +382,8 @@ impl SimNode {
                     air_temperature: sht.map(|m| m.temperature),
                     relative_humidity: sht.map(|m| m.relative_humidity),
                     air_pressure: bme.map(|m| m.pressure),
-                    distance: None,
                     battery,
+                    ..Report::default()
                 }
             }
             Hardware::WaterLevel {
@@ -288,6 +399,73 @@ impl SimNode {
                         .distance_mm(&mut NoDelay)
                         .ok()
                         .map(|mm| f32::from(mm) / 1000.0),
+                    battery,
+                    ..Report::default()
+                }
+            }
+            Hardware::AirQuality { scd, values, fault } => {
+                let co2 = env.co2(world_ms).round().clamp(0.0, 40_000.0) as u16;
+                values.set((
+                    co2,
+                    21.0 + env.air_temperature(i, world_ms) as f32 * 0.1,
+                    45.0,
+                ));
+                fault.set(Fault(rng.unit() < 0.01));
+                let m = scd.measure(&mut NoDelay).ok();
+                Report {
+                    co2: m.map(|m| f32::from(m.co2_ppm)),
+                    battery,
+                    ..Report::default()
+                }
+            }
+            Hardware::Soil { probe, percent } => {
+                percent.set(env.soil_moisture(world_ms) as f32);
+                Report {
+                    soil_moisture: probe.moisture_percent().ok().map(f32::round),
+                    battery,
+                    ..Report::default()
+                }
+            }
+            Hardware::Parking {
+                occupancy,
+                entries,
+                exits,
+                held,
+            } => {
+                // Cars pass the gates both ways; the loops count each one.
+                let target = env.parking_target(PARKING_CAPACITY, world_ms);
+                let through = (rng.unit() * 3.0).round();
+                let change = target - *held;
+                entries.set(entries.get() + (change.max(0.0) + through).round() as u32);
+                exits.set(exits.get() + ((-change).max(0.0) + through).round() as u32);
+                *held = target;
+                Report {
+                    parking_occupancy: occupancy.update().ok().map(f32::from),
+                    battery,
+                    ..Report::default()
+                }
+            }
+            Hardware::Visitors {
+                barrier,
+                pulses,
+                last_ms,
+                reported_hour,
+            } => {
+                let minutes = last_ms.map_or(0.0, |t| (world_ms - t) as f64 / 60_000.0);
+                *last_ms = Some(world_ms);
+                pulses.set(pulses.get() + env.visitors(minutes, world_ms));
+                // Counted per hour, as people counters are usually set up: the first
+                // measurement of an hour takes the count of the hour before.
+                let hour = world_ms.div_euclid(3_600_000);
+                let due = reported_hour.is_none_or(|h| h != hour);
+                let count = if due {
+                    *reported_hour = Some(hour);
+                    barrier.take().ok().map(|n| n as f32)
+                } else {
+                    None
+                };
+                Report {
+                    visitor_count: count,
                     battery,
                     ..Report::default()
                 }
@@ -450,12 +628,18 @@ mod tests {
                 .iter()
                 .all(|o| o.dev_eui != d.dev_eui && o.station != d.station));
         }
-        assert_eq!(
-            devices
-                .iter()
-                .filter(|d| d.kind == NodeKind::WaterLevel)
-                .count(),
-            4
-        );
+        // Twelve nodes: the ten of the pattern, then two weather stations again.
+        let count = |kind| devices.iter().filter(|d| d.kind == kind).count();
+        assert_eq!(count(NodeKind::WaterLevel), 2);
+        assert_eq!(count(NodeKind::Weather), 6);
+        for kind in [
+            NodeKind::AirQuality,
+            NodeKind::Soil,
+            NodeKind::Parking,
+            NodeKind::Visitors,
+        ] {
+            assert_eq!(count(kind), 1, "{kind:?}");
+        }
+        assert_eq!(devices[9].station, "strand-10");
     }
 }

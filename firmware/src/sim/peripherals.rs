@@ -272,6 +272,75 @@ impl AdcChannel for BatteryAdc {
     }
 }
 
+/// An SCD4x: CO2 (ppm), temperature (°C) and humidity (%) on the wire; with a fault, the
+/// CO2 word's CRC is wrong.
+pub struct Scd4xPart {
+    pub values: Wire<(u16, f32, f32)>,
+    pub fault: Wire<Fault>,
+}
+
+impl i2c::ErrorType for Scd4xPart {
+    type Error = i2c::ErrorKind;
+}
+
+impl i2c::I2c for Scd4xPart {
+    fn transaction(
+        &mut self,
+        address: u8,
+        operations: &mut [Operation<'_>],
+    ) -> Result<(), Self::Error> {
+        if address != crate::drivers::scd4x::DEFAULT_ADDRESS {
+            return Err(i2c::ErrorKind::NoAcknowledge(
+                i2c::NoAcknowledgeSource::Address,
+            ));
+        }
+        for op in operations {
+            if let Operation::Read(buffer) = op {
+                let (co2, t, rh) = self.values.get();
+                let mut response = crate::drivers::scd4x::encode(co2, t, rh);
+                if self.fault.get().0 {
+                    response[2] ^= 0x5a;
+                }
+                let n = buffer.len().min(9);
+                buffer[..n].copy_from_slice(&response[..n]);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A soil-moisture probe's ADC input: 10 bits, 520 in dry air, 260 in water (DFRobot SEN0193).
+pub struct SoilAdc {
+    /// Moisture in percent the world sets.
+    pub percent: Wire<f32>,
+}
+
+pub const SOIL_CALIBRATION: crate::drivers::soil::Calibration = crate::drivers::soil::Calibration {
+    dry_raw: 520,
+    wet_raw: 260,
+};
+
+impl AdcChannel for SoilAdc {
+    type Error = Infallible;
+    fn read_raw(&mut self) -> Result<u16, Infallible> {
+        let c = SOIL_CALIBRATION;
+        let span = f32::from(c.dry_raw) - f32::from(c.wet_raw);
+        Ok((f32::from(c.dry_raw) - self.percent.get() / 100.0 * span).round() as u16)
+    }
+}
+
+/// A pulse input the world adds pulses to and the counter driver takes them from.
+pub struct PulseWire(pub Wire<u32>);
+
+impl crate::drivers::counter::PulseInput for PulseWire {
+    type Error = Infallible;
+    fn take(&mut self) -> Result<u32, Infallible> {
+        let n = self.0.get();
+        self.0.set(0);
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
