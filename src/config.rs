@@ -36,6 +36,8 @@ pub struct Config {
     pub alerts: crate::alerts::AlertsConfig,
     /// Where codecs come from: a checkout of The Things Network's device repository.
     pub codecs: sensorhub_gateway::CodecsConfig,
+    /// What arrives other than over MQTT: network servers' webhooks.
+    pub ingest: sensorhub_gateway::IngestConfig,
 }
 
 impl Config {
@@ -69,6 +71,9 @@ impl Config {
         problems.extend(self.http.problems());
         problems.extend(self.alerts.problems());
         problems.extend(sensorhub_gateway::normalise::problems(&self.normalisation));
+        if let Err(secrets) = self.ingest.secrets(|name| std::env::var(name).ok()) {
+            problems.extend(secrets);
+        }
         if self.http.listen.parse::<std::net::SocketAddr>().is_err() {
             problems.push(format!(
                 "http.listen: `{}` is not an address such as 127.0.0.1:8080",

@@ -309,6 +309,7 @@ pub async fn run(options: DemoOptions) -> Result<()> {
         // No webhook: alerts (a node stopped, a battery low) go to the log.
         alerts: Default::default(),
         codecs: Default::default(),
+        ingest: Default::default(),
     };
     config.check()?;
     let store = Store::open(&config.store).with_context(|| format!("store {}", db.display()))?;

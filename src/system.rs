@@ -98,6 +98,19 @@ pub async fn run_with(
     let metrics = Arc::new(GatewayMetrics::default());
     let mut tasks = tokio::task::JoinSet::new();
 
+    // Webhook posts go into the gateway's own queue; they need the gateway and the HTTP server
+    // in one process (`run`).
+    let (intake, queue) = sensorhub_gateway::queue(&config.mqtt);
+    let webhooks = match config.ingest.secrets(|name| std::env::var(name).ok()) {
+        Ok(secrets) => secrets,
+        Err(problems) => anyhow::bail!("ingest.webhooks: {}", problems.join("; ")),
+    };
+    let served = parts.gateway && parts.serve;
+    if !webhooks.is_empty() && !served {
+        tracing::warn!("ingest.webhooks are served only by `sensorhub run` (gateway and dashboard in one process)");
+    }
+    let webhook_routes = (parts.gateway && !webhooks.is_empty())
+        .then(|| sensorhub_gateway::webhook::routes(intake, webhooks));
     if parts.gateway {
         let (mqtt, store, metrics, stop) = (
             config.mqtt.clone(),
@@ -107,7 +120,7 @@ pub async fn run_with(
         );
         let (rules, codecs) = (config.normalisation.clone(), config.codecs.clone());
         tasks.spawn(async move {
-            sensorhub_gateway::run(mqtt, rules, codecs, store, metrics, stop.wait())
+            sensorhub_gateway::run_queued(mqtt, rules, codecs, store, metrics, queue, stop.wait())
                 .await
                 .context("gateway")
         });
@@ -187,8 +200,9 @@ pub async fn run_with(
             http,
         );
         let stop = shutdown.clone();
+        let extra = webhook_routes.unwrap_or_default();
         tasks.spawn(async move {
-            sensorhub_dashboards::serve(listener, state, stop.wait())
+            sensorhub_dashboards::serve_with(listener, state, extra, stop.wait())
                 .await
                 .context("dashboard server")
         });

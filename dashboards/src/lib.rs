@@ -86,16 +86,20 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The router with `extra` routes of other stages (the gateway's webhooks) beside ours,
+/// under the same security headers.
+pub fn router_with(state: AppState, extra: Router) -> Router {
     Router::new()
         .merge(pages::routes())
         .merge(api::routes(state.clone()))
         .merge(ops::routes())
         .merge(admin::routes())
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            headers::add,
-        ))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(extra)
+        .layer(axum::middleware::from_fn_with_state(state, headers::add))
 }
 
 /// Serves until `shutdown` completes, with the live feed running alongside.
@@ -104,10 +108,20 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, state, Router::new(), shutdown).await
+}
+
+/// [`serve`] with `extra` routes beside the dashboard's.
+pub async fn serve_with(
+    listener: TcpListener,
+    state: AppState,
+    extra: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let feed = tokio::spawn(api::live::watch(state.clone()));
     let result = axum::serve(
         listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        router_with(state, extra).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await;

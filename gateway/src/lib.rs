@@ -8,6 +8,7 @@
 //! - `mqtt`: the session with the broker: subscribe, batch, then acknowledge.
 //! - `commit`: a batch into the store; what the store refuses is found and set aside.
 //! - `replay`: dead letters through ingestion again.
+//! - `webhook`: The Things Stack and ChirpStack posting uplinks over HTTP, into the same queue.
 //! - `metrics`: the counters every stage keeps (received, stored, dead-lettered by reason).
 
 pub mod codec;
@@ -21,9 +22,11 @@ pub mod network;
 pub mod normalise;
 pub mod registry;
 pub mod replay;
+pub mod webhook;
 
 pub use codec::ttn::CodecsConfig;
 pub use config::{MqttConfig, PayloadFormat, Subscription};
 pub use metrics::GatewayMetrics;
-pub use mqtt::run;
+pub use mqtt::{queue, run, run_queued, Intake, Queue};
 pub use normalise::NormalisationRule;
+pub use webhook::IngestConfig;

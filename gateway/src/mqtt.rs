@@ -99,18 +99,73 @@ pub async fn run(
     metrics: Arc<GatewayMetrics>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), GatewayError> {
-    let options = mqtt_options(&config)?;
-    let batch_size = config.batch_size.max(1);
-    let (client, eventloop) = AsyncClient::new(options, 2 * batch_size + 64);
-    let (tx, mut rx) = mpsc::channel::<Received>(batch_size);
-    let mut ingest = Ingest::new(store.state().clone(), &config, rules, codecs).await?;
-    tracing::info!(url = %config.url, client_id = %config.client_id, "gateway starting");
+    let (_, queue) = queue(&config);
+    run_queued(config, rules, codecs, store, metrics, queue, shutdown).await
+}
+
+/// The committer's queue: MQTT messages and webhook posts wait in it alike, bounded in
+/// messages and in bytes ([`MqttConfig::batch_size`], [`MqttConfig::batch_max_bytes`]).
+pub struct Queue {
+    inbox: Inbox,
+    rx: mpsc::Receiver<Received>,
+}
+
+/// A queue for [`run_queued`], and the [`Intake`] webhooks put their posts into it with.
+pub fn queue(config: &MqttConfig) -> (Intake, Queue) {
+    let (tx, rx) = mpsc::channel::<Received>(config.batch_size.max(1));
     let inbox = Inbox {
         tx,
         budget: Arc::new(Semaphore::new(config.batch_max_bytes.max(1))),
         budget_total: config.batch_max_bytes.max(1),
         max_message_bytes: config.max_message_bytes,
     };
+    (Intake(inbox.clone()), Queue { inbox, rx })
+}
+
+/// Puts messages that did not come over MQTT (webhook posts) into the committer's queue; each
+/// gets its [`Outcome`] back once what it produced is committed.
+#[derive(Clone)]
+pub struct Intake(Inbox);
+
+impl Intake {
+    /// Queues `payload` as a message on `topic` in `format` and waits until it is committed.
+    /// `None` when the gateway has stopped.
+    pub async fn submit(
+        &self,
+        topic: String,
+        payload: Vec<u8>,
+        format: PayloadFormat,
+    ) -> Option<Outcome> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let publish = Publish::new(topic, rumqttc::QoS::AtLeastOnce, payload);
+        if !self.0.put_with(publish, Some(format), Some(reply)).await {
+            return None;
+        }
+        answer.await.ok()
+    }
+
+    /// The largest message the gateway takes in whole (`mqtt.max_message_bytes`).
+    pub fn max_message_bytes(&self) -> usize {
+        self.0.max_message_bytes
+    }
+}
+
+/// [`run`] on a queue that webhooks may also put messages into.
+pub async fn run_queued(
+    config: MqttConfig,
+    rules: Vec<crate::NormalisationRule>,
+    codecs: crate::CodecsConfig,
+    store: Store,
+    metrics: Arc<GatewayMetrics>,
+    queue: Queue,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), GatewayError> {
+    let options = mqtt_options(&config)?;
+    let batch_size = config.batch_size.max(1);
+    let (client, eventloop) = AsyncClient::new(options, 2 * batch_size + 64);
+    let Queue { inbox, mut rx } = queue;
+    let mut ingest = Ingest::new(store.state().clone(), &config, rules, codecs).await?;
+    tracing::info!(url = %config.url, client_id = %config.client_id, "gateway starting");
     let poller = tokio::spawn(poll(
         eventloop,
         client.clone(),
@@ -161,9 +216,10 @@ pub async fn run(
         let parts = Arc::new(parts);
         let set_aside = commit_resilient(&store, &metrics, Arc::clone(&parts), &sources).await;
         drop(sources);
-        for (i, outcome) in outcomes.into_iter().enumerate() {
+        for (i, outcome) in outcomes.iter_mut().enumerate() {
             if set_aside.contains(&i) {
-                Outcome::DeadLettered(DeadLetterReason::StoreRejected).count(&metrics);
+                *outcome = Outcome::DeadLettered(DeadLetterReason::StoreRejected);
+                outcome.count(&metrics);
             } else {
                 outcome.count(&metrics);
                 for u in &parts[i].unmapped_fields {
@@ -172,8 +228,13 @@ pub async fn run(
             }
         }
         drop(parts);
-        for r in received {
+        for (mut r, outcome) in received.into_iter().zip(outcomes) {
             metrics.ingest_latency.observe(r.at.elapsed());
+            // A webhook post is answered now that it is committed; it has nothing to ack.
+            if let Some(reply) = r.reply.take() {
+                let _ = reply.send(outcome);
+                continue;
+            }
             // Only the packet id is needed to acknowledge: the payload (and its share of
             // the byte budget) is released now.
             let mut publish = r.publish;
@@ -204,9 +265,14 @@ struct Received {
     size: usize,
     /// This message's share of `mqtt.batch_max_bytes`, given back when it is dropped.
     _budget: OwnedSemaphorePermit,
+    /// The format of a message that did not come over MQTT (its topic matches no subscription).
+    format: Option<PayloadFormat>,
+    /// Where the outcome goes once committed, for a webhook post.
+    reply: Option<tokio::sync::oneshot::Sender<Outcome>>,
 }
 
 /// Where the poller puts messages: a queue bounded in messages and in bytes.
+#[derive(Clone)]
 struct Inbox {
     tx: mpsc::Sender<Received>,
     budget: Arc<Semaphore>,
@@ -217,7 +283,16 @@ struct Inbox {
 impl Inbox {
     /// Cuts a message that is too large down to what a dead letter keeps, waits for its share
     /// of the byte budget, and queues it. `false` once the committer is gone.
-    async fn put(&self, mut publish: Publish) -> bool {
+    async fn put(&self, publish: Publish) -> bool {
+        self.put_with(publish, None, None).await
+    }
+
+    async fn put_with(
+        &self,
+        mut publish: Publish,
+        format: Option<PayloadFormat>,
+        reply: Option<tokio::sync::oneshot::Sender<Outcome>>,
+    ) -> bool {
         let size = publish.payload.len();
         if size > self.max_message_bytes {
             // A copy, so the large buffer is freed now rather than when the message is.
@@ -237,6 +312,8 @@ impl Inbox {
             at: Instant::now(),
             size,
             _budget: permit,
+            format,
+            reply,
         };
         self.tx.send(received).await.is_ok()
     }
@@ -279,7 +356,10 @@ async fn ingest_one(
         );
         return dead_letter_raw(p, r.size, now, DeadLetterReason::TooLarge, detail, part).into();
     }
-    match format_of(&config.subscriptions, &p.topic) {
+    match r
+        .format
+        .or_else(|| format_of(&config.subscriptions, &p.topic))
+    {
         Some(format) => handle_until_done(ingest, metrics, p, format, now, part).await,
         // A broker may deliver topics we never subscribed to (a session left from an older
         // config): keep them rather than guess a format.

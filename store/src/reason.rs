@@ -22,6 +22,13 @@ macro_rules! reasons {
                     $(DeadLetterReason::$variant => $code,)*
                 }
             }
+
+            /// What the reason means, in one sentence.
+            pub const fn description(self) -> &'static str {
+                match self {
+                    $(DeadLetterReason::$variant => $doc,)*
+                }
+            }
         }
     };
 }

@@ -177,6 +177,8 @@ pub struct Sensorhub {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
     pub http_port: u16,
+    /// Environment variables every command gets (secrets named by `*_env` keys).
+    pub env: Vec<(String, String)>,
     children: Vec<Child>,
 }
 
@@ -225,6 +227,7 @@ interval_s = 3600
             dir,
             config,
             http_port,
+            env: Vec::new(),
             children: Vec::new(),
         }
     }
@@ -261,6 +264,7 @@ interval_s = 3600
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sensorhub"));
         cmd.args(args).env("SENSORHUB_LOG", "warn");
+        cmd.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         cmd
     }
 
