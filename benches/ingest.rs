@@ -9,6 +9,10 @@
 //!   LHT65 from The Things Network's device repository, `tests/fixtures/ttn/`, as device type
 //!   `ttn:dragino/lht65`), beside the built-in Cayenne LPP decoder's rate of the same run.
 //!
+//! - the same Cayenne LPP stream posted to ChirpStack's HTTP integration endpoint
+//!   (`POST /ingest/chirpstack?event=up`) by concurrent clients, each post answered only after
+//!   its durable commit, beside the MQTT rate of the same run.
+//!
 //! Run with `cargo bench --bench ingest` (Mosquitto must be installed: `./scripts/test` does).
 
 #[path = "../tests/common/mod.rs"]
@@ -149,22 +153,21 @@ struct Run {
     commits: f64,
 }
 
-/// Ingests `messages` end to end through `sensorhub run`, devices of `device_type`.
-fn end_to_end(
-    runtime: &tokio::runtime::Runtime,
-    messages: Vec<(String, Vec<u8>)>,
-    device_type: &str,
-) -> Run {
-    let total = messages.len();
-    let broker = Mosquitto::start();
+/// The secret of the benchmark's ChirpStack webhook.
+const WEBHOOK_SECRET: &str = "bench-webhook-secret-0123456789";
+
+/// `sensorhub run` with the TTN codecs of the fixtures, a ChirpStack webhook, and the
+/// stream's devices registered as `device_type`.
+fn hub(broker: &Mosquitto, device_type: &str) -> Sensorhub {
     let mut hub = Sensorhub::new(&broker.url(), "bench-gateway");
     let repository = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ttn");
     let mut config = std::fs::read_to_string(&hub.config).unwrap();
     config.push_str(&format!(
-        "\n[codecs]\nttn_repository = \"{}\"\n",
+        "\n[codecs]\nttn_repository = \"{}\"\n\n[[ingest.webhooks]]\nformat = \"chirpstack\"\ntoken_env = \"BENCH_WEBHOOK_TOKEN\"\n",
         repository.display()
     ));
     std::fs::write(&hub.config, config).unwrap();
+    hub.env = vec![("BENCH_WEBHOOK_TOKEN".into(), WEBHOOK_SECRET.into())];
     let devices = hub.dir.path().join("devices.csv");
     let mut csv = String::from("dev_eui,name,station,device_type,lat,lon,public\n");
     for d in 0..DEVICES {
@@ -174,16 +177,88 @@ fn end_to_end(
     }
     std::fs::write(&devices, csv).unwrap();
     hub.ok(&["devices", "import", devices.to_str().unwrap()]);
+    hub
+}
+
+/// What the gateway's `/metrics` say about a finished run that took `elapsed`.
+fn measured(hub: &Sensorhub, total: usize, elapsed: Duration) -> Run {
+    let metrics = http_get(hub.http_port, "/metrics", "").unwrap().body;
+    Run {
+        rate: total as f64 / elapsed.as_secs_f64(),
+        p50_ms: quantile(&metrics, 0.5) * 1000.0,
+        p99_ms: quantile(&metrics, 0.99) * 1000.0,
+        readings: metric(&metrics, "sensorhub_readings_stored_total"),
+        commits: metric(&metrics, "sensorhub_store_commits_total"),
+    }
+}
+
+/// Posts `messages` to `/ingest/chirpstack?event=up` from `clients` concurrent clients, each
+/// waiting for its answer (given after the durable commit) before its next post.
+fn webhook(
+    runtime: &tokio::runtime::Runtime,
+    messages: Vec<(String, Vec<u8>)>,
+    clients: usize,
+) -> Run {
+    let total = messages.len();
+    let broker = Mosquitto::start();
+    let mut hub = hub(&broker, "cayenne-lpp");
+    hub.start();
+    let url = format!(
+        "http://127.0.0.1:{}/ingest/chirpstack?event=up",
+        hub.http_port
+    );
+    let http = reqwest::Client::new();
+    let mut shares: Vec<Vec<Vec<u8>>> = vec![Vec::new(); clients];
+    for (i, (_, body)) in messages.into_iter().enumerate() {
+        shares[i % clients].push(body);
+    }
+    let started = Instant::now();
+    runtime.block_on(async {
+        let tasks: Vec<_> = shares
+            .into_iter()
+            .map(|bodies| {
+                let (http, url) = (http.clone(), url.clone());
+                tokio::spawn(async move {
+                    for body in bodies {
+                        let answer = http
+                            .post(&url)
+                            .bearer_auth(WEBHOOK_SECRET)
+                            .header("content-type", "application/json")
+                            .body(body)
+                            .send()
+                            .await
+                            .unwrap();
+                        assert_eq!(answer.status(), 200, "{:?}", answer.text().await);
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+    });
+    measured(&hub, total, started.elapsed())
+}
+
+/// Ingests `messages` end to end through `sensorhub run`, devices of `device_type`.
+fn end_to_end(
+    runtime: &tokio::runtime::Runtime,
+    messages: Vec<(String, Vec<u8>)>,
+    device_type: &str,
+) -> Run {
+    let total = messages.len();
+    let broker = Mosquitto::start();
+    let mut hub = hub(&broker, device_type);
     hub.start();
     let started = Instant::now();
     let port = broker.port;
     let publisher = runtime.spawn(publish(port, messages));
-    let metrics = loop {
+    loop {
         let body = http_get(hub.http_port, "/metrics", "")
             .map(|r| r.body)
             .unwrap_or_default();
         if metric(&body, "sensorhub_messages_stored_total") as usize >= total {
-            break body;
+            break;
         }
         let dead = body
             .lines()
@@ -195,16 +270,10 @@ fn end_to_end(
             "ingest did not finish"
         );
         std::thread::sleep(Duration::from_millis(10));
-    };
+    }
     let elapsed = started.elapsed();
     runtime.block_on(publisher).unwrap();
-    Run {
-        rate: total as f64 / elapsed.as_secs_f64(),
-        p50_ms: quantile(&metrics, 0.5) * 1000.0,
-        p99_ms: quantile(&metrics, 0.99) * 1000.0,
-        readings: metric(&metrics, "sensorhub_readings_stored_total"),
-        commits: metric(&metrics, "sensorhub_store_commits_total"),
-    }
+    measured(&hub, total, elapsed)
 }
 
 fn main() {
@@ -215,7 +284,11 @@ fn main() {
     let bare = runtime.block_on(bare_subscriber(broker.port, messages.clone()));
     drop(broker);
 
-    let lpp = end_to_end(&runtime, messages, "cayenne-lpp");
+    let lpp = end_to_end(&runtime, messages.clone(), "cayenne-lpp");
+    let webhooks: Vec<(usize, Run)> = [16, 128]
+        .into_iter()
+        .map(|clients| (clients, webhook(&runtime, messages.clone(), clients)))
+        .collect();
 
     // A published vendor codec: the LHT65's first example uplink, its temperature varied.
     let yaml = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -263,4 +336,26 @@ fn main() {
         js.commits,
         JS_UPLINKS as f64 / js.commits
     );
+    println!();
+    println!("| ChirpStack `up` events, Cayenne LPP ({UPLINKS} uplinks) | uplinks/s | / MQTT | latency p50 | p99 | commits (mean batch) |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    println!(
+        "| MQTT QoS 1 (above) | {:.0} | 1.00 | {:.1} ms | {:.1} ms | {:.0} ({:.0}) |",
+        lpp.rate,
+        lpp.p50_ms,
+        lpp.p99_ms,
+        lpp.commits,
+        UPLINKS as f64 / lpp.commits
+    );
+    for (clients, run) in &webhooks {
+        println!(
+            "| webhook `POST /ingest/chirpstack`, {clients} clients | {:.0} | {:.2} | {:.1} ms | {:.1} ms | {:.0} ({:.0}) |",
+            run.rate,
+            run.rate / lpp.rate,
+            run.p50_ms,
+            run.p99_ms,
+            run.commits,
+            UPLINKS as f64 / run.commits
+        );
+    }
 }

@@ -1,6 +1,7 @@
-//! Device alerts for technicians: a device that has gone silent, or whose battery runs low,
-//! opens an alert; it clears when the device is heard again or the battery is back above the
-//! threshold. Each opening and clearing is logged and, with `alerts.webhook_url`, posted once
+//! Alerts for technicians: a device that has gone silent, or whose battery runs low, opens an
+//! alert; it clears when the device is heard again or the battery is back above the
+//! threshold. A gateway heard before and silent for `alerts.gateway_silent_after` opens a
+//! `gateway_offline` alert naming the devices only it heard; it clears when it is heard again. Each opening and clearing is logged and, with `alerts.webhook_url`, posted once
 //! as JSON with a `text` field, which the incoming webhooks of Mattermost, Rocket.Chat, Slack
 //! and Matrix bridges take as a chat message. Open alerts are kept in the store, so a restart
 //! repeats none and misses none; a failed delivery is tried again at the next check.
@@ -34,6 +35,9 @@ pub struct AlertsConfig {
     pub language: String,
     /// Seconds to wait for the webhook.
     pub timeout_s: u64,
+    /// A gateway heard before and silent this long opens a `gateway_offline` alert naming
+    /// the devices only it heard.
+    pub gateway_silent_after: HumanDuration,
 }
 
 impl Default for AlertsConfig {
@@ -45,6 +49,7 @@ impl Default for AlertsConfig {
             battery_below_v: 0.0,
             language: "de".into(),
             timeout_s: 10,
+            gateway_silent_after: HumanDuration::from_mins(15),
         }
     }
 }
@@ -78,6 +83,12 @@ impl AlertsConfig {
         }
         if self.timeout_s == 0 {
             problems.push("alerts.timeout_s: must be at least 1".into());
+        }
+        if self.gateway_silent_after < HumanDuration::from_secs(60) {
+            problems.push(format!(
+                "alerts.gateway_silent_after: `{}` is shorter than a minute; gateways report every few seconds at most, uplinks far less often",
+                self.gateway_silent_after
+            ));
         }
         problems
     }
@@ -114,9 +125,16 @@ pub type Open = BTreeMap<(String, Kind), i64>;
 /// An alert that opened or cleared in one check.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
+    /// The device's DevEUI; empty for a gateway's alert.
     pub dev_eui: String,
     pub name: String,
     pub station: String,
+    /// The gateway of a `gateway_offline` alert.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    /// For a gateway's alert: the DevEUIs of the devices only that gateway heard.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<String>,
     pub kind: Kind,
     pub state: State,
     /// When the condition began (RFC 3339).
@@ -132,12 +150,34 @@ impl Change {
             dev_eui: d.dev_eui.clone(),
             name: d.name.clone(),
             station: d.station.clone(),
+            gateway: None,
+            devices: Vec::new(),
             kind,
             state,
             since: format_rfc3339(since_ms),
             text,
             since_ms,
         }
+    }
+
+    fn gateway(id: &str, devices: Vec<String>, state: State, since_ms: i64, text: String) -> Self {
+        Change {
+            dev_eui: String::new(),
+            name: String::new(),
+            station: String::new(),
+            gateway: Some(id.to_owned()),
+            devices,
+            kind: Kind::GatewayOffline,
+            state,
+            since: format_rfc3339(since_ms),
+            text,
+            since_ms,
+        }
+    }
+
+    /// What the alert is kept under: the DevEUI, or the gateway's id.
+    fn key(&self) -> String {
+        self.gateway.clone().unwrap_or_else(|| self.dev_eui.clone())
     }
 }
 
@@ -148,6 +188,7 @@ pub struct Rules {
     pub battery_below_percent: f64,
     pub battery_below_v: f64,
     pub english: bool,
+    pub gateway_silent_ms: i64,
 }
 
 fn duration_text(ms: i64, english: bool) -> String {
@@ -223,7 +264,7 @@ pub fn evaluate(health: &[DeviceHealth], open: &Open, now_ms: i64, rules: &Rules
                 changes.push(Change::new(d, *kind, State::Open, *since_ms, text));
             }
         }
-        for kind in Kind::ALL {
+        for kind in Kind::DEVICE {
             let Some(since_ms) = open.get(&(d.dev_eui.clone(), kind)) else {
                 continue;
             };
@@ -235,13 +276,14 @@ pub fn evaluate(health: &[DeviceHealth], open: &Open, now_ms: i64, rules: &Rules
                 (Kind::Silent, false) => "sendet wieder".to_owned(),
                 (Kind::LowBattery, true) => "battery fine again".to_owned(),
                 (Kind::LowBattery, false) => "Batterie wieder in Ordnung".to_owned(),
+                (Kind::GatewayOffline, _) => continue,
             };
             let text = format!("✔ {label}: {detail}");
             changes.push(Change::new(d, kind, State::Cleared, *since_ms, text));
         }
     }
     for ((dev_eui, kind), since_ms) in open {
-        if !registered.contains(dev_eui) {
+        if Kind::DEVICE.contains(kind) && !registered.contains(dev_eui) {
             let gone = DeviceHealth {
                 dev_eui: dev_eui.clone(),
                 ..DeviceHealth::default()
@@ -256,6 +298,108 @@ pub fn evaluate(health: &[DeviceHealth], open: &Open, now_ms: i64, rules: &Rules
         }
     }
     changes
+}
+
+/// A gateway as the alert check sees it: when it was last heard, and the devices only it
+/// heard in the day before.
+pub struct GatewayState {
+    pub id: String,
+    pub last_seen_ms: i64,
+    /// (DevEUI, name, station) of the devices no other gateway heard.
+    pub alone: Vec<(String, String, String)>,
+}
+
+/// Compares the gateways with their open alerts: a gateway heard before and silent for
+/// `gateway_silent_ms` opens `gateway_offline`; heard again, it clears.
+pub fn evaluate_gateways(
+    gateways: &[GatewayState],
+    open: &Open,
+    now_ms: i64,
+    rules: &Rules,
+) -> Vec<Change> {
+    let en = rules.english;
+    let mut changes = Vec::new();
+    for g in gateways {
+        let key = (g.id.clone(), Kind::GatewayOffline);
+        let silent = now_ms - g.last_seen_ms > rules.gateway_silent_ms;
+        match (silent, open.get(&key)) {
+            (true, None) => {
+                let ago = duration_text(now_ms - g.last_seen_ms, en);
+                let names: Vec<String> = g
+                    .alone
+                    .iter()
+                    .map(|(eui, name, station)| format!("{name} ({station}, {eui})"))
+                    .collect();
+                let affected = match (names.is_empty(), en) {
+                    (true, true) => "no device depends on it alone".to_owned(),
+                    (true, false) => "kein Gerät hängt allein an ihm".to_owned(),
+                    (false, true) => format!("only it heard: {}", names.join(", ")),
+                    (false, false) => format!("nur über dieses Gateway: {}", names.join(", ")),
+                };
+                let text = if en {
+                    format!("⚠ Gateway {}: not heard for {ago}; {affected}", g.id)
+                } else {
+                    format!("⚠ Gateway {}: seit {ago} nicht gehört; {affected}", g.id)
+                };
+                let devices = g.alone.iter().map(|(eui, _, _)| eui.clone()).collect();
+                changes.push(Change::gateway(
+                    &g.id,
+                    devices,
+                    State::Open,
+                    g.last_seen_ms,
+                    text,
+                ));
+            }
+            (false, Some(since_ms)) => {
+                let text = if en {
+                    format!("✔ Gateway {}: heard again", g.id)
+                } else {
+                    format!("✔ Gateway {}: wieder gehört", g.id)
+                };
+                changes.push(Change::gateway(
+                    &g.id,
+                    Vec::new(),
+                    State::Cleared,
+                    *since_ms,
+                    text,
+                ));
+            }
+            _ => {}
+        }
+    }
+    changes
+}
+
+/// The gateways, each with the devices that depended on it alone in the day before it was
+/// last heard.
+async fn gateway_states(store: &Store, health: &[DeviceHealth]) -> Result<Vec<GatewayState>> {
+    let state = store.state();
+    let seen = state.gateways(0).await.context("gateways")?;
+    let mut out = Vec::new();
+    for g in seen {
+        let heard = state
+            .gateways_by_device(g.last_seen_ms - 86_400_000)
+            .await
+            .context("gateways by device")?;
+        let alone = heard
+            .into_iter()
+            .filter(|(_, gateways)| gateways.len() == 1 && gateways[0] == g.gateway_id)
+            .map(|(eui, _)| {
+                let d = health.iter().find(|d| d.dev_eui == eui);
+                (
+                    eui.clone(),
+                    d.map_or(String::new(), |d| d.name.clone()),
+                    d.map_or(String::new(), |d| d.station.clone()),
+                )
+            })
+            .collect();
+        out.push(GatewayState {
+            id: g.gateway_id,
+            last_seen_ms: g.last_seen_ms,
+            alone,
+        });
+    }
+    Ok(out)
 }
 
 /// The webhook's body for one round.
@@ -312,6 +456,7 @@ pub async fn check(
         battery_below_percent: config.battery_below_percent,
         battery_below_v: config.battery_below_v,
         english: config.language == "en",
+        gateway_silent_ms: config.gateway_silent_after.as_ms_i64(),
     };
     let health = store
         .state()
@@ -326,7 +471,9 @@ pub async fn check(
         .into_iter()
         .map(|(dev_eui, kind, since)| ((dev_eui, kind), since))
         .collect();
-    let changes = evaluate(&health, &open, now_ms, &rules);
+    let mut changes = evaluate(&health, &open, now_ms, &rules);
+    let gateways = gateway_states(store, &health).await?;
+    changes.extend(evaluate_gateways(&gateways, &open, now_ms, &rules));
     if changes.is_empty() {
         return Ok(changes);
     }
@@ -350,9 +497,9 @@ pub async fn check(
     let mut closed = Vec::new();
     for c in &changes {
         if c.state == State::Open {
-            opened.push((c.dev_eui.clone(), c.kind, c.since_ms));
+            opened.push((c.key(), c.kind, c.since_ms));
         } else {
-            closed.push((c.dev_eui.clone(), c.kind));
+            closed.push((c.key(), c.kind));
         }
     }
     store

@@ -217,9 +217,16 @@ fn alerts_check_without_webhook_prints_and_records() {
         first.contains("open low_battery") && first.contains("battery low: 12 % < 20 %"),
         "{first}"
     );
-    assert!(first.contains("2 alert(s) open"), "{first}");
+    // The gateway that heard the silent device is silent as long, and the device depended on
+    // it alone.
+    assert!(
+        first.contains("open gateway_offline ⚠ Gateway 0016c001f153a14c")
+            && first.contains("only it heard: pegel-wyk"),
+        "{first}"
+    );
+    assert!(first.contains("3 alert(s) open"), "{first}");
     let second = hub.ok(&["alerts", "check"]);
-    assert_eq!(second.trim(), "2 alert(s) open");
+    assert_eq!(second.trim(), "3 alert(s) open");
 
     // A webhook URL that is not one is refused by the config check, without showing it.
     let config = std::fs::read_to_string(&hub.config).unwrap()

@@ -112,6 +112,7 @@ fn resident_pages_and_admin_in_a_real_browser() {
             "technik",
             PASSWORD,
             "pegel-alt",
+            PUBLIC_EUI,
         ])
         .current_dir(repo().join("tests/browser"))
         .output()
@@ -355,6 +356,31 @@ fn api_answers_only_for_public_stations_and_admin_refuses_strangers() {
         .0,
         403,
         "logout needs the session's CSRF token"
+    );
+    // A device's JSON, as its page shows it, for scripts with the token.
+    let auth = format!("Authorization: Bearer {}\r\n", common::ADMIN_TOKEN);
+    let device = get(
+        &format!("/admin/api/v1/devices/{PUBLIC_EUI}?range=7d"),
+        &auth,
+    );
+    assert_eq!(device.status, 200, "{}", device.body);
+    let device: Value = serde_json::from_str(&device.body).unwrap();
+    assert_eq!(device["device"]["station"], "pegel-wyk");
+    assert!(
+        device["uplinks"].as_array().unwrap().len() >= 10,
+        "{device}"
+    );
+    assert!(
+        device["hours"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["rssi"]["mean"].is_number() && h["uplinks"].as_u64() >= Some(1)),
+        "{device}"
+    );
+    assert_eq!(
+        get("/admin/api/v1/devices/0909090909090909", &auth).status,
+        404
     );
     assert_eq!(get("/admin/api/v1/devices/health", "").status, 401);
 

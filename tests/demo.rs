@@ -180,6 +180,21 @@ fn demo_runs_everything_stops_on_ctrl_c_and_resumes_without_replays() {
     let bench = http_get(port, "/admin", &format!("Cookie: sh_session={session}\r\n")).unwrap();
     assert_eq!(bench.status, 200);
     assert!(bench.body.contains("device-health"));
+    // The virtual gateways that heard the nodes' raw frames are listed with their uplinks.
+    let gateways = http_get(
+        port,
+        "/admin/gateways",
+        &format!("Cookie: sh_session={session}\r\n"),
+    )
+    .unwrap();
+    assert_eq!(gateways.status, 200);
+    for id in ["7276ff0039030a01", "7276ff0039030a02", "7276ff0039030a03"] {
+        assert!(
+            gateways.body.contains(id),
+            "{id} missing:\n{}",
+            gateways.body
+        );
+    }
 
     // Frames went the whole raw path without a single rejection.
     assert!(metric(port, "sensorhub_readings_stored_total") > 0.0);

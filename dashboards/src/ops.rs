@@ -41,13 +41,22 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     if let Ok(open) = state.store.state().open_alerts().await {
         let name = "sensorhub_alerts_open";
         out.push_str(&format!(
-            "# HELP {name} Device alerts open (silent devices, low batteries), by kind.\n\
+            "# HELP {name} Alerts open (silent devices, low batteries, gateways offline), by kind.\n\
              # TYPE {name} gauge\n"
         ));
         for kind in sensorhub_store::AlertKind::ALL {
             let n = open.iter().filter(|(_, k, _)| *k == kind).count();
             out.push_str(&format!("{name}{{kind=\"{kind}\"}} {n}\n"));
         }
+        let name = "sensorhub_gateways_offline";
+        let n = open
+            .iter()
+            .filter(|(_, k, _)| *k == sensorhub_store::AlertKind::GatewayOffline)
+            .count();
+        out.push_str(&format!(
+            "# HELP {name} Gateways heard before and silent for alerts.gateway_silent_after.\n\
+             # TYPE {name} gauge\n{name} {n}\n"
+        ));
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }

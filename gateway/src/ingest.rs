@@ -409,6 +409,7 @@ impl Ingest {
             rssi: uplink.rssi,
             snr: uplink.snr,
             gateway_count: uplink.gateway_count,
+            gateways: uplink.gateways.clone(),
         });
         Outcome::Stored {
             readings,

@@ -367,13 +367,13 @@ mod tests {
         };
         let env = |name: &str| match name {
             "TTS" => Some("a-long-enough-secret".to_owned()),
-            "CS" => Some("short".to_owned()),
+            "CS" => Some("tiny-1".to_owned()),
             _ => None,
         };
         let problems = config.secrets(env).unwrap_err();
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(
-            problems[0].contains("CS") && !problems[0].contains("short"),
+            problems[0].contains("CS") && !problems[0].contains("tiny-1"),
             "{problems:?}"
         );
         let none = config.secrets(|_| None).unwrap_err();

@@ -19,6 +19,7 @@ const RULES: Rules = Rules {
     battery_below_percent: 20.0,
     battery_below_v: 0.0,
     english: false,
+    gateway_silent_ms: 15 * 60_000,
 };
 
 #[test]
@@ -180,6 +181,7 @@ async fn an_alert_is_recorded_only_once_delivered_and_posted_once() {
                 rssi: None,
                 snr: None,
                 gateway_count: 1,
+                gateways: Vec::new(),
             }],
             ..sensorhub_store::IngestBatch::default()
         })
@@ -230,6 +232,7 @@ async fn an_alert_is_recorded_only_once_delivered_and_posted_once() {
                 rssi: None,
                 snr: None,
                 gateway_count: 1,
+                gateways: Vec::new(),
             }],
             ..sensorhub_store::IngestBatch::default()
         })
@@ -247,4 +250,146 @@ async fn an_alert_is_recorded_only_once_delivered_and_posted_once() {
     assert_eq!(bodies[3]["alerts"][0]["state"], "open");
     assert!(bodies[3]["text"].as_str().unwrap().contains("Pegel Wyk"));
     assert_eq!(bodies[4]["alerts"][0]["state"], "cleared");
+}
+
+/// A gateway stops: after `alerts.gateway_silent_after` one `gateway_offline` alert opens,
+/// posted to the webhook with the device only it heard (the other device has a second
+/// gateway); it stays open without a second post, and clears once when the gateway is heard
+/// again.
+#[tokio::test]
+async fn a_silent_gateway_opens_one_alert_naming_the_devices_only_it_heard() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sensorhub_store::Store::open(&sensorhub_store::StoreConfig {
+        path: dir.path().join("s.db").display().to_string(),
+        ..sensorhub_store::StoreConfig::default()
+    })
+    .unwrap();
+    let device = |eui: &str, name: &str, station: &str| sensorhub_store::Device {
+        dev_eui: eui.parse().unwrap(),
+        name: name.into(),
+        station: station.into(),
+        device_type: sensorhub_store::DeviceType::CayenneLpp,
+        lat: None,
+        lon: None,
+        public: true,
+        dev_addr: None,
+        nwk_s_key: None,
+        app_s_key: None,
+    };
+    store
+        .state()
+        .put_devices(vec![
+            device("0303030303030303", "Pegel Wyk", "pegel-wyk"),
+            device("0404040404040404", "Wetter Nieblum", "wetter-nieblum"),
+        ])
+        .await
+        .unwrap();
+    let heard = |id: &str| sensorhub_store::Heard {
+        gateway_id: id.into(),
+        rssi: Some(-90.0),
+        snr: Some(3.0),
+    };
+    let uplink = |eui: &str, ts: i64, f_cnt: u32, gateways: Vec<sensorhub_store::Heard>| {
+        sensorhub_store::Uplink {
+            dev_eui: eui.into(),
+            time_ms: ts,
+            time_source: sensorhub_store::TimeSource::Network,
+            f_cnt: Some(f_cnt),
+            f_port: Some(1),
+            dedup_id: None,
+            rssi: Some(-90.0),
+            snr: Some(3.0),
+            gateway_count: gateways.len() as u32,
+            gateways,
+        }
+    };
+    let now = sensorhub_store::time::now_ms();
+    // The gauge is heard by the harbour gateway only; the weather station by both.
+    store
+        .commit(sensorhub_store::IngestBatch {
+            uplinks: vec![
+                uplink("0303030303030303", now - 60_000, 1, vec![heard("gw-hafen")]),
+                uplink(
+                    "0404040404040404",
+                    now - 50_000,
+                    1,
+                    vec![heard("gw-hafen"), heard("gw-kirche")],
+                ),
+            ],
+            ..sensorhub_store::IngestBatch::default()
+        })
+        .await
+        .unwrap();
+    let (url, bodies) = webhook(vec![]);
+    let config = AlertsConfig {
+        webhook_url: Some(url),
+        ..AlertsConfig::default()
+    };
+    let silent = HumanDuration::from_hours(24);
+    // Heard a minute ago: nothing.
+    assert!(check(&store, &config, silent, now)
+        .await
+        .unwrap()
+        .is_empty());
+    // The harbour gateway stops; the church gateway keeps hearing the weather station.
+    let later = now + 20 * 60_000;
+    store
+        .commit(sensorhub_store::IngestBatch {
+            uplinks: vec![uplink(
+                "0404040404040404",
+                later - 30_000,
+                2,
+                vec![heard("gw-kirche")],
+            )],
+            ..sensorhub_store::IngestBatch::default()
+        })
+        .await
+        .unwrap();
+    let changes = check(&store, &config, silent, later).await.unwrap();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    let c = &changes[0];
+    assert_eq!(
+        (c.kind, c.state, c.gateway.as_deref()),
+        (Kind::GatewayOffline, State::Open, Some("gw-hafen"))
+    );
+    assert_eq!(c.devices, vec!["0303030303030303".to_owned()]);
+    assert!(
+        c.text.contains("Pegel Wyk") && !c.text.contains("Wetter Nieblum"),
+        "{}",
+        c.text
+    );
+    // Still silent: no second post.
+    assert!(check(&store, &config, silent, later + 60_000)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store.state().open_alerts().await.unwrap(),
+        vec![("gw-hafen".to_owned(), Kind::GatewayOffline, now - 50_000)]
+    );
+    // Heard again: one all-clear.
+    store
+        .commit(sensorhub_store::IngestBatch {
+            uplinks: vec![uplink(
+                "0303030303030303",
+                later + 90_000,
+                2,
+                vec![heard("gw-hafen")],
+            )],
+            ..sensorhub_store::IngestBatch::default()
+        })
+        .await
+        .unwrap();
+    let changes = check(&store, &config, silent, later + 120_000)
+        .await
+        .unwrap();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0].state, State::Cleared);
+    assert!(store.state().open_alerts().await.unwrap().is_empty());
+    let bodies = bodies.lock().unwrap();
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert_eq!(bodies[0]["alerts"][0]["kind"], "gateway_offline");
+    assert_eq!(bodies[0]["alerts"][0]["gateway"], "gw-hafen");
+    assert_eq!(bodies[0]["alerts"][0]["devices"][0], "0303030303030303");
+    assert_eq!(bodies[1]["alerts"][0]["state"], "cleared");
 }

@@ -29,9 +29,9 @@ pub use error::StoreError;
 pub use influx::InfluxStore;
 pub use model::{
     shown_value, suggested_rule, AdminSession, AlertKind, Bucket, DeadLetter, DeadLetterCount,
-    Device, DeviceHealth, DeviceStatus, IngestBatch, LatestValue, RangeQuery, Reading,
-    ReadingQuery, Resolution, SessionState, Station, TimeSource, UnknownDevice, UnmappedField,
-    Uplink, UNMAPPED_FIELDS_PER_DEVICE,
+    Device, DeviceHealth, DeviceStatus, GatewaySeen, Heard, IngestBatch, LatestValue, RangeQuery,
+    Reading, ReadingQuery, Resolution, SessionState, Station, TimeSource, UnknownDevice,
+    UnmappedField, Uplink, UNMAPPED_FIELDS_PER_DEVICE,
 };
 pub use reason::DeadLetterReason;
 pub use sqlite::SqliteStore;

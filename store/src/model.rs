@@ -52,7 +52,7 @@ impl TimeSource {
 }
 
 /// Metadata of one received uplink, kept for device health.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Uplink {
     pub dev_eui: String,
     pub time_ms: i64,
@@ -71,6 +71,32 @@ pub struct Uplink {
     /// SNR of the best gateway that heard the frame (dB).
     pub snr: Option<f64>,
     pub gateway_count: u32,
+    /// The gateways that heard it, where the message names them. For raw frames, each copy
+    /// names its own gateway; the store keeps them all.
+    pub gateways: Vec<Heard>,
+}
+
+/// A gateway that heard an uplink, with the signal it measured.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Heard {
+    pub gateway_id: String,
+    pub rssi: Option<f64>,
+    pub snr: Option<f64>,
+}
+
+/// A gateway as the uplinks it heard show it: never published.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GatewaySeen {
+    pub gateway_id: String,
+    pub last_seen_ms: i64,
+    /// Uplinks it heard in the window asked for.
+    pub uplinks: u64,
+    /// Devices it heard in the window.
+    pub devices: u64,
+    pub rssi_min: Option<f64>,
+    pub rssi_max: Option<f64>,
+    pub rssi_mean: Option<f64>,
+    pub snr_mean: Option<f64>,
 }
 
 /// A message the gateway could not turn into readings, kept verbatim for inspection.
@@ -106,15 +132,26 @@ pub struct UnknownDevice {
 pub enum AlertKind {
     Silent,
     LowBattery,
+    /// A gateway not heard for `alerts.gateway_silent_after`; its alert is kept under the
+    /// gateway's id where the others keep a DevEUI.
+    GatewayOffline,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 2] = [AlertKind::Silent, AlertKind::LowBattery];
+    pub const ALL: [AlertKind; 3] = [
+        AlertKind::Silent,
+        AlertKind::LowBattery,
+        AlertKind::GatewayOffline,
+    ];
+
+    /// The kinds about a device (the others are about a gateway).
+    pub const DEVICE: [AlertKind; 2] = [AlertKind::Silent, AlertKind::LowBattery];
 
     pub const fn as_str(self) -> &'static str {
         match self {
             AlertKind::Silent => "silent",
             AlertKind::LowBattery => "low_battery",
+            AlertKind::GatewayOffline => "gateway_offline",
         }
     }
 

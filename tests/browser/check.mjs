@@ -1,12 +1,13 @@
 // Browser checks of the resident pages and the admin login, driven by tests/browser.rs.
 //
 // Usage: node check.mjs BASE_URL PUBLIC_STATION PRIVATE_STATION ADMIN_USER ADMIN_PASSWORD
-//        STALE_STATION (a public station whose values are days old)
+//        STALE_STATION (a public station whose values are days old) PUBLIC_EUI (the device of
+//        PUBLIC_STATION)
 // The Rust test keeps publishing new values for PUBLIC_STATION while this runs.
 // Prints one line per check and exits non-zero on the first failure.
 import { axe, launch, ok, passed } from "./common.mjs";
 
-const [base, station, privateStation, adminUser, adminPassword, staleStation] = process.argv.slice(2);
+const [base, station, privateStation, adminUser, adminPassword, staleStation, publicEui] = process.argv.slice(2);
 
 const browser = await launch();
 try {
@@ -207,6 +208,25 @@ try {
   ok(page.url().endsWith("/admin"), "logged in");
   ok((await page.content()).includes(privateStation), "technicians see every station, the private one too");
   await axe(page, "/admin");
+  // The health table links each device to its page: charts with data, the last uplinks with
+  // their radio data and the readings they stored.
+  await page.click('#device-health a[href="/admin/devices/' + publicEui + '"]');
+  await page.waitForURL(new RegExp("/admin/devices/" + publicEui + "$"));
+  await page.waitForSelector("figure.chart[data-drawn]");
+  const drawn = await page.$$eval("figure.chart[data-drawn]", (figs) => figs.map((f) => f.getAttribute("data-table") + ":" + f.getAttribute("data-drawn")));
+  ok(["rssi", "snr", "gateways", "uplinks", "lost"].every((id) => drawn.some((d) => d.startsWith("chart-" + id + ":") && !d.endsWith(":0"))),
+    "the device page charts its radio over 24 hours (" + drawn.join(", ") + ")");
+  const uplinkRows = await page.locator("#last-uplinks tbody tr").count();
+  const newest = await page.locator("#last-uplinks tbody tr").first().innerText();
+  ok(uplinkRows >= 10 && /dBm/.test(newest) && /air_temperature/.test(newest),
+    "and lists its last uplinks with signal and readings (" + uplinkRows + " rows; " + newest.replace(/\s+/g, " ") + ")");
+  ok(newest.includes("0016c001f153a14c"), "each uplink names the gateway that heard it");
+  await axe(page, "/admin/devices/" + publicEui);
+  // The gateways page lists every gateway that heard an uplink.
+  await page.goto(base + "/admin/gateways");
+  const gateways = await page.innerText("#gateways");
+  ok(/0016c001f153a14c/.test(gateways), "the gateways page lists the gateway of the uplinks: " + gateways.replace(/\s+/g, " "));
+  await axe(page, "/admin/gateways");
   await page.goto(base + "/admin?lang=en");
   ok((await page.innerText("h1")) === "Devices" && (await page.innerText("#device-health thead")).includes("Last seen"),
     "the workbench in English");

@@ -1,6 +1,7 @@
 //! The technicians' side under `/admin`: pages behind a login (`auth`), the workbench with
 //! silent-device and battery alerts, device health, publication switches, unmapped fields,
-//! unknown devices and dead letters (`workbench`), the device form's actions (`devices`), and
+//! unknown devices and dead letters (`workbench`), a page per device (`device`), the gateways (`gateways`), the device
+//! form's actions (`devices`), and
 //! the JSON API behind a bearer token (`api`). German by default, English by choice. Nothing
 //! here is public: a page without a session redirects to the login.
 
@@ -14,7 +15,9 @@ use crate::AppState;
 
 mod api;
 mod auth;
+mod device;
 mod devices;
+mod gateways;
 mod stations;
 mod workbench;
 
@@ -28,6 +31,10 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/devices/public", post(devices::set_public))
         .route("/admin/devices", post(devices::save_device))
         .route("/admin/devices/remove", post(devices::remove_device))
+        .route("/admin/devices/{dev_eui}", get(device::device_page))
+        .route("/admin/gateways", get(gateways::gateways_page))
+        .route("/admin/api/v1/gateways", get(gateways::gateways_json))
+        .route("/admin/api/v1/devices/{dev_eui}", get(device::device_json))
         .route("/admin/stations", post(stations::save_station))
         .merge(api::routes())
 }

@@ -93,6 +93,9 @@ pub(super) async fn workbench(
             " "
             button type="submit" { (lang.t("Abmelden", "Log out")) }
         }
+        nav aria-label=(lang.t("Technik", "Technicians")) {
+            ul.ranges { li { a href="/admin/gateways" { (lang.t("Gateways", "Gateways")) } } }
+        }
         (alerts(&state, lang, &seen, now))
         (health(lang, &seen.health))
         (unmapped(lang, &seen.unmapped))
@@ -179,7 +182,7 @@ fn health(lang: Lang, health: &[DeviceHealth]) -> Markup {
                         @for d in health {
                             tr {
                                 th scope="row" { (d.name) }
-                                td { (d.dev_eui) }
+                                td { a href={ "/admin/devices/" (crate::html::i18n::url_part(&d.dev_eui)) } { (d.dev_eui) } }
                                 td { (d.station) }
                                 td { (when(lang, d.last_seen_ms)) }
                                 td { (d.uplinks) }

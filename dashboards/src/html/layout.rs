@@ -146,7 +146,14 @@ pub(crate) fn embedded(state: &AppState, lang: Lang, frame: &Frame<'_>, main: Ma
 
 /// The frame of the technicians' pages (not indexed, with the admin stylesheet).
 pub(crate) fn admin(lang: Lang, title: &str, main: Markup) -> Markup {
+    admin_with(lang, title, main, &[])
+}
+
+/// [`admin`] with scripts from `/assets/` (charts: `vendor/uplot/uPlot.iife.min.js`,
+/// `chart.js`); uPlot's stylesheet comes along when it is among them.
+pub(crate) fn admin_with(lang: Lang, title: &str, main: Markup, scripts: &[&str]) -> Markup {
     let other = lang.other().code();
+    let uplot = scripts.iter().any(|s| s.contains("uplot"));
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
@@ -158,6 +165,12 @@ pub(crate) fn admin(lang: Lang, title: &str, main: Markup) -> Markup {
                 link rel="icon" href="/assets/favicon.svg" type="image/svg+xml";
                 link rel="stylesheet" href="/assets/style.css";
                 link rel="stylesheet" href="/assets/admin.css";
+                @if uplot {
+                    link rel="stylesheet" href="/assets/vendor/uplot/uPlot.min.css";
+                }
+                @for script in scripts {
+                    script src={ "/assets/" (script) } defer {}
+                }
             }
             body {
                 header {

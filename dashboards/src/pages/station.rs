@@ -1,6 +1,7 @@
 //! A station's page: current values, charts with their data tables and text summaries, gaps, the CSV download, and the page for a station that is not public.
 
 use super::*;
+use crate::html::chart::{chart, Chart, ChartPoint};
 
 pub(super) async fn station_page(
     State(state): State<AppState>,
@@ -322,55 +323,32 @@ fn history_section(
     let q = &h.quantity;
     let label = lang.t(&h.label_de, &h.label_en);
     let unit = &h.unit;
+    let (table_id, summary_id) = (format!("table-{q}"), format!("summary-{q}"));
+    let caption = format!(
+        "{}: {label}, {} ({unit})",
+        lang.t("Datentabelle", "Data table"),
+        range_label(lang, range)
+    );
     html! {
         section.history aria-labelledby={ "h-" (q) } {
             h3 id={ "h-" (q) } { (label) }
             @if let Some(trend) = trend(h) {
                 p.trend { (trend_text(lang, trend)) }
             }
-            p.summary id={ "summary-" (q) } { (summary(lang, h, range, gap)) }
+            p.summary id=(summary_id) { (summary(lang, h, range, gap)) }
             // The chart's x-axis is the window (`data-since` to `data-until`), not the data.
-            figure.chart data-table={ "table-" (q) } data-label=(label) data-unit=(unit)
-                data-gap=(gap / 1000) data-since=(h.since) data-until=(h.until)
-                data-zero=[from_zero(q).then_some("true")]
-                data-levels=[(!levels.is_empty()).then_some(levels)] aria-describedby={ "summary-" (q) } {
-                div.chart-canvas aria-hidden="true" {}
-                figcaption {
-                    (lang.t(
-                        "Diagramm; dieselben Werte stehen in der Datentabelle.",
-                        "Chart; the same values are in the data table."
-                    ))
-                }
-            }
-            details {
-                summary { (lang.t("Datentabelle anzeigen", "Show data table")) }
-                div.scroll {
-                    table id={ "table-" (q) } class="data-table" {
-                        caption {
-                            (lang.t("Datentabelle", "Data table")) ": " (label) ", "
-                            (range_label(lang, range)) " (" (unit) ")"
-                        }
-                        thead {
-                            tr {
-                                th scope="col" { (lang.t("Zeit (Beginn)", "Time (start)")) }
-                                th scope="col" { (lang.t("Mittel", "Mean")) }
-                                th scope="col" { (lang.t("Minimum", "Minimum")) }
-                                th scope="col" { (lang.t("Maximum", "Maximum")) }
-                            }
-                        }
-                        tbody {
-                            @for p in &h.points {
-                                tr data-t=(p.time) data-v=(p.mean) data-min=(p.min) data-max=(p.max) {
-                                    th scope="row" { time datetime=(p.time) { (time_text(lang, &p.time)) } }
-                                    td { (number(lang, p.mean)) }
-                                    td { (number(lang, p.min)) }
-                                    td { (number(lang, p.max)) }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            (chart(lang, &Chart {
+                id: &table_id,
+                label,
+                unit,
+                since: &h.since,
+                until: &h.until,
+                gap_s: gap / 1000,
+                zero: from_zero(q),
+                levels: (!levels.is_empty()).then_some(levels),
+                described_by: Some(&summary_id),
+                caption: &caption,
+            }, h.points.iter().map(|p| ChartPoint { time: &p.time, mean: p.mean, min: p.min, max: p.max })))
             p {
                 a href={ (path) "/data.csv?quantity=" (url_part(q)) "&range=" (range.code()) } download {
                     (lang.t("Als CSV herunterladen", "Download as CSV"))

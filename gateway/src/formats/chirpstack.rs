@@ -45,6 +45,8 @@ struct DeviceInfo {
 #[serde(rename_all = "camelCase")]
 struct RxInfo {
     #[serde(default)]
+    gateway_id: Option<String>,
+    #[serde(default)]
     rssi: Option<f64>,
     #[serde(default)]
     snr: Option<f64>,
@@ -153,6 +155,7 @@ pub fn parse(topic: &str, payload: &[u8], received_ms: i64) -> Result<Message, F
         rssi,
         snr,
         gateway_count: rx.len() as u32,
+        gateways: super::heard(rx.iter().map(|r| (r.gateway_id.clone(), r.rssi, r.snr))),
         decoded: event.object.filter(|o| !o.is_null()),
         normalized: None,
     }))

@@ -31,6 +31,8 @@ pub struct Uplink {
     pub rssi: Option<f64>,
     pub snr: Option<f64>,
     pub gateway_count: u32,
+    /// The gateways that heard it, where the message names them.
+    pub gateways: Vec<sensorhub_store::Heard>,
     /// What the network server's own payload decoder produced (`object` in ChirpStack,
     /// `decoded_payload` in The Things Stack), for devices of type `network-server`.
     pub decoded: Option<serde_json::Value>,
@@ -79,6 +81,32 @@ impl FormatError {
             FormatError::BadField { .. } => DeadLetterReason::BadField,
         }
     }
+}
+
+/// Gateways that heard an uplink, from (id, RSSI, SNR); copies without an id are left out,
+/// ids are cut to 64 characters, and at most 32 gateways are kept (the strongest first).
+pub(crate) fn heard(
+    rx: impl Iterator<Item = (Option<String>, Option<f64>, Option<f64>)>,
+) -> Vec<sensorhub_store::Heard> {
+    let mut out: Vec<sensorhub_store::Heard> = rx
+        .filter_map(|(id, rssi, snr)| {
+            let id = id?.trim().chars().take(64).collect::<String>();
+            (!id.is_empty()).then_some(sensorhub_store::Heard {
+                gateway_id: id,
+                rssi,
+                snr,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.rssi
+            .unwrap_or(f64::MIN)
+            .total_cmp(&a.rssi.unwrap_or(f64::MIN))
+    });
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|h| seen.insert(h.gateway_id.clone()));
+    out.truncate(32);
+    out
 }
 
 /// The time of an uplink from the best source the message has: the first present candidate,

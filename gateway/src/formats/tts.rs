@@ -50,6 +50,8 @@ struct UplinkMessage {
 #[derive(Deserialize)]
 struct RxMetadata {
     #[serde(default)]
+    gateway_ids: Option<GatewayIds>,
+    #[serde(default)]
     rssi: Option<f64>,
     #[serde(default)]
     snr: Option<f64>,
@@ -59,6 +61,15 @@ struct RxMetadata {
     /// When the gateway received the frame by its own clock.
     #[serde(default)]
     received_at: Option<String>,
+}
+
+/// A gateway's identifiers: its id in The Things Stack, and its EUI.
+#[derive(Deserialize)]
+struct GatewayIds {
+    #[serde(default)]
+    gateway_id: Option<String>,
+    #[serde(default)]
+    eui: Option<String>,
 }
 
 /// The last topic level names the message kind (`up`, `join`, `down/ack`, ...).
@@ -117,6 +128,11 @@ pub fn parse(topic: &str, payload: &[u8], received_ms: i64) -> Result<Message, F
         rssi,
         snr,
         gateway_count: rx.len() as u32,
+        gateways: super::heard(rx.iter().map(|r| {
+            let ids = r.gateway_ids.as_ref();
+            let id = ids.and_then(|i| i.gateway_id.clone().or_else(|| i.eui.clone()));
+            (id, r.rssi, r.snr)
+        })),
         decoded: up.decoded_payload.filter(|o| !o.is_null()),
         normalized: up.normalized_payload.filter(|o| !o.is_null()),
     }))

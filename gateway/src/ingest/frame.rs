@@ -77,7 +77,7 @@ impl Ingest {
             Verdict::Accepted(a) => a,
             Verdict::Copy(r) => {
                 tracing::debug!(dev_eui = %r.dev_eui, gateways = r.gateway_count, "merged a copy of an uplink");
-                batch.uplinks.push(reception_record(&r));
+                batch.uplinks.push(reception_record(&r, heard(&frame)));
                 return Ok(Outcome::Skipped.into());
             }
             Verdict::Duplicate => return Ok(Outcome::Skipped.into()),
@@ -115,6 +115,7 @@ impl Ingest {
             rssi: accepted.reception.rssi,
             snr: accepted.reception.snr,
             gateway_count: 1,
+            gateways: heard(&frame),
             decoded: None,
             normalized: None,
         };
@@ -122,8 +123,21 @@ impl Ingest {
     }
 }
 
-/// The uplink metadata record of a merged reception (it replaces the first copy's record).
-fn reception_record(r: &crate::network::Reception) -> UplinkRecord {
+/// The gateway a raw frame came through, with its signal.
+fn heard(frame: &crate::formats::gateway_frame::Frame) -> Vec<sensorhub_store::Heard> {
+    crate::formats::heard(std::iter::once((
+        Some(frame.gateway_id.clone()),
+        frame.rssi,
+        frame.snr,
+    )))
+}
+
+/// The uplink metadata record of a merged reception (it replaces the first copy's record;
+/// its gateway joins the ones the store has for the uplink).
+fn reception_record(
+    r: &crate::network::Reception,
+    gateways: Vec<sensorhub_store::Heard>,
+) -> UplinkRecord {
     UplinkRecord {
         dev_eui: r.dev_eui.clone(),
         time_ms: r.time_ms,
@@ -134,5 +148,6 @@ fn reception_record(r: &crate::network::Reception) -> UplinkRecord {
         rssi: r.rssi,
         snr: r.snr,
         gateway_count: r.gateway_count,
+        gateways,
     }
 }

@@ -283,6 +283,12 @@ fn write_metadata(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )
         .during("write uplinks")?;
+    let mut heard = tx
+        .prepare_cached(
+            "INSERT OR REPLACE INTO uplink_gateways (dev_eui, ts, gateway_id, rssi, snr)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .during("write uplink gateways")?;
     for u in &batch.uplinks {
         uplink
             .execute(params![
@@ -297,6 +303,11 @@ fn write_metadata(
                 u.time_source.name(),
             ])
             .during("write uplinks")?;
+        for g in &u.gateways {
+            heard
+                .execute(params![u.dev_eui, u.time_ms, g.gateway_id, g.rssi, g.snr])
+                .during("write uplink gateways")?;
+        }
     }
     let mut dead = tx
         .prepare_cached(

@@ -8,6 +8,7 @@ mod ingest;
 mod query;
 mod registry;
 pub(crate) mod schema;
+mod uplinks;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

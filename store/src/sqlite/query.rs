@@ -178,8 +178,9 @@ impl SqliteStore {
         rx
     }
 
-    /// Deletes raw readings older than `cutoff_ms`. Hourly rollups and latest values stay, so
-    /// long-term hourly and daily history survives raw retention. Returns the readings deleted.
+    /// Deletes raw readings, and the uplinks' radio metadata, older than `cutoff_ms`. Hourly
+    /// rollups and latest values stay, so long-term hourly and daily history survives raw
+    /// retention. Returns the readings deleted.
     pub async fn retain(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
         self.write(move |conn| {
             let deleted = conn
@@ -188,6 +189,10 @@ impl SqliteStore {
                     [cutoff_ms],
                 )
                 .during("retention")?;
+            conn.execute("DELETE FROM uplink_gateways WHERE ts < ?1", [cutoff_ms])
+                .during("retention of uplink gateways")?;
+            conn.execute("DELETE FROM uplinks WHERE ts < ?1", [cutoff_ms])
+                .during("retention of uplinks")?;
             Ok(deleted as u64)
         })
         .await

@@ -153,6 +153,17 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;",
     // 10: levels that mean something (a gauge's `erhöht`, CO2's `lüften`), as JSON.
     "ALTER TABLE stations ADD COLUMN levels TEXT NOT NULL DEFAULT '[]';",
+    // 11: which gateways heard each uplink, with their signal, for the gateways' views and
+    // the device page; looked up by gateway and time too.
+    "CREATE TABLE uplink_gateways (
+        dev_eui TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        gateway_id TEXT NOT NULL,
+        rssi REAL,
+        snr REAL,
+        PRIMARY KEY (dev_eui, ts, gateway_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX uplink_gateways_by_gateway ON uplink_gateways (gateway_id, ts);",
 ];
 
 /// The schema version this build writes.

@@ -250,6 +250,7 @@ async fn uplinks_commit_with_readings() {
                 rssi: Some(-36.0),
                 snr: Some(10.5),
                 gateway_count: 1,
+                gateways: Vec::new(),
                 time_source: crate::TimeSource::Network,
             }],
             ..IngestBatch::default()
@@ -457,4 +458,73 @@ async fn unmapped_fields_are_counted_per_device_and_bounded() {
         .unwrap();
     assert_eq!(kept.len(), crate::UNMAPPED_FIELDS_PER_DEVICE);
     assert_eq!(store.unmapped_fields(None).await.unwrap().len(), 201);
+}
+
+/// Each copy of an uplink names its gateway; the store keeps every gateway of the uplink,
+/// lists them strongest first, sums them up per gateway, and drops them with retention.
+#[tokio::test]
+async fn the_gateways_of_an_uplink_add_up_across_copies() {
+    let (_dir, store) = temp_store();
+    let heard = |id: &str, rssi: f64| crate::Heard {
+        gateway_id: id.into(),
+        rssi: Some(rssi),
+        snr: Some(5.0),
+    };
+    let copy = |ts: i64, gateways: Vec<crate::Heard>| IngestBatch {
+        uplinks: vec![Uplink {
+            dev_eui: "0101010101010101".into(),
+            time_ms: ts,
+            f_cnt: Some(7),
+            f_port: Some(1),
+            dedup_id: None,
+            rssi: gateways.first().and_then(|g| g.rssi),
+            snr: Some(5.0),
+            gateway_count: gateways.len() as u32,
+            gateways,
+            time_source: crate::TimeSource::Network,
+        }],
+        ..IngestBatch::default()
+    };
+    store
+        .commit(copy(
+            1_000,
+            vec![heard("gw-a", -90.0), heard("gw-b", -70.0)],
+        ))
+        .await
+        .unwrap();
+    // A later copy of the same uplink, through a third gateway, in another batch.
+    store
+        .commit(copy(1_000, vec![heard("gw-c", -110.0)]))
+        .await
+        .unwrap();
+    store
+        .commit(copy(5_000, vec![heard("gw-a", -80.0)]))
+        .await
+        .unwrap();
+
+    let uplinks = store.uplinks("0101010101010101", 0, 10).await.unwrap();
+    assert_eq!(uplinks.len(), 2);
+    let ids: Vec<&str> = uplinks[1]
+        .gateways
+        .iter()
+        .map(|g| g.gateway_id.as_str())
+        .collect();
+    assert_eq!(ids, ["gw-b", "gw-a", "gw-c"]);
+    let seen = store.gateways(0).await.unwrap();
+    let a = seen.iter().find(|g| g.gateway_id == "gw-a").unwrap();
+    assert_eq!((a.uplinks, a.devices, a.last_seen_ms), (2, 1, 5_000));
+    assert_eq!((a.rssi_min, a.rssi_max), (Some(-90.0), Some(-80.0)));
+    assert_eq!(seen.len(), 3);
+    // Only what is newer than the window counts; retention removes the old rows.
+    let recent = store.gateways(2_000).await.unwrap();
+    assert_eq!(
+        recent
+            .iter()
+            .find(|g| g.gateway_id == "gw-b")
+            .unwrap()
+            .uplinks,
+        0
+    );
+    store.retain(2_000).await.unwrap();
+    assert_eq!(store.gateways(0).await.unwrap().len(), 1);
 }

@@ -1,0 +1,130 @@
+//! A device's recent uplinks and their radio metadata, for the technicians' device page.
+
+use rusqlite::params;
+
+use super::SqliteStore;
+use crate::error::Context;
+use crate::{GatewaySeen, Heard, StoreError, TimeSource, Uplink};
+
+impl SqliteStore {
+    /// Uplinks of `dev_eui` (as the registry writes it) since `since_ms`, newest first, at
+    /// most `limit`.
+    pub async fn uplinks(
+        &self,
+        dev_eui: &str,
+        since_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Uplink>, StoreError> {
+        let eui = dev_eui.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT dev_eui, ts, time_source, f_cnt, f_port, dedup_id, rssi, snr, gateway_count
+                     FROM uplinks WHERE dev_eui = ?1 AND ts >= ?2 ORDER BY ts DESC LIMIT ?3",
+                )
+                .during("uplinks of a device")?;
+            let rows = stmt
+                .query_map(params![eui, since_ms, limit as i64], |row| {
+                    Ok(Uplink {
+                        dev_eui: row.get(0)?,
+                        time_ms: row.get(1)?,
+                        time_source: TimeSource::parse(&row.get::<_, String>(2)?)
+                            .unwrap_or(TimeSource::Network),
+                        f_cnt: row.get(3)?,
+                        f_port: row.get(4)?,
+                        dedup_id: row.get(5)?,
+                        rssi: row.get(6)?,
+                        snr: row.get(7)?,
+                        gateway_count: row.get::<_, i64>(8)?.max(0) as u32,
+                        gateways: Vec::new(),
+                    })
+                })
+                .during("uplinks of a device")?;
+            let mut list: Vec<Uplink> = rows.collect::<Result<_, _>>().during("uplinks of a device")?;
+            let mut heard = conn
+                .prepare_cached(
+                    "SELECT gateway_id, rssi, snr FROM uplink_gateways
+                     WHERE dev_eui = ?1 AND ts = ?2 ORDER BY rssi DESC",
+                )
+                .during("gateways of an uplink")?;
+            for u in &mut list {
+                let rows = heard
+                    .query_map(params![u.dev_eui, u.time_ms], |row| {
+                        Ok(Heard {
+                            gateway_id: row.get(0)?,
+                            rssi: row.get(1)?,
+                            snr: row.get(2)?,
+                        })
+                    })
+                    .during("gateways of an uplink")?;
+                u.gateways = rows.collect::<Result<_, _>>().during("gateways of an uplink")?;
+            }
+            Ok(list)
+        })
+        .await
+    }
+
+    /// Every gateway that heard an uplink, with what it heard since `since_ms`.
+    pub async fn gateways(&self, since_ms: i64) -> Result<Vec<GatewaySeen>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT gateway_id, MAX(ts),
+                       SUM(ts >= ?1),
+                       COUNT(DISTINCT CASE WHEN ts >= ?1 THEN dev_eui END),
+                       MIN(CASE WHEN ts >= ?1 THEN rssi END),
+                       MAX(CASE WHEN ts >= ?1 THEN rssi END),
+                       AVG(CASE WHEN ts >= ?1 THEN rssi END),
+                       AVG(CASE WHEN ts >= ?1 THEN snr END)
+                     FROM uplink_gateways GROUP BY gateway_id ORDER BY gateway_id",
+                )
+                .during("gateways")?;
+            let rows = stmt
+                .query_map([since_ms], |row| {
+                    Ok(GatewaySeen {
+                        gateway_id: row.get(0)?,
+                        last_seen_ms: row.get(1)?,
+                        uplinks: row.get::<_, i64>(2)?.max(0) as u64,
+                        devices: row.get::<_, i64>(3)?.max(0) as u64,
+                        rssi_min: row.get(4)?,
+                        rssi_max: row.get(5)?,
+                        rssi_mean: row.get(6)?,
+                        snr_mean: row.get(7)?,
+                    })
+                })
+                .during("gateways")?;
+            rows.collect::<Result<_, _>>().during("gateways")
+        })
+        .await
+    }
+
+    /// The gateways that heard each device since `since_ms`: (DevEUI, gateway ids).
+    pub async fn gateways_by_device(
+        &self,
+        since_ms: i64,
+    ) -> Result<Vec<(String, Vec<String>)>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT DISTINCT dev_eui, gateway_id FROM uplink_gateways
+                     WHERE ts >= ?1 ORDER BY dev_eui, gateway_id",
+                )
+                .during("gateways by device")?;
+            let rows = stmt
+                .query_map([since_ms], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                })
+                .during("gateways by device")?;
+            let mut out: Vec<(String, Vec<String>)> = Vec::new();
+            for row in rows {
+                let (eui, gateway) = row.during("gateways by device")?;
+                match out.last_mut() {
+                    Some((last, list)) if *last == eui => list.push(gateway),
+                    _ => out.push((eui, vec![gateway])),
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
