@@ -66,6 +66,11 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: StationsCommand,
     },
+    /// Gateways: names and positions for the network server's gateway ids, and what they heard.
+    Gateways {
+        #[command(subcommand)]
+        command: GatewaysCommand,
+    },
     /// Print stored readings of a device or station.
     Readings(readings::ReadingsArgs),
     /// Messages the gateway could not use, kept for inspection.
@@ -261,6 +266,55 @@ pub(crate) enum StationsCommand {
         #[command(flatten)]
         config: ConfigArg,
         station: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum GatewaysCommand {
+    /// Name a gateway and give its position (replaces its entry).
+    Add {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The id the network server uses (ChirpStack: 16 hex digits).
+        #[arg(long)]
+        id: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        #[arg(long, allow_hyphen_values = true, requires = "lon")]
+        lat: Option<f64>,
+        #[arg(long, allow_hyphen_values = true, requires = "lat")]
+        lon: Option<f64>,
+    },
+    /// List the gateways: entries and those heard, with the last 24 hours.
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// table, csv or json.
+        #[arg(long, value_enum, default_value = "table")]
+        format: ListFormat,
+    },
+    /// Import gateway entries from CSV (`gateway_id,name,lat,lon`) or JSON.
+    Import {
+        #[command(flatten)]
+        config: ConfigArg,
+        file: PathBuf,
+        /// csv or json; by default from the file's extension.
+        #[arg(long, value_enum)]
+        format: Option<ImportFormat>,
+    },
+    /// Export the gateway entries as CSV or JSON.
+    Export {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// csv, json or table.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ListFormat,
+    },
+    /// Remove a gateway's entry (what it heard stays).
+    Remove {
+        #[command(flatten)]
+        config: ConfigArg,
+        id: String,
     },
 }
 

@@ -8,7 +8,7 @@ use sensorhub_store::Store;
 
 use crate::cli::*;
 use crate::config::Config;
-use crate::{codecs, demo, devices, readings, stations, system};
+use crate::{codecs, demo, devices, gateways, readings, stations, system};
 
 fn open_store(config: &Config) -> Result<Store> {
     Store::open(&config.store).with_context(|| format!("store {}", config.store.path))
@@ -87,6 +87,7 @@ pub async fn dispatch(command: Command) -> Result<()> {
         }
         Command::Devices { command } => devices_command(command).await,
         Command::Stations { command } => stations_command(command).await,
+        Command::Gateways { command } => gateways_command(command).await,
         Command::Alerts { command } => alerts_command(command).await,
         Command::Readings(args) => readings::run(args).await,
         Command::DeadLetters {
@@ -438,6 +439,69 @@ async fn stations_command(command: StationsCommand) -> Result<()> {
                 bail!("no entry for station {station}");
             }
             println!("removed the entry of station {station}");
+            Ok(())
+        }
+    }
+}
+
+async fn gateways_command(command: GatewaysCommand) -> Result<()> {
+    match command {
+        GatewaysCommand::Add {
+            config,
+            id,
+            name,
+            lat,
+            lon,
+        } => {
+            let config = Config::load(&config.config)?;
+            let entry = sensorhub_store::GatewayInfo {
+                gateway_id: id,
+                name,
+                lat,
+                lon,
+            }
+            .validate()?;
+            let id = entry.gateway_id.clone();
+            open_store(&config)?
+                .state()
+                .put_gateway_infos(vec![entry])
+                .await?;
+            println!("described gateway {id}");
+            Ok(())
+        }
+        GatewaysCommand::List { config, format } | GatewaysCommand::Export { config, format } => {
+            let config = Config::load(&config.config)?;
+            let store = open_store(&config)?;
+            let entries = store.state().gateway_infos().await?;
+            let since = sensorhub_store::time::now_ms() - 86_400_000;
+            let seen = store.state().gateways(since).await?;
+            gateways::write(&entries, &seen, format, &mut std::io::stdout().lock())
+        }
+        GatewaysCommand::Import {
+            config,
+            file,
+            format,
+        } => {
+            let config = Config::load(&config.config)?;
+            let entries = gateways::read_file(&file, format)?;
+            let n = entries.len();
+            open_store(&config)?
+                .state()
+                .put_gateway_infos(entries)
+                .await?;
+            println!("imported {n} gateway entries");
+            Ok(())
+        }
+        GatewaysCommand::Remove { config, id } => {
+            let config = Config::load(&config.config)?;
+            if !open_store(&config)?
+                .state()
+                .remove_gateway_info(&id)
+                .await?
+            {
+                bail!("no entry for gateway {id}");
+            }
+            println!("removed the entry of gateway {id}");
             Ok(())
         }
     }

@@ -57,6 +57,27 @@ fn setup() -> (Mosquitto, Sensorhub) {
     hub.register(PUBLIC_EUI, "pegel-wyk", true);
     hub.register(PRIVATE_EUI, "garten-privat", false);
     hub.register(STALE_EUI, "pegel-alt", true);
+    // The fixture's gateway gets a name; a second one is registered but never heard.
+    hub.ok(&[
+        "gateways",
+        "add",
+        "--id",
+        "0016c001f153a14c",
+        "--name",
+        "Hafen Wyk",
+        "--lat",
+        "54.6921",
+        "--lon",
+        "8.5702",
+    ]);
+    hub.ok(&[
+        "gateways",
+        "add",
+        "--id",
+        "gw-neu",
+        "--name",
+        "Kirche Nieblum",
+    ]);
     hub.start();
 
     // A day of history for the charts, for both stations.
@@ -357,6 +378,28 @@ fn api_answers_only_for_public_stations_and_admin_refuses_strangers() {
         403,
         "logout needs the session's CSRF token"
     );
+    // The gateways on the command line: the entries and what the named one heard.
+    let listed = hub.ok(&["gateways", "list"]);
+    let wyk = listed
+        .lines()
+        .find(|l| l.starts_with("0016c001f153a14c"))
+        .unwrap_or_default();
+    assert!(
+        wyk.contains("Hafen Wyk") && !wyk.ends_with(" 0"),
+        "{listed}"
+    );
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with("gw-neu") && l.contains("never")),
+        "{listed}"
+    );
+    let exported = hub.ok(&["gateways", "export"]);
+    assert!(
+        exported.starts_with("gateway_id,name,lat,lon\n")
+            && exported.contains("0016c001f153a14c,Hafen Wyk,54.6921,8.5702"),
+        "{exported}"
+    );
     // A device's JSON, as its page shows it, for scripts with the token.
     let auth = format!("Authorization: Bearer {}\r\n", common::ADMIN_TOKEN);
     let device = get(
@@ -381,6 +424,18 @@ fn api_answers_only_for_public_stations_and_admin_refuses_strangers() {
     assert_eq!(
         get("/admin/api/v1/devices/0909090909090909", &auth).status,
         404
+    );
+    let gateway = get("/admin/api/v1/gateways/0016c001f153a14c", &auth);
+    assert_eq!(gateway.status, 200, "{}", gateway.body);
+    let gateway: Value = serde_json::from_str(&gateway.body).unwrap();
+    assert_eq!(gateway["gateway"]["entry"]["name"], "Hafen Wyk");
+    assert!(
+        gateway["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["dev_eui"] == PUBLIC_EUI && d["uplinks"].as_u64() >= Some(10)),
+        "{gateway}"
     );
     assert_eq!(get("/admin/api/v1/devices/health", "").status, 401);
 

@@ -10,6 +10,7 @@ mod config;
 mod device;
 mod device_type;
 mod error;
+mod gateway;
 pub mod influx;
 mod model;
 mod reason;
@@ -26,12 +27,13 @@ pub use config::{Backend, DeadLetterLimits, InfluxApi, StoreConfig};
 pub use device::DeviceError;
 pub use device_type::{BuiltIn, DeviceType, DeviceTypeError, JsCodec, TtnCodec};
 pub use error::StoreError;
+pub use gateway::{GatewayError, GatewayInfo};
 pub use influx::InfluxStore;
 pub use model::{
     shown_value, suggested_rule, AdminSession, AlertKind, Bucket, DeadLetter, DeadLetterCount,
-    Device, DeviceHealth, DeviceStatus, GatewaySeen, Heard, IngestBatch, LatestValue, RangeQuery,
-    Reading, ReadingQuery, Resolution, SessionState, Station, TimeSource, UnknownDevice,
-    UnmappedField, Uplink, UNMAPPED_FIELDS_PER_DEVICE,
+    Device, DeviceHealth, DeviceStatus, GatewaySeen, Heard, IngestBatch, LatestValue, Link,
+    RangeQuery, Reading, ReadingQuery, Resolution, SessionState, Sighting, Station, TimeSource,
+    UnknownDevice, UnmappedField, Uplink, UNMAPPED_FIELDS_PER_DEVICE,
 };
 pub use reason::DeadLetterReason;
 pub use sqlite::SqliteStore;

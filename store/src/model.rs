@@ -84,6 +84,25 @@ pub struct Heard {
     pub snr: Option<f64>,
 }
 
+/// How well a gateway hears a device over a window: uplinks and mean signal.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Link {
+    pub dev_eui: String,
+    pub gateway_id: String,
+    pub uplinks: u64,
+    pub rssi_mean: Option<f64>,
+    pub snr_mean: Option<f64>,
+}
+
+/// An uplink one gateway heard, with the signal it measured.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sighting {
+    pub dev_eui: String,
+    pub time_ms: i64,
+    pub rssi: Option<f64>,
+    pub snr: Option<f64>,
+}
+
 /// A gateway as the uplinks it heard show it: never published.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GatewaySeen {

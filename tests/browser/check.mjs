@@ -225,8 +225,24 @@ try {
   // The gateways page lists every gateway that heard an uplink.
   await page.goto(base + "/admin/gateways");
   const gateways = await page.innerText("#gateways");
-  ok(/0016c001f153a14c/.test(gateways), "the gateways page lists the gateway of the uplinks: " + gateways.replace(/\s+/g, " "));
+  ok(/0016c001f153a14c\s+Hafen Wyk/.test(gateways) && /gw-neu\s+Kirche Nieblum\s+nie/.test(gateways),
+    "the gateways page lists the gateway of the uplinks by name, and a registered one never heard: " + gateways.replace(/\s+/g, " "));
   await axe(page, "/admin/gateways");
+  // A gateway's page: its hours charted, the devices it heard linked to their pages.
+  await page.click('#gateways a[href="/admin/gateways/0016c001f153a14c"]');
+  await page.waitForSelector("figure.chart[data-drawn]");
+  const heardDevices = await page.innerText("#heard-devices");
+  ok(heardDevices.includes(publicEui) && (await page.locator("figure.chart[data-drawn]").count()) === 3,
+    "the gateway's page charts its uplinks, RSSI and SNR and lists the devices it heard");
+  await axe(page, "/admin/gateways/0016c001f153a14c");
+  // The technicians' map: devices and the named gateway at their positions, joined by lines.
+  await page.goto(base + "/admin/map");
+  await page.waitForSelector("#admin-map[data-ready]");
+  const [devicesOnMap, gatewaysOnMap, lines] = (await page.getAttribute("#admin-map", "data-ready")).split(",").map(Number);
+  ok(devicesOnMap >= 3 && gatewaysOnMap === 1 && lines >= 1 && (await page.locator("#admin-map-legend li").count()) === 4,
+    "the technicians' map shows " + devicesOnMap + " devices, " + gatewaysOnMap + " gateway and " + lines + " signal line(s) with a legend");
+  await page.waitForTimeout(300);
+  await axe(page, "/admin/map");
   await page.goto(base + "/admin?lang=en");
   ok((await page.innerText("h1")) === "Devices" && (await page.innerText("#device-health thead")).includes("Last seen"),
     "the workbench in English");

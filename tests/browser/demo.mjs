@@ -16,8 +16,8 @@ ok(ids.includes(gauge) && ids.length >= 6, "the demo has its stations (" + ids.j
 const health = /Batterie|Spannung|Battery|Voltage|battery_voltage|\bRSSI\b|\bSNR\b/;
 const pages = [];
 for (const lang of ["de", "en"]) {
-  pages.push("/?lang=" + lang, "/embed/map?lang=" + lang, "/embed/stations/" + gauge + "?lang=" + lang);
-  for (const id of ids) { pages.push("/stations/" + id + "?lang=" + lang); }
+  pages.push("/?lang=" + lang, "/embed/map?lang=" + lang);
+  for (const id of ids) { pages.push("/stations/" + id + "?lang=" + lang, "/embed/stations/" + id + "?lang=" + lang); }
   for (const range of ["7d", "30d"]) { pages.push("/stations/" + gauge + "?range=" + range + "&lang=" + lang); }
 }
 pages.push("/daten", "/data?lang=en", "/barrierefreiheit", "/accessibility?lang=en");

@@ -258,49 +258,97 @@ pub(super) async fn device_page(
     Ok(response)
 }
 
+/// Longest silence drawn as a line in the hourly charts.
+const GAP_S: i64 = 4 * 3600;
+
+/// A count as a point of a chart.
+pub(super) fn count(n: u64) -> Option<Stat> {
+    let x = n as f64;
+    Some(Stat {
+        mean: x,
+        min: x,
+        max: x,
+    })
+}
+
+/// The windows, the chosen one marked.
+pub(super) fn range_links(lang: Lang, base: &str, range: Range) -> Markup {
+    html! {
+        ul.ranges {
+            @for r in [Range::Day, Range::Week, Range::Month] {
+                li {
+                    @let label = match r { Range::Day => lang.t("24 Stunden", "24 hours"), Range::Week => lang.t("7 Tage", "7 days"), Range::Month => lang.t("30 Tage", "30 days") };
+                    @if r == range {
+                        a href={ (base) "?range=" (r.code()) } aria-current="page" { (label) }
+                    } @else {
+                        a href={ (base) "?range=" (r.code()) } { (label) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One hourly chart with its data table: what `pick` takes from each hour.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn series(
+    lang: Lang,
+    hours: &[Hour],
+    since: &str,
+    until: &str,
+    id: &str,
+    (de, en): (&str, &str),
+    unit: &str,
+    zero: bool,
+    pick: &dyn Fn(&Hour) -> Option<Stat>,
+) -> Markup {
+    let label = lang.t(de, en);
+    let caption = format!("{}: {label} ({unit})", lang.t("Datentabelle", "Data table"));
+    let points: Vec<(String, Stat)> = hours
+        .iter()
+        .filter_map(|h| Some((h.time.clone(), pick(h)?)))
+        .collect();
+    html! {
+        section aria-labelledby={ "h-" (id) } {
+            h3 id={ "h-" (id) } { (label) }
+            (chart(lang, &Chart {
+                id,
+                label,
+                unit,
+                since,
+                until,
+                gap_s: GAP_S,
+                zero,
+                levels: None,
+                described_by: None,
+                caption: &caption,
+            }, points.iter().map(|(t, s)| ChartPoint { time: t, mean: s.mean, min: s.min, max: s.max })))
+        }
+    }
+}
+
 fn render(lang: Lang, v: &DeviceView, range: Range) -> Markup {
     let d = &v.device;
     let eui = d.dev_eui.to_string();
     let base = format!("/admin/devices/{}", url_part(&eui));
-    let gap_s = 4 * 3600;
+    let gap_s = GAP_S;
     let series = |id: &str,
                   de: &str,
                   en: &str,
                   unit: &str,
                   zero: bool,
                   pick: &dyn Fn(&Hour) -> Option<Stat>| {
-        let label = lang.t(de, en);
-        let caption = format!("{}: {label} ({unit})", lang.t("Datentabelle", "Data table"));
-        let points: Vec<(String, Stat)> = v
-            .hours
-            .iter()
-            .filter_map(|h| Some((h.time.clone(), pick(h)?)))
-            .collect();
-        html! {
-            section aria-labelledby={ "h-" (id) } {
-                h3 id={ "h-" (id) } { (label) }
-                (chart(lang, &Chart {
-                    id,
-                    label,
-                    unit,
-                    since: &v.since,
-                    until: &v.until,
-                    gap_s,
-                    zero,
-                    levels: None,
-                    described_by: None,
-                    caption: &caption,
-                }, points.iter().map(|(t, s)| ChartPoint { time: t, mean: s.mean, min: s.min, max: s.max })))
-            }
-        }
-    };
-    let count = |n: u64| {
-        let x = n as f64;
-        Some(Stat {
-            mean: x,
-            min: x,
-            max: x,
-        })
+        series(
+            lang,
+            &v.hours,
+            &v.since,
+            &v.until,
+            id,
+            (de, en),
+            unit,
+            zero,
+            pick,
+        )
     };
     html! {
         p { a href="/admin" { (lang.t("← Alle Geräte", "← All devices")) } }
@@ -341,18 +389,7 @@ fn render(lang: Lang, v: &DeviceView, range: Range) -> Markup {
         }
         section aria-labelledby="radio" {
             h2 id="radio" { (lang.t("Funk und Zustand", "Radio and health")) }
-            ul.ranges {
-                @for r in [Range::Day, Range::Week, Range::Month] {
-                    li {
-                        @let label = match r { Range::Day => lang.t("24 Stunden", "24 hours"), Range::Week => lang.t("7 Tage", "7 days"), Range::Month => lang.t("30 Tage", "30 days") };
-                        @if r == range {
-                            a href={ (base) "?range=" (r.code()) } aria-current="page" { (label) }
-                        } @else {
-                            a href={ (base) "?range=" (r.code()) } { (label) }
-                        }
-                    }
-                }
-            }
+            (range_links(lang, &base, range))
             (series("chart-rssi", "RSSI des besten Gateways", "RSSI of the best gateway", "dBm", false, &|h| h.rssi))
             (series("chart-snr", "SNR des besten Gateways", "SNR of the best gateway", "dB", false, &|h| h.snr))
             (series("chart-gateways", "Gateways, die es hörten", "Gateways that heard it", "", true, &|h| h.gateways))

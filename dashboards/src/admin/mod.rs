@@ -1,6 +1,6 @@
 //! The technicians' side under `/admin`: pages behind a login (`auth`), the workbench with
 //! silent-device and battery alerts, device health, publication switches, unmapped fields,
-//! unknown devices and dead letters (`workbench`), a page per device (`device`), the gateways (`gateways`), the device
+//! unknown devices and dead letters (`workbench`), a page per device (`device`), the gateways (`gateways`), the technicians' map (`map`), the device
 //! form's actions (`devices`), and
 //! the JSON API behind a bearer token (`api`). German by default, English by choice. Nothing
 //! here is public: a page without a session redirects to the login.
@@ -18,6 +18,7 @@ mod auth;
 mod device;
 mod devices;
 mod gateways;
+mod map;
 mod stations;
 mod workbench;
 
@@ -32,8 +33,12 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/devices", post(devices::save_device))
         .route("/admin/devices/remove", post(devices::remove_device))
         .route("/admin/devices/{dev_eui}", get(device::device_page))
+        .route("/admin/map", get(map::map_page))
+        .route("/admin/api/v1/map", get(map::map_json))
         .route("/admin/gateways", get(gateways::gateways_page))
+        .route("/admin/gateways/{id}", get(gateways::gateway_page))
         .route("/admin/api/v1/gateways", get(gateways::gateways_json))
+        .route("/admin/api/v1/gateways/{id}", get(gateways::gateway_json))
         .route("/admin/api/v1/devices/{dev_eui}", get(device::device_json))
         .route("/admin/stations", post(stations::save_station))
         .merge(api::routes())

@@ -94,7 +94,10 @@ pub(super) async fn workbench(
             button type="submit" { (lang.t("Abmelden", "Log out")) }
         }
         nav aria-label=(lang.t("Technik", "Technicians")) {
-            ul.ranges { li { a href="/admin/gateways" { (lang.t("Gateways", "Gateways")) } } }
+            ul.ranges {
+                li { a href="/admin/gateways" { (lang.t("Gateways", "Gateways")) } }
+                li { a href="/admin/map" { (lang.t("Karte", "Map")) } }
+            }
         }
         (alerts(&state, lang, &seen, now))
         (health(lang, &seen.health))

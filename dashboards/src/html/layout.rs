@@ -150,10 +150,12 @@ pub(crate) fn admin(lang: Lang, title: &str, main: Markup) -> Markup {
 }
 
 /// [`admin`] with scripts from `/assets/` (charts: `vendor/uplot/uPlot.iife.min.js`,
-/// `chart.js`); uPlot's stylesheet comes along when it is among them.
+/// `chart.js`; the map: `vendor/leaflet/leaflet.js`); uPlot's and Leaflet's stylesheets come
+/// along when they are among them.
 pub(crate) fn admin_with(lang: Lang, title: &str, main: Markup, scripts: &[&str]) -> Markup {
     let other = lang.other().code();
     let uplot = scripts.iter().any(|s| s.contains("uplot"));
+    let leaflet = scripts.iter().any(|s| s.contains("leaflet"));
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
@@ -167,6 +169,9 @@ pub(crate) fn admin_with(lang: Lang, title: &str, main: Markup, scripts: &[&str]
                 link rel="stylesheet" href="/assets/admin.css";
                 @if uplot {
                     link rel="stylesheet" href="/assets/vendor/uplot/uPlot.min.css";
+                }
+                @if leaflet {
+                    link rel="stylesheet" href="/assets/vendor/leaflet/leaflet.css";
                 }
                 @for script in scripts {
                     script src={ "/assets/" (script) } defer {}

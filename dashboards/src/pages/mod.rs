@@ -47,7 +47,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Files served from the binary: ours and the vendored Leaflet and uPlot.
-const ASSETS: [(&str, &str, &[u8]); 10] = [
+const ASSETS: [(&str, &str, &[u8]); 11] = [
     (
         "favicon.svg",
         "image/svg+xml",
@@ -77,6 +77,11 @@ const ASSETS: [(&str, &str, &[u8]); 10] = [
         "admin.css",
         "text/css; charset=utf-8",
         include_bytes!("../../assets/admin.css"),
+    ),
+    (
+        "admin-map.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/admin-map.js"),
     ),
     (
         "vendor/leaflet/leaflet.js",

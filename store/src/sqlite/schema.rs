@@ -164,6 +164,13 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (dev_eui, ts, gateway_id)
     ) WITHOUT ROWID;
     CREATE INDEX uplink_gateways_by_gateway ON uplink_gateways (gateway_id, ts);",
+    // 12: gateways in the registry: a name and a position for a network server's gateway id.
+    "CREATE TABLE gateways (
+        gateway_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL DEFAULT '',
+        lat REAL,
+        lon REAL
+    );",
 ];
 
 /// The schema version this build writes.

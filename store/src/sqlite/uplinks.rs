@@ -1,10 +1,11 @@
-//! A device's recent uplinks and their radio metadata, for the technicians' device page.
+//! Uplinks' radio metadata and the gateways: a device's recent uplinks, the gateways that
+//! heard them, and the gateways' registry entries (name, position), for the technicians.
 
 use rusqlite::params;
 
 use super::SqliteStore;
 use crate::error::Context;
-use crate::{GatewaySeen, Heard, StoreError, TimeSource, Uplink};
+use crate::{GatewayInfo, GatewaySeen, Heard, Link, Sighting, StoreError, TimeSource, Uplink};
 
 impl SqliteStore {
     /// Uplinks of `dev_eui` (as the registry writes it) since `since_ms`, newest first, at
@@ -124,6 +125,113 @@ impl SqliteStore {
                 }
             }
             Ok(out)
+        })
+        .await
+    }
+
+    /// Registers gateways (an entry replaces the one with the same id), all or none.
+    pub async fn put_gateway_infos(&self, entries: Vec<GatewayInfo>) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            let tx = conn.transaction().during("begin gateways")?;
+            for g in &entries {
+                tx.execute(
+                    "INSERT OR REPLACE INTO gateways (gateway_id, name, lat, lon) VALUES (?1, ?2, ?3, ?4)",
+                    params![g.gateway_id, g.name, g.lat, g.lon],
+                )
+                .during("write gateway")?;
+            }
+            tx.commit().during("commit gateways")
+        })
+        .await
+    }
+
+    /// The gateways' registry entries, by id.
+    pub async fn gateway_infos(&self) -> Result<Vec<GatewayInfo>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT gateway_id, name, lat, lon FROM gateways ORDER BY gateway_id",
+                )
+                .during("read gateways")?;
+            let rows = stmt
+                .query_map([], |row| {
+                    Ok(GatewayInfo {
+                        gateway_id: row.get(0)?,
+                        name: row.get(1)?,
+                        lat: row.get(2)?,
+                        lon: row.get(3)?,
+                    })
+                })
+                .during("read gateways")?;
+            rows.collect::<Result<_, _>>().during("read gateways")
+        })
+        .await
+    }
+
+    /// Removes a gateway's entry; `false` when it had none (what it heard stays).
+    pub async fn remove_gateway_info(&self, gateway_id: &str) -> Result<bool, StoreError> {
+        let id = gateway_id.to_owned();
+        self.write(move |conn| {
+            let n = conn
+                .execute("DELETE FROM gateways WHERE gateway_id = ?1", [id])
+                .during("remove gateway")?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    /// What `gateway_id` heard since `since_ms`, oldest first, at most `limit`.
+    pub async fn heard_by(
+        &self,
+        gateway_id: &str,
+        since_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Sighting>, StoreError> {
+        let id = gateway_id.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT dev_eui, ts, rssi, snr FROM uplink_gateways
+                     WHERE gateway_id = ?1 AND ts >= ?2 ORDER BY ts LIMIT ?3",
+                )
+                .during("what a gateway heard")?;
+            let rows = stmt
+                .query_map(params![id, since_ms, limit as i64], |row| {
+                    Ok(Sighting {
+                        dev_eui: row.get(0)?,
+                        time_ms: row.get(1)?,
+                        rssi: row.get(2)?,
+                        snr: row.get(3)?,
+                    })
+                })
+                .during("what a gateway heard")?;
+            rows.collect::<Result<_, _>>()
+                .during("what a gateway heard")
+        })
+        .await
+    }
+
+    /// Every device-gateway pair heard since `since_ms`, with its uplinks and mean signal.
+    pub async fn links(&self, since_ms: i64) -> Result<Vec<Link>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT dev_eui, gateway_id, COUNT(*), AVG(rssi), AVG(snr) FROM uplink_gateways
+                     WHERE ts >= ?1 GROUP BY dev_eui, gateway_id ORDER BY dev_eui, gateway_id",
+                )
+                .during("links")?;
+            let rows = stmt
+                .query_map([since_ms], |row| {
+                    Ok(Link {
+                        dev_eui: row.get(0)?,
+                        gateway_id: row.get(1)?,
+                        uplinks: row.get::<_, i64>(2)?.max(0) as u64,
+                        rssi_mean: row.get(3)?,
+                        snr_mean: row.get(4)?,
+                    })
+                })
+                .during("links")?;
+            rows.collect::<Result<_, _>>().during("links")
         })
         .await
     }
