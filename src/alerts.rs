@@ -84,9 +84,9 @@ impl AlertsConfig {
         if self.timeout_s == 0 {
             problems.push("alerts.timeout_s: must be at least 1".into());
         }
-        if self.gateway_silent_after < HumanDuration::from_secs(60) {
+        if self.gateway_silent_after < HumanDuration::from_secs(5) {
             problems.push(format!(
-                "alerts.gateway_silent_after: `{}` is shorter than a minute; gateways report every few seconds at most, uplinks far less often",
+                "alerts.gateway_silent_after: `{}` is shorter than 5s; a gateway is silent between uplinks, give it minutes",
                 self.gateway_silent_after
             ));
         }

@@ -1,7 +1,8 @@
 //! Alerts for technicians, end to end: `sensorhub run` with a real Mosquitto notices a device
 //! that stopped sending, posts the alert to a webhook once (not again on later checks, not
 //! again after a restart), retries when the webhook fails, and posts the all-clear when the
-//! device is heard again.
+//! device is heard again; and a gateway that stops opens one `gateway_offline` alert naming
+//! the device only it heard, cleared when it is back.
 
 mod common;
 
@@ -237,4 +238,138 @@ fn alerts_check_without_webhook_prints_and_records() {
     assert!(!out.status.success());
     assert!(stderr.contains("alerts.webhook_url"), "{stderr}");
     assert!(!stderr.contains("secret-token"), "{stderr}");
+}
+
+/// Uplinks of the gauge (heard by the harbour gateway only) and the weather station (heard by
+/// both) as ChirpStack sends them; with the harbour gateway down, the gauge is not heard at all.
+fn heard_uplinks(harbour_up: bool, n: u64) -> Vec<(String, Vec<u8>)> {
+    let now = sensorhub_store::time::now_ms();
+    let mut out = Vec::new();
+    let mut with = |eui: &str, gateways: &[&str], t: f64| {
+        let (topic, body) = lpp_uplink(eui, t, 80.0, now);
+        let mut event: Value = serde_json::from_slice(&body).unwrap();
+        event["rxInfo"] = gateways
+            .iter()
+            .map(|g| serde_json::json!({"gatewayId": g, "rssi": -95, "snr": 4.5}))
+            .collect();
+        out.push((topic, serde_json::to_vec(&event).unwrap()));
+    };
+    let t = 8.0 + (n % 10) as f64 * 0.1;
+    if harbour_up {
+        with(EUI, &["gw-hafen"], t);
+        with(QUIET_EUI, &["gw-hafen", "gw-kirche"], t);
+    } else {
+        with(QUIET_EUI, &["gw-kirche"], t);
+    }
+    out
+}
+
+#[test]
+fn a_stopped_gateway_opens_one_alert_naming_the_device_only_it_heard() {
+    let webhook = Webhook::start(0);
+    let broker = Mosquitto::start();
+    let mut hub = Sensorhub::new(&broker.url(), "e2e-gateway-alerts");
+    let config = std::fs::read_to_string(&hub.config).unwrap()
+        + &format!(
+            "\n[alerts]\nwebhook_url = \"http://127.0.0.1:{}/hooks/technik\"\ncheck_every = \"1s\"\ngateway_silent_after = \"5s\"\n",
+            webhook.port
+        );
+    std::fs::write(&hub.config, config).unwrap();
+    hub.register(EUI, "pegel-wyk", true);
+    hub.register(QUIET_EUI, "wetter-nieblum", true);
+    hub.start();
+
+    // The network keeps sending, twice a second; the test switches the harbour gateway.
+    let harbour_up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sender = {
+        let (up, stop, url) = (harbour_up.clone(), stop.clone(), broker.url());
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                publish_all(&url, &heard_uplinks(up.load(Ordering::Relaxed), n));
+                n += 1;
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        })
+    };
+    let gateway_alerts = || -> Vec<(String, String, Vec<String>)> {
+        let bodies = webhook.accepted.lock().unwrap();
+        bodies
+            .iter()
+            .flat_map(|b| b["alerts"].as_array().cloned().unwrap_or_default())
+            .filter(|a| a["kind"] == "gateway_offline")
+            .map(|a| {
+                let devices = a["devices"]
+                    .as_array()
+                    .map(|d| {
+                        d.iter()
+                            .filter_map(|e| e.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (
+                    a["gateway"].as_str().unwrap_or_default().to_owned(),
+                    a["state"].as_str().unwrap_or_default().to_owned(),
+                    devices,
+                )
+            })
+            .collect()
+    };
+    wait_for("both gateways heard", Duration::from_secs(20), || {
+        (hub.readings(EUI).len() >= 3).then_some(())
+    });
+    assert!(gateway_alerts().is_empty());
+
+    // The harbour gateway stops: after 5 s one alert, naming the gauge only.
+    harbour_up.store(false, Ordering::Relaxed);
+    let opened = wait_for("the gateway alert", Duration::from_secs(30), || {
+        Some(gateway_alerts()).filter(|a| !a.is_empty())
+    });
+    assert_eq!(
+        opened,
+        [(
+            "gw-hafen".to_owned(),
+            "open".to_owned(),
+            vec![EUI.to_owned()]
+        )]
+    );
+    let text = webhook.accepted.lock().unwrap().last().unwrap()["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        text.contains("Gateway gw-hafen")
+            && text.contains("pegel-wyk")
+            && !text.contains("wetter-nieblum"),
+        "{text}"
+    );
+    let metrics = common::http_get(hub.http_port, "/metrics", "")
+        .unwrap()
+        .body;
+    assert!(
+        metrics.contains("sensorhub_gateways_offline 1"),
+        "{metrics}"
+    );
+    // Later checks post nothing more while it stays down.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(gateway_alerts().len(), 1);
+
+    // Back: cleared, once.
+    harbour_up.store(true, Ordering::Relaxed);
+    wait_for("the all-clear", Duration::from_secs(30), || {
+        (gateway_alerts().len() == 2).then_some(())
+    });
+    assert_eq!(gateway_alerts()[1].1, "cleared");
+    stop.store(true, Ordering::Relaxed);
+    sender.join().unwrap();
+    let metrics = common::http_get(hub.http_port, "/metrics", "")
+        .unwrap()
+        .body;
+    assert!(
+        metrics.contains("sensorhub_gateways_offline 0"),
+        "{metrics}"
+    );
+    // The devices themselves never counted as silent (`http.silent_after` is hours).
+    assert!(!webhook.alerts().iter().any(|(_, kind, _)| kind == "silent"));
 }
