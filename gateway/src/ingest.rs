@@ -164,6 +164,21 @@ impl Ingest {
         let parsed = match format {
             PayloadFormat::Chirpstack => formats::chirpstack::parse(topic, payload, received_ms),
             PayloadFormat::Tts => formats::tts::parse(topic, payload, received_ms),
+            PayloadFormat::ChirpstackGateway if formats::gateway_event::is_gateway_event(topic) => {
+                return Ok(
+                    match formats::gateway_event::parse(topic, payload, received_ms) {
+                        Ok(status) => {
+                            batch.gateway_statuses.push(status);
+                            Outcome::Skipped.into()
+                        }
+                        Err(e) => {
+                            let reason = e.reason();
+                            dead_letter(batch, topic, payload, received_ms, reason, e.to_string())
+                                .into()
+                        }
+                    },
+                );
+            }
             PayloadFormat::ChirpstackGateway => {
                 return self.frame(topic, payload, received_ms, batch).await;
             }

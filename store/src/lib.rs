@@ -31,9 +31,9 @@ pub use gateway::{GatewayError, GatewayInfo};
 pub use influx::InfluxStore;
 pub use model::{
     shown_value, suggested_rule, AdminSession, AlertKind, Bucket, DeadLetter, DeadLetterCount,
-    Device, DeviceHealth, DeviceStatus, GatewaySeen, Heard, IngestBatch, LatestValue, Link,
-    RangeQuery, Reading, ReadingQuery, Resolution, SessionState, Sighting, Station, TimeSource,
-    UnknownDevice, UnmappedField, Uplink, UNMAPPED_FIELDS_PER_DEVICE,
+    Device, DeviceHealth, DeviceStatus, GatewaySeen, GatewayStatus, Heard, IngestBatch,
+    LatestValue, Link, RangeQuery, Reading, ReadingQuery, Resolution, SessionState, Sighting,
+    Station, TimeSource, UnknownDevice, UnmappedField, Uplink, UNMAPPED_FIELDS_PER_DEVICE,
 };
 pub use reason::DeadLetterReason;
 pub use sqlite::SqliteStore;

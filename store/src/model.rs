@@ -84,6 +84,21 @@ pub struct Heard {
     pub snr: Option<f64>,
 }
 
+/// What a gateway said of itself (ChirpStack Gateway Bridge `stats` and `conn` events).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GatewayStatus {
+    pub gateway_id: String,
+    /// When the event was received, ms since the epoch.
+    pub time_ms: i64,
+    /// From a `conn` event: whether the gateway is connected.
+    pub online: Option<bool>,
+    /// From a `stats` event: radio packets received, with a valid CRC, and downlinks sent,
+    /// over the gateway's stats interval.
+    pub rx_received: Option<u32>,
+    pub rx_ok: Option<u32>,
+    pub tx_emitted: Option<u32>,
+}
+
 /// How well a gateway hears a device over a window: uplinks and mean signal.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Link {
@@ -116,6 +131,11 @@ pub struct GatewaySeen {
     pub rssi_max: Option<f64>,
     pub rssi_mean: Option<f64>,
     pub snr_mean: Option<f64>,
+    /// What the gateway last said of itself, where it sends stats or connection events.
+    pub online: Option<bool>,
+    pub stats_ms: Option<i64>,
+    pub rx_received: Option<u32>,
+    pub rx_ok: Option<u32>,
 }
 
 /// A message the gateway could not turn into readings, kept verbatim for inspection.
@@ -337,6 +357,8 @@ pub struct IngestBatch {
     pub unknown_devices: Vec<UnknownDevice>,
     /// Fields of codec output that became no reading.
     pub unmapped_fields: Vec<UnmappedField>,
+    /// Gateways' own stats and connection events.
+    pub gateway_statuses: Vec<GatewayStatus>,
 }
 
 impl IngestBatch {
@@ -349,6 +371,7 @@ impl IngestBatch {
             && self.sessions.is_empty()
             && self.statuses.is_empty()
             && self.replayed_dead_letters.is_empty()
+            && self.gateway_statuses.is_empty()
     }
 }
 

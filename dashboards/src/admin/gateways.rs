@@ -101,6 +101,7 @@ fn render(lang: Lang, list: &[Gateway]) -> Markup {
                     th scope="col" { (lang.t("Geräte (24 h)", "Devices (24 h)")) }
                     th scope="col" { (lang.t("RSSI min / Mittel / max", "RSSI min / mean / max")) }
                     th scope="col" { (lang.t("SNR Mittel", "SNR mean")) }
+                    th scope="col" { (lang.t("Meldet selbst", "Reports itself")) }
                 } }
                 tbody {
                     @for g in list {
@@ -120,10 +121,21 @@ fn render(lang: Lang, list: &[Gateway]) -> Markup {
                                     td { (h.devices) }
                                     td { (dbm(h.rssi_min, "dBm")) " / " (dbm(h.rssi_mean, "dBm")) " / " (dbm(h.rssi_max, "dBm")) }
                                     td { (h.snr_mean.map_or("–".into(), |v| format!("{v:.1} dB"))) }
+                                    td {
+                                        @match h.online {
+                                            Some(true) => { (lang.t("verbunden", "connected")) }
+                                            Some(false) => { strong { (lang.t("getrennt", "disconnected")) } }
+                                            None => {}
+                                        }
+                                        @if let (Some(rx), Some(ok)) = (h.rx_received, h.rx_ok) {
+                                            @if h.online.is_some() { "; " }
+                                            (lang.t("Pakete empfangen: ", "packets received: ")) (rx) " (" (ok) " CRC ok)"
+                                        }
+                                    }
                                 }
                                 None => {
                                     td { (lang.t("nie", "never")) }
-                                    td { "0" } td { "0" } td { "–" } td { "–" }
+                                    td { "0" } td { "0" } td { "–" } td { "–" } td {}
                                 }
                             }
                         }

@@ -45,7 +45,7 @@ struct RxInfo {
 }
 
 /// The gateway id from a `{region}/gateway/{id}/event/up` topic.
-fn gateway_of_topic(topic: &str) -> Option<&str> {
+pub(super) fn gateway_of_topic(topic: &str) -> Option<&str> {
     let mut parts = topic.split('/');
     while let Some(part) = parts.next() {
         if part == "gateway" {
@@ -96,19 +96,19 @@ pub fn parse(topic: &str, payload: &[u8]) -> Result<Frame, FormatError> {
 /// `phy_payload = 1` (bytes), `rx_info = 5` (`UplinkRxInfo`: `gateway_id = 1` string,
 /// `gw_time = 3` Timestamp {`seconds = 1`, `nanos = 2`}, `rssi = 6` int32, `snr = 7` float).
 /// Unknown fields are skipped, as protobuf requires.
-mod protobuf {
+pub(super) mod protobuf {
     use super::{gateway_of_topic, FormatError, Frame};
 
     fn bad(detail: impl Into<String>) -> FormatError {
         FormatError::NotProtobuf(detail.into())
     }
 
-    struct Reader<'a> {
+    pub(in crate::formats) struct Reader<'a> {
         bytes: &'a [u8],
         pos: usize,
     }
 
-    enum Field<'a> {
+    pub(in crate::formats) enum Field<'a> {
         Varint(u64),
         Bytes(&'a [u8]),
         Fixed32(u32),
@@ -142,7 +142,7 @@ mod protobuf {
         }
 
         /// The next (field number, value), or `None` at the end.
-        fn next(&mut self) -> Result<Option<(u64, Field<'a>)>, FormatError> {
+        pub(in crate::formats) fn next(&mut self) -> Result<Option<(u64, Field<'a>)>, FormatError> {
             if self.pos >= self.bytes.len() {
                 return Ok(None);
             }
@@ -167,7 +167,7 @@ mod protobuf {
         }
     }
 
-    fn fields(bytes: &[u8]) -> Reader<'_> {
+    pub(in crate::formats) fn fields(bytes: &[u8]) -> Reader<'_> {
         Reader { bytes, pos: 0 }
     }
 
@@ -215,7 +215,7 @@ mod protobuf {
         Ok(())
     }
 
-    fn timestamp(bytes: &[u8]) -> Result<i64, FormatError> {
+    pub(in crate::formats) fn timestamp(bytes: &[u8]) -> Result<i64, FormatError> {
         let (mut seconds, mut nanos) = (0i64, 0i64);
         let mut reader = fields(bytes);
         while let Some((number, value)) = reader.next()? {

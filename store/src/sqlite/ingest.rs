@@ -309,6 +309,35 @@ fn write_metadata(
                 .during("write uplink gateways")?;
         }
     }
+    let mut stats = tx
+        .prepare_cached(
+            "INSERT INTO gateway_status (gateway_id, stats_ms, rx_received, rx_ok, tx_emitted)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (gateway_id) DO UPDATE SET stats_ms = excluded.stats_ms,
+               rx_received = excluded.rx_received, rx_ok = excluded.rx_ok,
+               tx_emitted = excluded.tx_emitted",
+        )
+        .during("write gateway stats")?;
+    let mut state = tx
+        .prepare_cached(
+            "INSERT INTO gateway_status (gateway_id, online, state_ms) VALUES (?1, ?2, ?3)
+             ON CONFLICT (gateway_id) DO UPDATE SET online = excluded.online,
+               state_ms = excluded.state_ms",
+        )
+        .during("write gateway state")?;
+    for g in &batch.gateway_statuses {
+        match g.online {
+            Some(online) => state.execute(params![g.gateway_id, online, g.time_ms]),
+            None => stats.execute(params![
+                g.gateway_id,
+                g.time_ms,
+                g.rx_received,
+                g.rx_ok,
+                g.tx_emitted
+            ]),
+        }
+        .during("write gateway status")?;
+    }
     let mut dead = tx
         .prepare_cached(
             "INSERT INTO dead_letters (ts, topic, payload, reason, detail, size)

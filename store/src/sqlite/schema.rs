@@ -171,6 +171,16 @@ const MIGRATIONS: &[&str] = &[
         lat REAL,
         lon REAL
     );",
+    // 13: what gateways say of themselves (ChirpStack `stats` and `conn` events), newest only.
+    "CREATE TABLE gateway_status (
+        gateway_id TEXT PRIMARY KEY,
+        stats_ms INTEGER,
+        rx_received INTEGER,
+        rx_ok INTEGER,
+        tx_emitted INTEGER,
+        online INTEGER,
+        state_ms INTEGER
+    );",
 ];
 
 /// The schema version this build writes.

@@ -65,19 +65,29 @@ impl SqliteStore {
         .await
     }
 
-    /// Every gateway that heard an uplink, with what it heard since `since_ms`.
+    /// Every gateway that heard an uplink or sent its stats, with what it heard since
+    /// `since_ms`; last seen is its last uplink or stats, whichever is newer.
     pub async fn gateways(&self, since_ms: i64) -> Result<Vec<GatewaySeen>, StoreError> {
         self.read(move |conn| {
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT gateway_id, MAX(ts),
-                       SUM(ts >= ?1),
-                       COUNT(DISTINCT CASE WHEN ts >= ?1 THEN dev_eui END),
-                       MIN(CASE WHEN ts >= ?1 THEN rssi END),
-                       MAX(CASE WHEN ts >= ?1 THEN rssi END),
-                       AVG(CASE WHEN ts >= ?1 THEN rssi END),
-                       AVG(CASE WHEN ts >= ?1 THEN snr END)
-                     FROM uplink_gateways GROUP BY gateway_id ORDER BY gateway_id",
+                    "WITH heard AS (
+                       SELECT gateway_id, MAX(ts) AS last,
+                         SUM(ts >= ?1) AS uplinks,
+                         COUNT(DISTINCT CASE WHEN ts >= ?1 THEN dev_eui END) AS devices,
+                         MIN(CASE WHEN ts >= ?1 THEN rssi END) AS rssi_min,
+                         MAX(CASE WHEN ts >= ?1 THEN rssi END) AS rssi_max,
+                         AVG(CASE WHEN ts >= ?1 THEN rssi END) AS rssi_mean,
+                         AVG(CASE WHEN ts >= ?1 THEN snr END) AS snr_mean
+                       FROM uplink_gateways GROUP BY gateway_id),
+                     ids AS (SELECT gateway_id FROM heard
+                             UNION SELECT gateway_id FROM gateway_status WHERE stats_ms IS NOT NULL)
+                     SELECT ids.gateway_id, MAX(COALESCE(h.last, 0), COALESCE(s.stats_ms, 0)),
+                       COALESCE(h.uplinks, 0), COALESCE(h.devices, 0), h.rssi_min, h.rssi_max,
+                       h.rssi_mean, h.snr_mean, s.online, s.stats_ms, s.rx_received, s.rx_ok
+                     FROM ids LEFT JOIN heard h ON h.gateway_id = ids.gateway_id
+                     LEFT JOIN gateway_status s ON s.gateway_id = ids.gateway_id
+                     ORDER BY ids.gateway_id",
                 )
                 .during("gateways")?;
             let rows = stmt
@@ -91,6 +101,10 @@ impl SqliteStore {
                         rssi_max: row.get(5)?,
                         rssi_mean: row.get(6)?,
                         snr_mean: row.get(7)?,
+                        online: row.get(8)?,
+                        stats_ms: row.get(9)?,
+                        rx_received: row.get(10)?,
+                        rx_ok: row.get(11)?,
                     })
                 })
                 .during("gateways")?;
