@@ -199,6 +199,15 @@ pub async fn run_with(
             sensorhub_publisher::public_policy(&config.privacy, &config.datasets),
             http,
         );
+        let mut state = state;
+        if parts.gateway {
+            state.replay = Some(Arc::new(Replayer {
+                store: store.clone(),
+                mqtt: config.mqtt.clone(),
+                rules: config.normalisation.clone(),
+                codecs: config.codecs.clone(),
+            }));
+        }
         let stop = shutdown.clone();
         let extra = webhook_routes.unwrap_or_default();
         tasks.spawn(async move {
@@ -239,6 +248,32 @@ where
 }
 
 /// The gateway's counters as the dashboards show them.
+/// Replays of a device's dead letters from its page, through the gateway's ingestion with
+/// this process's config.
+struct Replayer {
+    store: Store,
+    mqtt: sensorhub_gateway::MqttConfig,
+    rules: Vec<sensorhub_gateway::NormalisationRule>,
+    codecs: sensorhub_gateway::CodecsConfig,
+}
+
+impl sensorhub_dashboards::Replay for Replayer {
+    fn replay(&self, ids: Vec<i64>) -> sensorhub_dashboards::ReplayFuture<'_> {
+        Box::pin(async move {
+            let report = sensorhub_gateway::replay::replay_dead_letters_by_id(
+                &self.store,
+                &self.mqtt,
+                self.rules.clone(),
+                self.codecs.clone(),
+                &ids,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            Ok((report.replayed, report.still_failing))
+        })
+    }
+}
+
 struct GatewayStatus(Arc<sensorhub_gateway::GatewayMetrics>);
 
 impl sensorhub_dashboards::GatewayStatus for GatewayStatus {

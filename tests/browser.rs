@@ -19,6 +19,8 @@ const PRIVATE_EUI: &str = "0202020202020202";
 /// A public station last heard two days ago: its values must show as outdated.
 const STALE_EUI: &str = "0505050505050505";
 const PASSWORD: &str = "Deichgraf-Technik-2026";
+/// Registered only after its first uplink, which waits as a dead letter.
+const REPLAY_EUI: &str = "0808080808080808";
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -93,6 +95,22 @@ fn setup() -> (Mosquitto, Sensorhub) {
     common::wait_for("history stored", Duration::from_secs(20), || {
         (hub.readings(PUBLIC_EUI).len() >= 96 && hub.readings(STALE_EUI).len() == 2).then_some(())
     });
+    // A device that sent before it was registered: its uplink waits as a dead letter, to be
+    // replayed from its page.
+    publish_all(
+        &broker.url(),
+        &[uplink(REPLAY_EUI, 9.5, 70.0, now - 600_000)],
+    );
+    common::wait_for(
+        "the unknown device's dead letter",
+        Duration::from_secs(20),
+        || {
+            hub.ok(&["dead-letters", "--format", "json"])
+                .contains("unknown_device")
+                .then_some(())
+        },
+    );
+    hub.register(REPLAY_EUI, "pegel-spaet", false);
     (broker, hub)
 }
 
@@ -134,6 +152,7 @@ fn resident_pages_and_admin_in_a_real_browser() {
             PASSWORD,
             "pegel-alt",
             PUBLIC_EUI,
+            REPLAY_EUI,
         ])
         .current_dir(repo().join("tests/browser"))
         .output()

@@ -38,7 +38,7 @@ use tokio::net::TcpListener;
 
 pub use admin::{hash_password, random_password};
 pub use config::{HttpConfig, UserConfig};
-pub use ops::GatewayStatus;
+pub use ops::{GatewayStatus, Replay, ReplayFuture};
 pub use sensorhub_policy::{PrivacyConfig, PublicPolicy};
 
 /// What every handler can reach.
@@ -47,6 +47,8 @@ pub struct AppState {
     pub store: Store,
     /// The gateway's counters when it runs in the same process (`run`, `demo`).
     pub metrics: Option<Arc<dyn GatewayStatus>>,
+    /// Replays of dead letters through the gateway, when it runs in the same process.
+    pub replay: Option<Arc<dyn Replay>>,
     /// The publication policy every public answer goes through.
     pub policy: PublicPolicy,
     /// Token of the technicians' API; `None` switches it off.
@@ -68,6 +70,7 @@ impl AppState {
         AppState {
             store,
             metrics,
+            replay: None,
             policy,
             admin_token: http.admin_token.clone(),
             limiter: Arc::new(limits::RateLimiter::new(

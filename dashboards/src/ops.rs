@@ -10,6 +10,17 @@ use crate::AppState;
 
 /// What the web shows of a gateway running in the same process (`run`, `demo`): its counters
 /// and whether it can take messages. The binary hands it in, so this crate needs no gateway.
+/// What a replay answers, in time: (replayed, still failing), or why it failed.
+pub type ReplayFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<(usize, usize), String>> + Send + 'a>,
+>;
+
+/// Runs dead letters through the gateway's ingestion again (when the gateway runs in the same
+/// process).
+pub trait Replay: Send + Sync {
+    fn replay(&self, ids: Vec<i64>) -> ReplayFuture<'_>;
+}
+
 pub trait GatewayStatus: Send + Sync {
     /// Appends the gateway's counters in Prometheus text format.
     fn render_metrics(&self, out: &mut String);

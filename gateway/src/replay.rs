@@ -26,6 +26,30 @@ pub async fn replay_dead_letters(
     codecs: crate::CodecsConfig,
     reason: Option<DeadLetterReason>,
 ) -> Result<ReplayReport, StoreError> {
+    replay(store, config, rules, codecs, reason, None).await
+}
+
+/// [`replay_dead_letters`] of the dead letters with these ids only (a device's, from its
+/// page).
+pub async fn replay_dead_letters_by_id(
+    store: &sensorhub_store::Store,
+    config: &crate::MqttConfig,
+    rules: Vec<crate::NormalisationRule>,
+    codecs: crate::CodecsConfig,
+    ids: &[i64],
+) -> Result<ReplayReport, StoreError> {
+    let ids: std::collections::HashSet<i64> = ids.iter().copied().collect();
+    replay(store, config, rules, codecs, None, Some(&ids)).await
+}
+
+async fn replay(
+    store: &sensorhub_store::Store,
+    config: &crate::MqttConfig,
+    rules: Vec<crate::NormalisationRule>,
+    codecs: crate::CodecsConfig,
+    reason: Option<DeadLetterReason>,
+    only: Option<&std::collections::HashSet<i64>>,
+) -> Result<ReplayReport, StoreError> {
     let subscriptions = &config.subscriptions;
     let mut ingest = Ingest::new(store.state().clone(), config, rules, codecs).await?;
     let mut report = ReplayReport::default();
@@ -41,6 +65,9 @@ pub async fn replay_dead_letters(
         after = last;
         let mut batch = IngestBatch::default();
         for (id, letter) in letters {
+            if only.is_some_and(|ids| !ids.contains(&id)) {
+                continue;
+            }
             let Some(format) = crate::mqtt::format_of(subscriptions, &letter.topic) else {
                 report.still_failing += 1;
                 continue;
@@ -67,6 +94,7 @@ pub async fn replay_dead_letters(
             batch.dead_letters.append(&mut one.dead_letters);
             batch.unknown_devices.append(&mut one.unknown_devices);
             batch.unmapped_fields.append(&mut one.unmapped_fields);
+            batch.gateway_statuses.append(&mut one.gateway_statuses);
             batch.replayed_dead_letters.push(id);
         }
         store.commit(batch).await?;

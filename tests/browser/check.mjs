@@ -2,12 +2,12 @@
 //
 // Usage: node check.mjs BASE_URL PUBLIC_STATION PRIVATE_STATION ADMIN_USER ADMIN_PASSWORD
 //        STALE_STATION (a public station whose values are days old) PUBLIC_EUI (the device of
-//        PUBLIC_STATION)
+//        PUBLIC_STATION) REPLAY_EUI (a device whose first uplink waits as a dead letter)
 // The Rust test keeps publishing new values for PUBLIC_STATION while this runs.
 // Prints one line per check and exits non-zero on the first failure.
 import { axe, launch, ok, passed } from "./common.mjs";
 
-const [base, station, privateStation, adminUser, adminPassword, staleStation, publicEui] = process.argv.slice(2);
+const [base, station, privateStation, adminUser, adminPassword, staleStation, publicEui, replayEui] = process.argv.slice(2);
 
 const browser = await launch();
 try {
@@ -222,6 +222,17 @@ try {
     "and lists its last uplinks with signal and readings (" + uplinkRows + " rows; " + newest.replace(/\s+/g, " ") + ")");
   ok(newest.includes("0016c001f153a14c"), "each uplink names the gateway that heard it");
   await axe(page, "/admin/devices/" + publicEui);
+  // A device registered after its first uplink: the dead letter is on its page, and the
+  // replay button turns it into its first uplink and readings.
+  await page.goto(base + "/admin/devices/" + replayEui);
+  ok((await page.innerText("#dead-letters")).includes("unknown_device"), "the device page lists its dead letter");
+  ok((await page.locator("#last-uplinks").count()) === 0, "and no uplink yet");
+  await page.click('form[action="/admin/devices/' + replayEui + '/replay"] button');
+  await page.waitForURL(/replayed=1-0/);
+  const replayedRow = await page.locator("#last-uplinks tbody tr").first().innerText();
+  ok(/air_temperature 9,5/.test(replayedRow) && (await page.innerText("[role=status]")).includes("Erneut verarbeitet: 1"),
+    "the replay stores the uplink and its readings (" + replayedRow.replace(/\s+/g, " ") + ")");
+  await axe(page, "/admin/devices/" + replayEui + " after a replay");
   // The gateways page lists every gateway that heard an uplink.
   await page.goto(base + "/admin/gateways");
   const gateways = await page.innerText("#gateways");

@@ -71,7 +71,22 @@ pub struct DeviceView {
     pub uplinks: Vec<Listed>,
     pub alerts: Vec<(String, String)>,
     pub unmapped: Vec<sensorhub_store::UnmappedField>,
+    /// Its dead letters (newest first): id, time, reason, detail.
+    pub dead_letters: Vec<Letter>,
 }
+
+/// A dead letter as the device page lists it.
+#[derive(Debug, Serialize)]
+pub struct Letter {
+    pub id: i64,
+    pub time: String,
+    pub reason: String,
+    pub detail: String,
+    pub topic: String,
+}
+
+/// Dead letters listed on a device page.
+const LETTERS: usize = 50;
 
 /// A battery series: `battery_level` (%) or `battery_voltage` (V), hourly (time, stat).
 #[derive(Debug, Serialize)]
@@ -204,7 +219,21 @@ async fn view(state: &AppState, eui: &str, range: Range) -> Result<Option<Device
         .filter(|(e, _, _)| *e == key)
         .map(|(_, kind, since)| (kind.as_str().to_owned(), format_rfc3339(since)))
         .collect();
+    let addr = device.dev_addr.as_ref().map(|a| a.to_string());
+    let dead_letters = store
+        .dead_letters_of(&key, addr.as_deref(), LETTERS)
+        .await?
+        .into_iter()
+        .map(|(id, d)| Letter {
+            id,
+            time: format_rfc3339(d.time_ms),
+            reason: d.reason.as_str().to_owned(),
+            detail: d.detail,
+            topic: d.topic,
+        })
+        .collect();
     Ok(Some(DeviceView {
+        dead_letters,
         hours: hours(&window),
         battery,
         uplinks,
@@ -233,7 +262,7 @@ pub(super) async fn device_json(
 
 /// `GET /admin/devices/{dev_eui}?range=24h|7d|30d`.
 pub(super) async fn device_page(
-    _session: AdminSession,
+    session: AdminSession,
     State(state): State<AppState>,
     Path(eui): Path<String>,
     Query(query): Query<PageQuery>,
@@ -245,7 +274,17 @@ pub(super) async fn device_page(
         return Ok(StatusCode::NOT_FOUND.into_response());
     };
     let title = format!("{} – {}", v.device.name, v.device.dev_eui);
-    let main = render(lang, &v, range);
+    let notice = query.replayed.as_deref().map(|r| {
+        let (done, left) = r.split_once('-').unwrap_or((r, "0"));
+        match lang {
+            Lang::De => format!("Erneut verarbeitet: {done}; weiterhin nicht verwendbar: {left}."),
+            Lang::En => format!("Replayed: {done}; still failing: {left}."),
+        }
+    });
+    let main = html! {
+        @if let Some(text) = &notice { p.notice role="status" { (text) } }
+        (render(lang, &v, range, session.csrf(), state.replay.is_some()))
+    };
     let page = layout::admin_with(
         lang,
         &title,
@@ -327,7 +366,7 @@ pub(super) fn series(
     }
 }
 
-fn render(lang: Lang, v: &DeviceView, range: Range) -> Markup {
+fn render(lang: Lang, v: &DeviceView, range: Range, csrf: &str, can_replay: bool) -> Markup {
     let d = &v.device;
     let eui = d.dev_eui.to_string();
     let base = format!("/admin/devices/{}", url_part(&eui));
@@ -460,6 +499,40 @@ fn render(lang: Lang, v: &DeviceView, range: Range) -> Markup {
                 } }
             }
         }
+        section aria-labelledby="letters" {
+            h2 id="letters" { (lang.t("Unzustellbare Nachrichten", "Dead letters")) }
+            @if v.dead_letters.is_empty() {
+                p { (lang.t("Keine.", "None.")) }
+            } @else {
+                div.scroll { table id="dead-letters" {
+                    caption { (lang.t("Nachrichten dieses Geräts, die nicht verwendet werden konnten", "Messages of this device that could not be used")) }
+                    thead { tr {
+                        th scope="col" { (lang.t("Zeit", "Time")) }
+                        th scope="col" { (lang.t("Grund", "Reason")) }
+                        th scope="col" { (lang.t("Einzelheiten", "Detail")) }
+                    } }
+                    tbody {
+                        @for l in &v.dead_letters {
+                            tr {
+                                td { time datetime=(l.time) { (time_text(lang, &l.time)) } }
+                                td { code { (l.reason) } }
+                                td { (l.detail) }
+                            }
+                        }
+                    }
+                } }
+                @if can_replay {
+                    form method="post" action={ "/admin/devices/" (url_part(&eui)) "/replay" } {
+                        input type="hidden" name="csrf" value=(csrf);
+                        button type="submit" { (lang.t("Erneut verarbeiten", "Replay")) }
+                        " " (lang.t(
+                            "(zum Beispiel nachdem das Gerät registriert oder sein Codec korrigiert wurde)",
+                            "(for example after the device was registered or its codec fixed)"
+                        ))
+                    }
+                }
+            }
+        }
         section aria-labelledby="unmapped" {
             h2 id="unmapped" { (lang.t("Nicht zugeordnete Felder", "Unmapped fields")) }
             @if v.unmapped.is_empty() {
@@ -512,4 +585,53 @@ mod tests {
             ("1970-01-01T02:00:00.000Z", 0)
         );
     }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct ReplayForm {
+    csrf: String,
+}
+
+/// `POST /admin/devices/{dev_eui}/replay`: the device's dead letters through ingestion again;
+/// back to its page with what happened.
+pub(super) async fn replay(
+    session: AdminSession,
+    State(state): State<AppState>,
+    Path(eui): Path<String>,
+    axum::extract::Form(form): axum::extract::Form<ReplayForm>,
+) -> Result<Response, AppError> {
+    session.check(&form.csrf)?;
+    let Some(replayer) = state.replay.clone() else {
+        return Err(AppError::BadRequest(
+            "replay needs the gateway in this process (sensorhub run)\n",
+        ));
+    };
+    let store = state.store.state();
+    let Ok(parsed) = eui.trim().parse::<sensorhub_core::DevEui>() else {
+        return Ok(StatusCode::NOT_FOUND.into_response());
+    };
+    let Some(device) = store.device(&parsed.to_string()).await? else {
+        return Ok(StatusCode::NOT_FOUND.into_response());
+    };
+    let key = device.dev_eui.to_string();
+    let addr = device.dev_addr.as_ref().map(|a| a.to_string());
+    let ids: Vec<i64> = store
+        .dead_letters_of(&key, addr.as_deref(), usize::MAX >> 1)
+        .await?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let (done, left) = replayer
+        .replay(ids)
+        .await
+        .map_err(|_| AppError::BadRequest("the replay failed; see the log\n"))?;
+    tracing::info!(user = %session.user, dev_eui = %key, replayed = done, still_failing = left, "dead letters replayed from the device page");
+    let location = format!("/admin/devices/{}?replayed={done}-{left}", url_part(&key));
+    Ok(no_store(
+        (
+            StatusCode::SEE_OTHER,
+            [(axum::http::header::LOCATION, location)],
+        )
+            .into_response(),
+    ))
 }

@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/devices", post(devices::save_device))
         .route("/admin/devices/remove", post(devices::remove_device))
         .route("/admin/devices/{dev_eui}", get(device::device_page))
+        .route("/admin/devices/{dev_eui}/replay", post(device::replay))
         .route("/admin/map", get(map::map_page))
         .route("/admin/api/v1/map", get(map::map_json))
         .route("/admin/gateways", get(gateways::gateways_page))

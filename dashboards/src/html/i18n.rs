@@ -46,6 +46,8 @@ pub(crate) struct PageQuery {
     pub(crate) edit: Option<String>,
     /// Admin workbench: the station whose entry fills the station form.
     pub(crate) station: Option<String>,
+    /// Device page: what a replay did (`replayed-still_failing`).
+    pub(crate) replayed: Option<String>,
 }
 
 /// The language: `?lang=` first, then the `lang` cookie, then Accept-Language; German else.

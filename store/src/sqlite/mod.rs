@@ -242,6 +242,48 @@ impl SqliteStore {
         .await
     }
 
+    /// Dead letters that name a device, newest first: its DevEUI in the message (network servers'
+    /// JSON) or in the detail, or its DevAddr in the detail (raw frames). With their ids.
+    pub async fn dead_letters_of(
+        &self,
+        dev_eui: &str,
+        dev_addr: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(i64, DeadLetter)>, StoreError> {
+        let eui = dev_eui.to_ascii_lowercase();
+        let addr = dev_addr.map(str::to_ascii_lowercase);
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT id, ts, topic, payload, reason, detail, COALESCE(size, length(payload))
+                     FROM dead_letters
+                     WHERE instr(lower(CAST(payload AS TEXT)), ?1) > 0
+                        OR instr(lower(detail), ?1) > 0
+                        OR (?2 IS NOT NULL AND instr(lower(detail), ?2) > 0)
+                     ORDER BY id DESC LIMIT ?3",
+                )
+                .during("dead letters of a device")?;
+            let rows = stmt
+                .query_map(rusqlite::params![eui, addr, limit as i64], |row| {
+                    Ok((
+                        row.get(0)?,
+                        DeadLetter {
+                            time_ms: row.get(1)?,
+                            topic: row.get(2)?,
+                            payload: row.get(3)?,
+                            reason: row.get(4)?,
+                            detail: row.get(5)?,
+                            size: row.get::<_, i64>(6)? as usize,
+                        },
+                    ))
+                })
+                .during("dead letters of a device")?;
+            rows.collect::<Result<_, _>>()
+                .during("dead letters of a device")
+        })
+        .await
+    }
+
     /// Dead letters with ids above `after_id`, oldest first, optionally of one reason only
     /// (for replay).
     pub async fn dead_letters_to_replay(
