@@ -274,12 +274,16 @@ pub async fn run(options: DemoOptions) -> Result<()> {
             url: broker_url.clone(),
             client_id: "sensorhub-demo".into(),
             // Raw frames from the simulated nodes' virtual gateways: the demo runs the whole
-            // path a network server would (MIC, counters, decryption, multi-gateway merge).
-            subscriptions: vec![Subscription {
-                topic: "eu868/gateway/+/event/up".into(),
-                format: PayloadFormat::ChirpstackGateway,
-                qos: 1,
-            }],
+            // path a network server would (MIC, counters, decryption, multi-gateway merge);
+            // the gateways' connection states and stats come along.
+            subscriptions: ["event/up", "event/stats", "state/conn"]
+                .into_iter()
+                .map(|event| Subscription {
+                    topic: format!("eu868/gateway/+/{event}"),
+                    format: PayloadFormat::ChirpstackGateway,
+                    qos: 1,
+                })
+                .collect(),
             ..MqttConfig::default()
         },
         store: StoreConfig {

@@ -195,6 +195,13 @@ fn demo_runs_everything_stops_on_ctrl_c_and_resumes_without_replays() {
             gateways.body
         );
     }
+    // Each said it is connected (`state/conn`).
+    assert_eq!(
+        gateways.body.matches("verbunden").count(),
+        3,
+        "{}",
+        gateways.body
+    );
 
     // Frames went the whole raw path without a single rejection.
     assert!(metric(port, "sensorhub_readings_stored_total") > 0.0);

@@ -1,5 +1,6 @@
 //! Uplinks as raw LoRaWAN frames, heard by virtual gateways and published as ChirpStack
-//! Gateway Bridge `up` events (JSON): the path a network server would see.
+//! Gateway Bridge `up` events (JSON): the path a network server would see. The gateways also
+//! say they are connected (`state/conn`) and send their `stats` as the Gateway Bridge does.
 //!
 //! Each virtual node has an ABP session (DevAddr and session keys derived from its number).
 //! These are demo keys, published in this source: never give them to a real device.
@@ -128,5 +129,61 @@ mod tests {
                 lorawan::parser::FRMPayload::Data(&payload)
             );
         }
+    }
+}
+
+/// The gateways' `state/conn` events: each connected.
+pub fn conn_events() -> Vec<(String, Vec<u8>)> {
+    GATEWAYS
+        .iter()
+        .map(|g| {
+            let body = json!({"gatewayId": g, "state": "ONLINE"});
+            (
+                format!("eu868/gateway/{g}/state/conn"),
+                serde_json::to_vec(&body).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// Counts the frames each virtual gateway forwarded, for its next `stats`.
+#[derive(Debug, Default)]
+pub struct Counters([u32; GATEWAYS.len()]);
+
+impl Counters {
+    /// Counts the `up` events among `events`.
+    pub fn count(&mut self, events: &[(String, Vec<u8>)]) {
+        for (topic, _) in events {
+            if let Some(i) = GATEWAYS
+                .iter()
+                .position(|g| topic == &format!("eu868/gateway/{g}/event/up"))
+            {
+                self.0[i] = self.0[i].saturating_add(1);
+            }
+        }
+    }
+
+    /// Each gateway's `stats` event (`gw.GatewayStats` as JSON) over the frames counted
+    /// since the last, which starts the count again.
+    pub fn stats_events(&mut self, time_ms: i64) -> Vec<(String, Vec<u8>)> {
+        let counts = std::mem::take(&mut self.0);
+        GATEWAYS
+            .iter()
+            .zip(counts)
+            .map(|(g, n)| {
+                let body = json!({
+                    "gatewayId": g,
+                    "time": super::rfc3339(time_ms),
+                    "rxPacketsReceived": n,
+                    "rxPacketsReceivedOk": n,
+                    "txPacketsReceived": 0,
+                    "txPacketsEmitted": 0,
+                });
+                (
+                    format!("eu868/gateway/{g}/event/stats"),
+                    serde_json::to_vec(&body).unwrap_or_default(),
+                )
+            })
+            .collect()
     }
 }

@@ -508,6 +508,15 @@ pub async fn run(config: SimConfig, shutdown: impl Future<Output = ()>) -> Resul
         backfill::backfill(&client, &config, &mut nodes, &mut env, &mut rng, span).await?;
     }
     let clock = tokio::time::Instant::now();
+    // Raw frames come from gateways, which say they are connected and send stats every 30 s.
+    let raw = config.format == SimFormat::ChirpstackGateway;
+    let mut counters = gateway_bridge::Counters::default();
+    let mut stats_at = clock;
+    if raw {
+        for (topic, body) in gateway_bridge::conn_events() {
+            client.publish(topic, QoS::AtLeastOnce, false, body).await?;
+        }
+    }
     tokio::pin!(shutdown);
     while let Some(node) = nodes.iter_mut().min_by_key(|n| n.due_ms()) {
         let due = clock + Duration::from_millis(node.due_ms());
@@ -554,8 +563,15 @@ pub async fn run(config: SimConfig, shutdown: impl Future<Output = ()>) -> Resul
         if config.print_reports {
             print_report(&node.device, &uplink, world_ms, &buffer[..len], &report);
         }
+        counters.count(&events);
         for (topic, body) in events {
             client.publish(topic, QoS::AtLeastOnce, false, body).await?;
+        }
+        if raw && stats_at.elapsed() >= Duration::from_secs(30) {
+            stats_at = tokio::time::Instant::now();
+            for (topic, body) in counters.stats_events(world_ms) {
+                client.publish(topic, QoS::AtLeastOnce, false, body).await?;
+            }
         }
     }
     let _ = client.disconnect().await;
