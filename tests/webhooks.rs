@@ -19,6 +19,10 @@ const CS_EUI: &str = "0101010101010101";
 
 /// One POST over a fresh connection: (status, body).
 fn post(port: u16, path: &str, headers: &str, body: &[u8]) -> (u16, String) {
+    post_as(port, path, "application/json", headers, body)
+}
+
+fn post_as(port: u16, path: &str, kind: &str, headers: &str, body: &[u8]) -> (u16, String) {
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
@@ -26,7 +30,7 @@ fn post(port: u16, path: &str, headers: &str, body: &[u8]) -> (u16, String) {
     write!(
         stream,
         "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n{headers}\r\n",
+         Content-Type: {kind}\r\nContent-Length: {}\r\n{headers}\r\n",
         body.len()
     )
     .unwrap();
@@ -135,6 +139,51 @@ fn webhook_posts_are_stored_once_after_the_commit_and_strangers_are_refused() {
         status_event.to_string().as_bytes(),
     );
     assert_eq!(status, 200, "{body}");
+
+    // The protobuf encoding (`integration.UplinkEvent`, field by field): stored the same way.
+    let mut info = vec![0x42, 16];
+    info.extend(CS_EUI.as_bytes()); // 8: dev_eui
+    let mut rx = vec![0x0a, 16];
+    rx.extend(b"0016c001f153a14c"); // gw.UplinkRxInfo 1: gateway_id
+    let mut up = vec![0x0a, 4];
+    up.extend(b"pb-1"); // 1: deduplication_id
+    up.extend([0x12, 0x06, 0x08, 0xb7, 0x90, 0xaa, 0x97, 0x06]); // 2: time 2022-08-03T14:37:43Z
+    up.push(0x1a);
+    up.push(info.len() as u8);
+    up.extend(&info); // 3: device_info
+    up.extend([0x38, 9, 0x40, 1]); // 7: f_cnt, 8: f_port
+    up.extend([0x52, 4, 0x01, 0x67, 0x00, 0xdc]); // 10: data, LPP 22.0 °C
+    up.push(0x62);
+    up.push(rx.len() as u8);
+    up.extend(&rx); // 12: rx_info
+    let (status, body) = post_as(
+        port,
+        "/ingest/chirpstack?event=up",
+        "application/octet-stream",
+        &bearer(CS_SECRET),
+        &up,
+    );
+    assert_eq!(
+        (status, body.contains("\"stored\":1")),
+        (200, true),
+        "{body}"
+    );
+    let readings = hub.readings(CS_EUI);
+    assert!(
+        readings
+            .iter()
+            .any(|r| r["value"] == 22.0 && r["time"] == "2022-08-03T14:37:43.000Z"),
+        "{readings:?}"
+    );
+    let (status, body) = post_as(
+        port,
+        "/ingest/chirpstack?event=up",
+        "application/octet-stream",
+        &bearer(CS_SECRET),
+        &[0x52, 40, 1],
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("bad_protobuf"), "{body}");
 
     // Dead letters as over MQTT: not JSON is the sender's mistake (400), an unknown device is
     // kept for the technicians (202).

@@ -1,5 +1,6 @@
 //! Webhooks in: The Things Stack's webhook (`POST /ingest/tts`, the uplink message JSON) and
-//! ChirpStack's HTTP integration (`POST /ingest/chirpstack?event=up|status|...`, JSON), beside
+//! ChirpStack's HTTP integration (`POST /ingest/chirpstack?event=up|status|...`, JSON, or
+//! protobuf when its `Content-Type` says so), beside
 //! MQTT, for network servers whose MQTT delivery is at most once.
 //!
 //! A post goes into the committer's queue like an MQTT message, so it gets the same parsing,
@@ -211,8 +212,12 @@ async fn receive(State(hooks): State<Hooks>, format: WebhookFormat, request: Req
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return r;
     }
-    if let Some(problem) = unsupported_type(&parts.headers) {
-        return refusal(StatusCode::UNSUPPORTED_MEDIA_TYPE, problem);
+    let protobuf = is_protobuf(&parts.headers);
+    if protobuf && format == WebhookFormat::Tts {
+        return refusal(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "The Things Stack's webhooks post JSON here; choose the JSON format",
+        );
     }
     let limit = hooks.intake.max_message_bytes();
     let declared = parts
@@ -225,8 +230,8 @@ async fn receive(State(hooks): State<Hooks>, format: WebhookFormat, request: Req
     let Ok(body) = to_bytes(Body::new(body), limit).await else {
         return too_large(limit);
     };
-    let topic = match format {
-        WebhookFormat::Tts => "webhook/tts".to_owned(),
+    let (topic, body) = match format {
+        WebhookFormat::Tts => ("webhook/tts".to_owned(), body.to_vec()),
         WebhookFormat::Chirpstack => {
             let event = event(parts.uri.query()).unwrap_or("up");
             if event.is_empty()
@@ -238,12 +243,27 @@ async fn receive(State(hooks): State<Hooks>, format: WebhookFormat, request: Req
                     "event must be one of ChirpStack's event names (up, status, join, ...)",
                 );
             }
-            format!("webhook/chirpstack/event/{event}")
+            // The protobuf encoding, read into the JSON shape the same parser takes.
+            let body = if protobuf && (event == "up" || event == "status") {
+                match crate::formats::chirpstack_protobuf::to_json(event, &body) {
+                    Ok(json) => json,
+                    Err(e) => {
+                        return answer(
+                            StatusCode::BAD_REQUEST,
+                            serde_json::json!({ "error": e.to_string(), "dead_letter": e.reason().as_str() }),
+                        )
+                    }
+                }
+            } else if protobuf {
+                // Other events store nothing; the parser needs only their name.
+                b"{}".to_vec()
+            } else {
+                body.to_vec()
+            };
+            (format!("webhook/chirpstack/event/{event}"), body)
         }
     };
-    let submitted = hooks
-        .intake
-        .submit(topic, body.to_vec(), format.payload_format());
+    let submitted = hooks.intake.submit(topic, body, format.payload_format());
     match tokio::time::timeout(COMMIT_WAIT, submitted).await {
         Ok(Some(outcome)) => outcome_answer(outcome),
         Ok(None) => refusal(StatusCode::SERVICE_UNAVAILABLE, "the gateway is stopping"),
@@ -273,17 +293,22 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// Both network servers post JSON here; ChirpStack's protobuf encoding is not read yet.
-fn unsupported_type(headers: &HeaderMap) -> Option<&'static str> {
-    let kind = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+/// Whether the body is protobuf, as its `Content-Type` says (ChirpStack sends
+/// `application/octet-stream` with the protobuf encoding).
+fn is_protobuf(headers: &HeaderMap) -> bool {
+    let Some(kind) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
     let kind = kind
         .split(';')
         .next()
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    (kind.contains("protobuf") || kind == "application/octet-stream")
-        .then_some("protobuf bodies are not read; set the integration's payload encoding to JSON")
+    kind.contains("protobuf") || kind == "application/octet-stream"
 }
 
 /// `event` of the query string.

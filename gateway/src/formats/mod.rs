@@ -6,6 +6,7 @@
 //! dead-lettered.
 
 pub mod chirpstack;
+pub mod chirpstack_protobuf;
 pub mod gateway_event;
 pub mod gateway_frame;
 pub mod tts;
