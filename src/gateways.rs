@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use sensorhub_store::{GatewayInfo, GatewaySeen};
 use serde::Deserialize;
 
@@ -50,53 +50,17 @@ fn from_row(row: CsvRow) -> Result<GatewayInfo> {
 /// Reads entries from CSV (header row with at least `gateway_id`) or JSON; every problem is
 /// reported with its line or index, and nothing is imported unless everything is valid.
 pub fn read_file(path: &Path, format: Option<ImportFormat>) -> Result<Vec<GatewayInfo>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let json = match format {
-        Some(f) => f == ImportFormat::Json,
-        None => path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("json")),
-    };
-    let mut entries = Vec::new();
-    let mut problems = Vec::new();
-    if json {
-        let rows: Vec<GatewayInfo> =
-            serde_json::from_str(&text).context("not a JSON array of gateways")?;
-        for (i, row) in rows.into_iter().enumerate() {
-            match row.validate() {
-                Ok(g) => entries.push(g),
-                Err(e) => problems.push(format!("gateway #{}: {e}", i + 1)),
-            }
-        }
-    } else {
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::Headers)
-            .from_reader(text.as_bytes());
-        let headers = reader.headers().context("no header row")?.clone();
-        if !headers.iter().any(|h| h == "gateway_id") {
-            bail!("CSV header lacks the column `gateway_id`");
-        }
-        for (i, row) in reader.deserialize::<CsvRow>().enumerate() {
-            match row.map_err(anyhow::Error::from).and_then(from_row) {
-                Ok(g) => entries.push(g),
-                Err(e) => problems.push(format!("line {}: {e:#}", i + 2)),
-            }
-        }
-    }
-    let mut seen = std::collections::HashSet::new();
-    for g in &entries {
-        if !seen.insert(&g.gateway_id) {
-            problems.push(format!("gateway {} appears more than once", g.gateway_id));
-        }
-    }
-    if !problems.is_empty() {
-        bail!(
-            "nothing imported; fix these:\n  - {}",
-            problems.join("\n  - ")
-        );
-    }
-    Ok(entries)
+    crate::entries::read_file(
+        path,
+        format,
+        &crate::entries::Kind {
+            name: "gateway",
+            key_column: "gateway_id",
+            from_row,
+            check: |g: GatewayInfo| Ok(g.validate()?),
+            key: |g| &g.gateway_id,
+        },
+    )
 }
 
 /// Writes entries as CSV or JSON (for `export`), or as a table with what the uplinks show.

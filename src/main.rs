@@ -6,6 +6,7 @@ mod codecs;
 mod commands;
 mod demo;
 mod devices;
+mod entries;
 mod gateways;
 mod readings;
 mod stations;

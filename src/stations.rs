@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use sensorhub_store::{Gauge, StationInfo};
 use serde::Deserialize;
 
@@ -95,53 +95,17 @@ fn from_row(row: CsvRow) -> Result<StationInfo> {
 /// Reads entries from CSV (header row with at least `station`) or JSON; every problem is
 /// reported with its line or index, and nothing is imported unless everything is valid.
 pub fn read_file(path: &Path, format: Option<ImportFormat>) -> Result<Vec<StationInfo>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let json = match format {
-        Some(f) => f == ImportFormat::Json,
-        None => path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("json")),
-    };
-    let mut entries = Vec::new();
-    let mut problems = Vec::new();
-    if json {
-        let rows: Vec<StationInfo> =
-            serde_json::from_str(&text).context("not a JSON array of stations")?;
-        for (i, row) in rows.into_iter().enumerate() {
-            match row.validate() {
-                Ok(s) => entries.push(s),
-                Err(e) => problems.push(format!("station #{}: {e}", i + 1)),
-            }
-        }
-    } else {
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::Headers)
-            .from_reader(text.as_bytes());
-        let headers = reader.headers().context("no header row")?.clone();
-        if !headers.iter().any(|h| h == "station") {
-            bail!("CSV header lacks the column `station`");
-        }
-        for (i, row) in reader.deserialize::<CsvRow>().enumerate() {
-            match row.map_err(anyhow::Error::from).and_then(from_row) {
-                Ok(s) => entries.push(s),
-                Err(e) => problems.push(format!("line {}: {e:#}", i + 2)),
-            }
-        }
-    }
-    let mut seen = std::collections::HashSet::new();
-    for s in &entries {
-        if !seen.insert(&s.station) {
-            problems.push(format!("station {} appears more than once", s.station));
-        }
-    }
-    if !problems.is_empty() {
-        bail!(
-            "nothing imported; fix these:\n  - {}",
-            problems.join("\n  - ")
-        );
-    }
-    Ok(entries)
+    crate::entries::read_file(
+        path,
+        format,
+        &crate::entries::Kind {
+            name: "station",
+            key_column: "station",
+            from_row,
+            check: |s: StationInfo| Ok(s.validate()?),
+            key: |s| &s.station,
+        },
+    )
 }
 
 /// Writes entries as CSV, JSON or a table.

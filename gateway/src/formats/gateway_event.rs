@@ -26,8 +26,6 @@ struct StatsJson {
     #[serde(default)]
     gateway_id: Option<String>,
     #[serde(default)]
-    time: Option<String>,
-    #[serde(default)]
     rx_packets_received: Option<u32>,
     #[serde(default)]
     rx_packets_received_ok: Option<u32>,
@@ -87,8 +85,7 @@ pub fn parse(topic: &str, payload: &[u8], received_ms: i64) -> Result<GatewaySta
         (true, true) => {
             let s: StatsJson = serde_json::from_slice(payload).map_err(bad_json)?;
             status.gateway_id = gateway_id(s.gateway_id, topic)?;
-            // The gateway's clock may be wrong; a stats message counts when it arrives.
-            let _ = s.time;
+            // The gateway's clock (`time`) may be wrong: stats count when they arrive.
             (status.rx_received, status.rx_ok, status.tx_emitted) = (
                 s.rx_packets_received,
                 s.rx_packets_received_ok,
@@ -108,6 +105,7 @@ pub fn parse(topic: &str, payload: &[u8], received_ms: i64) -> Result<GatewaySta
                 match (number, value) {
                     (1, Field::Bytes(b)) => legacy = Some(hex(b)),
                     (17, Field::Bytes(b)) => id = Some(String::from_utf8_lossy(b).into_owned()),
+                    // 2: the gateway's time, checked but not used (stats count when they arrive).
                     (2, Field::Bytes(b)) => {
                         timestamp(b)?;
                     }

@@ -34,6 +34,21 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
 }
 
+/// A row of `id, ts, topic, payload, reason, detail, size` as (id, dead letter).
+fn letter_with_id(row: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, DeadLetter)> {
+    Ok((
+        row.get(0)?,
+        DeadLetter {
+            time_ms: row.get(1)?,
+            topic: row.get(2)?,
+            payload: row.get(3)?,
+            reason: row.get(4)?,
+            detail: row.get(5)?,
+            size: row.get::<_, i64>(6)? as usize,
+        },
+    ))
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the store at `path` and migrates it to the current schema.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
@@ -264,19 +279,7 @@ impl SqliteStore {
                 )
                 .during("dead letters of a device")?;
             let rows = stmt
-                .query_map(rusqlite::params![eui, addr, limit as i64], |row| {
-                    Ok((
-                        row.get(0)?,
-                        DeadLetter {
-                            time_ms: row.get(1)?,
-                            topic: row.get(2)?,
-                            payload: row.get(3)?,
-                            reason: row.get(4)?,
-                            detail: row.get(5)?,
-                            size: row.get::<_, i64>(6)? as usize,
-                        },
-                    ))
-                })
+                .query_map(rusqlite::params![eui, addr, limit as i64], letter_with_id)
                 .during("dead letters of a device")?;
             rows.collect::<Result<_, _>>()
                 .during("dead letters of a device")
@@ -300,19 +303,10 @@ impl SqliteStore {
                 )
                 .during("dead letters")?;
             let rows = stmt
-                .query_map(rusqlite::params![reason, after_id, limit as i64], |row| {
-                    Ok((
-                        row.get(0)?,
-                        DeadLetter {
-                            time_ms: row.get(1)?,
-                            topic: row.get(2)?,
-                            payload: row.get(3)?,
-                            reason: row.get(4)?,
-                            detail: row.get(5)?,
-                            size: row.get::<_, i64>(6)? as usize,
-                        },
-                    ))
-                })
+                .query_map(
+                    rusqlite::params![reason, after_id, limit as i64],
+                    letter_with_id,
+                )
                 .during("dead letters")?;
             rows.collect::<Result<_, _>>().during("dead letters")
         })
