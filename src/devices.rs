@@ -4,82 +4,12 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use sensorhub_store::{Device, DeviceHealth, SqliteStore};
-use serde::{Deserialize, Serialize};
 
 use crate::cli::{ImportFormat, ListFormat, TableOrJson};
 
-/// The CSV columns of import and export, in this order.
-pub const CSV_COLUMNS: [&str; 10] = [
-    "dev_eui",
-    "name",
-    "station",
-    "device_type",
-    "lat",
-    "lon",
-    "public",
-    "dev_addr",
-    "nwk_s_key",
-    "app_s_key",
-];
-
-/// One CSV row; text fields so that every problem can be reported with its line.
-#[derive(Debug, Deserialize, Serialize)]
-struct CsvRow {
-    dev_eui: String,
-    name: String,
-    station: String,
-    device_type: String,
-    #[serde(default)]
-    lat: String,
-    #[serde(default)]
-    lon: String,
-    #[serde(default)]
-    public: String,
-    #[serde(default)]
-    dev_addr: String,
-    #[serde(default)]
-    nwk_s_key: String,
-    #[serde(default)]
-    app_s_key: String,
-}
-
-/// An identifier cell: empty for none, else its text parsed, the column named in a mistake.
-fn identifier<T: std::str::FromStr<Err = sensorhub_core::IdError>>(
-    column: &str,
-    text: &str,
-) -> Result<Option<T>> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Ok(None);
-    }
-    t.parse()
-        .map(Some)
-        .map_err(|e| anyhow::anyhow!("{column} `{text}`: {e}"))
-}
-
-fn parse_bool(text: &str) -> Result<bool> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "ja" => Ok(true),
-        "false" | "0" | "no" | "nein" | "" => Ok(false),
-        other => bail!("public: `{other}` is not true or false"),
-    }
-}
-
-fn parse_coordinate(text: &str, name: &str, limit: f64) -> Result<Option<f64>> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Ok(None);
-    }
-    let v: f64 = t
-        .parse()
-        .with_context(|| format!("{name}: `{t}` is not a number"))?;
-    if !(-limit..=limit).contains(&v) {
-        bail!("{name}: {v} is outside ±{limit}");
-    }
-    Ok(Some(v))
-}
+pub use sensorhub_store::device_file::CSV_COLUMNS;
 
 /// Checks a device and brings its identifiers into canonical form (lowercase hex).
 pub fn validate(device: Device) -> Result<Device> {
@@ -151,89 +81,24 @@ pub fn write_fields(
     Ok(())
 }
 
-fn from_row(row: CsvRow) -> Result<Device> {
-    validate(Device {
-        dev_eui: identifier("dev_eui", &row.dev_eui)?
-            .ok_or_else(|| anyhow::anyhow!("dev_eui: empty"))?,
-        name: row.name.trim().to_owned(),
-        station: row.station.trim().to_owned(),
-        device_type: row.device_type.trim().parse()?,
-        lat: parse_coordinate(&row.lat, "lat", 90.0)?,
-        lon: parse_coordinate(&row.lon, "lon", 180.0)?,
-        public: parse_bool(&row.public)?,
-        dev_addr: identifier("dev_addr", &row.dev_addr)?,
-        nwk_s_key: identifier("nwk_s_key", &row.nwk_s_key)?,
-        app_s_key: identifier("app_s_key", &row.app_s_key)?,
-    })
-}
-
 /// Reads devices from CSV (header row required) or JSON (an array), by the file's extension
 /// unless `format` says otherwise. Every problem is reported with its line or index; nothing is
 /// imported unless everything is valid.
 pub fn read_file(path: &Path, format: Option<ImportFormat>) -> Result<Vec<Device>> {
+    use sensorhub_store::device_file::{Codecs, DeviceFile, FileFormat};
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let format = format
-        .map(|f| match f {
-            ImportFormat::Csv => "csv".to_owned(),
-            ImportFormat::Json => "json".to_owned(),
-        })
-        .or_else(|| {
-            path.extension()
-                .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        })
-        .unwrap_or_default();
-    let mut devices = Vec::new();
-    let mut problems = Vec::new();
-    match format.as_str() {
-        "json" => {
-            let rows: Vec<Device> =
-                serde_json::from_str(&text).context("not a JSON array of devices")?;
-            for (i, d) in rows.into_iter().enumerate() {
-                match validate(d) {
-                    Ok(d) => devices.push(d),
-                    Err(e) => problems.push(format!("device #{}: {e:#}", i + 1)),
-                }
-            }
-        }
-        "csv" => {
-            let mut reader = csv::ReaderBuilder::new()
-                .trim(csv::Trim::Headers)
-                .from_reader(text.as_bytes());
-            let headers = reader.headers().context("no header row")?.clone();
-            let missing: Vec<_> = CSV_COLUMNS[..4]
-                .iter()
-                .filter(|c| !headers.iter().any(|h| h == **c))
-                .collect();
-            if !missing.is_empty() {
-                bail!("CSV header lacks required column(s): {missing:?}");
-            }
-            for (i, row) in reader.deserialize::<CsvRow>().enumerate() {
-                let line = i + 2;
-                match row.map_err(anyhow::Error::from).and_then(from_row) {
-                    Ok(d) => devices.push(d),
-                    Err(e) => problems.push(format!("line {line}: {e:#}")),
-                }
-            }
-        }
-        other => bail!(
-            "cannot tell the format of {} (`{other}`): use --format csv or json",
-            path.display()
-        ),
-    }
-    let mut seen = std::collections::HashSet::new();
-    for d in &devices {
-        if !seen.insert(&d.dev_eui) {
-            problems.push(format!("dev_eui {} appears more than once", d.dev_eui));
-        }
-    }
-    if !problems.is_empty() {
-        bail!(
-            "nothing imported; fix these:\n  - {}",
-            problems.join("\n  - ")
-        );
-    }
-    Ok(devices)
+    let format = match format {
+        Some(ImportFormat::Csv) => FileFormat::Csv,
+        Some(ImportFormat::Json) => FileFormat::Json,
+        None => FileFormat::of_name(&path.to_string_lossy()).with_context(|| {
+            format!(
+                "cannot tell the format of {}: use --format csv or json",
+                path.display()
+            )
+        })?,
+    };
+    Ok(DeviceFile::read(&text, format, Codecs::Any)?.devices()?)
 }
 
 /// Writes devices as CSV or JSON; keys only with `include_keys`.

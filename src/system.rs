@@ -208,6 +208,7 @@ pub async fn run_with(
                 codecs: config.codecs.clone(),
             }));
         }
+        state.codecs = Some(Arc::new(CodecChecker(config.codecs.clone())));
         let stop = shutdown.clone();
         let extra = webhook_routes.unwrap_or_default();
         tasks.spawn(async move {
@@ -271,6 +272,15 @@ impl sensorhub_dashboards::Replay for Replayer {
             .map_err(|e| e.to_string())?;
             Ok((report.replayed, report.still_failing))
         })
+    }
+}
+
+/// The device repository check of `devices import`, for the workbench's import.
+struct CodecChecker(sensorhub_gateway::CodecsConfig);
+
+impl sensorhub_dashboards::CodecCheck for CodecChecker {
+    fn check(&self, codec: &sensorhub_store::TtnCodec) -> Result<(), String> {
+        sensorhub_gateway::codec::ttn::verify(&self.0, codec).map(|_| ())
     }
 }
 

@@ -26,6 +26,8 @@ pub(crate) enum AppError {
     AdminApiOff,
     /// The technicians' API with a wrong or missing bearer token (401).
     BadToken,
+    /// A request body above its limit (413).
+    TooLarge,
     /// Too many attempts from one client (429); seconds until the next may pass.
     TooMany {
         retry_after_s: f64,
@@ -76,6 +78,11 @@ impl IntoResponse for AppError {
                 StatusCode::UNAUTHORIZED,
                 [(header::WWW_AUTHENTICATE, "Bearer")],
                 "a valid bearer token is needed\n",
+            )
+                .into_response(),
+            AppError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the body is above the limit\n",
             )
                 .into_response(),
             AppError::TooMany {

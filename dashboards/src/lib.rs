@@ -38,7 +38,7 @@ use tokio::net::TcpListener;
 
 pub use admin::{hash_password, random_password};
 pub use config::{HttpConfig, UserConfig};
-pub use ops::{GatewayStatus, Replay, ReplayFuture};
+pub use ops::{CodecCheck, GatewayStatus, Replay, ReplayFuture};
 pub use sensorhub_policy::{PrivacyConfig, PublicPolicy};
 
 /// What every handler can reach.
@@ -49,6 +49,9 @@ pub struct AppState {
     pub metrics: Option<Arc<dyn GatewayStatus>>,
     /// Replays of dead letters through the gateway, when it runs in the same process.
     pub replay: Option<Arc<dyn Replay>>,
+    /// The check of device repository codecs for the web import; without it such rows are
+    /// left to the command line.
+    pub codecs: Option<Arc<dyn CodecCheck>>,
     /// The publication policy every public answer goes through.
     pub policy: PublicPolicy,
     /// Token of the technicians' API; `None` switches it off.
@@ -71,6 +74,7 @@ impl AppState {
             store,
             metrics,
             replay: None,
+            codecs: None,
             policy,
             admin_token: http.admin_token.clone(),
             limiter: Arc::new(limits::RateLimiter::new(

@@ -21,6 +21,12 @@ pub trait Replay: Send + Sync {
     fn replay(&self, ids: Vec<i64>) -> ReplayFuture<'_>;
 }
 
+/// Checks a codec of The Things Network's device repository against its own published examples,
+/// as `sensorhub devices import` does (the binary hands it in with the codecs' config).
+pub trait CodecCheck: Send + Sync {
+    fn check(&self, codec: &sensorhub_store::TtnCodec) -> Result<(), String>;
+}
+
 pub trait GatewayStatus: Send + Sync {
     /// Appends the gateway's counters in Prometheus text format.
     fn render_metrics(&self, out: &mut String);

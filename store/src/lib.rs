@@ -8,6 +8,7 @@
 
 mod config;
 mod device;
+pub mod device_file;
 mod device_type;
 mod error;
 mod gateway;

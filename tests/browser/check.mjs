@@ -276,6 +276,58 @@ try {
     && await page.inputValue("#f-lat") === "54.7012" && await page.isChecked("#f-public")
     && await page.inputValue("#f-type") === "cayenne-lpp", "the edit link fills the form with the device's details");
   await axe(page, "/admin?edit=…");
+  // The import on the web: a file with one bad row changes nothing and names the row's
+  // problem; the file made good previews what it adds and changes, then applies.
+  const header = "dev_eui,name,station,device_type,lat,lon,public\n";
+  const goodRows = "0909090909090901,Boje Amrum,boje-amrum,cayenne-lpp,54.63,8.38,false\n" +
+    "0606060606060606,Pegel Neu,pegel-neu,cayenne-lpp,54.7012,8.5311,true\n";
+  const upload = async (name, text) => {
+    await page.goto(base + "/admin?lang=de");
+    await page.click('a[href="/admin/devices/import"]');
+    await page.setInputFiles("#i-file", { name, mimeType: "text/csv", buffer: Buffer.from(text) });
+    await page.click("form[action='/admin/devices/import'] button[type=submit]");
+    await page.waitForSelector("#import-rows");
+  };
+  await upload("geraete.csv", header + goodRows + "0909090909090903,Boje Kaputt,boje-kaputt,cayenne-lpp,95,8.4,false\n");
+  ok((await page.innerText("#import-problems")).startsWith("1 ") &&
+    /line 4\s+Fehler: lat: 95 is outside ±90/.test(await page.innerText("#import-rows")) &&
+    (await page.locator("form[action='/admin/devices/import/apply']").count()) === 0,
+    "a file with a bad row shows the row's problem and offers nothing to apply");
+  await axe(page, "/admin/devices/import (preview with a problem)");
+  await page.goto(base + "/admin?lang=de");
+  ok(!(await page.innerText("#publication")).includes("0909090909090901"), "and the registry is unchanged");
+  await upload("geraete.csv", header + goodRows);
+  const planned = await page.innerText("#import-rows");
+  ok(/0909090909090901\s+boje-amrum\s+neu/.test(planned) && /0606060606060606\s+pegel-neu\s+geändert: name/.test(planned) &&
+    (await page.innerText("#import-summary")).startsWith("1 neu, 1 geändert"),
+    "the preview says what each row adds or changes: " + planned.replace(/\s+/g, " "));
+  await axe(page, "/admin/devices/import (preview)");
+  await page.click("form[action='/admin/devices/import/apply'] button");
+  await page.waitForSelector("[role=status]");
+  ok((await page.innerText("[role=status]")).startsWith("1 neu, 1 geändert"), "the import applies");
+  await page.goto(base + "/admin?lang=de");
+  const registry = await page.innerText("#publication");
+  ok(registry.includes("0909090909090901") && registry.includes("Pegel Neu"), "and the workbench lists the imported devices");
+  // A preview applies only to the registry it was made against: a second tab's preview,
+  // overtaken by another import, is shown again instead of applied.
+  const rename = (name) => header + "0909090909090901," + name + ",boje-amrum,cayenne-lpp,54.63,8.38,false\n";
+  const otherTab = await context.newPage();
+  const previewIn = async (tab, text) => {
+    await tab.goto(base + "/admin/devices/import?lang=de");
+    await tab.setInputFiles("#i-file", { name: "boje.csv", mimeType: "text/csv", buffer: Buffer.from(text) });
+    await tab.click("form[action='/admin/devices/import'] button[type=submit]");
+    await tab.waitForSelector("#import-rows");
+  };
+  await previewIn(otherTab, rename("Boje Alt"));
+  await previewIn(page, rename("Boje Neu"));
+  await page.click("form[action='/admin/devices/import/apply'] button");
+  await page.waitForSelector("[role=status]");
+  await otherTab.click("form[action='/admin/devices/import/apply'] button");
+  await otherTab.waitForSelector("#import-rows");
+  ok((await otherTab.innerText("[role=alert]")).includes("seit der Vorschau geändert"), "an overtaken preview is not applied but shown again");
+  await otherTab.close();
+  await page.goto(base + "/admin?lang=de");
+  ok((await page.innerText("#publication")).includes("Boje Neu"), "and the newer import stands");
   await page.click(".logout button");
   await page.waitForURL(/\/admin\/login$/);
   const again = await page.goto(base + "/admin");

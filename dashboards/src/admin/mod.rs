@@ -18,6 +18,7 @@ mod auth;
 mod device;
 mod devices;
 mod gateways;
+mod import;
 mod map;
 mod stations;
 mod workbench;
@@ -43,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/api/v1/devices/{dev_eui}", get(device::device_json))
         .route("/admin/stations", post(stations::save_station))
         .merge(api::routes())
+        .merge(import::routes())
 }
 
 /// Technicians' answers hold DevEUIs and radio data: never kept by a cache.

@@ -319,6 +319,9 @@ fn device_form(lang: Lang, editing: Option<&Device>, csrf: &str) -> Markup {
     html! {
         h3 id="devices-form" { (lang.t("Gerät anlegen oder ändern", "Add or change a device")) }
         p {
+            a href="/admin/devices/import" { (lang.t("Viele Geräte auf einmal: CSV- oder JSON-Datei importieren", "Many devices at once: import a CSV or JSON file")) }
+        }
+        p {
             (lang.t(
                 "Mit der DevEUI eines vorhandenen Geräts werden dessen Angaben ersetzt; \
                  ABP-Schlüssel bleiben erhalten (sie werden nur auf der Kommandozeile gesetzt).",
