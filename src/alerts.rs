@@ -225,7 +225,13 @@ fn conditions(d: &DeviceHealth, now_ms: i64, rules: &Rules) -> Vec<(Kind, i64, S
     let low_level = d
         .battery_level
         .filter(|l| rules.battery_below_percent > 0.0 && *l < rules.battery_below_percent)
-        .map(|l| format!("{l:.0} % < {:.0} %", rules.battery_below_percent));
+        .map(|l| {
+            let volts = d
+                .battery_voltage
+                .map(|v| format!(" ({v:.2} V)"))
+                .unwrap_or_default();
+            format!("{l:.0} %{volts} < {:.0} %", rules.battery_below_percent)
+        });
     let low_voltage = d
         .battery_voltage
         .filter(|v| rules.battery_below_v > 0.0 && *v < rules.battery_below_v)
@@ -449,6 +455,7 @@ pub async fn check(
     store: &Store,
     config: &AlertsConfig,
     silent_after: HumanDuration,
+    batteries: &sensorhub_store::Batteries,
     now_ms: i64,
 ) -> Result<Vec<Change>> {
     let rules = Rules {
@@ -458,11 +465,17 @@ pub async fn check(
         english: config.language == "en",
         gateway_silent_ms: config.gateway_silent_after.as_ms_i64(),
     };
-    let health = store
+    let mut health = store
         .state()
         .device_health(now_ms - 86_400_000)
         .await
         .context("device health")?;
+    // A battery given in volts only is judged in percent on its device type's curve.
+    for d in &mut health {
+        if d.battery_level.is_none() {
+            d.battery_level = d.battery_percent(batteries).map(|(p, _)| p);
+        }
+    }
     let open: Open = store
         .state()
         .open_alerts()

@@ -308,7 +308,12 @@ async fn devices_command(command: DevicesCommand) -> Result<()> {
             let config = Config::load(&config.config)?;
             let since = readings::parse_time(&since)?;
             let health = open_store(&config)?.state().device_health(since).await?;
-            devices::write_health(&health, format, &mut std::io::stdout().lock())
+            devices::write_health(
+                &health,
+                &config.batteries(),
+                format,
+                &mut std::io::stdout().lock(),
+            )
         }
         DevicesCommand::Fields {
             config,
@@ -346,8 +351,14 @@ async fn alerts_command(command: AlertsCommand) -> Result<()> {
             let config = Config::load(&config.config)?;
             let store = open_store(&config)?;
             let now = sensorhub_store::time::now_ms();
-            let changes =
-                alerts::check(&store, &config.alerts, config.http.silent_after, now).await?;
+            let changes = alerts::check(
+                &store,
+                &config.alerts,
+                config.http.silent_after,
+                &config.batteries(),
+                now,
+            )
+            .await?;
             for c in changes.iter().filter(|c| !c.text.is_empty()) {
                 println!("{} {} {}", c.state, c.kind, c.text);
             }

@@ -38,6 +38,8 @@ pub struct Config {
     pub codecs: sensorhub_gateway::CodecsConfig,
     /// What arrives other than over MQTT: network servers' webhooks.
     pub ingest: sensorhub_gateway::IngestConfig,
+    /// Battery discharge curves per device type, for percentages from voltages.
+    pub batteries: sensorhub_store::BatteryConfig,
 }
 
 impl Config {
@@ -70,6 +72,7 @@ impl Config {
         problems.extend(self.privacy.problems());
         problems.extend(self.http.problems());
         problems.extend(self.alerts.problems());
+        problems.extend(self.batteries.problems());
         problems.extend(sensorhub_gateway::normalise::problems(&self.normalisation));
         if let Err(secrets) = self.ingest.secrets(|name| std::env::var(name).ok()) {
             problems.extend(secrets);
@@ -96,6 +99,11 @@ impl Config {
             }
         }
         problems
+    }
+
+    /// The battery curves (checked with the rest of the config).
+    pub fn batteries(&self) -> sensorhub_store::Batteries {
+        self.batteries.batteries().unwrap_or_default()
     }
 
     pub fn check(&self) -> Result<()> {

@@ -314,6 +314,7 @@ pub async fn run(options: DemoOptions) -> Result<()> {
         alerts: Default::default(),
         codecs: Default::default(),
         ingest: Default::default(),
+        batteries: Default::default(),
     };
     config.check()?;
     let store = Store::open(&config.store).with_context(|| format!("store {}", db.display()))?;

@@ -171,6 +171,7 @@ pub fn write(
 /// Writes device health as a table or JSON lines.
 pub fn write_health(
     health: &[DeviceHealth],
+    batteries: &sensorhub_store::Batteries,
     format: TableOrJson,
     out: &mut dyn Write,
 ) -> Result<()> {
@@ -180,6 +181,10 @@ pub fn write_health(
         TableOrJson::Json => {
             for h in health {
                 let mut value = serde_json::to_value(h)?;
+                if let Some((percent, source)) = h.battery_percent(batteries) {
+                    value["battery_percent"] = ((percent * 10.0).round() / 10.0).into();
+                    value["battery_percent_source"] = serde_json::to_value(source)?;
+                }
                 value["last_seen"] = h
                     .last_seen_ms
                     .map(sensorhub_store::time::format_rfc3339)
@@ -206,11 +211,9 @@ pub fn write_health(
                 let opt = |v: Option<f64>, digits: usize| {
                     v.map_or("-".to_owned(), |v| format!("{v:.digits$}"))
                 };
-                let battery = match (h.battery_voltage, h.battery_level) {
-                    (Some(v), _) => format!("{v:.2} V"),
-                    (None, Some(l)) => format!("{l:.0} %"),
-                    _ => "-".into(),
-                };
+                let battery = h
+                    .battery_percent(batteries)
+                    .map_or("-".into(), |(p, _)| format!("{p:.0} %"));
                 writeln!(
                     out,
                     "{:<16}  {:<16}  {:<24}  {:>7}  {:>6}  {:>6}  {:>5}  {:>3}  {:>7}  {:>6}",

@@ -159,11 +159,14 @@ pub async fn run_with(
             config.http.silent_after,
             shutdown.clone(),
         );
+        let batteries = Arc::new(config.batteries());
         tasks.spawn(every(alerts.check_every.as_std(), stop, move || {
-            let (store, alerts) = (store.clone(), alerts.clone());
+            let (store, alerts, batteries) = (store.clone(), alerts.clone(), batteries.clone());
             async move {
                 let now = sensorhub_store::time::now_ms();
-                if let Err(e) = crate::alerts::check(&store, &alerts, silent_after, now).await {
+                if let Err(e) =
+                    crate::alerts::check(&store, &alerts, silent_after, &batteries, now).await
+                {
                     tracing::error!(error = %format!("{e:#}"), "alert check failed; trying again at the next check");
                 }
             }
@@ -209,6 +212,7 @@ pub async fn run_with(
             }));
         }
         state.codecs = Some(Arc::new(CodecChecker(config.codecs.clone())));
+        state.batteries = Arc::new(config.batteries());
         let stop = shutdown.clone();
         let extra = webhook_routes.unwrap_or_default();
         tasks.spawn(async move {

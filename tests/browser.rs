@@ -21,6 +21,16 @@ const STALE_EUI: &str = "0505050505050505";
 const PASSWORD: &str = "Deichgraf-Technik-2026";
 /// Registered only after its first uplink, which waits as a dead letter.
 const REPLAY_EUI: &str = "0808080808080808";
+/// Decoded by the network server, reporting its battery in volts only, for eight days.
+const BATTERY_EUI: &str = "0707070707070707";
+
+/// An uplink whose network server decoded the battery voltage (`object`).
+fn battery_uplink(volts: f64, time_ms: i64) -> (String, Vec<u8>) {
+    let (topic, body) = uplink(BATTERY_EUI, 0.0, 0.0, time_ms);
+    let mut event: Value = serde_json::from_slice(&body).unwrap();
+    event["object"] = serde_json::json!({ "battery_voltage": volts });
+    (topic, serde_json::to_vec(&event).unwrap())
+}
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -59,6 +69,7 @@ fn setup() -> (Mosquitto, Sensorhub) {
     hub.register(PUBLIC_EUI, "pegel-wyk", true);
     hub.register(PRIVATE_EUI, "garten-privat", false);
     hub.register(STALE_EUI, "pegel-alt", true);
+    hub.register_as(BATTERY_EUI, "boje-batterie", "network-server", false);
     // The fixture's gateway gets a name; a second one is registered but never heard.
     hub.ok(&[
         "gateways",
@@ -91,6 +102,11 @@ fn setup() -> (Mosquitto, Sensorhub) {
         history.push(uplink(PRIVATE_EUI, 20.0, 50.0, t));
     }
     history.push(uplink(STALE_EUI, 5.0, 90.0, now - 48 * 3_600_000));
+    // A LiSOCl2 cell sagging 10 mV a day over eight days, from 3.60 V to 3.52 V.
+    for day in 0..=8 {
+        let t = now - (8 - day) * 86_400_000 - 60_000;
+        history.push(battery_uplink(3.60 - 0.01 * day as f64, t));
+    }
     publish_all(&broker.url(), &history);
     common::wait_for("history stored", Duration::from_secs(20), || {
         (hub.readings(PUBLIC_EUI).len() >= 96 && hub.readings(STALE_EUI).len() == 2).then_some(())
@@ -153,6 +169,7 @@ fn resident_pages_and_admin_in_a_real_browser() {
             "pegel-alt",
             PUBLIC_EUI,
             REPLAY_EUI,
+            BATTERY_EUI,
         ])
         .current_dir(repo().join("tests/browser"))
         .output()

@@ -52,6 +52,8 @@ pub struct AppState {
     /// The check of device repository codecs for the web import; without it such rows are
     /// left to the command line.
     pub codecs: Option<Arc<dyn CodecCheck>>,
+    /// Battery curves per device type (`[batteries]`), for percentages from voltages.
+    pub batteries: Arc<sensorhub_store::Batteries>,
     /// The publication policy every public answer goes through.
     pub policy: PublicPolicy,
     /// Token of the technicians' API; `None` switches it off.
@@ -75,6 +77,7 @@ impl AppState {
             metrics,
             replay: None,
             codecs: None,
+            batteries: Arc::default(),
             policy,
             admin_token: http.admin_token.clone(),
             limiter: Arc::new(limits::RateLimiter::new(

@@ -2,6 +2,7 @@
 //! loopback, in process: delivered once, retried after a failure, recorded only when delivered.
 
 use super::*;
+use sensorhub_store::Batteries;
 
 fn device(eui: &str, last_seen_ms: Option<i64>, battery: Option<f64>) -> DeviceHealth {
     DeviceHealth {
@@ -195,7 +196,9 @@ async fn an_alert_is_recorded_only_once_delivered_and_posted_once() {
         ..AlertsConfig::default()
     };
     let silent_after = HumanDuration::from_hours(2);
-    let err = check(&store, &config, silent_after, now).await.unwrap_err();
+    let err = check(&store, &config, silent_after, &Batteries::default(), now)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("HTTP 503"), "{err:#}");
     assert!(
         !err.to_string().contains("hooks/technik"),
@@ -203,9 +206,15 @@ async fn an_alert_is_recorded_only_once_delivered_and_posted_once() {
     );
     assert!(store.state().open_alerts().await.unwrap().is_empty());
     // The next check delivers it and records it.
-    let changes = check(&store, &config, silent_after, now + 60_000)
-        .await
-        .unwrap();
+    let changes = check(
+        &store,
+        &config,
+        silent_after,
+        &Batteries::default(),
+        now + 60_000,
+    )
+    .await
+    .unwrap();
     assert_eq!(changes.len(), 1);
     assert_eq!(
         (changes[0].kind, changes[0].state),
@@ -216,10 +225,16 @@ async fn an_alert_is_recorded_only_once_delivered_and_posted_once() {
         vec![(eui.to_owned(), Kind::Silent, heard)]
     );
     // Nothing new: no post. Heard again: one all-clear.
-    assert!(check(&store, &config, silent_after, now + 120_000)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(check(
+        &store,
+        &config,
+        silent_after,
+        &Batteries::default(),
+        now + 120_000
+    )
+    .await
+    .unwrap()
+    .is_empty());
     store
         .commit(sensorhub_store::IngestBatch {
             uplinks: vec![sensorhub_store::Uplink {
@@ -238,9 +253,15 @@ async fn an_alert_is_recorded_only_once_delivered_and_posted_once() {
         })
         .await
         .unwrap();
-    let changes = check(&store, &config, silent_after, now + 180_000)
-        .await
-        .unwrap();
+    let changes = check(
+        &store,
+        &config,
+        silent_after,
+        &Batteries::default(),
+        now + 180_000,
+    )
+    .await
+    .unwrap();
     assert_eq!(changes[0].state, State::Cleared);
     assert!(store.state().open_alerts().await.unwrap().is_empty());
     let bodies = bodies.lock().unwrap();
@@ -327,7 +348,7 @@ async fn a_silent_gateway_opens_one_alert_naming_the_devices_only_it_heard() {
     };
     let silent = HumanDuration::from_hours(24);
     // Heard a minute ago: nothing.
-    assert!(check(&store, &config, silent, now)
+    assert!(check(&store, &config, silent, &Batteries::default(), now)
         .await
         .unwrap()
         .is_empty());
@@ -345,7 +366,9 @@ async fn a_silent_gateway_opens_one_alert_naming_the_devices_only_it_heard() {
         })
         .await
         .unwrap();
-    let changes = check(&store, &config, silent, later).await.unwrap();
+    let changes = check(&store, &config, silent, &Batteries::default(), later)
+        .await
+        .unwrap();
     assert_eq!(changes.len(), 1, "{changes:?}");
     let c = &changes[0];
     assert_eq!(
@@ -359,10 +382,16 @@ async fn a_silent_gateway_opens_one_alert_naming_the_devices_only_it_heard() {
         c.text
     );
     // Still silent: no second post.
-    assert!(check(&store, &config, silent, later + 60_000)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(check(
+        &store,
+        &config,
+        silent,
+        &Batteries::default(),
+        later + 60_000
+    )
+    .await
+    .unwrap()
+    .is_empty());
     assert_eq!(
         store.state().open_alerts().await.unwrap(),
         vec![("gw-hafen".to_owned(), Kind::GatewayOffline, now - 50_000)]
@@ -380,9 +409,15 @@ async fn a_silent_gateway_opens_one_alert_naming_the_devices_only_it_heard() {
         })
         .await
         .unwrap();
-    let changes = check(&store, &config, silent, later + 120_000)
-        .await
-        .unwrap();
+    let changes = check(
+        &store,
+        &config,
+        silent,
+        &Batteries::default(),
+        later + 120_000,
+    )
+    .await
+    .unwrap();
     assert_eq!(changes.len(), 1, "{changes:?}");
     assert_eq!(changes[0].state, State::Cleared);
     assert!(store.state().open_alerts().await.unwrap().is_empty());

@@ -6,6 +6,7 @@
 //! operational state (device registry, uplink metadata, dead letters, unknown devices).
 //! Readings carry no device identifiers or radio metadata; those stay in the state.
 
+pub mod battery;
 mod config;
 mod device;
 pub mod device_file;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
+pub use battery::{Batteries, BatteryConfig};
 pub use config::{Backend, DeadLetterLimits, InfluxApi, StoreConfig};
 pub use device::DeviceError;
 pub use device_type::{BuiltIn, DeviceType, DeviceTypeError, JsCodec, TtnCodec};

@@ -546,6 +546,8 @@ pub struct DeviceHealth {
     pub dev_eui: String,
     pub name: String,
     pub station: String,
+    /// Its codec, as the registry names it (`cayenne-lpp`, `ttn:VENDOR/CODEC`, ...).
+    pub device_type: String,
     /// Time of the last uplink, ms since the epoch; `None` if never heard.
     pub last_seen_ms: Option<i64>,
     /// Uplinks received in the window.
@@ -564,6 +566,16 @@ pub struct DeviceHealth {
     pub margin: Option<i32>,
     /// Messages from this device dead-lettered as undecodable in the window.
     pub decode_errors: u64,
+}
+
+impl DeviceHealth {
+    /// The battery in percent: as reported, else from the voltage on the device type's curve.
+    pub fn battery_percent(
+        &self,
+        batteries: &crate::Batteries,
+    ) -> Option<(f64, crate::battery::Source)> {
+        batteries.percent(&self.device_type, self.battery_level, self.battery_voltage)
+    }
 }
 
 /// A technician's login session as stored: the id only as a hash.

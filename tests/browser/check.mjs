@@ -3,11 +3,12 @@
 // Usage: node check.mjs BASE_URL PUBLIC_STATION PRIVATE_STATION ADMIN_USER ADMIN_PASSWORD
 //        STALE_STATION (a public station whose values are days old) PUBLIC_EUI (the device of
 //        PUBLIC_STATION) REPLAY_EUI (a device whose first uplink waits as a dead letter)
+//        BATTERY_EUI (a device reporting a falling battery voltage for eight days)
 // The Rust test keeps publishing new values for PUBLIC_STATION while this runs.
 // Prints one line per check and exits non-zero on the first failure.
 import { axe, launch, ok, passed } from "./common.mjs";
 
-const [base, station, privateStation, adminUser, adminPassword, staleStation, publicEui, replayEui] = process.argv.slice(2);
+const [base, station, privateStation, adminUser, adminPassword, staleStation, publicEui, replayEui, batteryEui] = process.argv.slice(2);
 
 const browser = await launch();
 try {
@@ -233,6 +234,18 @@ try {
   ok(/air_temperature 9,5/.test(replayedRow) && (await page.innerText("[role=status]")).includes("Erneut verarbeitet: 1"),
     "the replay stores the uplink and its readings (" + replayedRow.replace(/\s+/g, " ") + ")");
   await axe(page, "/admin/devices/" + replayEui + " after a replay");
+  // A battery given in volts is shown in percent on the LiSOCl2 curve, with its trend: 3.52 V
+  // is 76 % (70 % at 3.5 V, 100 % at 3.6 V), falling 10 mV a day is 21 % a week, so about
+  // four weeks are left.
+  await page.goto(base + "/admin/devices/" + batteryEui + "?range=7d");
+  await page.waitForSelector("figure.chart[data-table=battery][data-drawn]");
+  const batteryNow = await page.innerText("#battery-now");
+  const batteryTrend = await page.innerText("#battery-trend");
+  ok(batteryNow === "76 % (aus 3,52 V, Entladekurve lisocl2)" && batteryTrend === "Trend: -21 % je Woche; leer in etwa 4 Wochen.",
+    "the battery in percent with its trend: " + batteryNow + " / " + batteryTrend);
+  await page.goto(base + "/admin");
+  ok(/0707070707070707[^\n]*76 % \(3\.52 V\)/.test(await page.innerText("#device-health")), "the health table shows the battery in percent and volts");
+  await axe(page, "/admin/devices/" + batteryEui);
   // The gateways page lists every gateway that heard an uplink.
   await page.goto(base + "/admin/gateways");
   const gateways = await page.innerText("#gateways");

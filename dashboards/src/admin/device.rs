@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use maud::{html, Markup};
 use sensorhub_store::time::format_rfc3339;
-use sensorhub_store::{Device, RangeQuery, ReadingQuery, Resolution, TimeSeries, Uplink};
+use sensorhub_store::{Device, ReadingQuery, Uplink};
 use serde::Serialize;
 
 use super::auth::{AdminSession, AdminToken};
@@ -67,7 +67,7 @@ pub struct DeviceView {
     pub until: String,
     pub hours: Vec<Hour>,
     /// The battery over the window, hour by hour.
-    pub battery: Option<Battery>,
+    pub battery: Option<super::battery::Battery>,
     pub uplinks: Vec<Listed>,
     pub alerts: Vec<(String, String)>,
     pub unmapped: Vec<sensorhub_store::UnmappedField>,
@@ -87,13 +87,6 @@ pub struct Letter {
 
 /// Dead letters listed on a device page.
 const LETTERS: usize = 50;
-
-/// A battery series: `battery_level` (%) or `battery_voltage` (V), hourly (time, stat).
-#[derive(Debug, Serialize)]
-pub struct Battery {
-    pub quantity: String,
-    pub points: Vec<(String, Stat)>,
-}
 
 fn stat(values: &[f64]) -> Option<Stat> {
     if values.is_empty() {
@@ -181,37 +174,7 @@ async fn view(state: &AppState, eui: &str, range: Range) -> Result<Option<Device
             uplink: u,
         })
         .collect();
-    let mut battery = None;
-    for quantity in ["battery_level", "battery_voltage"] {
-        let buckets = state
-            .store
-            .range(RangeQuery {
-                station: device.station.clone(),
-                quantity: quantity.into(),
-                since_ms: since,
-                until_ms: now,
-                resolution: Resolution::Hour,
-            })
-            .await?;
-        if !buckets.is_empty() {
-            let points = buckets
-                .iter()
-                .map(|b| {
-                    let stat = Stat {
-                        mean: b.mean,
-                        min: b.min,
-                        max: b.max,
-                    };
-                    (format_rfc3339(b.start_ms), stat)
-                })
-                .collect();
-            battery = Some(Battery {
-                quantity: quantity.to_owned(),
-                points,
-            });
-            break;
-        }
-    }
+    let battery = super::battery::load(state, &device, since, now).await?;
     let alerts = store
         .open_alerts()
         .await?
@@ -435,23 +398,7 @@ fn render(lang: Lang, v: &DeviceView, range: Range, csrf: &str, can_replay: bool
             (series("chart-uplinks", "Uplinks je Stunde", "Uplinks per hour", "", true, &|h| count(h.uplinks)))
             (series("chart-lost", "Verlorene Frames je Stunde (Lücken im Frame-Zähler)", "Lost frames per hour (frame counter gaps)", "", true, &|h| count(h.lost)))
             @if let Some(battery) = &v.battery {
-                @let unit = if battery.quantity == "battery_level" { "%" } else { "V" };
-                @let caption = format!("{}: {} ({unit})", lang.t("Datentabelle", "Data table"), lang.t("Batterie", "Battery"));
-                section aria-labelledby="h-battery" {
-                    h3 id="h-battery" { (lang.t("Batterie", "Battery")) }
-                    (chart(lang, &Chart {
-                        id: "battery",
-                        label: lang.t("Batterie", "Battery"),
-                        unit,
-                        since: &v.since,
-                        until: &v.until,
-                        gap_s,
-                        zero: false,
-                        levels: None,
-                        described_by: None,
-                        caption: &caption,
-                    }, battery.points.iter().map(|(t, s)| ChartPoint { time: t, mean: s.mean, min: s.min, max: s.max })))
-                }
+                (super::battery::section(lang, battery, &v.since, &v.until, gap_s))
             }
         }
         section aria-labelledby="last" {

@@ -15,6 +15,7 @@ use crate::AppState;
 
 mod api;
 mod auth;
+mod battery;
 mod device;
 mod devices;
 mod gateways;

@@ -23,11 +23,16 @@ fn opt(v: Option<f64>, digits: usize) -> String {
         .unwrap_or_else(|| "–".into())
 }
 
-/// A battery as the device reports it: percent, else volts.
-fn battery(d: &DeviceHealth) -> String {
-    match (d.battery_level, d.battery_voltage) {
-        (Some(l), _) => format!("{l:.0} %"),
-        (None, Some(v)) => format!("{v:.2} V"),
+/// A battery in percent (as reported, else from the voltage on its device type's curve), with
+/// the voltage where there is one.
+fn battery(d: &DeviceHealth, batteries: &sensorhub_store::Batteries) -> String {
+    let percent = d
+        .battery_percent(batteries)
+        .map(|(p, _)| format!("{p:.0} %"));
+    let volts = d.battery_voltage.map(|v| format!("{v:.2} V"));
+    match (percent, volts) {
+        (Some(p), Some(v)) => format!("{p} ({v})"),
+        (Some(p), None) => p,
         _ => "–".into(),
     }
 }
@@ -100,7 +105,7 @@ pub(super) async fn workbench(
             }
         }
         (alerts(&state, lang, &seen, now))
-        (health(lang, &seen.health))
+        (health(lang, &seen.health, &state.batteries))
         (unmapped(lang, &seen.unmapped))
         section aria-labelledby="registry" {
             (publication(lang, &seen.devices, session.csrf()))
@@ -151,7 +156,7 @@ fn alerts(state: &AppState, lang: Lang, seen: &Seen, now: i64) -> Markup {
                             strong { (device.map_or(eui.as_str(), |d| d.name.as_str())) }
                             " (" (eui) ", " (lang.t("Station", "station")) " "
                             (device.map_or("–", |d| d.station.as_str())) "): "
-                            (device.map_or_else(|| "–".to_owned(), battery)) ", "
+                            (device.map_or_else(|| "–".to_owned(), |d| battery(d, &state.batteries))) ", "
                             (lang.t("gemeldet", "reported")) " " (when(lang, Some(*since)))
                         }
                     }
@@ -161,7 +166,7 @@ fn alerts(state: &AppState, lang: Lang, seen: &Seen, now: i64) -> Markup {
     }
 }
 
-fn health(lang: Lang, health: &[DeviceHealth]) -> Markup {
+fn health(lang: Lang, health: &[DeviceHealth], batteries: &sensorhub_store::Batteries) -> Markup {
     let columns = [
         ("Gerät", "Device"),
         ("DevEUI", "DevEUI"),
@@ -193,7 +198,7 @@ fn health(lang: Lang, health: &[DeviceHealth]) -> Markup {
                                 td { (opt(d.rssi, 0)) }
                                 td { (opt(d.snr, 1)) }
                                 td { (d.gateway_count.map_or("–".into(), |g| g.to_string())) }
-                                td { (battery(d)) }
+                                td { (battery(d, batteries)) }
                                 td { (d.decode_errors) }
                             }
                         }

@@ -215,7 +215,8 @@ impl SqliteStore {
                         WHERE s.station = d.station AND s.quantity = 'battery_voltage'),
                        (SELECT COUNT(*) FROM dead_letters WHERE ts >= ?1 AND reason = 'codec_error'
                         AND detail LIKE 'device ' || d.dev_eui || ':%'),
-                       (SELECT margin FROM device_status WHERE dev_eui = d.dev_eui)
+                       (SELECT margin FROM device_status WHERE dev_eui = d.dev_eui),
+                       d.device_type
                      FROM devices d
                      LEFT JOIN uplinks l ON l.dev_eui = d.dev_eui
                        AND l.ts = (SELECT MAX(ts) FROM uplinks WHERE dev_eui = d.dev_eui)
@@ -248,6 +249,7 @@ impl SqliteStore {
                         battery_voltage: row.get(12)?,
                         decode_errors: row.get::<_, i64>(13)? as u64,
                         margin: row.get(14)?,
+                        device_type: row.get(15)?,
                     })
                 })
                 .during("device health")?;
