@@ -22,7 +22,7 @@ const PASSWORD: &str = "Deichgraf-Technik-2026";
 /// Registered only after its first uplink, which waits as a dead letter.
 const REPLAY_EUI: &str = "0808080808080808";
 /// Decoded by the network server, reporting its battery in volts only, for eight days.
-const BATTERY_EUI: &str = "0707070707070707";
+const BATTERY_EUI: &str = "0404040404040404";
 
 /// An uplink whose network server decoded the battery voltage (`object`).
 fn battery_uplink(volts: f64, time_ms: i64) -> (String, Vec<u8>) {

@@ -256,6 +256,7 @@ fn demo_pages_in_a_real_browser() {
     let output = Command::new("node")
         .arg(browser.join("demo.mjs"))
         .arg(format!("http://127.0.0.1:{port}"))
+        .arg(&demo.password)
         .current_dir(&browser)
         .output()
         .unwrap();

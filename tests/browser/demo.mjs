@@ -4,10 +4,13 @@
 // where allowed, and every resident and embed page passes axe and fits 320 px, in German and
 // English.
 //
-// Usage: node demo.mjs BASE_URL   (BASE_URL on 127.0.0.1; localhost serves as another origin)
+// Then a technician logs in and finds the demo's virtual gateways on the gateways page.
+//
+// Usage: node demo.mjs BASE_URL PASSWORD   (BASE_URL on 127.0.0.1; localhost serves as another
+//        origin; PASSWORD the technician's, which the demo prints)
 import { axe, launch, ok, passed } from "./common.mjs";
 
-const [base] = process.argv.slice(2);
+const [base, password] = process.argv.slice(2);
 const gauge = "pegel-03";
 const stations = await (await fetch(base + "/api/v1/stations")).json();
 const ids = stations.map((s) => s.id);
@@ -150,6 +153,26 @@ try {
     ok(width <= 320, path + " fits a 320 px wide screen (" + width + " px)");
   }
   await phone.close();
+  // The technician's side: the three virtual gateways, each heard recently and connected, and
+  // a gateway's page with its charts drawn.
+  const admin = await browser.newContext({ locale: "de-DE" });
+  const tech = await admin.newPage();
+  await tech.goto(base + "/admin/login");
+  await tech.fill("#user", "technik");
+  await tech.fill("#password", password);
+  await tech.click("button[type=submit]");
+  await tech.waitForSelector("#device-health");
+  await tech.click('a[href="/admin/gateways"]');
+  await tech.waitForSelector("#gateways");
+  const listed = await tech.locator("#gateways tbody tr").allInnerTexts();
+  const lastSeen = /\d\d\.\d\d\.\d{4}, \d\d:\d\d (MEZ|MESZ)/;
+  ok(["7276ff0039030a01", "7276ff0039030a02", "7276ff0039030a03"].every((id) => listed.some((row) => row.includes(id) && lastSeen.test(row) && row.includes("verbunden"))),
+    "the gateways page lists the demo's three gateways, last seen and connected: " + listed.map((r) => r.replace(/\s+/g, " ")).join(" | "));
+  await axe(tech, "/admin/gateways (demo)");
+  await tech.click('#gateways a[href="/admin/gateways/7276ff0039030a01"]');
+  await tech.waitForSelector("figure.chart[data-drawn]");
+  ok((await tech.locator("#heard-devices tbody tr").count()) >= 1, "a gateway's page lists the devices it heard");
+  await admin.close();
   ok(errors.length === 0, "no script errors (" + errors.join("; ") + ")");
   console.log("all " + passed() + " checks passed");
 } finally {
