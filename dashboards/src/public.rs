@@ -45,6 +45,8 @@ pub struct Point {
     pub min: f64,
     pub max: f64,
     pub count: u64,
+    /// The values added up over the interval: for precipitation and counts.
+    pub sum: f64,
 }
 
 /// The history of a public station's quantity; `None` when the station is not public.
@@ -112,7 +114,10 @@ pub async fn history_of(
             .filter(|b| {
                 let whole = policy.finest == Resolution::Raw
                     || b.start_ms + resolution.step_ms().unwrap_or(1) <= until_ms;
-                whole && ![b.mean, b.min, b.max].iter().any(|v| policy.suppresses(*v))
+                whole
+                    && ![b.mean, b.min, b.max, b.sum]
+                        .iter()
+                        .any(|v| policy.suppresses(*v))
             })
             .map(|b| Point {
                 time: format_rfc3339(b.start_ms),
@@ -120,6 +125,7 @@ pub async fn history_of(
                 min: b.min,
                 max: b.max,
                 count: b.count,
+                sum: (b.sum * 1e4).round() / 1e4,
             })
             .collect(),
     }))

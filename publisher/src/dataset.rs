@@ -20,7 +20,10 @@ pub enum Target {
 }
 
 /// Aggregation functions a dataset may publish, in column order.
-pub const FUNCTIONS: [&str; 4] = ["mean", "min", "max", "count"];
+pub const FUNCTIONS: [&str; 5] = ["mean", "min", "max", "count", "sum"];
+/// The functions of a dataset that names none: `sum` is for precipitation and counts, where
+/// the total is what matters, and is chosen where it is meant.
+pub const DEFAULT_FUNCTIONS: [&str; 4] = ["mean", "min", "max", "count"];
 
 /// The EU data-theme vocabulary (the DCAT-AP themes GovData and the Länder portals use).
 pub const THEMES: [&str; 13] = [
@@ -58,7 +61,7 @@ pub struct DatasetConfig {
     pub stations: Vec<String>,
     /// Aggregation interval: `raw`, `1m`, `15m`, `1h` or `1d`.
     pub interval: Resolution,
-    /// Aggregation functions: any of mean, min, max, count.
+    /// Aggregation functions: any of mean, min, max, count, sum.
     pub functions: Vec<String>,
     pub target: Target,
     /// Licence short id (`dl-by-de/2.0`, `dl-zero-de/2.0`, `cc-by/4.0`, `cc-zero`).
@@ -98,7 +101,7 @@ impl Default for DatasetConfig {
             quantities: Vec::new(),
             stations: vec!["*".into()],
             interval: Resolution::Hour,
-            functions: FUNCTIONS.iter().map(|f| (*f).to_owned()).collect(),
+            functions: DEFAULT_FUNCTIONS.iter().map(|f| (*f).to_owned()).collect(),
             target: Target::Folder,
             licence: Licence::DEFAULT,
             attribution: String::new(),

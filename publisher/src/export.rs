@@ -31,6 +31,7 @@ pub struct Row {
     pub min: Option<f64>,
     pub max: Option<f64>,
     pub count: u64,
+    pub sum: Option<f64>,
 }
 
 /// A published station.
@@ -83,7 +84,7 @@ pub struct OutFile {
 }
 
 /// The CSV columns with their Table Schema type and German and English descriptions.
-pub const COLUMNS: [(&str, &str, &str, &str); 8] = [
+pub const COLUMNS: [(&str, &str, &str, &str); 9] = [
     (
         "time",
         "datetime",
@@ -126,6 +127,12 @@ pub const COLUMNS: [(&str, &str, &str, &str); 8] = [
         "integer",
         "Anzahl der Messungen im Intervall",
         "Number of measurements in the interval",
+    ),
+    (
+        "sum",
+        "number",
+        "Summe der Werte im Intervall (für Niederschlag und Zählungen)",
+        "Sum of the values in the interval (for precipitation and counts)",
     ),
 ];
 
@@ -247,6 +254,7 @@ pub async fn collect(
                         min: suppress(quantity, b.min),
                         max: suppress(quantity, b.max),
                         count: b.count,
+                        sum: suppress(quantity, round(b.sum)),
                     });
                 }
             }
@@ -320,6 +328,7 @@ pub fn csv_bytes(rows: &[Row], columns: &[&str]) -> Vec<u8> {
                 "min" => csv.optional(row.min),
                 "max" => csv.optional(row.max),
                 "count" => csv.value(row.count),
+                "sum" => csv.optional(row.sum),
                 _ => csv.value(""),
             };
         }
@@ -345,6 +354,7 @@ pub fn read_rows(bytes: &[u8]) -> Result<Vec<Row>, String> {
     let at = |name: &str| header.iter().position(|h| h == name);
     let (time, station, quantity, unit) = (at("time"), at("station"), at("quantity"), at("unit"));
     let (mean, min, max, count) = (at("mean"), at("min"), at("max"), at("count"));
+    let sum = at("sum");
     let mut texts: BTreeMap<String, Arc<str>> = BTreeMap::new();
     let mut shared = |text: &str| -> Arc<str> {
         texts
@@ -380,6 +390,7 @@ pub fn read_rows(bytes: &[u8]) -> Result<Vec<Row>, String> {
                     .parse()
                     .map_err(|_| format!("line {}: bad count", line + 2))?,
             },
+            sum: number(sum)?,
         });
     }
     Ok(rows)

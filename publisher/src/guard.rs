@@ -116,7 +116,7 @@ fn check_csv(text: &str, rules: &Rules) -> Result<(), String> {
     }
     let position = |name: &str| header.iter().position(|h| h == name);
     let (time, station, quantity) = (position("time"), position("station"), position("quantity"));
-    let values: Vec<usize> = ["mean", "min", "max"]
+    let values: Vec<usize> = ["mean", "min", "max", "sum"]
         .iter()
         .filter_map(|c| position(c))
         .collect();

@@ -113,6 +113,50 @@ async fn the_policy_shapes_every_file() {
         }
     }
     assert!(rows.iter().any(|r| r.mean.is_none()) && rows.iter().any(|r| r.mean == Some(7.0)));
+    // Daily sums, as a visitor count is published: each the total of the day's hourly counts
+    // (added up here from the readings the test wrote), within the publication delay.
+    let daily = DatasetConfig {
+        name: "besucher-tag".into(),
+        interval: sensorhub_store::Resolution::Day,
+        functions: vec!["sum".into(), "count".into()],
+        ..dataset.clone()
+    };
+    assert!(
+        daily.problems(0, false).is_empty(),
+        "{:?}",
+        daily.problems(0, false)
+    );
+    let prepared_daily = prepare(&store, &daily, &PrivacyConfig::default(), now)
+        .await
+        .unwrap();
+    check_files(&prepared_daily).unwrap();
+    let days: Vec<_> = prepared_daily
+        .files
+        .iter()
+        .filter(|f| f.month.is_some())
+        .flat_map(|f| sensorhub_publisher::export::read_rows(&f.bytes).unwrap())
+        .collect();
+    assert!(!days.is_empty());
+    let cutoff = now - 24 * HOUR;
+    for day in &days {
+        let hours: Vec<f64> = (0..48)
+            .map(|h| (now - 48 * HOUR + h * HOUR, (h % 10) as f64))
+            .filter(|(t, _)| *t >= day.time_ms && *t < (day.time_ms + 24 * HOUR).min(cutoff))
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(day.count, hours.len() as u64, "hours of {}", day.time_ms);
+        assert_eq!(
+            day.sum,
+            Some(hours.iter().sum::<f64>()),
+            "sum of {}",
+            day.time_ms
+        );
+        assert_eq!(
+            (day.mean, day.min, day.max),
+            (None, None, None),
+            "only the chosen columns"
+        );
+    }
     // The station sits at the centre of its 1 km cell, not at its place.
     let station = &prepared.collected.stations[0];
     assert_eq!(

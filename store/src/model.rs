@@ -538,6 +538,9 @@ pub struct Bucket {
     pub min: f64,
     pub max: f64,
     pub count: u64,
+    /// The values added up: for precipitation and counts, where a bucket's total is what
+    /// matters (the raw value when raw).
+    pub sum: f64,
 }
 
 /// How a device is doing, for technicians: never published.

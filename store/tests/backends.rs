@@ -39,14 +39,14 @@ fn sample() -> Vec<Reading> {
     out
 }
 
-/// Buckets computed from raw readings: start -> (mean, min, max, count).
+/// Buckets computed from raw readings: start -> (mean, min, max, count, sum).
 fn expected_buckets(
     readings: &[Reading],
     station: &str,
     step: i64,
     since: i64,
     until: i64,
-) -> BTreeMap<i64, (f64, f64, f64, u64)> {
+) -> BTreeMap<i64, (f64, f64, f64, u64, f64)> {
     let mut groups: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
     for r in readings
         .iter()
@@ -70,6 +70,7 @@ fn expected_buckets(
                     min,
                     max,
                     values.len() as u64,
+                    values.iter().sum::<f64>(),
                 ),
             )
         })
@@ -122,6 +123,11 @@ async fn suite<S: TimeSeries>(store: S) {
         .unwrap();
     assert_eq!(raw.len(), 12);
     assert_eq!(raw[0].start_ms, T0 + HOUR);
+    let first = data
+        .iter()
+        .find(|r| r.station == "pegel-a" && r.time_ms == T0 + HOUR)
+        .unwrap();
+    assert_eq!(raw[0].sum, first.value, "a raw bucket's sum is its value");
 
     // Every aggregation matches what the raw data says.
     for resolution in [
@@ -144,8 +150,14 @@ async fn suite<S: TimeSeries>(store: S) {
         let got = store.range(query).await.unwrap();
         assert_eq!(got.len(), want.len(), "{resolution:?}: bucket count");
         for b in &got {
-            let (mean, min, max, count) = want[&b.start_ms];
+            let (mean, min, max, count, sum) = want[&b.start_ms];
             assert_eq!(b.count, count, "{resolution:?} at {}", b.start_ms);
+            assert!(
+                (b.sum - sum).abs() < 1e-6,
+                "{resolution:?} sum {} vs {sum} at {}",
+                b.sum,
+                b.start_ms
+            );
             assert!(
                 (b.mean - mean).abs() < 1e-9,
                 "{resolution:?} mean {} vs {mean}",

@@ -52,6 +52,7 @@ fn history(times_h: &[i64]) -> History {
                 min: 1.5,
                 max: 2.5,
                 count: 1,
+                sum: 2.0,
             })
             .collect(),
     }

@@ -43,6 +43,7 @@ fn csv_has_a_header_iso_times_and_empty_suppressed_values() {
         min: Some(0.0),
         max: Some(12.5),
         count: 4,
+        sum: None,
     }];
     let text = String::from_utf8(csv_bytes(
         &rows,

@@ -23,7 +23,7 @@ pub(super) async fn datastore(
                     let kind = match *c {
                         "time" => "timestamp",
                         "count" => "int",
-                        "mean" | "min" | "max" => "numeric",
+                        "mean" | "min" | "max" | "sum" => "numeric",
                         _ => "text",
                     };
                     json!({"id": c, "type": kind})
@@ -81,6 +81,7 @@ pub(super) async fn datastore(
                             "mean" => json!(r.mean),
                             "min" => json!(r.min),
                             "max" => json!(r.max),
+                            "sum" => json!(r.sum),
                             _ => json!(r.count),
                         };
                         record.insert((*c).to_owned(), v);

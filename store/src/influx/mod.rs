@@ -259,6 +259,7 @@ impl InfluxStore {
                         min: v,
                         max: v,
                         count: 1,
+                        sum: v,
                     })
                 } else {
                     match (
@@ -266,14 +267,16 @@ impl InfluxStore {
                         query::float(row, 2),
                         query::float(row, 3),
                         query::number(row, 4),
+                        query::float(row, 5),
                     ) {
-                        (Some(mean), Some(min), Some(max), Some(count)) if count > 0 => {
+                        (Some(mean), Some(min), Some(max), Some(count), Some(sum)) if count > 0 => {
                             Some(Bucket {
                                 start_ms,
                                 mean,
                                 min,
                                 max,
                                 count: count as u64,
+                                sum,
                             })
                         }
                         _ => None,

@@ -31,7 +31,7 @@ pub fn range(q: &RangeQuery) -> String {
     match q.resolution {
         Resolution::Raw => format!("SELECT value FROM reading WHERE {filter}"),
         r => format!(
-            "SELECT mean(value), min(value), max(value), count(value) FROM reading WHERE {filter} \
+            "SELECT mean(value), min(value), max(value), count(value), sum(value) FROM reading WHERE {filter} \
              GROUP BY time({}) fill(none)",
             r.name()
         ),
@@ -116,7 +116,7 @@ mod tests {
         };
         assert_eq!(
             range(&q),
-            "SELECT mean(value), min(value), max(value), count(value) FROM reading WHERE \
+            "SELECT mean(value), min(value), max(value), count(value), sum(value) FROM reading WHERE \
              station = 's' AND quantity = 'q' AND time >= 3600000ms AND time < 10800000ms \
              GROUP BY time(1h) fill(none)"
         );

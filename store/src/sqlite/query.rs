@@ -72,18 +72,18 @@ fn range(conn: &Connection, query: &RangeQuery) -> Result<Vec<Bucket>, StoreErro
     let (since, until) = query.aligned();
     let (sql, step) = match query.resolution {
         Resolution::Raw => (
-            "SELECT ts, value, value, value, 1 FROM readings
+            "SELECT ts, value, value, value, 1, value FROM readings
              WHERE series_id = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts",
             1,
         ),
         Resolution::Minute | Resolution::QuarterHour => (
-            "SELECT (ts / ?4) * ?4 AS b, AVG(value), MIN(value), MAX(value), COUNT(*)
+            "SELECT (ts / ?4) * ?4 AS b, AVG(value), MIN(value), MAX(value), COUNT(*), SUM(value)
              FROM readings WHERE series_id = ?1 AND ts >= ?2 AND ts < ?3
              GROUP BY b ORDER BY b",
             query.resolution.step_ms().unwrap_or(1),
         ),
         Resolution::Hour | Resolution::Day => (
-            "SELECT (hour / ?4) * ?4 AS b, SUM(sum) / SUM(count), MIN(min), MAX(max), SUM(count)
+            "SELECT (hour / ?4) * ?4 AS b, SUM(sum) / SUM(count), MIN(min), MAX(max), SUM(count), SUM(sum)
              FROM hourly WHERE series_id = ?1 AND hour >= ?2 AND hour < ?3
              GROUP BY b ORDER BY b",
             query.resolution.step_ms().unwrap_or(1),
@@ -103,6 +103,7 @@ fn range(conn: &Connection, query: &RangeQuery) -> Result<Vec<Bucket>, StoreErro
                 min: row.get(2)?,
                 max: row.get(3)?,
                 count: row.get::<_, i64>(4)? as u64,
+                sum: row.get(5)?,
             })
         })
         .during("range query")?;
