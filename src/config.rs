@@ -83,6 +83,13 @@ impl Config {
                 self.http.listen
             ));
         }
+        if let Some(url) = &self.publisher.public_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) || url.ends_with('/') {
+                problems.push(format!(
+                    "publisher.public_url: `{url}` is not an http(s) address without a trailing /"
+                ));
+            }
+        }
         if self.publisher.interval_s == 0 {
             problems.push("publisher.interval_s: must be at least 1".into());
         }
@@ -91,6 +98,9 @@ impl Config {
         }
         for (i, dataset) in self.datasets.iter().enumerate() {
             problems.extend(dataset.problems(i, self.publisher.ckan.is_some()));
+            if let Some(ckan) = &self.publisher.ckan {
+                problems.extend(dataset.portal_problems(i, ckan.profile));
+            }
             if self.datasets[..i].iter().any(|d| d.name == dataset.name) {
                 problems.push(format!(
                     "datasets[{i}].name: `{}` is used twice; dataset names must be unique",

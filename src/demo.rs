@@ -308,6 +308,8 @@ pub async fn run(options: DemoOptions) -> Result<()> {
             folder: options.data_dir.join("opendata").display().to_string(),
             interval_s: 30,
             ckan: None,
+            // The datasets' landing pages are the demo's own data page.
+            public_url: Some(format!("http://{}", options.http)),
         },
         datasets: demo_datasets(),
         // No webhook: alerts (a node stopped, a battery low) go to the log.

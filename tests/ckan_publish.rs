@@ -146,7 +146,7 @@ target = "ckan"
 attribution = "Amt Föhr-Amrum"
 themes = ["ENVI", "REGI"]
 keywords = ["Pegel", "Wasserstand"]
-spatial = "010545417000"
+spatial = "010545488164"
 publisher = "Amt Föhr-Amrum"
 contact_name = "Bauamt"
 contact_email = "bauamt@example.org"
@@ -237,6 +237,13 @@ frequency = "HOURLY"
         stdout
     }
 
+    /// Changes the config file: `from` (which must be there) becomes `to`.
+    fn rewrite(&self, from: &str, to: &str) {
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        assert!(text.contains(from), "{from} not in the config");
+        std::fs::write(&self.config, text.replacen(from, to, 1)).unwrap();
+    }
+
     fn package(&self) -> Value {
         let answer = api("package_show", &[("id", &self.dataset)]);
         assert_eq!(answer["success"], true, "{answer}");
@@ -323,7 +330,7 @@ fn first_publish_creates_then_reruns_upload_only_what_changed() {
     );
     assert_eq!(
         extra(&package, "spatial_uri"),
-        "http://dcat-ap.de/def/politicalGeocoding/regionalKey/010545417000"
+        "http://dcat-ap.de/def/politicalGeocoding/regionalKey/010545488164"
     );
     assert_eq!(
         extra(&package, "frequency"),
@@ -458,6 +465,12 @@ fn the_privacy_check_stops_an_upload_that_breaks_the_policy() {
         ))
         .unwrap();
 
+    let target = sensorhub_publisher::publish::CkanTarget {
+        ckan: &client,
+        config: &config,
+        public_url: None,
+        store: &setup.store,
+    };
     // A monthly file that somehow gained the DevEUI of the device behind the station.
     let mut leaky = prepared.clone();
     let file = leaky.files.iter_mut().find(|f| f.month.is_some()).unwrap();
@@ -471,8 +484,7 @@ fn the_privacy_check_stops_an_upload_that_breaks_the_policy() {
     let error = setup
         .runtime
         .block_on(sensorhub_publisher::publish::publish_ckan(
-            &client,
-            &config,
+            target,
             &dataset,
             &leaky,
             &|_| {},
@@ -499,8 +511,7 @@ fn the_privacy_check_stops_an_upload_that_breaks_the_policy() {
     let error = setup
         .runtime
         .block_on(sensorhub_publisher::publish::publish_ckan(
-            &client,
-            &config,
+            target,
             &dataset,
             &precise,
             &|_| {},
@@ -521,8 +532,7 @@ fn the_privacy_check_stops_an_upload_that_breaks_the_policy() {
     let outcome = setup
         .runtime
         .block_on(sensorhub_publisher::publish::publish_ckan(
-            &client,
-            &config,
+            target,
             &dataset,
             &prepared,
             &|_| {},
@@ -750,5 +760,243 @@ fn a_refused_token_stops_with_ckans_reason_and_the_token_stays_secret() {
     assert_eq!(
         api("package_show", &[("id", &setup.dataset)])["success"],
         false
+    );
+}
+
+/// The DCAT-AP.de validation of `rdf` (Turtle): GovData's SHACL shapes of `version` with pyshacl
+/// (tests/dcat/validate.py, scripts/test installs pyshacl into tests/.venv).
+fn shacl(rdf: &str, version: &str) -> Value {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), rdf).unwrap();
+    let out = Command::new(repo().join("tests/.venv/bin/python"))
+        .arg(repo().join("tests/dcat/validate.py"))
+        .arg(file.path())
+        .arg(version)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "validate.py: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The distinct messages of a validation, for a failure's text.
+fn messages(report: &Value, severity: &str) -> Vec<String> {
+    let mut seen: Vec<String> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["severity"] == severity)
+        .map(|r| format!("{}: {}", r["path"], r["message"]))
+        .collect();
+    seen.dedup();
+    seen
+}
+
+/// The dataset's RDF as the portal's DCAT serialiser writes it (`dcat_dataset_show`).
+fn portal_rdf(id: &str) -> String {
+    let answer = api_post(
+        "dcat_dataset_show",
+        &serde_json::json!({"id": id, "format": "ttl"}),
+    );
+    // The action answers the serialisation as a JSON string.
+    answer["result"]
+        .as_str()
+        .unwrap_or_else(|| panic!("dcat_dataset_show {id}: {answer}"))
+        .to_owned()
+}
+
+#[test]
+fn a_dataset_with_every_field_validates_against_dcat_ap_de() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let setup = Setup::new(
+        "since = \"2026-01-01\"",
+        "contributor_id = \"http://dcat-ap.de/def/contributors/schleswigHolstein\"",
+    );
+    setup.rewrite(
+        "[publisher]\n",
+        "[publisher]\npublic_url = \"https://sensoren.amt-foehr-amrum.de\"\n",
+    );
+    let hour = now_hour();
+    setup.readings(hour - 30 * HOUR, hour - 2 * HOUR);
+    setup.publish_ok();
+    let package = setup.package();
+    assert_eq!(
+        package["url"],
+        format!(
+            "https://sensoren.amt-foehr-amrum.de/daten#{}",
+            setup.dataset
+        )
+    );
+    let rdf = portal_rdf(package["id"].as_str().unwrap());
+    let report = shacl(&rdf, "v2.0");
+    println!(
+        "DCAT-AP.de 2.0: {} violations, {} warnings {:?}",
+        report["violations"],
+        report["warnings"],
+        messages(&report, "Warning")
+    );
+    assert_eq!(
+        report["violations"],
+        0,
+        "{:#?}",
+        messages(&report, "Violation")
+    );
+    let v3 = shacl(&rdf, "v3.0");
+    println!(
+        "DCAT-AP.de 3.0: {} violations, {} warnings: {:#?}",
+        v3["violations"],
+        v3["warnings"],
+        messages(&v3, "Violation")
+    );
+}
+
+#[test]
+fn the_schleswig_holstein_portal_renames_and_refuses_but_never_gets_a_duplicate() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let setup = Setup::new("", "profile = \"schleswig-holstein\"");
+    setup.rewrite(
+        "organization = \"amt-test-",
+        "organization = \"sh-amt-test-",
+    );
+    setup.rewrite("spatial = \"010545488164\"", "spatial = \"010545488\"");
+    // The Amt's own key is not on the portal's list: `config check` says so before anything
+    // is sent, and names the district and a member municipality instead.
+    let check = Command::new(env!("CARGO_BIN_EXE_sensorhub"))
+        .args(["config", "check", setup.config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&check.stderr).into_owned()
+        + &String::from_utf8_lossy(&check.stdout);
+    assert!(!check.status.success(), "{said}");
+    assert!(
+        said.contains("`010545488` is not on the Schleswig-Holstein portal's list")
+            && said.contains("use the district (01054) or a member, such as 0105454880"),
+        "{said}"
+    );
+    setup.rewrite("spatial = \"010545488\"", "spatial = \"010545488164\"");
+    let config = std::fs::read_to_string(&setup.config).unwrap();
+    let org = config
+        .lines()
+        .find_map(|l| l.strip_prefix("organization = \""))
+        .unwrap()
+        .trim_end_matches('"')
+        .to_owned();
+    let ours = || {
+        let found = api(
+            "package_search",
+            &[
+                ("fq", &format!("organization:{org}")),
+                ("include_private", "true"),
+            ],
+        );
+        found["result"]["results"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+
+    // No data yet: the portal still gets a temporal_start (the day publication starts), and a
+    // group (created: the test token may).
+    setup.publish_ok();
+    let created = ours();
+    assert_eq!(created.len(), 1, "{created:?}");
+    let package = &created[0];
+    let name = package["name"].as_str().unwrap();
+    assert!(
+        name.starts_with("wasserstaende-foehr-amrum") && name != setup.dataset,
+        "the portal renamed it after its title: {name}"
+    );
+    assert!(!extra(package, "temporal_start").is_empty());
+    assert!(!package["groups"].as_array().unwrap().is_empty());
+    assert_eq!(
+        extra(package, "spatial_uri"),
+        "http://dcat-ap.de/def/politicalGeocoding/regionalKey/010545488164"
+    );
+
+    // Data comes: the same dataset is patched, found by the id the portal gave it.
+    let hour = now_hour();
+    setup.readings(hour - 30 * HOUR, hour - 2 * HOUR);
+    let out = setup.publish_ok();
+    assert!(out.contains("uploaded"), "{out}");
+    let patched = ours();
+    assert_eq!(patched.len(), 1, "never a duplicate: {patched:?}");
+    // Dates as the portal stores them, so the next run sees nothing to change.
+    let start = extra(&patched[0], "temporal_start");
+    assert!(
+        start.len() == 19 && !start.ends_with('Z'),
+        "stored as {start}"
+    );
+    let out = setup.publish_ok();
+    assert!(
+        out.contains(": 0 uploaded"),
+        "an unchanged dataset is left alone: {out}"
+    );
+    let again = ours();
+    assert_eq!(
+        again[0]["metadata_modified"],
+        patched[0]["metadata_modified"]
+    );
+
+    // A store that lost the portal's id (a new installation) finds the dataset by its
+    // identifier, not by the name the portal changed.
+    let fresh = tempfile::tempdir().unwrap();
+    let copy = fresh.path().join("sensorhub.toml");
+    let db = setup.dir.path().join("sensorhub.db").display().to_string();
+    let moved = fresh.path().join("sensorhub.db").display().to_string();
+    std::fs::write(&copy, config.replace(&db, &moved)).unwrap();
+    let store = Store::open(&StoreConfig {
+        path: moved.clone(),
+        ..StoreConfig::default()
+    })
+    .unwrap();
+    drop(store);
+    let (_, token) = ckan();
+    let out = Command::new(env!("CARGO_BIN_EXE_sensorhub"))
+        .args(["publish", "--config", copy.to_str().unwrap()])
+        .env("CKAN_TEST_TOKEN", token)
+        .env("SENSORHUB_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(ours().len(), 1, "still one dataset");
+
+    // The licence without attribution: the configured attribution is not sent (the portal
+    // refuses it), and the portal takes the change.
+    setup.rewrite(
+        "[[datasets]]\n",
+        "[[datasets]]\nlicence = \"dl-zero-de/2.0\"\n",
+    );
+    setup.publish_ok();
+    let zero = ours();
+    assert_eq!(zero.len(), 1);
+    assert_eq!(
+        zero[0]["license_id"],
+        "http://dcat-ap.de/def/licenses/dl-zero-de/2.0"
+    );
+    assert!(
+        !zero[0]["extras"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["key"] == "licenseAttributionByText"),
+        "{}",
+        zero[0]["extras"]
+    );
+
+    // What the portal serialises validates: its contributor id is the profile's default.
+    let rdf = portal_rdf(zero[0]["id"].as_str().unwrap());
+    let report = shacl(&rdf, "v2.0");
+    assert_eq!(
+        report["violations"],
+        0,
+        "{:#?}",
+        messages(&report, "Violation")
     );
 }

@@ -25,6 +25,12 @@ pub struct CkanConfig {
     pub timeout_s: u64,
     /// Attempts after the first on 5xx answers and timeouts.
     pub retries: u32,
+    /// How the portal wants the metadata: `govdata` (the default), `schleswig-holstein`,
+    /// `plain`.
+    pub profile: crate::dcat::Profile,
+    /// The DCAT-AP.de contributor the portal supplies GovData as
+    /// (`http://dcat-ap.de/def/contributors/...`); the profile's by default.
+    pub contributor_id: Option<String>,
 }
 
 impl Default for CkanConfig {
@@ -37,6 +43,8 @@ impl Default for CkanConfig {
             token_file: None,
             timeout_s: 60,
             retries: 4,
+            profile: crate::dcat::Profile::default(),
+            contributor_id: None,
         }
     }
 }
@@ -67,7 +75,21 @@ impl CkanConfig {
         if self.timeout_s == 0 {
             problems.push("publisher.ckan.timeout_s: must be at least 1".into());
         }
+        if let Some(id) = &self.contributor_id {
+            if !id.starts_with("http://dcat-ap.de/def/contributors/") {
+                problems.push(format!(
+                    "publisher.ckan.contributor_id: `{id}` is not one of http://dcat-ap.de/def/contributors/"
+                ));
+            }
+        }
         problems
+    }
+
+    /// The contributor id sent: the configured one, else the profile's.
+    pub fn contributor(&self) -> Option<&str> {
+        self.contributor_id
+            .as_deref()
+            .or(self.profile.default_contributor())
     }
 
     /// The API token, from the file or the environment. Never from the config itself.

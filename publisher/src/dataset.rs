@@ -72,7 +72,8 @@ pub struct DatasetConfig {
     /// EU data-theme codes, such as ENVI or TRAN.
     pub themes: Vec<String>,
     pub keywords: Vec<String>,
-    /// The area covered, as a 12-digit regional key (Amtlicher Regionalschlüssel).
+    /// The area covered, as an official key: 2 digits a state, 5 a district, 9 a municipal
+    /// association (Amt), 12 a municipality (Amtlicher Regionalschlüssel).
     pub spatial: Option<String>,
     /// Who publishes, and whom to ask.
     pub publisher: String,
@@ -88,6 +89,48 @@ pub struct DatasetConfig {
     pub latest_days: u32,
     /// The anonymisation policy.
     pub privacy: DatasetPolicy,
+}
+
+impl DatasetConfig {
+    /// What the portal of `profile` would refuse, before anything is sent to it.
+    pub fn portal_problems(&self, i: usize, profile: crate::dcat::Profile) -> Vec<String> {
+        let mut problems = Vec::new();
+        if profile != crate::dcat::Profile::SchleswigHolstein || self.target != Target::Ckan {
+            return problems;
+        }
+        let at = |key: &str| format!("datasets[{i}].{key}");
+        match self.spatial.as_deref().map(crate::dcat::Spatial::parse) {
+            None => problems.push(format!(
+                "{}: the Schleswig-Holstein portal needs the area covered (a key from its list)",
+                at("spatial")
+            )),
+            Some(Ok(spatial)) if !crate::dcat::sh_spatial_known(&spatial.uri()) => {
+                let key = self.spatial.as_deref().unwrap_or_default();
+                let members = crate::dcat::sh_spatial_members(key);
+                let hint = if members.is_empty() {
+                    "use the state (01), a district (such as 01054) or a municipality's 12-digit key".to_owned()
+                } else {
+                    format!(
+                        "the portal lists municipalities, not associations: use the district ({}) or a member, such as {}",
+                        &key[..5],
+                        members[0].rsplit('/').next().unwrap_or_default()
+                    )
+                };
+                problems.push(format!(
+                    "{}: `{key}` is not on the Schleswig-Holstein portal's list of keys; {hint}",
+                    at("spatial")
+                ));
+            }
+            _ => {}
+        }
+        if self.themes.is_empty() {
+            problems.push(format!(
+                "{}: the Schleswig-Holstein portal needs at least one group; name a theme",
+                at("themes")
+            ));
+        }
+        problems
+    }
 }
 
 impl Default for DatasetConfig {
@@ -194,7 +237,7 @@ impl DatasetConfig {
         for f in &self.functions {
             if !FUNCTIONS.contains(&f.as_str()) {
                 problems.push(format!(
-                    "{}: `{f}` (use mean, min, max, count)",
+                    "{}: `{f}` (use mean, min, max, count, sum)",
                     at("functions")
                 ));
             }
@@ -224,12 +267,15 @@ impl DatasetConfig {
             ));
         }
         if let Some(key) = &self.spatial {
-            if key.len() != 12 || !key.bytes().all(|b| b.is_ascii_digit()) {
-                problems.push(format!(
-                    "{}: `{key}` is not a 12-digit regional key",
-                    at("spatial")
-                ));
+            if let Err(e) = crate::dcat::Spatial::parse(key) {
+                problems.push(format!("{}: {e}", at("spatial")));
             }
+        }
+        if self.target == Target::Ckan && self.keywords.is_empty() {
+            problems.push(format!(
+                "{}: a portal dataset needs keywords (DCAT-AP.de dcat:keyword), such as \"Pegel\"",
+                at("keywords")
+            ));
         }
         if self.schedule < HumanDuration::from_mins(1) {
             problems.push(format!(
@@ -318,7 +364,7 @@ mod tests {
             functions: vec!["median".into()],
             themes: vec!["WATER".into()],
             frequency: "SOMETIMES".into(),
-            spatial: Some("01054".into()),
+            spatial: Some("0105".into()),
             target: Target::Ckan,
             ..valid()
         };

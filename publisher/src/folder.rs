@@ -21,6 +21,9 @@ pub struct FolderConfig {
     pub interval_s: u64,
     /// The CKAN portal for datasets with `target = "ckan"`.
     pub ckan: Option<crate::CkanConfig>,
+    /// The dashboard's public address (`https://sensoren.example.org`): datasets' landing
+    /// pages (`/daten#NAME`) and identifiers (`/datasets/NAME`) are made from it.
+    pub public_url: Option<String>,
 }
 
 impl Default for FolderConfig {
@@ -29,6 +32,7 @@ impl Default for FolderConfig {
             folder: "sensorhub-data/opendata".into(),
             interval_s: 300,
             ckan: None,
+            public_url: None,
         }
     }
 }
@@ -177,6 +181,7 @@ mod tests {
             folder: dir.path().join("out").display().to_string(),
             interval_s: 60,
             ckan: None,
+            public_url: None,
         };
         let policy = crate::public_policy(&PrivacyConfig::default(), &[]);
         let report = publish_to_folder(&store, &config, &policy).await.unwrap();
@@ -248,6 +253,7 @@ mod tests {
             folder: dir.path().join("out").display().to_string(),
             interval_s: 60,
             ckan: None,
+            public_url: None,
         };
         publish_to_folder(&store, &config, &policy).await.unwrap();
         let csv = std::fs::read_to_string(dir.path().join("out/latest.csv")).unwrap();

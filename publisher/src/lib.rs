@@ -6,11 +6,13 @@
 //! - `public_policy`: the same policies as the pages, API and live feed apply them.
 //! - `guard`: the last check of every file against its policy before it leaves.
 //! - `ckan`: the CKAN Action API client.
+//! - `dcat`: DCAT-AP.de vocabularies, political geocoding and the portal profiles.
 //! - `publish`: delivery to the local folder or CKAN, uploading only what changed.
 //! - `folder`: the embedded default target's `latest.csv` and `stations.geojson`.
 
 pub mod ckan;
 pub mod dataset;
+pub mod dcat;
 pub mod export;
 pub mod folder;
 pub mod guard;

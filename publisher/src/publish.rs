@@ -26,8 +26,8 @@ mod datastore;
 use datastore::{datastore, find_resource};
 
 mod metadata;
-pub use metadata::metadata;
 use metadata::{extras_map, fingerprint};
+pub use metadata::{metadata, Portal};
 
 /// A dataset ready to leave: its rows, files, metadata and the rules its files must keep.
 #[derive(Debug, Clone)]
@@ -51,8 +51,12 @@ pub struct Outcome {
 }
 
 /// Extras sensorhub owns on a CKAN dataset; others (set by the portal team) are kept.
-const OWN_EXTRAS: [&str; 10] = [
+const OWN_EXTRAS: [&str; 14] = [
     "issued",
+    "politicalGeocodingURI",
+    "politicalGeocodingLevelURI",
+    "contributorID",
+    "identifier",
     "modified",
     "temporal_start",
     "temporal_end",
@@ -115,6 +119,7 @@ pub fn write_folder(
     folder: &Path,
     dataset: &DatasetConfig,
     prepared: &Prepared,
+    public_url: Option<&str>,
 ) -> Result<Outcome, PublishError> {
     check_files(prepared)?;
     let dir = folder.join(&dataset.name);
@@ -123,7 +128,8 @@ pub fn write_folder(
         .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
         .and_then(|v| extras_map(&v).get("issued").cloned())
         .unwrap_or_else(today);
-    let mut meta = metadata(dataset, &prepared.collected, &issued);
+    let portal = Portal::folder(public_url);
+    let mut meta = metadata(dataset, &prepared.collected, &issued, portal);
     let mut outcome = Outcome {
         dataset: dataset.name.clone(),
         folder: Some(dir.clone()),
@@ -138,11 +144,12 @@ pub fn write_folder(
             crate::folder::write_atomically(&dir, &file.name, &file.bytes)?;
             outcome.uploaded.push(file.name.clone());
         }
-        resources.push(json!({
-            "name": file.name, "format": file.format, "mimetype": file.mimetype,
-            "description": file.description, "hash": sha256_hex(&file.bytes),
-            "size": file.bytes.len(),
-        }));
+        let mut resource = serde_json::Map::new();
+        for (k, v) in portal.resource_fields(dataset, file, &sha256_hex(&file.bytes)) {
+            resource.insert(k.to_owned(), json!(v));
+        }
+        resource.insert("size".into(), json!(file.bytes.len()));
+        resources.push(Value::Object(resource));
     }
     meta["resources"] = json!(resources);
     let text = serde_json::to_vec_pretty(&meta).unwrap_or_default();
@@ -158,32 +165,80 @@ fn today() -> String {
     format_rfc3339(sensorhub_store::time::now_ms())[..10].to_owned()
 }
 
-/// Publishes a prepared dataset to CKAN. `progress` hears one line per step.
-pub async fn publish_ckan(
-    ckan: &Ckan,
-    config: &CkanConfig,
-    dataset: &DatasetConfig,
-    prepared: &Prepared,
-    progress: &(dyn Fn(&str) + Sync),
-) -> Result<Outcome, PublishError> {
-    check_files(prepared)?;
-    let mut outcome = Outcome {
-        dataset: dataset.name.clone(),
-        ..Outcome::default()
-    };
-    ensure_organization(ckan, config).await?;
+/// Where a CKAN publication goes: the portal, its config, the dashboard's public address, and
+/// the store that remembers the ids the portal gave the datasets.
+#[derive(Clone, Copy)]
+pub struct CkanTarget<'a> {
+    pub ckan: &'a Ckan,
+    pub config: &'a CkanConfig,
+    pub public_url: Option<&'a str>,
+    pub store: &'a Store,
+}
 
-    // The dataset, by its deterministic name.
-    let existing = ckan
+/// The dataset on the portal: by the id the portal gave it (remembered in the store), else by
+/// its `identifier` extra, else by its name when that dataset is ours (same identifier or
+/// none). A portal that renamed the dataset after its title still has the same one.
+async fn find_package(
+    target: CkanTarget<'_>,
+    dataset: &DatasetConfig,
+    identifier: &str,
+) -> Result<Option<Value>, PublishError> {
+    let ckan = target.ckan;
+    let state = target.store.state();
+    if let Some(id) = state
+        .portal_dataset_id(&target.config.url, &dataset.name)
+        .await?
+    {
+        if let Some(p) = ckan.read("package_show", &[("id", id.as_str())]).await? {
+            if p["state"] != "deleted" {
+                return Ok(Some(p));
+            }
+        }
+    }
+    let query = format!("extras_identifier:\"{identifier}\"");
+    if let Some(found) = ckan
+        .read(
+            "package_search",
+            &[
+                ("fq", query.as_str()),
+                ("include_private", "true"),
+                ("rows", "2"),
+            ],
+        )
+        .await?
+    {
+        let hits: Vec<&Value> = found["results"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|p| {
+                        extras_map(p).get("identifier").map(String::as_str) == Some(identifier)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(p) = hits.first() {
+            return Ok(Some((*p).clone()));
+        }
+    }
+    Ok(ckan
         .read("package_show", &[("id", dataset.name.as_str())])
-        .await?;
-    let issued = existing
-        .as_ref()
-        .and_then(|p| extras_map(p).get("issued").cloned())
-        .unwrap_or_else(today);
-    let mut ours = metadata(dataset, &prepared.collected, &issued);
-    // Themes also as CKAN groups where the portal has a group of that code (GovData and the
-    // Länder portals name their theme groups after the EU codes, in lower case).
+        .await?
+        .filter(|p| {
+            extras_map(p)
+                .get("identifier")
+                .is_none_or(|i| i == identifier)
+        }))
+}
+
+/// The theme groups the dataset joins. GovData and the Länder portals name their theme
+/// groups after the EU codes, in lower case; a portal that demands a group (Schleswig-Holstein)
+/// gets it created when the token may, or is told which one to ask for.
+async fn groups(
+    target: CkanTarget<'_>,
+    dataset: &DatasetConfig,
+) -> Result<Vec<Value>, PublishError> {
+    let ckan = target.ckan;
     let mut groups = Vec::new();
     for theme in &dataset.themes {
         let name = theme.to_lowercase();
@@ -195,7 +250,57 @@ pub async fn publish_ckan(
             groups.push(json!({"name": name}));
         }
     }
-    ours["groups"] = json!(groups);
+    if groups.is_empty() && target.config.profile == crate::dcat::Profile::SchleswigHolstein {
+        let Some(theme) = dataset.themes.first() else {
+            return Err(PublishError::Config(format!(
+                "{}: the portal needs at least one group; name a theme",
+                dataset.name
+            )));
+        };
+        let name = theme.to_lowercase();
+        match ckan
+            .create("group_create", json!({"name": name, "title": theme}))
+            .await
+        {
+            Ok(_) => groups.push(json!({"name": name})),
+            Err(CkanError::Rejected { status: 403, .. }) => {
+                return Err(PublishError::Config(format!(
+                    "{}: the portal needs at least one group and has none of the themes' ({}); \
+                     ask the portal team for the group `{name}`, or for the right to create it",
+                    dataset.name,
+                    dataset.themes.join(", ")
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(groups)
+}
+
+/// Publishes a prepared dataset to CKAN. `progress` hears one line per step.
+pub async fn publish_ckan(
+    target: CkanTarget<'_>,
+    dataset: &DatasetConfig,
+    prepared: &Prepared,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Outcome, PublishError> {
+    let (ckan, config) = (target.ckan, target.config);
+    check_files(prepared)?;
+    let mut outcome = Outcome {
+        dataset: dataset.name.clone(),
+        ..Outcome::default()
+    };
+    ensure_organization(ckan, config).await?;
+
+    let portal = Portal::of(config, target.public_url);
+    let identifier = portal.identifier(&dataset.name);
+    let existing = find_package(target, dataset, &identifier).await?;
+    let issued = existing
+        .as_ref()
+        .and_then(|p| extras_map(p).get("issued").cloned())
+        .unwrap_or_else(today);
+    let mut ours = metadata(dataset, &prepared.collected, &issued, portal);
+    ours["groups"] = json!(groups(target, dataset).await?);
     let mut package = match existing {
         None => {
             progress(&format!("{}: creating the dataset", dataset.name));
@@ -205,7 +310,10 @@ pub async fn publish_ckan(
                     outcome.created = true;
                     p
                 }
-                Err(e) => refetch_after(ckan, &dataset.name, e).await?,
+                Err(e) => match find_package(target, dataset, &identifier).await? {
+                    Some(p) if !ckan.dry_run() => p,
+                    _ => return Err(e.into()),
+                },
             }
         }
         Some(package) => {
@@ -222,21 +330,48 @@ pub async fn publish_ckan(
                 extras.extend(own);
                 ours["extras"] = json!(extras);
                 ours["id"] = package["id"].clone();
+                // The portal may have renamed it: the name stays the portal's.
+                ours["name"] = package["name"].clone();
                 ckan.write("package_patch", ours.clone()).await?;
                 outcome.metadata_updated = true;
             }
             package
         }
     };
+    if let Some(id) = package["id"].as_str().filter(|_| !ckan.dry_run()) {
+        target
+            .store
+            .state()
+            .put_portal_dataset_id(&config.url, &dataset.name, id)
+            .await?;
+    }
+    let package_id = package["id"].as_str().unwrap_or("").to_owned();
 
     // The files, uploaded when their hash differs from the resource's.
     let total = prepared.files.len();
     for (i, file) in prepared.files.iter().enumerate() {
         let hash = sha256_hex(&file.bytes);
         let mut attempt = 0;
+        let fields = portal.resource_fields(dataset, file, &hash);
         loop {
             let current = find_resource(&package, &file.name);
-            if current.as_ref().and_then(|r| r["hash"].as_str()) == Some(hash.as_str()) {
+            if let Some(r) = current
+                .as_ref()
+                .filter(|r| r["hash"].as_str() == Some(hash.as_str()))
+            {
+                // The same file: its description may still be out of date (an older run
+                // sent other formats or no licence); then the fields alone are patched.
+                let stale = fields
+                    .iter()
+                    .any(|(k, v)| r[*k].as_str().unwrap_or("") != v.as_str());
+                if stale {
+                    let mut patch = serde_json::Map::new();
+                    patch.insert("id".into(), r["id"].clone());
+                    for (k, v) in &fields {
+                        patch.insert((*k).to_owned(), json!(v));
+                    }
+                    ckan.write("resource_patch", Value::Object(patch)).await?;
+                }
                 outcome.unchanged.push(file.name.clone());
                 break;
             }
@@ -247,25 +382,13 @@ pub async fn publish_ckan(
                 file.name,
                 file.bytes.len()
             ));
-            let mut fields = vec![
-                ("name", file.name.clone()),
-                ("format", file.format.to_owned()),
-                ("mimetype", file.mimetype.to_owned()),
-                ("description", file.description.clone()),
-                ("hash", hash.clone()),
-            ];
+            let mut fields = fields.clone();
             let (action, id) = match &current {
                 Some(r) => (
                     "resource_patch",
                     ("id", r["id"].as_str().unwrap_or("").to_owned()),
                 ),
-                None => (
-                    "resource_create",
-                    (
-                        "package_id",
-                        package["id"].as_str().unwrap_or("").to_owned(),
-                    ),
-                ),
+                None => ("resource_create", ("package_id", package_id.clone())),
             };
             fields.push(id);
             match ckan
@@ -287,7 +410,7 @@ pub async fn publish_ckan(
                     tokio::time::sleep(Duration::from_millis(500 << attempt.min(4))).await;
                     // The upload may have landed before the answer was lost: look again.
                     if let Some(p) = ckan
-                        .read("package_show", &[("id", dataset.name.as_str())])
+                        .read("package_show", &[("id", package_id.as_str())])
                         .await?
                     {
                         package = p;
@@ -298,12 +421,13 @@ pub async fn publish_ckan(
         }
     }
 
-    outcome.datastore_rows = datastore(ckan, dataset, prepared, &mut package, progress).await?;
+    outcome.datastore_rows =
+        datastore(ckan, portal, dataset, prepared, &mut package, progress).await?;
     Ok(outcome)
 }
 
 /// After a failed create, the object may exist anyway (the answer was lost, or an earlier run
-/// got that far): read the package again; if it is not there, the error stands.
+/// got that far): read the package (by id or name) again; if it is not there, the error stands.
 async fn refetch_after(ckan: &Ckan, name: &str, error: CkanError) -> Result<Value, PublishError> {
     if ckan.dry_run() {
         return Err(error.into());
@@ -386,13 +510,21 @@ pub async fn publish_all(
                     ..Outcome::default()
                 }
             }
-            Target::Folder => write_folder(folder, dataset, &prepared)?,
+            Target::Folder => {
+                write_folder(folder, dataset, &prepared, publisher.public_url.as_deref())?
+            }
             Target::Ckan => {
                 let config = ckan_config.ok_or_else(|| {
                     PublishError::Config(format!("{}: no [publisher.ckan]", dataset.name))
                 })?;
                 let ckan = Ckan::new(config, dry_run)?;
-                publish_ckan(&ckan, config, dataset, &prepared, progress).await?
+                let target = CkanTarget {
+                    ckan: &ckan,
+                    config,
+                    public_url: publisher.public_url.as_deref(),
+                    store,
+                };
+                publish_ckan(target, dataset, &prepared, progress).await?
             }
         };
         outcomes.push(outcome);

@@ -145,6 +145,7 @@ mod tests {
             folder: dir.path().join("out").display().to_string(),
             interval_s: 3600,
             ckan: None,
+            public_url: None,
         };
         let stop = tokio::time::sleep(Duration::from_millis(500));
         tokio::time::timeout(

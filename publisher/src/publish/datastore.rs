@@ -6,6 +6,7 @@ use super::*;
 /// upserting the months whose content changed.
 pub(super) async fn datastore(
     ckan: &Ckan,
+    portal: Portal<'_>,
     dataset: &DatasetConfig,
     prepared: &Prepared,
     package: &mut Value,
@@ -13,8 +14,25 @@ pub(super) async fn datastore(
 ) -> Result<usize, PublishError> {
     let name = format!("{}-datastore", dataset.name);
     let columns = export::columns(dataset);
+    // The table is a distribution too: its format and licence as the portal wants them.
+    let mut described = serde_json::Map::new();
+    described.insert("format".into(), json!(portal.profile.format("CSV")));
+    described.insert("license".into(), json!(dataset.licence.uri()));
+    if dataset.licence.attribution && !dataset.attribution.is_empty() {
+        described.insert(
+            "licenseAttributionByText".into(),
+            json!(dataset.attribution),
+        );
+    }
     let resource = match find_resource(package, &name) {
-        Some(r) => r,
+        Some(r) => {
+            if described.iter().any(|(k, v)| &r[k] != v) {
+                let mut patch = described.clone();
+                patch.insert("id".into(), r["id"].clone());
+                ckan.write("resource_patch", Value::Object(patch)).await?;
+            }
+            r
+        }
         None => {
             progress(&format!("{}: creating the DataStore table", dataset.name));
             let fields: Vec<Value> = columns
@@ -29,17 +47,23 @@ pub(super) async fn datastore(
                     json!({"id": c, "type": kind})
                 })
                 .collect();
+            let mut resource = described.clone();
+            resource.insert("package_id".into(), package["id"].clone());
+            resource.insert("name".into(), json!(name));
+            resource.insert(
+                "description".into(),
+                json!("Alle Messwerte als DataStore-Tabelle (API, Abfragen). / All readings, queryable."),
+            );
             let body = json!({
-                "resource": {"package_id": package["id"], "name": name,
-                             "description": "Alle Messwerte als DataStore-Tabelle (API, Abfragen). / All readings, queryable.",
-                             "format": "CSV"},
+                "resource": resource,
                 "fields": fields,
                 "primary_key": ["time", "station", "quantity"],
             });
             match ckan.create("datastore_create", body).await {
                 Ok(created) => json!({"id": created["resource_id"], "name": name}),
                 Err(e) => {
-                    *package = refetch_after(ckan, &dataset.name, e).await?;
+                    let id = package["id"].as_str().unwrap_or("").to_owned();
+                    *package = refetch_after(ckan, &id, e).await?;
                     find_resource(package, &name).ok_or_else(|| {
                         PublishError::Config(format!("{name}: DataStore table missing"))
                     })?

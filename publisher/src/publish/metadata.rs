@@ -1,10 +1,83 @@
 //! The dataset's CKAN package: DCAT-AP.de metadata as extras, and the fingerprint that tells whether it changed.
 
 use super::*;
+use crate::dcat::Profile;
 
-/// The CKAN package fields sensorhub sets (DCAT-AP.de as the Schleswig-Holstein portal reads
-/// it), without `name`-independent portal fields such as `owner_org`.
-pub fn metadata(dataset: &DatasetConfig, collected: &Collected, issued: &str) -> Value {
+/// Where a package goes, as far as its metadata depends on it.
+#[derive(Debug, Clone, Copy)]
+pub struct Portal<'a> {
+    pub profile: Profile,
+    /// `dcatde:contributorID`, for portals that supply GovData.
+    pub contributor: Option<&'a str>,
+    /// The dashboard's public address: landing pages and identifiers.
+    pub public_url: Option<&'a str>,
+    /// The organization, for identifiers when there is no public address.
+    pub organization: &'a str,
+}
+
+impl<'a> Portal<'a> {
+    pub fn of(config: &'a CkanConfig, public_url: Option<&'a str>) -> Portal<'a> {
+        Portal {
+            profile: config.profile,
+            contributor: config.contributor(),
+            public_url,
+            organization: &config.organization,
+        }
+    }
+
+    /// The folder target: DCAT-AP.de's vocabularies, no portal.
+    pub fn folder(public_url: Option<&'a str>) -> Portal<'a> {
+        Portal {
+            profile: Profile::Govdata,
+            contributor: None,
+            public_url,
+            organization: "",
+        }
+    }
+
+    /// The dataset's stable URI (`dct:identifier`): on the dashboard when it has a public
+    /// address, else a URN of the organization and the dataset's name.
+    pub fn identifier(&self, name: &str) -> String {
+        match self.public_url {
+            Some(url) => format!("{url}/datasets/{name}"),
+            None if self.organization.is_empty() => format!("urn:sensorhub:dataset:{name}"),
+            None => format!("urn:sensorhub:dataset:{}:{name}", self.organization),
+        }
+    }
+
+    /// A resource's fields beside its file: format and media type as the portal wants them,
+    /// the checksum with its algorithm, and the dataset's licence.
+    pub fn resource_fields(
+        &self,
+        dataset: &DatasetConfig,
+        file: &OutFile,
+        hash: &str,
+    ) -> Vec<(&'static str, String)> {
+        let mut fields = vec![
+            ("name", file.name.clone()),
+            ("format", self.profile.format(file.format)),
+            ("mimetype", self.profile.media_type(file.mimetype)),
+            ("description", file.description.clone()),
+            ("hash", hash.to_owned()),
+            ("hash_algorithm", crate::dcat::SHA_256.to_owned()),
+            ("license", dataset.licence.uri()),
+        ];
+        if dataset.licence.attribution && !dataset.attribution.is_empty() {
+            fields.push(("licenseAttributionByText", dataset.attribution.clone()));
+        }
+        fields
+    }
+}
+
+/// The CKAN package fields sensorhub sets (DCAT-AP.de, in the form `portal` wants), without
+/// portal fields such as `owner_org`.
+pub fn metadata(
+    dataset: &DatasetConfig,
+    collected: &Collected,
+    issued: &str,
+    portal: Portal<'_>,
+) -> Value {
+    let date = |text: &str| portal.profile.date(text);
     let step = dataset.interval.step_ms().unwrap_or(0);
     let licence_uri = dataset.licence.uri();
     let mut notes = dataset.description.trim().to_owned();
@@ -21,18 +94,35 @@ pub fn metadata(dataset: &DatasetConfig, collected: &Collected, issued: &str) ->
     if !dataset.attribution.is_empty() {
         notes.push_str(&format!("\nNamensnennung: {}\n", dataset.attribution));
     }
-    let mut extras = vec![("issued", issued.to_owned())];
+    let mut extras = vec![("issued", date(issued))];
     if let (Some(first), Some(last)) = (collected.first_ms, collected.last_ms) {
-        extras.push(("modified", format_rfc3339(last + step)));
-        extras.push(("temporal_start", format_rfc3339(first)));
-        extras.push(("temporal_end", format_rfc3339(last + step)));
+        extras.push(("modified", date(&format_rfc3339(last + step))));
+        extras.push(("temporal_start", date(&format_rfc3339(first))));
+        extras.push(("temporal_end", date(&format_rfc3339(last + step))));
+    } else {
+        // No data yet: the period starts where publication starts.
+        let start = dataset.since.clone().unwrap_or_else(|| issued.to_owned());
+        extras.push(("temporal_start", date(&start)));
     }
-    if let Some(key) = &dataset.spatial {
+    if let Some(spatial) = dataset
+        .spatial
+        .as_deref()
+        .and_then(|k| crate::dcat::Spatial::parse(k).ok())
+    {
+        extras.push(("spatial_uri", spatial.uri()));
         extras.push((
-            "spatial_uri",
-            format!("http://dcat-ap.de/def/politicalGeocoding/regionalKey/{key}"),
+            "politicalGeocodingURI",
+            serde_json::to_string(&[spatial.uri()]).unwrap_or_default(),
+        ));
+        extras.push(("politicalGeocodingLevelURI", spatial.level_uri()));
+    }
+    if let Some(contributor) = portal.contributor {
+        extras.push((
+            "contributorID",
+            serde_json::to_string(&[contributor]).unwrap_or_default(),
         ));
     }
+    extras.push(("identifier", portal.identifier(&dataset.name)));
     extras.push((
         "frequency",
         format!(
@@ -40,7 +130,8 @@ pub fn metadata(dataset: &DatasetConfig, collected: &Collected, issued: &str) ->
             dataset.frequency
         ),
     ));
-    if !dataset.attribution.is_empty() {
+    // Only a licence that asks for it takes an attribution (the portals refuse it otherwise).
+    if dataset.licence.attribution && !dataset.attribution.is_empty() {
         extras.push(("licenseAttributionByText", dataset.attribution.clone()));
     }
     let themes: Vec<String> = dataset
@@ -61,8 +152,13 @@ pub fn metadata(dataset: &DatasetConfig, collected: &Collected, issued: &str) ->
         .map(|k| json!({"name": k}))
         .collect();
     tags.sort_by_key(|t| t["name"].as_str().unwrap_or("").to_owned());
+    let landing_page = portal
+        .public_url
+        .map(|u| format!("{u}/daten#{}", dataset.name))
+        .unwrap_or_default();
     json!({
         "name": dataset.name,
+        "url": landing_page,
         "title": dataset.title,
         "notes": notes,
         "license_id": licence_uri,
@@ -120,6 +216,7 @@ pub(super) fn fingerprint(package: &Value) -> Value {
     };
     json!({
         "title": text("title"), "notes": text("notes"), "license_id": text("license_id"),
+        "url": text("url"),
         "author": text("author"), "maintainer": text("maintainer"),
         "maintainer_email": text("maintainer_email"), "tags": tags, "extras": extras,
         "groups": names("groups"),

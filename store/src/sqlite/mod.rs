@@ -5,6 +5,7 @@
 //! thanks to WAL, never wait for the writer.
 
 mod ingest;
+mod portal;
 mod query;
 mod registry;
 pub(crate) mod schema;

@@ -181,6 +181,14 @@ const MIGRATIONS: &[&str] = &[
         online INTEGER,
         state_ms INTEGER
     );",
+    // 14: the id a portal gave each published dataset, so that a dataset the portal renamed is
+    // still found (and never created twice).
+    "CREATE TABLE portal_datasets (
+        portal TEXT NOT NULL,
+        name TEXT NOT NULL,
+        ckan_id TEXT NOT NULL,
+        PRIMARY KEY (portal, name)
+    );",
 ];
 
 /// The schema version this build writes.
