@@ -310,6 +310,7 @@ pub async fn run(options: DemoOptions) -> Result<()> {
             ckan: None,
             // The datasets' landing pages are the demo's own data page.
             public_url: Some(format!("http://{}", options.http)),
+            contributor_id: None,
         },
         datasets: demo_datasets(),
         // No webhook: alerts (a node stopped, a battery low) go to the log.

@@ -8,6 +8,7 @@ mod demo;
 mod devices;
 mod entries;
 mod gateways;
+mod open_data;
 mod readings;
 mod stations;
 mod system;

@@ -212,6 +212,10 @@ pub async fn run_with(
             }));
         }
         state.codecs = Some(Arc::new(CodecChecker(config.codecs.clone())));
+        state.open_data = Some(Arc::new(crate::open_data::OpenDataFiles::new(
+            &config,
+            store.clone(),
+        )));
         state.batteries = Arc::new(config.batteries());
         let stop = shutdown.clone();
         let extra = webhook_routes.unwrap_or_default();

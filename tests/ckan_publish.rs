@@ -1000,3 +1000,99 @@ fn the_schleswig_holstein_portal_renames_and_refuses_but_never_gets_a_duplicate(
         messages(&report, "Violation")
     );
 }
+
+/// Our own catalog: the folder target's dataset, served by `sensorhub serve` as DCAT-AP.de in
+/// Turtle (validated like the portal's), RDF/XML and JSON-LD; the data page lists the dataset
+/// with its files, and the files download; nothing else under `/opendata/` does.
+#[test]
+fn our_own_catalog_validates_and_the_data_page_offers_every_file() {
+    let setup = Setup::new(
+        "since = \"2026-01-01\"",
+        "contributor_id = \"http://dcat-ap.de/def/contributors/schleswigHolstein\"",
+    );
+    setup.rewrite("target = \"ckan\"", "target = \"folder\"");
+    setup.rewrite(
+        "[publisher]\n",
+        "[publisher]\npublic_url = \"https://sensoren.amt-foehr-amrum.de\"\n",
+    );
+    let port = common::free_port();
+    let text = std::fs::read_to_string(&setup.config).unwrap();
+    std::fs::write(
+        &setup.config,
+        format!("{text}\n[http]\nlisten = \"127.0.0.1:{port}\"\n"),
+    )
+    .unwrap();
+    let hour = now_hour();
+    setup.readings(hour - 30 * HOUR, hour - 2 * HOUR);
+    setup.publish_ok();
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_sensorhub"))
+        .args(["serve", "--config", setup.config.to_str().unwrap()])
+        .env("SENSORHUB_LOG", "warn")
+        .spawn()
+        .unwrap();
+    let get = |path: &str| common::http_get(port, path, "");
+    let ttl = common::wait_for("the catalog", Duration::from_secs(20), || {
+        get("/catalog.ttl").filter(|r| r.status == 200)
+    });
+    assert!(ttl
+        .headers
+        .to_lowercase()
+        .contains("content-type: text/turtle"));
+    let report = shacl(&ttl.body, "v2.0");
+    println!(
+        "our catalog, DCAT-AP.de 2.0: {} violations, {} warnings {:?}",
+        report["violations"],
+        report["warnings"],
+        messages(&report, "Warning")
+    );
+    let v3 = shacl(&ttl.body, "v3.0");
+    println!(
+        "our catalog, DCAT-AP.de 3.0: {} violations: {:#?}",
+        v3["violations"],
+        messages(&v3, "Violation")
+    );
+    let rdf = get("/catalog.rdf").unwrap();
+    let jsonld = get("/catalog.jsonld").unwrap();
+    let page = get("/daten").unwrap();
+    let file = format!("/opendata/{0}/{0}-latest.csv", setup.dataset);
+    let csv = get(&file).unwrap();
+    let refused = [
+        format!("/opendata/{}/dataset.json", setup.dataset),
+        format!("/opendata/{}/..%2Fsensorhub.toml", setup.dataset),
+        "/opendata/..%2F..%2Fetc/passwd".to_owned(),
+    ]
+    .map(|p| get(&p).map_or(0, |r| r.status));
+    serve.kill().ok();
+    serve.wait().ok();
+
+    assert_eq!(
+        report["violations"],
+        0,
+        "{:#?}",
+        messages(&report, "Violation")
+    );
+    assert!(ttl.body.contains(&format!(
+        "<https://sensoren.amt-foehr-amrum.de/opendata/{0}/{0}-latest.csv>",
+        setup.dataset
+    )));
+    assert_eq!(rdf.status, 200);
+    assert!(rdf.body.contains("rdf:RDF") && rdf.body.contains("Catalog"));
+    let graph: Value = serde_json::from_str(&jsonld.body).unwrap();
+    assert!(graph
+        .to_string()
+        .contains("http://www.w3.org/ns/dcat#Dataset"));
+    // The data page: the dataset, its licence and rhythm, each file with its size.
+    assert_eq!(page.status, 200);
+    for shown in [
+        "Wasserstände Föhr-Amrum",
+        "Datenlizenz Deutschland – Namensnennung – Version 2.0",
+        "stündlich",
+        &format!("href=\"{file}\""),
+        " kB)",
+    ] {
+        assert!(page.body.contains(shown), "{shown} missing on /daten");
+    }
+    assert_eq!(csv.status, 200);
+    assert!(csv.body.starts_with("time,station,quantity,unit,mean"));
+    assert_eq!(refused, [404, 404, 404], "only a dataset's own files");
+}

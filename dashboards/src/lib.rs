@@ -38,7 +38,9 @@ use tokio::net::TcpListener;
 
 pub use admin::{hash_password, random_password};
 pub use config::{HttpConfig, UserConfig};
-pub use ops::{CodecCheck, GatewayStatus, Replay, ReplayFuture};
+pub use ops::{
+    CodecCheck, DatasetSummary, DatasetsFuture, GatewayStatus, OpenData, Replay, ReplayFuture,
+};
 pub use sensorhub_policy::{PrivacyConfig, PublicPolicy};
 
 /// What every handler can reach.
@@ -52,6 +54,8 @@ pub struct AppState {
     /// The check of device repository codecs for the web import; without it such rows are
     /// left to the command line.
     pub codecs: Option<Arc<dyn CodecCheck>>,
+    /// The published open data: catalog, data page, files.
+    pub open_data: Option<Arc<dyn OpenData>>,
     /// Battery curves per device type (`[batteries]`), for percentages from voltages.
     pub batteries: Arc<sensorhub_store::Batteries>,
     /// The publication policy every public answer goes through.
@@ -77,6 +81,7 @@ impl AppState {
             metrics,
             replay: None,
             codecs: None,
+            open_data: None,
             batteries: Arc::default(),
             policy,
             admin_token: http.admin_token.clone(),

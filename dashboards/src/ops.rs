@@ -21,6 +21,40 @@ pub trait Replay: Send + Sync {
     fn replay(&self, ids: Vec<i64>) -> ReplayFuture<'_>;
 }
 
+/// What the data page lists of a published dataset.
+#[derive(Debug, Clone, Default)]
+pub struct DatasetSummary {
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    pub licence_title: String,
+    pub licence_url: String,
+    /// First and last time covered (RFC 3339), where there is data.
+    pub period: Option<(String, String)>,
+    /// How often it is updated (an EU frequency code: HOURLY, DAILY, ...).
+    pub frequency: String,
+    /// Its files here: name, size in bytes, and the path they are served under.
+    pub files: Vec<(String, u64, String)>,
+    /// Its page on the portal it is published to.
+    pub portal_page: Option<String>,
+}
+
+/// A future of the datasets for the data page.
+pub type DatasetsFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Vec<DatasetSummary>> + Send + 'a>>;
+
+/// The open data the publisher wrote, handed in by the binary (this crate needs no
+/// publisher): the DCAT-AP.de catalog, the datasets for the data page, and their files.
+pub trait OpenData: Send + Sync {
+    /// The catalog in the format of `ext` (`ttl`, `rdf`, `jsonld`): bytes and media type;
+    /// `None` for another extension.
+    fn catalog(&self, ext: &str) -> Option<Result<(Vec<u8>, &'static str), String>>;
+    /// The published datasets.
+    fn datasets(&self) -> DatasetsFuture<'_>;
+    /// A file of a published dataset (only the dataset's own files): bytes and media type.
+    fn file(&self, dataset: &str, file: &str) -> Option<(Vec<u8>, &'static str)>;
+}
+
 /// Checks a codec of The Things Network's device repository against its own published examples,
 /// as `sensorhub devices import` does (the binary hands it in with the codecs' config).
 pub trait CodecCheck: Send + Sync {

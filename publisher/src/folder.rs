@@ -24,6 +24,18 @@ pub struct FolderConfig {
     /// The dashboard's public address (`https://sensoren.example.org`): datasets' landing
     /// pages (`/daten#NAME`) and identifiers (`/datasets/NAME`) are made from it.
     pub public_url: Option<String>,
+    /// The DCAT-AP.de contributor of the folder's datasets and the catalog, for a portal that
+    /// harvests it (`http://dcat-ap.de/def/contributors/...`); else `[publisher.ckan]`'s.
+    pub contributor_id: Option<String>,
+}
+
+impl FolderConfig {
+    /// The contributor of the folder's datasets: this one, else the portal's.
+    pub fn contributor(&self) -> Option<&str> {
+        self.contributor_id
+            .as_deref()
+            .or_else(|| self.ckan.as_ref().and_then(|c| c.contributor()))
+    }
 }
 
 impl Default for FolderConfig {
@@ -33,6 +45,7 @@ impl Default for FolderConfig {
             interval_s: 300,
             ckan: None,
             public_url: None,
+            contributor_id: None,
         }
     }
 }
@@ -182,6 +195,7 @@ mod tests {
             interval_s: 60,
             ckan: None,
             public_url: None,
+            contributor_id: None,
         };
         let policy = crate::public_policy(&PrivacyConfig::default(), &[]);
         let report = publish_to_folder(&store, &config, &policy).await.unwrap();
@@ -254,6 +268,7 @@ mod tests {
             interval_s: 60,
             ckan: None,
             public_url: None,
+            contributor_id: None,
         };
         publish_to_folder(&store, &config, &policy).await.unwrap();
         let csv = std::fs::read_to_string(dir.path().join("out/latest.csv")).unwrap();

@@ -5,11 +5,13 @@
 //! - `export`: aggregated rows under the policy, and the files made of them.
 //! - `public_policy`: the same policies as the pages, API and live feed apply them.
 //! - `guard`: the last check of every file against its policy before it leaves.
+//! - `catalog`: the DCAT-AP.de catalog of the published datasets (Turtle, RDF/XML, JSON-LD).
 //! - `ckan`: the CKAN Action API client.
 //! - `dcat`: DCAT-AP.de vocabularies, political geocoding and the portal profiles.
 //! - `publish`: delivery to the local folder or CKAN, uploading only what changed.
 //! - `folder`: the embedded default target's `latest.csv` and `stations.geojson`.
 
+pub mod catalog;
 pub mod ckan;
 pub mod dataset;
 pub mod dcat;

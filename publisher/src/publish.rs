@@ -116,11 +116,11 @@ pub fn check_files(prepared: &Prepared) -> Result<(), PublishError> {
 /// Writes the dataset into `folder/<name>/`: the files and `dataset.json` with the metadata.
 /// Files whose content did not change are left alone.
 pub fn write_folder(
-    folder: &Path,
+    publisher: &crate::FolderConfig,
     dataset: &DatasetConfig,
     prepared: &Prepared,
-    public_url: Option<&str>,
 ) -> Result<Outcome, PublishError> {
+    let folder = Path::new(&publisher.folder);
     check_files(prepared)?;
     let dir = folder.join(&dataset.name);
     let issued = std::fs::read(dir.join("dataset.json"))
@@ -128,7 +128,7 @@ pub fn write_folder(
         .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
         .and_then(|v| extras_map(&v).get("issued").cloned())
         .unwrap_or_else(today);
-    let portal = Portal::folder(public_url);
+    let portal = Portal::folder(publisher);
     let mut meta = metadata(dataset, &prepared.collected, &issued, portal);
     let mut outcome = Outcome {
         dataset: dataset.name.clone(),
@@ -510,9 +510,7 @@ pub async fn publish_all(
                     ..Outcome::default()
                 }
             }
-            Target::Folder => {
-                write_folder(folder, dataset, &prepared, publisher.public_url.as_deref())?
-            }
+            Target::Folder => write_folder(publisher, dataset, &prepared)?,
             Target::Ckan => {
                 let config = ckan_config.ok_or_else(|| {
                     PublishError::Config(format!("{}: no [publisher.ckan]", dataset.name))

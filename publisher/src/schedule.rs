@@ -146,6 +146,7 @@ mod tests {
             interval_s: 3600,
             ckan: None,
             public_url: None,
+            contributor_id: None,
         };
         let stop = tokio::time::sleep(Duration::from_millis(500));
         tokio::time::timeout(

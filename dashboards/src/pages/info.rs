@@ -9,6 +9,10 @@ pub(super) async fn data_page(
 ) -> Response {
     let lang = choose_lang(&query, &headers);
     let title = lang.t("Daten und Lizenz", "Data and licence");
+    let published = match &state.open_data {
+        Some(open) => open.datasets().await,
+        None => Vec::new(),
+    };
     let main = html! {
         h1 { (title) }
         p {
@@ -21,6 +25,13 @@ pub(super) async fn data_page(
             ))
         }
         p { (layout::licence(&state, lang)) "." }
+        (datasets(lang, &published))
+        p {
+            (lang.t("Alle Datensätze als DCAT-AP.de-Katalog für Portale: ", "Every dataset as a DCAT-AP.de catalog for portals: "))
+            a href="/catalog.ttl" { "Turtle" } ", "
+            a href="/catalog.rdf" { "RDF/XML" } ", "
+            a href="/catalog.jsonld" { "JSON-LD" } "."
+        }
         @if let Some(portal) = &state.http.portal_url {
             p {
                 a href=(portal) {
@@ -46,6 +57,43 @@ pub(super) async fn data_page(
     };
     let frame = Frame::new(title, lang.t("/daten", "/data"));
     page(&query, layout::resident(&state, lang, &frame, main))
+}
+
+/// Every dataset a consumer can have: what it is, its licence, period and rhythm, its files
+/// with their size, and its page on the portal.
+fn datasets(lang: Lang, datasets: &[crate::DatasetSummary]) -> Markup {
+    html! {
+        @if !datasets.is_empty() {
+            h2 id="datasets" { (lang.t("Datensätze", "Datasets")) }
+            @for d in datasets {
+                section.dataset id=(d.name) aria-labelledby={ "ds-" (d.name) } {
+                    h3 id={ "ds-" (d.name) } { (d.title) }
+                    @if !d.description.is_empty() { p { (d.description) } }
+                    dl {
+                        dt { (lang.t("Lizenz", "Licence")) }
+                        dd { a href=(d.licence_url) { (d.licence_title) } }
+                        @if let Some((from, until)) = &d.period {
+                            dt { (lang.t("Zeitraum", "Period")) }
+                            dd { (time_text(lang, from)) " – " (time_text(lang, until)) }
+                        }
+                        dt { (lang.t("Aktualisierung", "Updated")) }
+                        dd { (super::open_data::frequency_text(lang, &d.frequency)) }
+                        @if let Some(portal) = &d.portal_page {
+                            dt { (lang.t("Im Portal", "On the portal")) }
+                            dd { a href=(portal) { (portal) } }
+                        }
+                    }
+                    @if !d.files.is_empty() {
+                        ul.files {
+                            @for (name, size, path) in &d.files {
+                                li { a href=(path) download { (name) } " (" (super::open_data::size_text(lang, *size)) ")" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 pub(super) async fn accessibility_page(

@@ -4,7 +4,8 @@
 //!
 //! Pages: `/` (map and list of stations with current values), `/stations/{id}` (current values,
 //! history charts each with its data table and a text summary, CSV download), `/daten` or
-//! `/data` (data, licence, portal), `/barrierefreiheit` or `/accessibility` (accessibility
+//! `/data` (data, licence, every published dataset with its files, portal), the DCAT-AP.de
+//! catalog `/catalog.ttl|.rdf|.jsonld` and the datasets' files `/opendata/{dataset}/{file}`, `/barrierefreiheit` or `/accessibility` (accessibility
 //! statement), and for iframes `/embed/stations/{id}` and `/embed/map`.
 
 use axum::extract::{Path, Query, State};
@@ -29,6 +30,8 @@ use info::{accessibility_page, data_page};
 mod overview;
 use overview::overview;
 
+mod open_data;
+
 mod embed;
 use embed::{embed_map, embed_station};
 
@@ -37,6 +40,10 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(overview))
         .route("/stations/{id}", get(station_page))
         .route("/stations/{id}/data.csv", get(station_csv))
+        .route("/catalog.ttl", get(open_data::catalog_ttl))
+        .route("/catalog.rdf", get(open_data::catalog_rdf))
+        .route("/catalog.jsonld", get(open_data::catalog_jsonld))
+        .route("/opendata/{dataset}/{file}", get(open_data::file))
         .route("/daten", get(data_page))
         .route("/data", get(data_page))
         .route("/barrierefreiheit", get(accessibility_page))

@@ -26,11 +26,11 @@ impl<'a> Portal<'a> {
     }
 
     /// The folder target: DCAT-AP.de's vocabularies, no portal.
-    pub fn folder(public_url: Option<&'a str>) -> Portal<'a> {
+    pub fn folder(publisher: &'a crate::FolderConfig) -> Portal<'a> {
         Portal {
             profile: Profile::Govdata,
-            contributor: None,
-            public_url,
+            contributor: publisher.contributor(),
+            public_url: publisher.public_url.as_deref(),
             organization: "",
         }
     }
