@@ -455,6 +455,16 @@ pub const VOCABULARY: &[Quantity] = &[
 ];
 
 impl Quantity {
+    /// Whether an interval's total is what a value of this quantity means: precipitation (mm
+    /// in the interval) and counts of what passed (visitors, pulses). Charts and summaries show
+    /// sums of these, not means.
+    pub fn is_total(&self) -> bool {
+        matches!(
+            self.name,
+            "precipitation" | "visitor_count" | "count" | "motion_count"
+        )
+    }
+
     /// Whether `value` is a finite number within the quantity's plausible range.
     pub fn is_plausible(&self, value: f64) -> bool {
         value.is_finite() && value >= self.min && value <= self.max

@@ -157,6 +157,7 @@ pub(super) fn section(lang: Lang, b: &Battery, since: &str, until: &str, gap_s: 
                 levels: None,
                 described_by: Some("battery-trend"),
                 caption: &caption,
+                total: false,
             }, b.points.iter().map(|(t, s)| ChartPoint { time: t, mean: s.mean, min: s.min, max: s.max })))
         }
     }

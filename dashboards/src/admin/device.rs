@@ -324,6 +324,7 @@ pub(super) fn series(
                 levels: None,
                 described_by: None,
                 caption: &caption,
+                total: false,
             }, points.iter().map(|(t, s)| ChartPoint { time: t, mean: s.mean, min: s.min, max: s.max })))
         }
     }

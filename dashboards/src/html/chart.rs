@@ -32,6 +32,8 @@ pub(crate) struct Chart<'a> {
     pub described_by: Option<&'a str>,
     /// The table's caption.
     pub caption: &'a str,
+    /// The points are interval totals (precipitation, counts): one value a row, no band.
+    pub total: bool,
 }
 
 pub(crate) fn chart<'a>(
@@ -60,9 +62,13 @@ pub(crate) fn chart<'a>(
                     thead {
                         tr {
                             th scope="col" { (lang.t("Zeit (Beginn)", "Time (start)")) }
-                            th scope="col" { (lang.t("Mittel", "Mean")) }
-                            th scope="col" { (lang.t("Minimum", "Minimum")) }
-                            th scope="col" { (lang.t("Maximum", "Maximum")) }
+                            @if c.total {
+                                th scope="col" { (lang.t("Summe im Intervall", "Total in the interval")) }
+                            } @else {
+                                th scope="col" { (lang.t("Mittel", "Mean")) }
+                                th scope="col" { (lang.t("Minimum", "Minimum")) }
+                                th scope="col" { (lang.t("Maximum", "Maximum")) }
+                            }
                         }
                     }
                     tbody {
@@ -70,8 +76,10 @@ pub(crate) fn chart<'a>(
                             tr data-t=(p.time) data-v=(p.mean) data-min=(p.min) data-max=(p.max) {
                                 th scope="row" { time datetime=(p.time) { (time_text(lang, p.time)) } }
                                 td { (number(lang, p.mean)) }
-                                td { (number(lang, p.min)) }
-                                td { (number(lang, p.max)) }
+                                @if !c.total {
+                                    td { (number(lang, p.min)) }
+                                    td { (number(lang, p.max)) }
+                                }
                             }
                         }
                     }

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::html::chart::{chart, Chart, ChartPoint};
+use sensorhub_core::Quantity;
 
 pub(super) async fn station_page(
     State(state): State<AppState>,
@@ -106,6 +107,29 @@ pub(super) fn summary(lang: Lang, h: &History, range: Range, gap_ms: i64) -> Str
             "{label}: {} ({}).",
             lang.t("keine Werte", "no values"),
             range_label(lang, range)
+        );
+    }
+    if is_total(&h.quantity) {
+        let total: f64 = h.points.iter().map(|p| p.sum).sum();
+        let busiest = h
+            .points
+            .iter()
+            .max_by(|a, b| a.sum.total_cmp(&b.sum))
+            .map(|p| (p.sum, time_text(lang, &p.time)))
+            .unwrap_or_default();
+        let unit = if h.unit.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", h.unit)
+        };
+        return format!(
+            "{label}, {}: {} {}{unit}; {} {}{unit} ({}).",
+            range_label(lang, range),
+            lang.t("zusammen", "in all"),
+            number(lang, (total * 10.0).round() / 10.0),
+            lang.t("am meisten in einem Intervall:", "most in one interval:"),
+            number(lang, busiest.0),
+            busiest.1
         );
     }
     let min = h.points.iter().map(|p| p.min).fold(f64::INFINITY, f64::min);
@@ -304,6 +328,11 @@ pub(super) fn trend_words(lang: Lang, trend: Trend) -> Markup {
 
 /// Whether zero means something on a quantity's axis (counts, precipitation), so that its
 /// chart starts there; other charts follow their data.
+/// Whether the quantity's intervals are shown as totals (a series `visitor_count_2` too).
+pub(super) fn is_total(quantity: &str) -> bool {
+    Quantity::by_name(quantity).is_some_and(|q| q.is_total())
+}
+
 fn from_zero(quantity: &str) -> bool {
     sensorhub_policy::is_people_count(quantity)
         || quantity.starts_with("precipitation")
@@ -324,6 +353,7 @@ fn history_section(
     let label = lang.t(&h.label_de, &h.label_en);
     let unit = &h.unit;
     let (table_id, summary_id) = (format!("table-{q}"), format!("summary-{q}"));
+    let total = is_total(q);
     let caption = format!(
         "{}: {label}, {} ({unit})",
         lang.t("Datentabelle", "Data table"),
@@ -348,7 +378,12 @@ fn history_section(
                 levels: (!levels.is_empty()).then_some(levels),
                 described_by: Some(&summary_id),
                 caption: &caption,
-            }, h.points.iter().map(|p| ChartPoint { time: &p.time, mean: p.mean, min: p.min, max: p.max })))
+                total,
+            }, h.points.iter().map(|p| if total {
+                ChartPoint { time: &p.time, mean: p.sum, min: p.sum, max: p.sum }
+            } else {
+                ChartPoint { time: &p.time, mean: p.mean, min: p.min, max: p.max }
+            })))
             p {
                 a href={ (path) "/data.csv?quantity=" (url_part(q)) "&range=" (range.code()) } download {
                     (lang.t("Als CSV herunterladen", "Download as CSV"))

@@ -142,3 +142,26 @@ fn the_trend_compares_the_newest_value_with_three_hours_before() {
     // One value, or less than an hour of them: no trend to tell.
     assert_eq!(trend(&with(&[1.0])), None);
 }
+
+#[test]
+fn totals_are_summed_not_averaged() {
+    // Visitors counted per hour: 3 intervals of 12, 30 and 6 visitors.
+    let mut h = history(&[0, 1, 2]);
+    h.quantity = "visitor_count".into();
+    h.label_de = "Besucherzahl".into();
+    h.unit = String::new();
+    for (p, sum) in h.points.iter_mut().zip([12.0, 30.0, 6.0]) {
+        (p.mean, p.min, p.max, p.count, p.sum) = (sum / 4.0, 0.0, sum, 4, sum);
+    }
+    let text = summary(Lang::De, &h, Range::Day, 3_600_000);
+    assert!(
+        text.contains("zusammen 48;") && text.contains("am meisten in einem Intervall: 30"),
+        "{text}"
+    );
+    // A level is still a mean.
+    let mut level = history(&[0, 1]);
+    for p in &mut level.points {
+        p.sum = 99.0;
+    }
+    assert!(!summary(Lang::De, &level, Range::Day, 3_600_000).contains("99"));
+}
