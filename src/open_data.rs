@@ -39,6 +39,7 @@ impl OpenDataFiles {
                 description: format!("Offene Messdaten: {site}"),
                 title: site,
                 publisher,
+                version_3: false,
             },
             datasets: config.datasets.clone(),
             ckan: config.publisher.ckan.clone(),
@@ -70,9 +71,17 @@ fn media_type(file: &str) -> &'static str {
 }
 
 impl sensorhub_dashboards::OpenData for OpenDataFiles {
-    fn catalog(&self, ext: &str) -> Option<Result<(Vec<u8>, &'static str), String>> {
+    fn catalog(
+        &self,
+        ext: &str,
+        version_3: bool,
+    ) -> Option<Result<(Vec<u8>, &'static str), String>> {
         let format = CatalogFormat::from_extension(ext)?;
-        let triples = catalog::triples(&self.info, &self.published());
+        let info = CatalogInfo {
+            version_3,
+            ..self.info.clone()
+        };
+        let triples = catalog::triples(&info, &self.published());
         Some(
             catalog::serialize(&triples, format)
                 .map(|bytes| (bytes, format.media_type()))

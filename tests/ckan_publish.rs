@@ -1045,10 +1045,11 @@ fn our_own_catalog_validates_and_the_data_page_offers_every_file() {
         report["warnings"],
         messages(&report, "Warning")
     );
-    let v3 = shacl(&ttl.body, "v3.0");
+    let v3 = shacl(&get("/catalog.ttl?dcatap=3.0").unwrap().body, "v3.0");
     println!(
-        "our catalog, DCAT-AP.de 3.0: {} violations: {:#?}",
+        "our catalog (?dcatap=3.0), DCAT-AP.de 3.0: {} violations, {} warnings: {:#?}",
         v3["violations"],
+        v3["warnings"],
         messages(&v3, "Violation")
     );
     let rdf = get("/catalog.rdf").unwrap();
@@ -1071,6 +1072,7 @@ fn our_own_catalog_validates_and_the_data_page_offers_every_file() {
         "{:#?}",
         messages(&report, "Violation")
     );
+    assert_eq!(v3["violations"], 0, "{:#?}", messages(&v3, "Violation"));
     assert!(ttl.body.contains(&format!(
         "<https://sensoren.amt-foehr-amrum.de/opendata/{0}/{0}-latest.csv>",
         setup.dataset
@@ -1095,4 +1097,39 @@ fn our_own_catalog_validates_and_the_data_page_offers_every_file() {
     assert_eq!(csv.status, 200);
     assert!(csv.body.starts_with("time,station,quantity,unit,mean"));
     assert_eq!(refused, [404, 404, 404], "only a dataset's own files");
+
+    // The same dataset as a DatasetSeries: a series and one dataset a year in it.
+    setup.rewrite("[[datasets]]\n", "[[datasets]]\nseries = true\n");
+    setup.publish_ok();
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_sensorhub"))
+        .args(["serve", "--config", setup.config.to_str().unwrap()])
+        .env("SENSORHUB_LOG", "warn")
+        .spawn()
+        .unwrap();
+    let series = common::wait_for("the series catalog", Duration::from_secs(20), || {
+        get("/catalog.ttl").filter(|r| r.status == 200)
+    });
+    let id = format!(
+        "<https://sensoren.amt-foehr-amrum.de/datasets/{}>",
+        setup.dataset
+    );
+    assert!(
+        series.body.contains(&format!("{id} a dcat:DatasetSeries"))
+            && series.body.contains(&format!("dcat:inSeries {id}")),
+        "{}",
+        series.body
+    );
+    let v2 = shacl(&series.body, "v2.0");
+    let series_v3 = get("/catalog.ttl?dcatap=3.0").unwrap();
+    let v3 = shacl(&series_v3.body, "v3.0");
+    println!(
+        "our catalog as a series: DCAT-AP.de 2.0 {} violations, 3.0 {} violations: {:#?}",
+        v2["violations"],
+        v3["violations"],
+        messages(&v3, "Violation")
+    );
+    serve.kill().ok();
+    serve.wait().ok();
+    assert_eq!(v2["violations"], 0, "{:#?}", messages(&v2, "Violation"));
+    assert_eq!(v3["violations"], 0, "{:#?}", messages(&v3, "Violation"));
 }

@@ -46,9 +46,13 @@ pub type DatasetsFuture<'a> =
 /// The open data the publisher wrote, handed in by the binary (this crate needs no
 /// publisher): the DCAT-AP.de catalog, the datasets for the data page, and their files.
 pub trait OpenData: Send + Sync {
-    /// The catalog in the format of `ext` (`ttl`, `rdf`, `jsonld`): bytes and media type;
-    /// `None` for another extension.
-    fn catalog(&self, ext: &str) -> Option<Result<(Vec<u8>, &'static str), String>>;
+    /// The catalog in the format of `ext` (`ttl`, `rdf`, `jsonld`), as DCAT-AP.de 2.0 or
+    /// (`version_3`) 3.0: bytes and media type; `None` for another extension.
+    fn catalog(
+        &self,
+        ext: &str,
+        version_3: bool,
+    ) -> Option<Result<(Vec<u8>, &'static str), String>>;
     /// The published datasets.
     fn datasets(&self) -> DatasetsFuture<'_>;
     /// A file of a published dataset (only the dataset's own files): bytes and media type.

@@ -56,6 +56,9 @@ pub struct CatalogInfo {
     pub description: String,
     /// Who publishes the catalog (`dct:publisher`).
     pub publisher: String,
+    /// DCAT-AP.de 3.0 rather than 2.0, where they differ (`dcat:byteSize` as
+    /// `xsd:nonNegativeInteger`, not `xsd:decimal`).
+    pub version_3: bool,
 }
 
 /// A published dataset: its name and the `dataset.json` the folder target wrote.
@@ -198,17 +201,103 @@ pub fn triples(info: &CatalogInfo, datasets: &[Published]) -> Vec<Triple> {
             continue;
         };
         t.add(&catalog, DCAT, "dataset", dataset.clone());
-        dataset_triples(&mut t, base, &dataset, d);
+        if d.package["series"] != true {
+            dataset_triples(&mut t, info, &dataset, d, &Part::Whole);
+            continue;
+        }
+        // A DatasetSeries (DCAT-AP.de 3.0): the series, and one dataset a year in it.
+        dataset_triples(&mut t, info, &dataset, d, &Part::Series);
+        let years = d.years();
+        for (i, year) in years.iter().enumerate() {
+            let Some(member) = iri(&format!("{id}/{year}")).map(NamedOrBlankNode::from) else {
+                continue;
+            };
+            t.add(&catalog, DCAT, "dataset", member.clone());
+            let part = Part::Year {
+                year: *year,
+                newest: i + 1 == years.len(),
+                series: dataset.clone(),
+            };
+            dataset_triples(&mut t, info, &member, d, &part);
+        }
     }
     t.0
 }
 
-fn dataset_triples(t: &mut Triples, base: &str, dataset: &NamedOrBlankNode, d: &Published) {
-    t.kind(dataset, term(DCAT, "Dataset"));
-    t.german(dataset, DCT, "title", d.text("title"));
+/// What of a published dataset a catalog entry describes.
+enum Part {
+    /// The dataset with every file (the default form).
+    Whole,
+    /// The series of a `series = true` dataset: no files of its own.
+    Series,
+    /// One year of a series: its monthly files, and the newest year the running files too.
+    Year {
+        year: i32,
+        newest: bool,
+        series: NamedOrBlankNode,
+    },
+}
+
+impl Published {
+    /// The year of one of its monthly files (`NAME-2026-11.csv`), if it is one.
+    fn file_year(&self, file: &str) -> Option<i32> {
+        let rest = file.strip_prefix(&format!("{}-", self.name))?;
+        let (year, rest) = rest.split_once('-')?;
+        let month = rest.split('.').next()?;
+        (year.len() == 4 && month.len() == 2 && month.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| year.parse().ok())
+            .flatten()
+    }
+
+    /// The years its monthly files cover, oldest first.
+    fn years(&self) -> Vec<i32> {
+        let mut years: Vec<i32> = self
+            .resources()
+            .iter()
+            .filter_map(|r| self.file_year(r["name"].as_str()?))
+            .collect();
+        years.sort_unstable();
+        years.dedup();
+        years
+    }
+}
+
+fn dataset_triples(
+    t: &mut Triples,
+    info: &CatalogInfo,
+    dataset: &NamedOrBlankNode,
+    d: &Published,
+    part: &Part,
+) {
+    let (base, version_3) = (info.base.trim_end_matches('/'), info.version_3);
+    let class = match part {
+        Part::Series => "DatasetSeries",
+        _ => "Dataset",
+    };
+    t.kind(dataset, term(DCAT, class));
+    if let Part::Series = part {
+        // A series is a dataset (DCAT 3 makes it a subclass); said outright, for validators
+        // and harvesters that do not infer.
+        t.kind(dataset, term(DCAT, "Dataset"));
+    }
+    match part {
+        Part::Year { year, series, .. } => {
+            t.german(
+                dataset,
+                DCT,
+                "title",
+                &format!("{} {year}", d.text("title")),
+            );
+            t.add(dataset, DCAT, "inSeries", series.clone());
+        }
+        _ => t.german(dataset, DCT, "title", d.text("title")),
+    }
     t.german(dataset, DCT, "description", d.text("notes"));
     if let Some(i) = d.extra("identifier") {
-        t.text(dataset, DCT, "identifier", i);
+        match part {
+            Part::Year { year, .. } => t.text(dataset, DCT, "identifier", &format!("{i}/{year}")),
+            _ => t.text(dataset, DCT, "identifier", i),
+        }
     }
     let landing = d.text("url");
     let landing = if landing.is_empty() {
@@ -240,10 +329,25 @@ fn dataset_triples(t: &mut Triples, base: &str, dataset: &NamedOrBlankNode, d: &
     t.date(dataset, DCT, "issued", d.extra("issued"));
     t.date(dataset, DCT, "modified", d.extra("modified"));
     if let Some(start) = d.extra("temporal_start") {
+        let mut end = d.extra("temporal_end").map(str::to_owned);
+        let mut start = start.to_owned();
+        // A year of a series covers that year of the period.
+        if let Part::Year { year, .. } = part {
+            let (from, until) = (
+                format!("{year}-01-01T00:00:00Z"),
+                format!("{}-01-01T00:00:00Z", year + 1),
+            );
+            if start < from {
+                start = from;
+            }
+            if end.as_ref().is_none_or(|e| *e > until) {
+                end = Some(until);
+            }
+        }
         let period: NamedOrBlankNode = BlankNode::default().into();
         t.kind(&period, term(DCT, "PeriodOfTime"));
-        t.date(&period, DCAT, "startDate", Some(start));
-        t.date(&period, DCAT, "endDate", d.extra("temporal_end"));
+        t.date(&period, DCAT, "startDate", Some(&start));
+        t.date(&period, DCAT, "endDate", end.as_deref());
         t.add(dataset, DCT, "temporal", period);
     }
     if let Some(f) = d.extra("frequency") {
@@ -273,6 +377,17 @@ fn dataset_triples(t: &mut Triples, base: &str, dataset: &NamedOrBlankNode, d: &
         let Some(file) = r["name"].as_str() else {
             continue;
         };
+        let belongs = match part {
+            Part::Whole => true,
+            Part::Series => false,
+            Part::Year { year, newest, .. } => match d.file_year(file) {
+                Some(y) => y == *year,
+                None => *newest,
+            },
+        };
+        if !belongs {
+            continue;
+        }
         let url = format!("{base}/opendata/{}/{file}", d.name);
         let Some(distribution) = iri(&url).map(NamedOrBlankNode::from) else {
             continue;
@@ -296,11 +411,16 @@ fn dataset_triples(t: &mut Triples, base: &str, dataset: &NamedOrBlankNode, d: &
             t.text(&distribution, DCATDE, "licenseAttributionByText", a);
         }
         if let Some(size) = r["size"].as_u64() {
+            let kind = if version_3 {
+                xsd::NON_NEGATIVE_INTEGER
+            } else {
+                xsd::DECIMAL
+            };
             t.add(
                 &distribution,
                 DCAT,
                 "byteSize",
-                Literal::new_typed_literal(size.to_string(), xsd::DECIMAL),
+                Literal::new_typed_literal(size.to_string(), kind),
             );
         }
         if !field("hash").is_empty() {
@@ -378,6 +498,7 @@ mod tests {
             title: "Sensoren".into(),
             description: "Messwerte".into(),
             publisher: "Amt".into(),
+            version_3: false,
         };
         let triples = triples(&info, &[sample()]);
         let ttl = String::from_utf8(serialize(&triples, CatalogFormat::Turtle).unwrap()).unwrap();
@@ -399,6 +520,62 @@ mod tests {
         let json: Value =
             serde_json::from_slice(&serialize(&triples, CatalogFormat::JsonLd).unwrap()).unwrap();
         assert!(json.to_string().contains("wasser-latest.csv"));
+    }
+
+    #[test]
+    fn a_series_has_one_dataset_a_year_with_that_years_files() {
+        let mut d = sample();
+        d.package["series"] = serde_json::json!(true);
+        let files = [
+            "wasser-2025-12.csv",
+            "wasser-2026-01.csv",
+            "wasser-2026-02.csv",
+            "wasser-latest.csv",
+        ];
+        d.package["resources"] = serde_json::json!(files.map(|f| serde_json::json!({"name": f})));
+        assert_eq!(d.years(), vec![2025, 2026]);
+        let info = CatalogInfo {
+            base: "https://s.example.org".into(),
+            title: "S".into(),
+            description: "D".into(),
+            publisher: "Amt".into(),
+            version_3: false,
+        };
+        let triples = triples(&info, &[d]);
+        let ttl = String::from_utf8(serialize(&triples, CatalogFormat::Turtle).unwrap()).unwrap();
+        let series = "<https://sensoren.example.org/datasets/wasser>";
+        assert!(
+            ttl.contains(&format!("{series} a dcat:DatasetSeries")),
+            "{ttl}"
+        );
+        for year in ["2025", "2026"] {
+            assert!(
+                ttl.contains(&format!(
+                    "<https://sensoren.example.org/datasets/wasser/{year}> a dcat:Dataset"
+                )),
+                "{ttl}"
+            );
+        }
+        assert!(ttl.contains(&format!("dcat:inSeries {series}")), "{ttl}");
+        // The 2025 member holds only December; the running file goes with the newest year;
+        // the series itself has no files.
+        let files_of = |subject: &str| -> Vec<String> {
+            triples
+                .iter()
+                .filter(|t| {
+                    t.subject.to_string() == subject
+                        && t.predicate.as_str() == format!("{DCAT}distribution")
+                })
+                .map(|t| t.object.to_string())
+                .collect()
+        };
+        let y2025 = files_of("<https://sensoren.example.org/datasets/wasser/2025>");
+        let y2026 = files_of("<https://sensoren.example.org/datasets/wasser/2026>");
+        assert_eq!(y2025.len(), 1, "{y2025:?}");
+        assert!(y2025[0].contains("wasser-2025-12.csv"));
+        assert_eq!(y2026.len(), 3, "{y2026:?}");
+        assert!(y2026.iter().any(|f| f.contains("wasser-latest.csv")));
+        assert!(files_of(series).is_empty());
     }
 
     #[test]

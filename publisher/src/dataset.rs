@@ -87,6 +87,9 @@ pub struct DatasetConfig {
     pub since: Option<String>,
     /// Days in the rolling "latest" resource.
     pub latest_days: u32,
+    /// In sensorhub's own catalog, a DCAT-AP.de 3.0 DatasetSeries with one dataset a year
+    /// (`dcat:inSeries`) instead of one dataset with monthly files.
+    pub series: bool,
     /// The anonymisation policy.
     pub privacy: DatasetPolicy,
 }
@@ -158,6 +161,7 @@ impl Default for DatasetConfig {
             schedule: HumanDuration::from_hours(1),
             since: None,
             latest_days: 7,
+            series: false,
             privacy: DatasetPolicy::default(),
         }
     }
@@ -270,6 +274,13 @@ impl DatasetConfig {
             if let Err(e) = crate::dcat::Spatial::parse(key) {
                 problems.push(format!("{}: {e}", at("spatial")));
             }
+        }
+        if self.series && self.target == Target::Ckan {
+            problems.push(format!(
+                "{}: a series is served in sensorhub's own catalog (/catalog.ttl) of the folder \
+                 target; a CKAN portal gets the one dataset with monthly files",
+                at("series")
+            ));
         }
         if self.target == Target::Ckan && self.keywords.is_empty() {
             problems.push(format!(

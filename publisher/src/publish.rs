@@ -152,6 +152,10 @@ pub fn write_folder(
         resources.push(Value::Object(resource));
     }
     meta["resources"] = json!(resources);
+    // For our own catalog: the dataset as a series of years.
+    if dataset.series {
+        meta["series"] = json!(true);
+    }
     let text = serde_json::to_vec_pretty(&meta).unwrap_or_default();
     let path = dir.join("dataset.json");
     if std::fs::read(&path).ok() != Some(text.clone()) {

@@ -5,8 +5,15 @@
 
 use super::*;
 
+/// `?dcatap=3.0` asks for DCAT-AP.de 3.0 where it differs from 2.0 (GovData's current one).
+#[derive(serde::Deserialize, Default)]
+pub(super) struct CatalogQuery {
+    #[serde(default)]
+    dcatap: Option<String>,
+}
+
 /// The catalog in one of its three formats.
-async fn catalog(state: &AppState, ext: &str) -> Response {
+async fn catalog(state: &AppState, ext: &str, query: &CatalogQuery) -> Response {
     let Some(open) = &state.open_data else {
         return (
             StatusCode::NOT_FOUND,
@@ -14,7 +21,12 @@ async fn catalog(state: &AppState, ext: &str) -> Response {
         )
             .into_response();
     };
-    match open.catalog(ext) {
+    let version_3 = match query.dcatap.as_deref() {
+        None | Some("2.0") => false,
+        Some("3.0") => true,
+        Some(_) => return (StatusCode::BAD_REQUEST, "dcatap: 2.0 or 3.0\n").into_response(),
+    };
+    match open.catalog(ext, version_3) {
         None => StatusCode::NOT_FOUND.into_response(),
         Some(Ok((bytes, media_type))) => (
             [
@@ -32,16 +44,25 @@ async fn catalog(state: &AppState, ext: &str) -> Response {
     }
 }
 
-pub(super) async fn catalog_ttl(State(state): State<AppState>) -> Response {
-    catalog(&state, "ttl").await
+pub(super) async fn catalog_ttl(
+    State(state): State<AppState>,
+    Query(query): Query<CatalogQuery>,
+) -> Response {
+    catalog(&state, "ttl", &query).await
 }
 
-pub(super) async fn catalog_rdf(State(state): State<AppState>) -> Response {
-    catalog(&state, "rdf").await
+pub(super) async fn catalog_rdf(
+    State(state): State<AppState>,
+    Query(query): Query<CatalogQuery>,
+) -> Response {
+    catalog(&state, "rdf", &query).await
 }
 
-pub(super) async fn catalog_jsonld(State(state): State<AppState>) -> Response {
-    catalog(&state, "jsonld").await
+pub(super) async fn catalog_jsonld(
+    State(state): State<AppState>,
+    Query(query): Query<CatalogQuery>,
+) -> Response {
+    catalog(&state, "jsonld", &query).await
 }
 
 /// A published file, for downloads and harvesters.
