@@ -88,6 +88,15 @@ impl Config {
                 problems.push(format!(
                     "publisher.public_url: `{url}` is not an http(s) address without a trailing /"
                 ));
+            } else if let Err(e) = sensorhub_publisher::catalog::check_base(url) {
+                problems.push(format!("publisher.public_url: {e}"));
+            }
+        }
+        if let Some(id) = &self.publisher.contributor_id {
+            if !id.starts_with("http://dcat-ap.de/def/contributors/") {
+                problems.push(format!(
+                    "publisher.contributor_id: `{id}` is not one of http://dcat-ap.de/def/contributors/"
+                ));
             }
         }
         if self.publisher.interval_s == 0 {

@@ -47,17 +47,22 @@ impl OpenDataFiles {
         }
     }
 
-    /// What the folder target published of the configured datasets.
+    /// What the folder target published of the configured datasets (reads files: call it
+    /// off the async workers).
     fn published(&self) -> Vec<Published> {
-        catalog::published(&self.folder)
-            .into_iter()
-            .filter(|p| {
-                self.datasets
-                    .iter()
-                    .any(|d| d.name == p.name && d.target == Target::Folder)
-            })
-            .collect()
+        published_in(&self.folder, &self.datasets)
     }
+}
+
+fn published_in(folder: &std::path::Path, datasets: &[DatasetConfig]) -> Vec<Published> {
+    catalog::published(folder)
+        .into_iter()
+        .filter(|p| {
+            datasets
+                .iter()
+                .any(|d| d.name == p.name && d.target == Target::Folder)
+        })
+        .collect()
 }
 
 /// A file's media type by its extension.
@@ -91,7 +96,10 @@ impl sensorhub_dashboards::OpenData for OpenDataFiles {
 
     fn datasets(&self) -> sensorhub_dashboards::DatasetsFuture<'_> {
         Box::pin(async move {
-            let published = self.published();
+            let (folder, datasets) = (self.folder.clone(), self.datasets.clone());
+            let published = tokio::task::spawn_blocking(move || published_in(&folder, &datasets))
+                .await
+                .unwrap_or_default();
             let mut out = Vec::new();
             for d in &self.datasets {
                 let here = published.iter().find(|p| p.name == d.name);

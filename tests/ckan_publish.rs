@@ -940,6 +940,22 @@ fn the_schleswig_holstein_portal_renames_and_refuses_but_never_gets_a_duplicate(
         patched[0]["metadata_modified"]
     );
 
+    // Somebody else's dataset with our identifier, in another organization: never ours.
+    let identifier = extra(&patched[0], "identifier");
+    let decoy_org = format!("decoy-{}", suffix());
+    let made = api_post(
+        "organization_create",
+        &serde_json::json!({"name": decoy_org, "title": "Decoy"}),
+    );
+    assert_eq!(made["success"], true, "{made}");
+    let decoy = api_post(
+        "package_create",
+        &serde_json::json!({
+            "name": format!("{decoy_org}-data"), "title": "Decoy", "owner_org": decoy_org,
+            "extras": [{"key": "identifier", "value": identifier}],
+        }),
+    );
+    assert_eq!(decoy["success"], true, "{decoy}");
     // A store that lost the portal's id (a new installation) finds the dataset by its
     // identifier, not by the name the portal changed.
     let fresh = tempfile::tempdir().unwrap();
@@ -966,6 +982,15 @@ fn the_schleswig_holstein_portal_renames_and_refuses_but_never_gets_a_duplicate(
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(ours().len(), 1, "still one dataset");
+    let untouched = api("package_show", &[("id", &format!("{decoy_org}-data"))]);
+    assert_eq!(
+        untouched["result"]["title"], "Decoy",
+        "the decoy was left alone"
+    );
+    assert_eq!(
+        untouched["result"]["metadata_modified"],
+        decoy["result"]["metadata_modified"]
+    );
 
     // The licence without attribution: the configured attribution is not sent (the portal
     // refuses it), and the portal takes the change.

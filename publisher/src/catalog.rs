@@ -178,11 +178,20 @@ impl Triples {
     }
 }
 
-/// The catalog's triples.
+/// Whether `url` can be the base of the catalog's IRIs (`publisher.public_url`).
+pub fn check_base(url: &str) -> Result<(), String> {
+    NamedNode::new(format!("{url}/datasets/x"))
+        .map(|_| ())
+        .map_err(|e| format!("`{url}` cannot begin an IRI: {e}"))
+}
+
+/// The catalog's triples (none when the base is not an IRI's beginning).
 pub fn triples(info: &CatalogInfo, datasets: &[Published]) -> Vec<Triple> {
     let mut t = Triples(Vec::new());
     let base = info.base.trim_end_matches('/');
-    let catalog: NamedOrBlankNode = term(&format!("{base}/"), "catalog").into();
+    let Some(catalog) = iri(&format!("{base}/catalog")).map(NamedOrBlankNode::from) else {
+        return Vec::new();
+    };
     t.kind(&catalog, term(DCAT, "Catalog"));
     t.german(&catalog, DCT, "title", &info.title);
     t.german(&catalog, DCT, "description", &info.description);

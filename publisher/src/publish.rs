@@ -180,59 +180,61 @@ pub struct CkanTarget<'a> {
 }
 
 /// The dataset on the portal: by the id the portal gave it (remembered in the store), else by
-/// its `identifier` extra, else by its name when that dataset is ours (same identifier or
-/// none). A portal that renamed the dataset after its title still has the same one.
+/// its `identifier` extra, else by its name. A portal that renamed the dataset after its title
+/// still has the same one. Only a live dataset of our own organization counts: one somebody
+/// else made with our identifier or name is never taken over.
 async fn find_package(
     target: CkanTarget<'_>,
     dataset: &DatasetConfig,
     identifier: &str,
 ) -> Result<Option<Value>, PublishError> {
     let ckan = target.ckan;
+    let organization = target.config.organization.as_str();
+    let ours = |p: &Value| {
+        p["state"] != "deleted"
+            && p["organization"]["name"].as_str() == Some(organization)
+            && extras_map(p)
+                .get("identifier")
+                .is_none_or(|i| i == identifier)
+    };
     let state = target.store.state();
     if let Some(id) = state
         .portal_dataset_id(&target.config.url, &dataset.name)
         .await?
     {
         if let Some(p) = ckan.read("package_show", &[("id", id.as_str())]).await? {
-            if p["state"] != "deleted" {
+            if ours(&p) {
                 return Ok(Some(p));
             }
         }
     }
-    let query = format!("extras_identifier:\"{identifier}\"");
+    // A Solr phrase: backslashes and quotes escaped.
+    let phrase = identifier.replace('\\', "\\\\").replace('"', "\\\"");
+    let query = format!("organization:{organization} AND extras_identifier:\"{phrase}\"");
     if let Some(found) = ckan
         .read(
             "package_search",
             &[
                 ("fq", query.as_str()),
                 ("include_private", "true"),
-                ("rows", "2"),
+                ("rows", "50"),
             ],
         )
         .await?
     {
-        let hits: Vec<&Value> = found["results"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter(|p| {
-                        extras_map(p).get("identifier").map(String::as_str) == Some(identifier)
-                    })
-                    .collect()
+        let hit = found["results"].as_array().and_then(|a| {
+            a.iter().find(|p| {
+                ours(p) && extras_map(p).get("identifier").map(String::as_str) == Some(identifier)
             })
-            .unwrap_or_default();
-        if let Some(p) = hits.first() {
-            return Ok(Some((*p).clone()));
+        });
+        if let Some(p) = hit {
+            return Ok(Some(p.clone()));
         }
     }
     Ok(ckan
         .read("package_show", &[("id", dataset.name.as_str())])
         .await?
-        .filter(|p| {
-            extras_map(p)
-                .get("identifier")
-                .is_none_or(|i| i == identifier)
-        }))
+        .filter(|p| ours(p)))
 }
 
 /// The theme groups the dataset joins. GovData and the Länder portals name their theme

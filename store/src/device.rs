@@ -5,7 +5,7 @@
 use crate::{Device, DeviceType};
 
 /// Why a registry entry is refused; the text names the field.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DeviceError {
     #[error(
         "station `{}`: a station id is 1 to 64 of a-z, 0-9, `.`, `_` and `-`, starting with a letter or digit (the name for people goes in `name`)",
@@ -16,6 +16,12 @@ pub enum DeviceError {
     NoCodecFile { device_type: String, path: String },
     #[error("dev_addr, nwk_s_key and app_s_key: give all three (ABP) or none")]
     PartialAbp,
+    #[error("{name}: {value} is not a coordinate within ±{limit}")]
+    Coordinate {
+        name: &'static str,
+        value: f64,
+        limit: f64,
+    },
 }
 
 impl Device {
@@ -24,6 +30,11 @@ impl Device {
     pub fn validate(self) -> Result<Device, DeviceError> {
         if !sensorhub_core::ids::is_station_id(&self.station) {
             return Err(DeviceError::Station(self.station));
+        }
+        for (name, value, limit) in [("lat", self.lat, 90.0), ("lon", self.lon, 180.0)] {
+            if let Some(value) = value.filter(|v| !(-limit..=limit).contains(v) || !v.is_finite()) {
+                return Err(DeviceError::Coordinate { name, value, limit });
+            }
         }
         if let DeviceType::Js(js) = &self.device_type {
             if !js.path().is_file() {

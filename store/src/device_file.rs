@@ -98,6 +98,7 @@ struct CsvRow {
 }
 
 /// An identifier cell: empty for none, else its text parsed, the column named in a mistake.
+/// A session key's text is never repeated in the mistake (a mistyped key is nearly the key).
 fn identifier<T: std::str::FromStr<Err = sensorhub_core::IdError>>(
     column: &str,
     text: &str,
@@ -106,9 +107,13 @@ fn identifier<T: std::str::FromStr<Err = sensorhub_core::IdError>>(
     if t.is_empty() {
         return Ok(None);
     }
-    t.parse()
-        .map(Some)
-        .map_err(|e| format!("{column} `{text}`: {e}"))
+    t.parse().map(Some).map_err(|e| {
+        if column.ends_with("_key") {
+            format!("{column}: {e} (the value is not shown: it holds a secret)")
+        } else {
+            format!("{column} `{text}`: {e}")
+        }
+    })
 }
 
 fn boolean(text: &str) -> Result<bool, String> {
@@ -325,6 +330,25 @@ mod tests {
             DeviceFile::read("{}", FileFormat::Json, Codecs::Any),
             Err(FileError::Unreadable(_))
         ));
+    }
+
+    #[test]
+    fn a_mistyped_key_is_not_repeated() {
+        let key = "44024241ed4ce9a68c6a8bc055233fd"; // one digit short
+        let text = format!("{HEADER}0101010101010101,a,s,cayenne-lpp,,,,49be7df1,{key},ec925802ae430ca77fd3dd73cb2cc588\n");
+        let file = DeviceFile::read(&text, FileFormat::Csv, Codecs::Any).unwrap();
+        let problem = file.problems().join("");
+        assert!(
+            problem.contains("nwk_s_key") && !problem.contains("44024241"),
+            "{problem}"
+        );
+    }
+
+    #[test]
+    fn json_coordinates_are_checked_as_csv_ones_are() {
+        let text = r#"[{"dev_eui":"0101010101010101","name":"a","station":"s","device_type":"cayenne-lpp","lat":500,"lon":8,"public":true}]"#;
+        let file = DeviceFile::read(text, FileFormat::Json, Codecs::Any).unwrap();
+        assert!(file.problems()[0].contains("lat"), "{:?}", file.problems());
     }
 
     #[test]

@@ -276,7 +276,7 @@ async fn preview(
             "The file is not UTF-8.",
         ));
     };
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_owned();
+    let text = normalised(&text);
     let format = FileFormat::of_name(&name)
         .or_else(|| {
             text.trim_start()
@@ -285,6 +285,15 @@ async fn preview(
         })
         .unwrap_or(FileFormat::Csv);
     show_plan(&state, &session, lang, &text, format, None).await
+}
+
+/// The file as the apply will see it again: browsers send a textarea's line breaks as CRLF and
+/// drop its first line break, so both sides read LF lines without a leading break or a BOM.
+fn normalised(text: &str) -> String {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    text.replace("\r\n", "\n")
+        .trim_start_matches('\n')
+        .to_owned()
 }
 
 #[derive(Deserialize)]
@@ -311,7 +320,11 @@ async fn apply(
         "csv" => FileFormat::Csv,
         _ => return Err(AppError::BadRequest("format must be csv or json\n")),
     };
-    let plan = match plan(&state, &form.text, format).await {
+    if form.text.len() > MAX_FILE * 2 {
+        return Err(AppError::TooLarge);
+    }
+    let text = normalised(&form.text);
+    let plan = match plan(&state, &text, format).await {
         Ok(plan) => plan,
         Err(PlanError::Store(e)) => return Err(e.into()),
         Err(PlanError::File(e)) => {
@@ -328,7 +341,7 @@ async fn apply(
             "Das Register hat sich seit der Vorschau geändert; hier ist die neue Vorschau. Nichts wurde geändert.",
             "The registry changed since the preview; here is the new preview. Nothing was changed.",
         );
-        return show_plan(&state, &session, lang, &form.text, format, Some(note)).await;
+        return show_plan(&state, &session, lang, &text, format, Some(note)).await;
     }
     let writes = plan.writes();
     let (new, changed) = (

@@ -26,7 +26,12 @@ async fn catalog(state: &AppState, ext: &str, query: &CatalogQuery) -> Response 
         Some("3.0") => true,
         Some(_) => return (StatusCode::BAD_REQUEST, "dcatap: 2.0 or 3.0\n").into_response(),
     };
-    match open.catalog(ext, version_3) {
+    // Reading the folder and writing the graph block: off the async workers.
+    let (open, ext) = (open.clone(), ext.to_owned());
+    let made = tokio::task::spawn_blocking(move || open.catalog(&ext, version_3))
+        .await
+        .unwrap_or_else(|_| Some(Err("the catalog task failed".into())));
+    match made {
         None => StatusCode::NOT_FOUND.into_response(),
         Some(Ok((bytes, media_type))) => (
             [
@@ -70,10 +75,14 @@ pub(super) async fn file(
     State(state): State<AppState>,
     Path((dataset, file)): Path<(String, String)>,
 ) -> Response {
-    let found = state
-        .open_data
-        .as_ref()
-        .and_then(|open| open.file(&dataset, &file));
+    let Some(open) = state.open_data.clone() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let name = file.clone();
+    let found = tokio::task::spawn_blocking(move || open.file(&dataset, &name))
+        .await
+        .ok()
+        .flatten();
     match found {
         None => StatusCode::NOT_FOUND.into_response(),
         Some((bytes, media_type)) => {
