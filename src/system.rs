@@ -212,6 +212,7 @@ pub async fn run_with(
             }));
         }
         state.codecs = Some(Arc::new(CodecChecker(config.codecs.clone())));
+        state.public_url = config.publisher.public_url.clone();
         state.open_data = Some(Arc::new(crate::open_data::OpenDataFiles::new(
             &config,
             store.clone(),

@@ -269,3 +269,40 @@ fn demo_pages_in_a_real_browser() {
     );
     assert!(stdout.contains("checks passed"), "{stdout}");
 }
+
+/// The demo through a real SensorThings client: `frost-sta-client` (PyPI) lists its Things,
+/// Datastreams and Observations (tests/sta/check.py says what it checks).
+#[test]
+fn the_demo_through_a_sensorthings_client() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = repo.join("tests/.venv/bin/python");
+    assert!(
+        python.exists(),
+        "tests/.venv is missing: ./scripts/test installs it"
+    );
+    let data = tempfile::tempdir().unwrap();
+    let demo = start(data.path());
+    let port = demo.port;
+    wait_for("a day of gauge history", Duration::from_secs(60), || {
+        let r = http_get(
+            port,
+            "/api/v1/stations/pegel-03/history?quantity=water_level&resolution=15m",
+            "",
+        )?;
+        let h: Value = serde_json::from_str(&r.body).ok()?;
+        (h["points"].as_array()?.len() >= 96).then_some(())
+    });
+    let output = Command::new(python)
+        .arg(repo.join("tests/sta/check.py"))
+        .arg(format!("http://127.0.0.1:{port}"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "SensorThings checks failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("checks passed"), "{stdout}");
+}

@@ -27,6 +27,7 @@ mod limits;
 mod ops;
 mod pages;
 mod public;
+mod sta;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -56,6 +57,8 @@ pub struct AppState {
     pub codecs: Option<Arc<dyn CodecCheck>>,
     /// The published open data: catalog, data page, files.
     pub open_data: Option<Arc<dyn OpenData>>,
+    /// The site's public address (`publisher.public_url`), for absolute links.
+    pub public_url: Option<String>,
     /// Battery curves per device type (`[batteries]`), for percentages from voltages.
     pub batteries: Arc<sensorhub_store::Batteries>,
     /// The publication policy every public answer goes through.
@@ -82,6 +85,7 @@ impl AppState {
             replay: None,
             codecs: None,
             open_data: None,
+            public_url: None,
             batteries: Arc::default(),
             policy,
             admin_token: http.admin_token.clone(),
@@ -112,6 +116,7 @@ pub fn router_with(state: AppState, extra: Router) -> Router {
         .merge(api::routes(state.clone()))
         .merge(ops::routes())
         .merge(admin::routes())
+        .merge(sta::routes())
         .with_state(state.clone())
         .merge(extra)
         .layer(axum::middleware::from_fn_with_state(state, headers::add))

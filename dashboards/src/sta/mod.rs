@@ -1,0 +1,623 @@
+//! OGC SensorThings API 1.1 (Sensing, read-only) under `/sta/v1.1`, over the public data
+//! only: every entity is made from what [`crate::public`] lets out (public stations,
+//! coarsened positions, the policy's resolution, delay and k-suppression), so no DevEUI, radio
+//! or device-health value can appear.
+//!
+//! Built so far: the root document, every entity set and entity, navigation from an entity to
+//! its related set, `@iot.nextLink` paging with a server maximum, `$top`, `$skip`, `$count`,
+//! `$select` and `$orderby` (one or more properties, `asc`/`desc`). `$filter` and `$expand`
+//! are not yet: they are answered 400 with the option named. Writes are 405.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+use crate::public::{self, PublicStation};
+use crate::AppState;
+
+mod entities;
+use entities::{Links, SEP};
+
+/// Entities in one page when `$top` does not say; and at most.
+const DEFAULT_TOP: usize = 100;
+const MAX_TOP: usize = 1000;
+
+const SETS: [&str; 8] = [
+    "Datastreams",
+    "FeaturesOfInterest",
+    "HistoricalLocations",
+    "Locations",
+    "Observations",
+    "ObservedProperties",
+    "Sensors",
+    "Things",
+];
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/sta/v1.1", get(root).fallback(read_only))
+        .route("/sta/v1.1/", get(root).fallback(read_only))
+        .route("/sta/v1.1/{*path}", get(resource).fallback(read_only))
+}
+
+/// The site's address as links name it: the configured public address, else the request's
+/// `Host` (when it is a plain host name), else the listen address.
+fn site(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &state.public_url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        });
+    match host {
+        Some(host) => format!("http://{host}"),
+        None => format!("http://{}", state.http.listen),
+    }
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        Json(json!({"code": status.as_u16(), "type": "error", "message": message})),
+    )
+        .into_response()
+}
+
+async fn read_only(method: Method) -> Response {
+    let mut response = error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &format!("{method}: this SensorThings API is read-only; the data comes from the sensors"),
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, "GET".parse().expect("a header value"));
+    response
+}
+
+/// `/sta/v1.1`: the entity sets and the conformance classes implemented.
+async fn root(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let base = format!("{}/sta/v1.1", site(&state, &headers));
+    let value: Vec<Value> = SETS
+        .iter()
+        .map(|s| json!({"name": s, "url": format!("{base}/{s}")}))
+        .collect();
+    Json(json!({
+        "value": value,
+        "serverSettings": {
+            "conformance": [
+                "http://www.opengis.net/spec/iot_sensing/1.1/req/datamodel",
+                "http://www.opengis.net/spec/iot_sensing/1.1/req/resource-path/resource-path-to-entities",
+                "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data/order",
+                "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data/top",
+                "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data/skip",
+                "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data/count",
+                "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data/select",
+            ],
+        },
+    }))
+    .into_response()
+}
+
+/// One step of a resource path: an entity set, or one entity of it.
+#[derive(Debug, PartialEq)]
+struct Step {
+    name: String,
+    id: Option<String>,
+}
+
+/// `Things('a')/Datastreams` into its steps; an id in quotes (`''` for a quote) or bare.
+fn parse_path(path: &str) -> Result<Vec<Step>, String> {
+    let mut steps = Vec::new();
+    for segment in path.trim_matches('/').split('/') {
+        let (name, id) = match segment.split_once('(') {
+            None => (segment.to_owned(), None),
+            Some((name, rest)) => {
+                let inner = rest
+                    .strip_suffix(')')
+                    .ok_or_else(|| format!("`{segment}`: an id ends with `)`"))?;
+                let id = match inner.strip_prefix('\'').and_then(|i| i.strip_suffix('\'')) {
+                    Some(quoted) => quoted.replace("''", "'"),
+                    None => inner.to_owned(),
+                };
+                (name.to_owned(), Some(id))
+            }
+        };
+        if name.is_empty() {
+            return Err("an empty path segment".into());
+        }
+        steps.push(Step { name, id });
+    }
+    Ok(steps)
+}
+
+/// The query options, checked once.
+#[derive(Debug, Default)]
+struct Options {
+    top: usize,
+    skip: usize,
+    count: bool,
+    select: Option<Vec<String>>,
+    orderby: Vec<(String, bool)>,
+}
+
+fn options(query: &BTreeMap<String, String>) -> Result<Options, String> {
+    let mut o = Options {
+        top: DEFAULT_TOP,
+        ..Options::default()
+    };
+    for (key, value) in query {
+        match key.as_str() {
+            "$top" => {
+                o.top = value
+                    .parse::<usize>()
+                    .map_err(|_| format!("$top: `{value}` is not a whole number"))?
+                    .min(MAX_TOP)
+            }
+            "$skip" => {
+                o.skip = value
+                    .parse()
+                    .map_err(|_| format!("$skip: `{value}` is not a whole number"))?
+            }
+            "$count" => {
+                o.count = match value.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(format!("$count: `{value}` is not true or false")),
+                }
+            }
+            "$select" => {
+                o.select = Some(value.split(',').map(|s| s.trim().to_owned()).collect());
+            }
+            "$orderby" => {
+                for part in value.split(',') {
+                    let mut words = part.split_whitespace();
+                    let property = words
+                        .next()
+                        .ok_or_else(|| format!("$orderby: `{value}` names no property"))?;
+                    let descending = match words.next() {
+                        None | Some("asc") => false,
+                        Some("desc") => true,
+                        Some(other) => {
+                            return Err(format!("$orderby: `{other}` is not asc or desc"))
+                        }
+                    };
+                    o.orderby.push((property.to_owned(), descending));
+                }
+            }
+            "$filter" | "$expand" | "$resultFormat" => {
+                return Err(format!("{key}: not supported by this server yet"))
+            }
+            other if other.starts_with('$') => {
+                return Err(format!("{other}: not a SensorThings query option"))
+            }
+            _ => {}
+        }
+    }
+    Ok(o)
+}
+
+/// A property of an entity for `$orderby`, `id` meaning `@iot.id`.
+fn property<'a>(entity: &'a Value, name: &str) -> &'a Value {
+    match name {
+        "id" | "@iot.id" => &entity["@iot.id"],
+        other => &entity[other],
+    }
+}
+
+fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x
+            .as_f64()
+            .unwrap_or(0.0)
+            .total_cmp(&y.as_f64().unwrap_or(0.0)),
+        (Value::String(x), Value::String(y)) => x.cmp(y),
+        (Value::Null, Value::Null) => std::cmp::Ordering::Equal,
+        (Value::Null, _) => std::cmp::Ordering::Less,
+        (_, Value::Null) => std::cmp::Ordering::Greater,
+        _ => a.to_string().cmp(&b.to_string()),
+    }
+}
+
+/// Only the selected properties of an entity.
+fn select(entity: Value, select: &Option<Vec<String>>) -> Value {
+    let (Some(fields), Value::Object(map)) = (select, &entity) else {
+        return entity;
+    };
+    let kept = map
+        .iter()
+        .filter(|(k, _)| {
+            fields
+                .iter()
+                .any(|f| f == *k || (f == "id" && *k == "@iot.id"))
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Value::Object(kept)
+}
+
+/// A collection answer: ordered, counted, paged, with the link to the next page.
+fn collection(mut entities: Vec<Value>, o: &Options, self_path: &str, base: &str) -> Value {
+    if !o.orderby.is_empty() {
+        entities.sort_by(|a, b| {
+            o.orderby
+                .iter()
+                .map(|(p, desc)| {
+                    let order = compare(property(a, p), property(b, p));
+                    if *desc {
+                        order.reverse()
+                    } else {
+                        order
+                    }
+                })
+                .find(|c| c.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+    }
+    let total = entities.len();
+    let page: Vec<Value> = entities
+        .into_iter()
+        .skip(o.skip)
+        .take(o.top)
+        .map(|e| select(e, &o.select))
+        .collect();
+    let mut body = serde_json::Map::new();
+    if o.count {
+        body.insert("@iot.count".into(), json!(total));
+    }
+    if o.skip + page.len() < total && o.top > 0 {
+        let mut params = vec![
+            format!("$top={}", o.top),
+            format!("$skip={}", o.skip + o.top),
+        ];
+        if o.count {
+            params.push("$count=true".into());
+        }
+        if !o.orderby.is_empty() {
+            let order: Vec<String> = o
+                .orderby
+                .iter()
+                .map(|(p, d)| format!("{p}%20{}", if *d { "desc" } else { "asc" }))
+                .collect();
+            params.push(format!("$orderby={}", order.join(",")));
+        }
+        if let Some(fields) = &o.select {
+            params.push(format!("$select={}", fields.join(",")));
+        }
+        body.insert(
+            "@iot.nextLink".into(),
+            json!(format!("{base}/{self_path}?{}", params.join("&"))),
+        );
+    }
+    body.insert("value".into(), Value::Array(page));
+    Value::Object(body)
+}
+
+/// The public data the entities are made of.
+struct Data {
+    stations: Vec<PublicStation>,
+}
+
+impl Data {
+    fn station(&self, id: &str) -> Option<&PublicStation> {
+        self.stations.iter().find(|s| s.id == id)
+    }
+
+    /// A datastream id's station and quantity, if it is one of a public station.
+    fn datastream(&self, id: &str) -> Option<(&PublicStation, String, String)> {
+        let (station, quantity) = id.split_once(SEP)?;
+        let s = self.station(station)?;
+        let value = s.latest.iter().find(|v| v.quantity == quantity)?;
+        Some((s, quantity.to_owned(), value.unit.clone()))
+    }
+
+    fn all_datastreams(&self) -> Vec<(&PublicStation, String, String)> {
+        self.stations
+            .iter()
+            .flat_map(|s| {
+                s.latest
+                    .iter()
+                    .map(move |v| (s, v.quantity.clone(), v.unit.clone()))
+            })
+            .collect()
+    }
+}
+
+/// A datastream's observations, through the same policy as the history API: everything the
+/// policy lets out, at its finest resolution.
+async fn observations(
+    state: &AppState,
+    links: &Links<'_>,
+    s: &PublicStation,
+    quantity: &str,
+) -> Result<Vec<Value>, Response> {
+    let now = sensorhub_store::time::now_ms();
+    let history = public::history_of(
+        state,
+        s,
+        quantity,
+        sensorhub_store::Resolution::Raw,
+        0,
+        now + 1,
+    )
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "a SensorThings request cannot use the store");
+        error(StatusCode::SERVICE_UNAVAILABLE, "store unavailable")
+    })?;
+    let Some(history) = history else {
+        return Ok(Vec::new());
+    };
+    let datastream = format!("{}{SEP}{quantity}", s.id);
+    Ok(history
+        .points
+        .iter()
+        .filter_map(|p| {
+            let ms = sensorhub_store::time::parse_rfc3339(&p.time)?;
+            Some(links.observation(&datastream, &p.time, ms, p.mean))
+        })
+        .collect())
+}
+
+/// Every entity a resource path names, or why it names none.
+async fn resolve(
+    state: &AppState,
+    data: &Data,
+    links: &Links<'_>,
+    steps: &[Step],
+    page: &str,
+) -> Result<Resolved, Response> {
+    let not_found = || error(StatusCode::NOT_FOUND, "no such entity");
+    let first = &steps[0];
+    // The entities of the first set, or of the one entity named.
+    let mut current: Vec<Value> = match first.name.as_str() {
+        "Things" => data.stations.iter().map(|s| links.thing(s, page)).collect(),
+        "Locations" => data
+            .stations
+            .iter()
+            .filter(|s| s.lat.is_some())
+            .map(|s| links.location(s))
+            .collect(),
+        "HistoricalLocations" => data
+            .stations
+            .iter()
+            .filter(|s| s.lat.is_some())
+            .map(|s| links.historical_location(s))
+            .collect(),
+        "FeaturesOfInterest" => data.stations.iter().map(|s| links.feature(s)).collect(),
+        "Datastreams" => data
+            .all_datastreams()
+            .into_iter()
+            .map(|(s, q, u)| links.datastream(s, &q, &u))
+            .collect(),
+        "Sensors" => data
+            .all_datastreams()
+            .into_iter()
+            .map(|(s, q, _)| links.sensor(s, &q))
+            .collect(),
+        "ObservedProperties" => {
+            let mut quantities: Vec<String> = data
+                .all_datastreams()
+                .into_iter()
+                .map(|(_, q, _)| q)
+                .collect();
+            quantities.sort();
+            quantities.dedup();
+            quantities
+                .iter()
+                .map(|q| links.observed_property(q))
+                .collect()
+        }
+        "Observations" => match &first.id {
+            // One observation: its datastream's, found by its time.
+            Some(id) => {
+                let (ds, ms) = id.rsplit_once(SEP).ok_or_else(not_found)?;
+                let (s, q, _) = data.datastream(ds).ok_or_else(not_found)?;
+                observations(state, links, s, &q)
+                    .await?
+                    .into_iter()
+                    .filter(|o| o["@iot.id"] == format!("{ds}{SEP}{ms}").as_str())
+                    .collect()
+            }
+            None => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "Observations: ask for a datastream's, Datastreams('ID')/Observations",
+                ))
+            }
+        },
+        other => {
+            return Err(error(
+                StatusCode::NOT_FOUND,
+                &format!("`{other}` is not an entity set of this service"),
+            ))
+        }
+    };
+    if let Some(id) = &first.id {
+        current.retain(|e| e["@iot.id"] == id.as_str());
+        if current.is_empty() {
+            return Err(not_found());
+        }
+    }
+    let mut set = first.name.clone();
+    let mut one = first.id.clone();
+    for step in &steps[1..] {
+        let Some(id) = one.clone() else {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                &format!(
+                    "{}: navigate from one entity, such as {set}('ID')/{}",
+                    step.name, step.name
+                ),
+            ));
+        };
+        let related = related(state, data, links, &set, &id, &step.name, page).await?;
+        let (next_set, single) = related;
+        current = single;
+        if let Some(wanted) = &step.id {
+            current.retain(|e| e["@iot.id"] == wanted.as_str());
+            if current.is_empty() {
+                return Err(not_found());
+            }
+        }
+        set = next_set;
+        one = step.id.clone().or_else(|| {
+            // A to-one navigation (`Datastreams('x')/Thing`) is one entity.
+            (!step.name.ends_with('s') && current.len() == 1)
+                .then(|| current[0]["@iot.id"].as_str().unwrap_or("").to_owned())
+        });
+    }
+    let last = steps.last().expect("a path has a step");
+    let single = last.id.is_some() || !last.name.ends_with('s');
+    Ok(Resolved {
+        entities: current,
+        single,
+    })
+}
+
+struct Resolved {
+    entities: Vec<Value>,
+    /// The path names one entity (`Things('x')`, `Datastreams('x')/Thing`).
+    single: bool,
+}
+
+/// The entities related to `set('id')` by `property`, and their set.
+#[allow(clippy::too_many_arguments)]
+async fn related(
+    state: &AppState,
+    data: &Data,
+    links: &Links<'_>,
+    set: &str,
+    id: &str,
+    property: &str,
+    page: &str,
+) -> Result<(String, Vec<Value>), Response> {
+    let nope = || {
+        error(
+            StatusCode::NOT_FOUND,
+            &format!("{set} has no navigation property `{property}`"),
+        )
+    };
+    let station_of = |id: &str| data.station(id.split(SEP).next().unwrap_or(""));
+    let out = match (set, property) {
+        ("Things", "Locations") | ("FeaturesOfInterest", "Locations") => {
+            let s = station_of(id).ok_or_else(nope)?;
+            ("Locations", vec![links.location(s)])
+        }
+        ("Things", "HistoricalLocations") | ("Locations", "HistoricalLocations") => {
+            let s = station_of(id).ok_or_else(nope)?;
+            ("HistoricalLocations", vec![links.historical_location(s)])
+        }
+        ("Locations", "Things") | ("HistoricalLocations", "Thing") | ("Datastreams", "Thing") => {
+            let s = station_of(id).ok_or_else(nope)?;
+            ("Things", vec![links.thing(s, page)])
+        }
+        ("HistoricalLocations", "Locations") => {
+            let s = station_of(id).ok_or_else(nope)?;
+            ("Locations", vec![links.location(s)])
+        }
+        ("Things", "Datastreams") => {
+            let s = station_of(id).ok_or_else(nope)?;
+            let list = s
+                .latest
+                .iter()
+                .map(|v| links.datastream(s, &v.quantity, &v.unit))
+                .collect();
+            ("Datastreams", list)
+        }
+        ("Datastreams", "Sensor") => {
+            let (s, q, _) = data.datastream(id).ok_or_else(nope)?;
+            ("Sensors", vec![links.sensor(s, &q)])
+        }
+        ("Sensors", "Datastreams") => {
+            let (s, q, u) = data.datastream(id).ok_or_else(nope)?;
+            ("Datastreams", vec![links.datastream(s, &q, &u)])
+        }
+        ("Datastreams", "ObservedProperty") => {
+            let (_, q, _) = data.datastream(id).ok_or_else(nope)?;
+            ("ObservedProperties", vec![links.observed_property(&q)])
+        }
+        ("ObservedProperties", "Datastreams") => {
+            let list = data
+                .all_datastreams()
+                .into_iter()
+                .filter(|(_, q, _)| q == id)
+                .map(|(s, q, u)| links.datastream(s, &q, &u))
+                .collect();
+            ("Datastreams", list)
+        }
+        ("Datastreams", "Observations") => {
+            let (s, q, _) = data.datastream(id).ok_or_else(nope)?;
+            ("Observations", observations(state, links, s, &q).await?)
+        }
+        ("Observations", "Datastream") => {
+            let ds = id.rsplit_once(SEP).map_or("", |(d, _)| d);
+            let (s, q, u) = data.datastream(ds).ok_or_else(nope)?;
+            ("Datastreams", vec![links.datastream(s, &q, &u)])
+        }
+        ("Observations", "FeatureOfInterest") => {
+            let s = station_of(id).ok_or_else(nope)?;
+            ("FeaturesOfInterest", vec![links.feature(s)])
+        }
+        ("FeaturesOfInterest", "Observations") => {
+            let s = station_of(id).ok_or_else(nope)?;
+            let mut all = Vec::new();
+            for v in &s.latest {
+                all.extend(observations(state, links, s, &v.quantity).await?);
+            }
+            ("Observations", all)
+        }
+        _ => return Err(nope()),
+    };
+    Ok((out.0.to_owned(), out.1))
+}
+
+/// Any resource path under `/sta/v1.1/`.
+async fn resource(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let steps = match parse_path(&path) {
+        Ok(steps) => steps,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+    };
+    let options = match options(&query) {
+        Ok(o) => o,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+    };
+    let stations = match public::stations(&state).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "a SensorThings request cannot use the store");
+            return error(StatusCode::SERVICE_UNAVAILABLE, "store unavailable");
+        }
+    };
+    let data = Data { stations };
+    let page = site(&state, &headers);
+    let base = format!("{page}/sta/v1.1");
+    let links = Links { base: &base };
+    let resolved = match resolve(&state, &data, &links, &steps, &page).await {
+        Ok(r) => r,
+        Err(response) => return response,
+    };
+    if resolved.single {
+        return match resolved.entities.into_iter().next() {
+            Some(e) => Json(select(e, &options.select)).into_response(),
+            None => error(StatusCode::NOT_FOUND, "no such entity"),
+        };
+    }
+    Json(collection(resolved.entities, &options, &path, &base)).into_response()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,83 @@
+"""The SensorThings API of a running sensorhub through a real client: frost-sta-client (PyPI,
+the Fraunhofer client of FROST-Server). Driven by tests/demo.rs.
+
+Usage: check.py BASE_URL
+Lists Things, their Datastreams and a Datastream's Observations, compares the newest
+Observations with /api/v1/stations/{id}/history, and checks that no device identity or health
+appears in any answer. Prints one line per check; exits non-zero on the first failure.
+"""
+import json
+import sys
+import urllib.request
+
+import frost_sta_client as fsc
+
+base = sys.argv[1].rstrip("/")
+passed = 0
+
+
+def ok(condition, what):
+    global passed
+    if not condition:
+        print("FAIL " + what)
+        sys.exit(1)
+    passed += 1
+    print("ok " + what)
+
+
+def get(path):
+    with urllib.request.urlopen(base + path) as answer:
+        return answer.read().decode("utf-8")
+
+
+service = fsc.SensorThingsService(base + "/sta/v1.1")
+things = list(service.things().query().list())
+ok(len(things) >= 6, f"the client lists the demo's Things: {[t.id for t in things]}")
+stations = json.loads(get("/api/v1/stations"))
+ok(sorted(t.id for t in things) == sorted(s["id"] for s in stations),
+   "the Things are exactly the public stations of /api/v1/stations")
+
+gauge = next(t for t in things if t.id == "pegel-03")
+datastreams = list(gauge.get_datastreams().query().list())
+names = [d.id for d in datastreams]
+ok("pegel-03~water_level" in names, f"the gauge's Datastreams: {names}")
+level = next(d for d in datastreams if d.id == "pegel-03~water_level")
+ok(level.unit_of_measurement.symbol == "m", "the water level's unit is m")
+
+# Paging: the client follows @iot.nextLink through pages of 50.
+observations = list(level.get_observations().query().top(50).orderby("phenomenonTime", "desc").list())
+ok(len(observations) > 100, f"the client pages through {len(observations)} Observations")
+times = [o.phenomenon_time_as_str() for o in observations]
+ok(times == sorted(times, reverse=True), "newest first, as $orderby asked")
+
+# The newest Observations equal the history API's raw points at the same times.
+history = json.loads(get("/api/v1/stations/pegel-03/history?quantity=water_level&resolution=raw"))
+by_time = {p["time"]: p["mean"] for p in history["points"]}
+compared = [(o.phenomenon_time_as_str(), o.result) for o in observations[:20]]
+same = [by_time.get(t) == r for t, r in compared if t in by_time]
+ok(len(same) >= 10 and all(same),
+   f"{len(same)} newest Observations equal /api/v1 history's values at the same times")
+
+# Counted and selected as asked.
+raw = json.loads(get("/sta/v1.1/Datastreams('pegel-03~water_level')/Observations?$top=1&$count=true&$select=result"))
+ok(raw["@iot.count"] == len(observations) and list(raw["value"][0].keys()) == ["result"],
+   "$count counts them all and $select keeps only the result")
+
+# Nothing of the devices anywhere the API answers.
+answers = [get(p) for p in ["/sta/v1.1", "/sta/v1.1/Things", "/sta/v1.1/Datastreams", "/sta/v1.1/Sensors",
+                            "/sta/v1.1/Locations", "/sta/v1.1/FeaturesOfInterest", "/sta/v1.1/ObservedProperties",
+                            "/sta/v1.1/HistoricalLocations"]]
+text = "\n".join(answers).lower()
+for hidden in ["dev_eui", "deveui", "rssi", "snr", "battery", "voltage", "70b3d57ed", "7276ff00"]:
+    ok(hidden not in text, f"no `{hidden}` in the API")
+
+# Read-only: a write is refused with a sentence.
+request = urllib.request.Request(base + "/sta/v1.1/Things", data=b"{}", method="POST",
+                                 headers={"Content-Type": "application/json"})
+try:
+    urllib.request.urlopen(request)
+    ok(False, "a POST is refused")
+except urllib.error.HTTPError as e:
+    ok(e.code == 405 and "read-only" in e.read().decode(), "a POST is answered 405, read-only")
+
+print(f"all {passed} checks passed")
