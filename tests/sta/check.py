@@ -58,6 +58,15 @@ same = [by_time.get(t) == r for t, r in compared if t in by_time]
 ok(len(same) >= 10 and all(same),
    f"{len(same)} newest Observations equal /api/v1 history's values at the same times")
 
+# Filtered by time and value, as the client writes it.
+since = observations[10].phenomenon_time_as_str()
+middle = sorted(o.result for o in observations[:10])[5]
+query = f"phenomenonTime gt {since} and result ge {middle}"
+chosen = list(level.get_observations().query().filter(query).list())
+expected = [o for o in observations[:10] if o.result >= middle]
+ok(sorted(o.id for o in chosen) == sorted(o.id for o in expected) and chosen,
+   f"$filter {query}: {len(chosen)} Observations, as the values say")
+
 # Counted and selected as asked.
 raw = json.loads(get("/sta/v1.1/Datastreams('pegel-03~water_level')/Observations?$top=1&$count=true&$select=result"))
 ok(raw["@iot.count"] == len(observations) and list(raw["value"][0].keys()) == ["result"],

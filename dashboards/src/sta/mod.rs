@@ -5,8 +5,9 @@
 //!
 //! Built so far: the root document, every entity set and entity, navigation from an entity to
 //! its related set, `@iot.nextLink` paging with a server maximum, `$top`, `$skip`, `$count`,
-//! `$select` and `$orderby` (one or more properties, `asc`/`desc`). `$filter` and `$expand`
-//! are not yet: they are answered 400 with the option named. Writes are 405.
+//! `$select`, `$orderby` (one or more properties, `asc`/`desc`) and `$filter` over an entity's
+//! own properties (`filter.rs`). `$expand` is not yet: it is answered 400 with the option named.
+//! Writes are 405.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
@@ -20,6 +21,7 @@ use crate::public::{self, PublicStation};
 use crate::AppState;
 
 mod entities;
+mod filter;
 use entities::{Links, SEP};
 
 /// Entities in one page when `$top` does not say; and at most.
@@ -83,7 +85,9 @@ async fn read_only(method: Method) -> Response {
     response
 }
 
-/// `/sta/v1.1`: the entity sets and the conformance classes implemented.
+/// `/sta/v1.1`: the entity sets and the conformance classes implemented. Filtering is not
+/// among them while filters across navigation properties and the geospatial functions are
+/// missing.
 async fn root(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let base = format!("{}/sta/v1.1", site(&state, &headers));
     let value: Vec<Value> = SETS
@@ -101,6 +105,7 @@ async fn root(State(state): State<AppState>, headers: HeaderMap) -> Response {
                 "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data/skip",
                 "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data/count",
                 "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data/select",
+                "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data/status-code",
             ],
         },
     }))
@@ -147,6 +152,9 @@ struct Options {
     count: bool,
     select: Option<Vec<String>>,
     orderby: Vec<(String, bool)>,
+    filter: Option<filter::Expr>,
+    /// The filter as written, for the next page's link.
+    filter_text: Option<String>,
 }
 
 fn options(query: &BTreeMap<String, String>) -> Result<Options, String> {
@@ -193,7 +201,11 @@ fn options(query: &BTreeMap<String, String>) -> Result<Options, String> {
                     o.orderby.push((property.to_owned(), descending));
                 }
             }
-            "$filter" | "$expand" | "$resultFormat" => {
+            "$filter" => {
+                o.filter = Some(filter::parse(value).map_err(|e| e.to_string())?);
+                o.filter_text = Some(value.clone());
+            }
+            "$expand" | "$resultFormat" => {
                 return Err(format!("{key}: not supported by this server yet"))
             }
             other if other.starts_with('$') => {
@@ -246,6 +258,10 @@ fn select(entity: Value, select: &Option<Vec<String>>) -> Value {
 
 /// A collection answer: ordered, counted, paged, with the link to the next page.
 fn collection(mut entities: Vec<Value>, o: &Options, self_path: &str, base: &str) -> Value {
+    if let Some(f) = &o.filter {
+        let now = sensorhub_store::time::now_ms();
+        entities.retain(|e| filter::matches(f, e, now));
+    }
     if !o.orderby.is_empty() {
         entities.sort_by(|a, b| {
             o.orderby
@@ -292,6 +308,9 @@ fn collection(mut entities: Vec<Value>, o: &Options, self_path: &str, base: &str
         if let Some(fields) = &o.select {
             params.push(format!("$select={}", fields.join(",")));
         }
+        if let Some(text) = &o.filter_text {
+            params.push(format!("$filter={}", percent(text)));
+        }
         body.insert(
             "@iot.nextLink".into(),
             json!(format!("{base}/{self_path}?{}", params.join("&"))),
@@ -299,6 +318,19 @@ fn collection(mut entities: Vec<Value>, o: &Options, self_path: &str, base: &str
     }
     body.insert("value".into(), Value::Array(page));
     Value::Object(body)
+}
+
+/// Text for a query string: everything but unreserved characters percent-encoded.
+fn percent(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 /// The public data the entities are made of.

@@ -54,7 +54,7 @@ fn req_request_data_top_skip_count_orderby_select_are_read_and_bad_ones_refused(
         ("$top", "-1"),
         ("$count", "yes"),
         ("$orderby", "name sideways"),
-        ("$filter", "result gt 2"),
+        ("$filter", "result gt"),
         ("$expand", "Datastreams"),
         ("$frobnicate", "1"),
     ] {
@@ -105,4 +105,120 @@ fn req_request_data_select_keeps_only_what_is_asked() {
         "http://h",
     );
     assert_eq!(page["value"][0], json!({"@iot.id": "a", "result": 1}));
+}
+
+fn filtered(text: &str, entities: &[Value]) -> Vec<String> {
+    let o = options(&query(&[("$filter", text)])).unwrap();
+    collection(entities.to_vec(), &o, "Observations", "http://h")["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["@iot.id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn observations_sample() -> Vec<Value> {
+    [
+        ("a", "2026-11-30T23:00:00Z", 9.5),
+        ("b", "2026-12-01T10:00:00Z", 10.0),
+        ("c", "2026-12-01T11:00:00Z", 12.5),
+    ]
+    .iter()
+    .map(|(id, t, r)| json!({"@iot.id": id, "phenomenonTime": t, "resultTime": t, "result": r}))
+    .collect()
+}
+
+#[test]
+fn req_request_data_filter_compares_and_combines_as_the_specification_examples() {
+    let o = observations_sample();
+    // 9.3.3.5.1 (built-in operators): `result lt 10.00`, arithmetic, logic, not.
+    assert_eq!(filtered("result lt 10.00", &o), ["a"]);
+    assert_eq!(filtered("result add 5 eq 15", &o), ["b"]);
+    assert_eq!(filtered("result mul 2 gt 20 and result le 12.5", &o), ["c"]);
+    assert_eq!(filtered("result eq 9.5 or result eq 12.5", &o), ["a", "c"]);
+    assert_eq!(filtered("not (result gt 10)", &o), ["a", "b"]);
+    assert_eq!(filtered("result mod 2 eq 0", &o), ["b"]);
+    assert_eq!(filtered("-result lt -10", &o), ["c"]);
+    // Temporal comparison on phenomenonTime with bare ISO 8601 times.
+    assert_eq!(
+        filtered(
+            "phenomenonTime ge 2026-12-01T00:00:00Z and phenomenonTime lt 2026-12-01T10:30:00.000Z",
+            &o
+        ),
+        ["b"]
+    );
+    // 9.3.3.5.2 (built-in query functions): date parts, strings, maths.
+    assert_eq!(
+        filtered(
+            "year(phenomenonTime) eq 2026 and month(phenomenonTime) eq 11",
+            &o
+        ),
+        ["a"]
+    );
+    assert_eq!(filtered("hour(resultTime) eq 11", &o), ["c"]);
+    assert_eq!(filtered("round(result) eq 13", &o), ["c"]);
+    assert_eq!(
+        filtered("floor(result) eq 9 or ceiling(result) eq 10", &o),
+        ["a", "b"]
+    );
+    assert_eq!(filtered("phenomenonTime lt now()", &o).len(), 3);
+    let things = vec![
+        json!({"@iot.id": "pegel-wyk", "name": "Pegel Wyk", "description": "Tide gauge at the harbour"}),
+        json!({"@iot.id": "wetter-01", "name": "Wetter Nieblum", "description": "Weather"}),
+    ];
+    assert_eq!(
+        filtered("substringof('harbour', description)", &things),
+        ["pegel-wyk"]
+    );
+    assert_eq!(
+        filtered("startswith(name, 'Wetter')", &things),
+        ["wetter-01"]
+    );
+    assert_eq!(filtered("endswith(id, 'wyk')", &things), ["pegel-wyk"]);
+    assert_eq!(
+        filtered("length(description) le 20", &things),
+        ["wetter-01"]
+    );
+    assert_eq!(
+        filtered("tolower(name) eq 'pegel wyk'", &things),
+        ["pegel-wyk"]
+    );
+    assert_eq!(
+        filtered("indexof(name, 'Wyk') eq 6", &things),
+        ["pegel-wyk"]
+    );
+    assert_eq!(
+        filtered("substring(name, 6, 3) eq 'Wyk'", &things),
+        ["pegel-wyk"]
+    );
+    assert_eq!(
+        filtered(
+            "concat(concat(name, ', '), id) eq 'Wetter Nieblum, wetter-01'",
+            &things
+        ),
+        ["wetter-01"]
+    );
+}
+
+#[test]
+fn req_request_data_malformed_filters_are_refused_with_their_position() {
+    for (text, at) in [
+        ("result lt", 9),
+        ("result lt 10 and", 16),
+        ("(result lt 10", 13),
+        ("result lt 'ten", 10),
+        ("frobnicate(result) eq 1", 0),
+        ("length(name, id) eq 1", 0),
+        ("result lt 10 10", 13),
+        ("result ! 10", 7),
+        ("eq 3", 0),
+    ] {
+        let error = filter::parse(text).unwrap_err();
+        assert_eq!(error.at, at, "{text}: {error}");
+        let refused = options(&query(&[("$filter", text)])).unwrap_err();
+        assert!(
+            refused.starts_with(&format!("$filter at {at}:")),
+            "{refused}"
+        );
+    }
 }
