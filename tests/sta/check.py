@@ -67,6 +67,22 @@ expected = [o for o in observations[:10] if o.result >= middle]
 ok(sorted(o.id for o in chosen) == sorted(o.id for o in expected) and chosen,
    f"$filter {query}: {len(chosen)} Observations, as the values say")
 
+# The map query: every Thing with its Locations and each Datastream's newest Observation,
+# the same values as /api/v1/stations shows.
+mapped = list(service.things().query().expand(
+    "Locations,Datastreams($expand=Observations($top=1;$orderby=phenomenonTime desc))").list())
+latest = {(s["id"], v["quantity"]): (v["value"], v["time"]) for s in stations for v in s["latest"]}
+seen = {}
+for thing in mapped:
+    for ds in thing.datastreams or []:
+        newest = list(ds.observations or [])
+        if newest:
+            seen[tuple(ds.id.split("~", 1))] = (newest[0].result, newest[0].phenomenon_time_as_str())
+placed = {s["id"] for s in stations if s.get("lat") is not None}
+ok(len(mapped) == len(things) and all(bool(list(t.locations or [])) == (t.id in placed) for t in mapped),
+   f"the map query expands the Locations of the {len(placed)} Things with a position")
+ok(seen == latest, f"and each Datastream's newest Observation equals /api/v1/stations ({len(seen)} values)")
+
 # Counted and selected as asked.
 raw = json.loads(get("/sta/v1.1/Datastreams('pegel-03~water_level')/Observations?$top=1&$count=true&$select=result"))
 ok(raw["@iot.count"] == len(observations) and list(raw["value"][0].keys()) == ["result"],

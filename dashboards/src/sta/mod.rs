@@ -5,9 +5,9 @@
 //!
 //! Built so far: the root document, every entity set and entity, navigation from an entity to
 //! its related set, `@iot.nextLink` paging with a server maximum, `$top`, `$skip`, `$count`,
-//! `$select`, `$orderby` (one or more properties, `asc`/`desc`) and `$filter` over an entity's
-//! own properties (`filter.rs`). `$expand` is not yet: it is answered 400 with the option named.
-//! Writes are 405.
+//! `$select`, `$orderby` (one or more properties, `asc`/`desc`), `$filter` over an entity's
+//! own properties (`filter.rs`) and `$expand` with nested options; the map query's newest
+//! observations come from the latest values. Writes are 405.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
@@ -105,6 +105,7 @@ async fn root(State(state): State<AppState>, headers: HeaderMap) -> Response {
                 "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data/skip",
                 "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data/count",
                 "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data/select",
+                "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data/expand",
                 "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data/status-code",
             ],
         },
@@ -155,6 +156,81 @@ struct Options {
     filter: Option<filter::Expr>,
     /// The filter as written, for the next page's link.
     filter_text: Option<String>,
+    /// Related entities to put inline, each with its own options.
+    expand: Vec<Expand>,
+    expand_text: Option<String>,
+}
+
+/// One `$expand` item: a navigation property and the options of what it brings.
+#[derive(Debug)]
+struct Expand {
+    property: String,
+    options: Options,
+}
+
+/// Splits at `sep` outside parentheses and quotes.
+fn split_top(text: &str, sep: char) -> Vec<&str> {
+    let (mut depth, mut quoted, mut start) = (0i32, false, 0);
+    let mut parts = Vec::new();
+    for (i, c) in text.char_indices() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth -= 1,
+            c if c == sep && depth == 0 && !quoted => {
+                parts.push(&text[start..i]);
+                start = i + c.len_utf8();
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
+/// `Locations,Datastreams($expand=Observations($top=1;$orderby=phenomenonTime desc))`, and
+/// the path form `Datastreams/Observations`.
+fn parse_expand(text: &str) -> Result<Vec<Expand>, String> {
+    let mut out = Vec::new();
+    for item in split_top(text, ',') {
+        let item = item.trim();
+        let (head, inner) = match item.find('(') {
+            Some(i) if item.ends_with(')') => (&item[..i], Some(&item[i + 1..item.len() - 1])),
+            Some(_) => return Err(format!("$expand: `{item}` lacks its closing `)`")),
+            None => (item, None),
+        };
+        let mut path = head.split('/');
+        let first = path.next().unwrap_or("").trim();
+        if first.is_empty() || !first.chars().all(|c| c.is_ascii_alphabetic()) {
+            return Err(format!("$expand: `{item}` is not a navigation property"));
+        }
+        let mut query = BTreeMap::new();
+        for pair in inner.map(|i| split_top(i, ';')).unwrap_or_default() {
+            let (k, v) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("$expand: `{pair}` is not OPTION=VALUE"))?;
+            query.insert(k.trim().to_owned(), v.trim().to_owned());
+        }
+        let rest: Vec<&str> = path.collect();
+        if !rest.is_empty() {
+            // `A/B(opts)`: A expanded with B expanded in it.
+            let nested = format!(
+                "{}{}",
+                rest.join("/"),
+                inner.map(|i| format!("({i})")).unwrap_or_default()
+            );
+            query = BTreeMap::from([("$expand".to_owned(), nested)]);
+        }
+        let mut options = options(&query)?;
+        if !query.contains_key("$top") {
+            options.top = MAX_TOP;
+        }
+        out.push(Expand {
+            property: first.to_owned(),
+            options,
+        });
+    }
+    Ok(out)
 }
 
 fn options(query: &BTreeMap<String, String>) -> Result<Options, String> {
@@ -205,9 +281,11 @@ fn options(query: &BTreeMap<String, String>) -> Result<Options, String> {
                 o.filter = Some(filter::parse(value).map_err(|e| e.to_string())?);
                 o.filter_text = Some(value.clone());
             }
-            "$expand" | "$resultFormat" => {
-                return Err(format!("{key}: not supported by this server yet"))
+            "$expand" => {
+                o.expand = parse_expand(value)?;
+                o.expand_text = Some(value.clone());
             }
+            "$resultFormat" => return Err(format!("{key}: not supported by this server yet")),
             other if other.starts_with('$') => {
                 return Err(format!("{other}: not a SensorThings query option"))
             }
@@ -239,8 +317,8 @@ fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
     }
 }
 
-/// Only the selected properties of an entity.
-fn select(entity: Value, select: &Option<Vec<String>>) -> Value {
+/// Only the selected properties of an entity (and the expanded ones).
+fn select(entity: Value, select: &Option<Vec<String>>, expanded: &[Expand]) -> Value {
     let (Some(fields), Value::Object(map)) = (select, &entity) else {
         return entity;
     };
@@ -250,6 +328,7 @@ fn select(entity: Value, select: &Option<Vec<String>>) -> Value {
             fields
                 .iter()
                 .any(|f| f == *k || (f == "id" && *k == "@iot.id"))
+                || expanded.iter().any(|e| e.property == **k)
         })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
@@ -257,7 +336,18 @@ fn select(entity: Value, select: &Option<Vec<String>>) -> Value {
 }
 
 /// A collection answer: ordered, counted, paged, with the link to the next page.
-fn collection(mut entities: Vec<Value>, o: &Options, self_path: &str, base: &str) -> Value {
+#[cfg(test)]
+fn collection(entities: Vec<Value>, o: &Options, self_path: &str, base: &str) -> Value {
+    let (page, total) = page_of(entities, o);
+    let page = page
+        .into_iter()
+        .map(|e| select(e, &o.select, &[]))
+        .collect();
+    wrap(page, total, o, self_path, base)
+}
+
+/// Filtered, ordered and cut to the page; with the number before the cut.
+fn page_of(mut entities: Vec<Value>, o: &Options) -> (Vec<Value>, usize) {
     if let Some(f) = &o.filter {
         let now = sensorhub_store::time::now_ms();
         entities.retain(|e| filter::matches(f, e, now));
@@ -279,12 +369,12 @@ fn collection(mut entities: Vec<Value>, o: &Options, self_path: &str, base: &str
         });
     }
     let total = entities.len();
-    let page: Vec<Value> = entities
-        .into_iter()
-        .skip(o.skip)
-        .take(o.top)
-        .map(|e| select(e, &o.select))
-        .collect();
+    let page = entities.into_iter().skip(o.skip).take(o.top).collect();
+    (page, total)
+}
+
+/// A page as the answer writes it: the count and the next page's link around the entities.
+fn wrap(page: Vec<Value>, total: usize, o: &Options, self_path: &str, base: &str) -> Value {
     let mut body = serde_json::Map::new();
     if o.count {
         body.insert("@iot.count".into(), json!(total));
@@ -310,6 +400,9 @@ fn collection(mut entities: Vec<Value>, o: &Options, self_path: &str, base: &str
         }
         if let Some(text) = &o.filter_text {
             params.push(format!("$filter={}", percent(text)));
+        }
+        if let Some(text) = &o.expand_text {
+            params.push(format!("$expand={}", percent(text)));
         }
         body.insert(
             "@iot.nextLink".into(),
@@ -512,11 +605,14 @@ async fn resolve(
     Ok(Resolved {
         entities: current,
         single,
+        set,
     })
 }
 
 struct Resolved {
     entities: Vec<Value>,
+    /// The entity set they belong to.
+    set: String,
     /// The path names one entity (`Things('x')`, `Datastreams('x')/Thing`).
     single: bool,
 }
@@ -642,13 +738,111 @@ async fn resource(
         Ok(r) => r,
         Err(response) => return response,
     };
+    let ctx = Context {
+        state: &state,
+        data: &data,
+        links: &links,
+        page: &page,
+    };
+    let set = resolved.set;
     if resolved.single {
-        return match resolved.entities.into_iter().next() {
-            Some(e) => Json(select(e, &options.select)).into_response(),
-            None => error(StatusCode::NOT_FOUND, "no such entity"),
+        let Some(e) = resolved.entities.into_iter().next() else {
+            return error(StatusCode::NOT_FOUND, "no such entity");
+        };
+        return match expand(&ctx, &set, e, &options.expand).await {
+            Ok(e) => Json(select(e, &options.select, &options.expand)).into_response(),
+            Err(response) => response,
         };
     }
-    Json(collection(resolved.entities, &options, &path, &base)).into_response()
+    let (entities, total) = page_of(resolved.entities, &options);
+    let mut page_entities = Vec::with_capacity(entities.len());
+    for e in entities {
+        match expand(&ctx, &set, e, &options.expand).await {
+            Ok(e) => page_entities.push(select(e, &options.select, &options.expand)),
+            Err(response) => return response,
+        }
+    }
+    Json(wrap(page_entities, total, &options, &path, &base)).into_response()
+}
+
+/// What an expansion needs to find related entities.
+struct Context<'a> {
+    state: &'a AppState,
+    data: &'a Data,
+    links: &'a Links<'a>,
+    page: &'a str,
+}
+
+type Expanded<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value, Response>> + Send + 'a>>;
+
+/// The entity with its `$expand` items inline, each through its own options (recursively).
+fn expand<'a>(
+    ctx: &'a Context<'a>,
+    set: &'a str,
+    mut entity: Value,
+    items: &'a [Expand],
+) -> Expanded<'a> {
+    Box::pin(async move {
+        let Some(id) = entity["@iot.id"].as_str().map(str::to_owned) else {
+            return Ok(entity);
+        };
+        for item in items {
+            let (related_set, list) = match newest(ctx, set, &id, item) {
+                Some(found) => found,
+                None => {
+                    related(
+                        ctx.state,
+                        ctx.data,
+                        ctx.links,
+                        set,
+                        &id,
+                        &item.property,
+                        ctx.page,
+                    )
+                    .await?
+                }
+            };
+            let (list, total) = page_of(list, &item.options);
+            let mut done = Vec::with_capacity(list.len());
+            for e in list {
+                let e = expand(ctx, &related_set, e, &item.options.expand).await?;
+                done.push(select(e, &item.options.select, &item.options.expand));
+            }
+            let key = item.property.clone();
+            if key.ends_with('s') {
+                if item.options.count {
+                    entity[format!("{key}@iot.count")] = json!(total);
+                }
+                entity[key] = Value::Array(done);
+            } else {
+                entity[key] = done.into_iter().next().unwrap_or(Value::Null);
+            }
+        }
+        Ok(entity)
+    })
+}
+
+/// The map query's `Observations($top=1;$orderby=phenomenonTime desc)` of a datastream,
+/// answered from the station's latest values (through the same policy) instead of its history.
+fn newest(ctx: &Context<'_>, set: &str, id: &str, item: &Expand) -> Option<(String, Vec<Value>)> {
+    let o = &item.options;
+    let newest_only = set == "Datastreams"
+        && item.property == "Observations"
+        && o.top == 1
+        && o.skip == 0
+        && o.filter.is_none()
+        && o.orderby == [("phenomenonTime".to_owned(), true)];
+    if !newest_only {
+        return None;
+    }
+    let (s, quantity, _) = ctx.data.datastream(id)?;
+    let value = s.latest.iter().find(|v| v.quantity == quantity)?;
+    let ms = sensorhub_store::time::parse_rfc3339(&value.time)?;
+    Some((
+        "Observations".to_owned(),
+        vec![ctx.links.observation(id, &value.time, ms, value.value)],
+    ))
 }
 
 #[cfg(test)]

@@ -55,7 +55,8 @@ fn req_request_data_top_skip_count_orderby_select_are_read_and_bad_ones_refused(
         ("$count", "yes"),
         ("$orderby", "name sideways"),
         ("$filter", "result gt"),
-        ("$expand", "Datastreams"),
+        ("$expand", "Datastreams("),
+        ("$expand", "Datastreams($top=x)"),
         ("$frobnicate", "1"),
     ] {
         assert!(options(&query(&[bad])).is_err(), "{bad:?}");
@@ -221,4 +222,34 @@ fn req_request_data_malformed_filters_are_refused_with_their_position() {
             "{refused}"
         );
     }
+}
+
+#[test]
+fn req_request_data_expand_reads_nested_options_and_paths() {
+    let items = parse_expand(
+        "Locations,Datastreams($select=name;$expand=Observations($top=1;$orderby=phenomenonTime desc))",
+    )
+    .unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0].property, "Locations");
+    assert_eq!(
+        items[0].options.top, MAX_TOP,
+        "an expansion brings all by default"
+    );
+    let ds = &items[1];
+    assert_eq!(ds.property, "Datastreams");
+    assert_eq!(ds.options.select.as_deref(), Some(&["name".to_owned()][..]));
+    let obs = &ds.options.expand[0];
+    assert_eq!(
+        (obs.property.as_str(), obs.options.top),
+        ("Observations", 1)
+    );
+    assert_eq!(obs.options.orderby, vec![("phenomenonTime".into(), true)]);
+    // The path form: Datastreams/Observations is Datastreams with Observations expanded.
+    let path = parse_expand("Datastreams/Observations($top=2)").unwrap();
+    assert_eq!(path[0].property, "Datastreams");
+    assert_eq!(path[0].options.expand[0].property, "Observations");
+    assert_eq!(path[0].options.expand[0].options.top, 2);
+    assert!(parse_expand("Data streams").is_err());
+    assert!(parse_expand("Datastreams($top)").is_err());
 }
