@@ -40,6 +40,8 @@ pub struct Config {
     pub ingest: sensorhub_gateway::IngestConfig,
     /// Battery discharge curves per device type, for percentages from voltages.
     pub batteries: sensorhub_store::BatteryConfig,
+    /// The SensorThings API's MQTT extension.
+    pub sta: crate::sta_mqtt::StaConfig,
 }
 
 impl Config {
@@ -73,6 +75,7 @@ impl Config {
         problems.extend(self.http.problems());
         problems.extend(self.alerts.problems());
         problems.extend(self.batteries.problems());
+        problems.extend(self.sta.problems());
         problems.extend(sensorhub_gateway::normalise::problems(&self.normalisation));
         if let Err(secrets) = self.ingest.secrets(|name| std::env::var(name).ok()) {
             problems.extend(secrets);

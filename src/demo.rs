@@ -318,6 +318,10 @@ pub async fn run(options: DemoOptions) -> Result<()> {
         codecs: Default::default(),
         ingest: Default::default(),
         batteries: Default::default(),
+        // SensorThings clients get the new observations from the embedded broker.
+        sta: sensorhub::sta_mqtt::StaConfig {
+            mqtt_url: Some(broker_url.clone()),
+        },
     };
     config.check()?;
     let store = Store::open(&config.store).with_context(|| format!("store {}", db.display()))?;

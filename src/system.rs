@@ -218,6 +218,21 @@ pub async fn run_with(
             store.clone(),
         )));
         state.batteries = Arc::new(config.batteries());
+        if let Some(url) = config.sta.mqtt_url.clone() {
+            let site = config
+                .publisher
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", config.http.listen));
+            let (state, stop) = (state.clone(), shutdown.clone());
+            tasks.spawn(async move {
+                tokio::select! {
+                    _ = sensorhub::sta_mqtt::run(state, url, site) => {}
+                    _ = stop.wait() => {}
+                }
+                Ok(())
+            });
+        }
         let stop = shutdown.clone();
         let extra = webhook_routes.unwrap_or_default();
         tasks.spawn(async move {

@@ -104,6 +104,18 @@ impl AppState {
     }
 }
 
+/// The live feed's events (changed latest values of public stations, after their commit), as
+/// `/api/v1/stream` sends them, for other surfaces in the same process (the SensorThings MQTT
+/// extension). The feed runs while the dashboard serves.
+pub fn live_feed(state: &AppState) -> tokio::sync::broadcast::Receiver<Arc<str>> {
+    state.live.subscribe()
+}
+
+/// The SensorThings MQTT messages (topic, payload) of one live-feed event.
+pub fn sta_mqtt_messages(site: &str, event: &serde_json::Value) -> Vec<(String, String)> {
+    sta::mqtt_messages(site, event)
+}
+
 pub fn router(state: AppState) -> Router {
     router_with(state, Router::new())
 }

@@ -59,9 +59,11 @@ ok(len(same) >= 10 and all(same),
    f"{len(same)} newest Observations equal /api/v1 history's values at the same times")
 
 # Filtered by time and value, as the client writes it.
+# (Bounded on both sides: the demo goes on sending while this runs.)
 since = observations[10].phenomenon_time_as_str()
+until = observations[0].phenomenon_time_as_str()
 middle = sorted(o.result for o in observations[:10])[5]
-query = f"phenomenonTime gt {since} and result ge {middle}"
+query = f"phenomenonTime gt {since} and phenomenonTime le {until} and result ge {middle}"
 chosen = list(level.get_observations().query().filter(query).list())
 expected = [o for o in observations[:10] if o.result >= middle]
 ok(sorted(o.id for o in chosen) == sorted(o.id for o in expected) and chosen,

@@ -26,6 +26,10 @@ impl Hub {
             sender: broadcast::channel(1024).0,
         }
     }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<str>> {
+        self.sender.subscribe()
+    }
 }
 
 /// How often the feed looks for values when nothing in this process writes (`sensorhub serve`

@@ -24,6 +24,36 @@ mod entities;
 mod filter;
 use entities::{Links, SEP};
 
+/// The SensorThings MQTT messages of one live-feed event (a changed latest value of a public
+/// station, `crate::api::live`): the Observation, as the HTTP API writes it, under
+/// `v1.1/Datastreams('ID')/Observations` and `v1.1/Observations` (and the same for `v1.0`).
+pub fn mqtt_messages(site: &str, event: &Value) -> Vec<(String, String)> {
+    let (Some(station), Some(quantity), Some(time), Some(value)) = (
+        event["station"].as_str(),
+        event["quantity"].as_str(),
+        event["time"].as_str(),
+        event["value"].as_f64(),
+    ) else {
+        return Vec::new();
+    };
+    let Some(ms) = sensorhub_store::time::parse_rfc3339(time) else {
+        return Vec::new();
+    };
+    let base = format!("{}/sta/v1.1", site.trim_end_matches('/'));
+    let links = Links { base: &base };
+    let datastream = format!("{station}{SEP}{quantity}");
+    let payload = links.observation(&datastream, time, ms, value).to_string();
+    let mut out = Vec::new();
+    for version in ["v1.1", "v1.0"] {
+        out.push((
+            format!("{version}/Datastreams('{datastream}')/Observations"),
+            payload.clone(),
+        ));
+        out.push((format!("{version}/Observations"), payload.clone()));
+    }
+    out
+}
+
 /// Entities in one page when `$top` does not say; and at most.
 const DEFAULT_TOP: usize = 100;
 const MAX_TOP: usize = 1000;
