@@ -456,14 +456,24 @@ fn percent(text: &str) -> String {
         .collect()
 }
 
-/// The public data the entities are made of.
+/// The public data the entities are made of, with its stations indexed by id.
 struct Data {
     stations: Vec<PublicStation>,
+    index: std::collections::HashMap<String, usize>,
 }
 
 impl Data {
+    fn new(stations: Vec<PublicStation>) -> Data {
+        let index = stations
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.clone(), i))
+            .collect();
+        Data { stations, index }
+    }
+
     fn station(&self, id: &str) -> Option<&PublicStation> {
-        self.stations.iter().find(|s| s.id == id)
+        self.index.get(id).map(|i| &self.stations[*i])
     }
 
     /// A datastream id's station and quantity, if it is one of a public station.
@@ -760,7 +770,7 @@ async fn resource(
             return error(StatusCode::SERVICE_UNAVAILABLE, "store unavailable");
         }
     };
-    let data = Data { stations };
+    let data = Data::new(stations);
     let page = site(&state, &headers);
     let base = format!("{page}/sta/v1.1");
     let links = Links { base: &base };

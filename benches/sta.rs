@@ -1,0 +1,173 @@
+//! SensorThings API benchmark against the running server (`sensorhub serve`): 500 public
+//! stations × 4 quantities × 30 days of 15-minute readings (5.76 million), then, one request at
+//! a time (closed loop), the latency of
+//! 1. the map query clients use:
+//!    `Things?$expand=Locations,Datastreams($expand=Observations($top=1;$orderby=phenomenonTime desc))`,
+//! 2. one datastream's 30 days of Observations (2,880, three pages of 1,000 following
+//!    `@iot.nextLink`), and
+//! 3. `GET /api/v1/stations` of the same run, beside them.
+//!
+//! Run with `cargo bench --bench sta`.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sensorhub_store::{Device, Reading, Store, StoreConfig, TimeSeries};
+
+const STATIONS: usize = 500;
+const QUANTITIES: [&str; 4] = [
+    "air_temperature",
+    "relative_humidity",
+    "air_pressure",
+    "water_level",
+];
+const DAYS: i64 = 30;
+const STEP_MS: i64 = 15 * 60_000;
+const ROUNDS: usize = 100;
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1e3
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bench.db");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let config = dir.path().join("sensorhub.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:{port}\"\nrate_limit_per_s = 0\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+    let store = Store::open(&StoreConfig {
+        path: db.display().to_string(),
+        ..StoreConfig::default()
+    })
+    .unwrap();
+    let now = sensorhub_store::time::now_ms() / STEP_MS * STEP_MS;
+    let loading = Instant::now();
+    runtime.block_on(async {
+        let devices = (0..STATIONS)
+            .map(|s| Device {
+                dev_eui: format!("70b3d57ed{s:07x}").parse().unwrap(),
+                name: format!("Station {s}"),
+                station: format!("station-{s:03}"),
+                device_type: "cayenne-lpp".parse().unwrap(),
+                lat: Some(54.0 + (s % 50) as f64 * 0.01),
+                lon: Some(8.0 + (s / 50) as f64 * 0.01),
+                public: true,
+                dev_addr: None,
+                nwk_s_key: None,
+                app_s_key: None,
+            })
+            .collect();
+        store.state().put_devices(devices).await.unwrap();
+        let points = DAYS * 86_400_000 / STEP_MS;
+        for s in 0..STATIONS {
+            let batch: Vec<Reading> = QUANTITIES
+                .iter()
+                .flat_map(|q| {
+                    (0..points).map(move |i| Reading {
+                        station: format!("station-{s:03}"),
+                        quantity: (*q).into(),
+                        unit: "m".into(),
+                        time_ms: now - (points - i) * STEP_MS,
+                        value: (i % 100) as f64 / 10.0,
+                    })
+                })
+                .collect();
+            store.write(batch).await.unwrap();
+        }
+    });
+    let loaded = loading.elapsed();
+    let _server = Server(
+        Command::new(env!("CARGO_BIN_EXE_sensorhub"))
+            .args(["serve", "--config", config.to_str().unwrap()])
+            .env("SENSORHUB_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let started = Instant::now();
+        while !client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            assert!(started.elapsed() < Duration::from_secs(60), "server did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let map = format!(
+            "{base}/sta/v1.1/Things?$top=1000&$expand=Locations,Datastreams($expand=Observations($top=1;$orderby=phenomenonTime%20desc))"
+        );
+        let one = format!("{base}/sta/v1.1/Datastreams('station-250~water_level')/Observations?$top=1000");
+        let stations = format!("{base}/api/v1/stations");
+        // What each answer holds, checked once.
+        let body: serde_json::Value = client.get(&map).send().await.unwrap().json().await.unwrap();
+        let things = body["value"].as_array().unwrap();
+        assert_eq!(things.len(), STATIONS);
+        assert_eq!(things[0]["Datastreams"].as_array().unwrap().len(), 4);
+        let measure = |label: &'static str| (label, Vec::with_capacity(ROUNDS));
+        let mut rows = [measure("map query"), measure("one datastream, 30 days"), measure("/api/v1/stations")];
+        let mut observations = 0;
+        for round in 0..ROUNDS + 5 {
+            let t = Instant::now();
+            let r = client.get(&map).send().await.unwrap();
+            assert!(r.status().is_success());
+            r.bytes().await.unwrap();
+            let map_time = t.elapsed();
+
+            let t = Instant::now();
+            let mut next = Some(one.clone());
+            let mut count = 0;
+            while let Some(url) = next {
+                let page: serde_json::Value = client.get(&url).send().await.unwrap().json().await.unwrap();
+                count += page["value"].as_array().unwrap().len();
+                next = page["@iot.nextLink"].as_str().map(str::to_owned);
+            }
+            let one_time = t.elapsed();
+            observations = count;
+
+            let t = Instant::now();
+            let r = client.get(&stations).send().await.unwrap();
+            r.bytes().await.unwrap();
+            let stations_time = t.elapsed();
+            if round >= 5 {
+                rows[0].1.push(map_time);
+                rows[1].1.push(one_time);
+                rows[2].1.push(stations_time);
+            }
+        }
+        println!("{} readings loaded in {:.0} s; {observations} observations in the datastream", STATIONS * QUANTITIES.len() * (DAYS * 86_400_000 / STEP_MS) as usize, loaded.as_secs_f64());
+        println!("| request ({ROUNDS} in a row) | p50 | p99 |");
+        println!("|---|---|---|");
+        for (label, mut times) in rows {
+            times.sort();
+            println!("| {label} | {:.1} ms | {:.1} ms |", percentile(&times, 0.5), percentile(&times, 0.99));
+        }
+    });
+}
