@@ -344,12 +344,22 @@ fn a_stopped_gateway_opens_one_alert_naming_the_device_only_it_heard() {
             && !text.contains("wetter-nieblum"),
         "{text}"
     );
-    let metrics = common::http_get(hub.http_port, "/metrics", "")
-        .unwrap()
-        .body;
-    assert!(
-        metrics.contains("sensorhub_gateways_offline 1"),
-        "{metrics}"
+    // The alert is recorded right after its delivery: the gauge follows within moments.
+    let port = hub.http_port;
+    let offline = |n: u32| {
+        move || {
+            common::http_get(port, "/metrics", "")
+                .filter(|r| {
+                    r.body
+                        .contains(&format!("sensorhub_gateways_offline {n}\n"))
+                })
+                .map(|_| ())
+        }
+    };
+    wait_for(
+        "the gateway counted offline",
+        Duration::from_secs(10),
+        offline(1),
     );
     // Later checks post nothing more while it stays down.
     std::thread::sleep(Duration::from_secs(3));
@@ -363,12 +373,10 @@ fn a_stopped_gateway_opens_one_alert_naming_the_device_only_it_heard() {
     assert_eq!(gateway_alerts()[1].1, "cleared");
     stop.store(true, Ordering::Relaxed);
     sender.join().unwrap();
-    let metrics = common::http_get(hub.http_port, "/metrics", "")
-        .unwrap()
-        .body;
-    assert!(
-        metrics.contains("sensorhub_gateways_offline 0"),
-        "{metrics}"
+    wait_for(
+        "the gateway counted online again",
+        Duration::from_secs(10),
+        offline(0),
     );
     // The devices themselves never counted as silent (`http.silent_after` is hours).
     assert!(!webhook.alerts().iter().any(|(_, kind, _)| kind == "silent"));

@@ -128,7 +128,7 @@ pub fn router_with(state: AppState, extra: Router) -> Router {
         .merge(api::routes(state.clone()))
         .merge(ops::routes())
         .merge(admin::routes())
-        .merge(sta::routes())
+        .merge(sta::routes(state.clone()))
         .with_state(state.clone())
         .merge(extra)
         .layer(axum::middleware::from_fn_with_state(state, headers::add))

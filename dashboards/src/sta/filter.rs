@@ -192,7 +192,14 @@ struct Parser {
     tokens: Vec<(usize, Token)>,
     i: usize,
     end: usize,
+    /// Nesting so far (parentheses, calls, `not`, unary minus): a hostile filter is refused
+    /// long before it could exhaust the stack.
+    depth: usize,
 }
+
+/// The deepest nesting a filter may have, and the most tokens.
+const MAX_DEPTH: usize = 32;
+const MAX_TOKENS: usize = 512;
 
 impl Parser {
     fn at(&self) -> usize {
@@ -211,6 +218,15 @@ impl Parser {
             Some((_, Token::Name(n))) => Some(n.as_str()),
             _ => None,
         }
+    }
+
+    /// One level deeper, or the error that it is too deep.
+    fn deeper(&mut self) -> Result<(), FilterError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return self.fail(format!("nested more than {MAX_DEPTH} levels deep"));
+        }
+        Ok(())
     }
 
     fn binary(&mut self, level: usize) -> Result<Expr, FilterError> {
@@ -233,7 +249,9 @@ impl Parser {
         }
         if level == 2 && self.peek_word() == Some("not") {
             self.i += 1;
+            self.deeper()?;
             let inner = self.binary(level)?;
+            self.depth -= 1;
             return Ok(Expr::Not(Box::new(inner)));
         }
         let mut left = self.binary(level + 1)?;
@@ -252,7 +270,10 @@ impl Parser {
     fn unary(&mut self) -> Result<Expr, FilterError> {
         if self.peek_word() == Some("-") {
             self.i += 1;
-            return Ok(Expr::Neg(Box::new(self.unary()?)));
+            self.deeper()?;
+            let inner = self.unary()?;
+            self.depth -= 1;
+            return Ok(Expr::Neg(Box::new(inner)));
         }
         self.primary()
     }
@@ -267,7 +288,9 @@ impl Parser {
             Token::Text(s) => Ok(Expr::Literal(Lit::Text(s))),
             Token::Time(t) => Ok(Expr::Literal(Lit::Time(t))),
             Token::Open => {
+                self.deeper()?;
                 let inner = self.binary(0)?;
+                self.depth -= 1;
                 match self.tokens.get(self.i) {
                     Some((_, Token::Close)) => {
                         self.i += 1;
@@ -309,6 +332,7 @@ impl Parser {
             });
         };
         self.i += 1; // (
+        self.deeper()?;
         let mut args = Vec::new();
         if !matches!(self.tokens.get(self.i), Some((_, Token::Close))) {
             loop {
@@ -321,6 +345,7 @@ impl Parser {
             }
         }
         self.i += 1; // )
+        self.depth -= 1;
         if args.len() < min || args.len() > max {
             return Err(FilterError {
                 at,
@@ -337,10 +362,17 @@ impl Parser {
 /// Parses a `$filter`.
 pub fn parse(text: &str) -> Result<Expr, FilterError> {
     let tokens = lex(text)?;
+    if let Some((at, _)) = tokens.get(MAX_TOKENS) {
+        return Err(FilterError {
+            at: *at,
+            message: format!("longer than {MAX_TOKENS} tokens"),
+        });
+    }
     let mut parser = Parser {
         tokens,
         i: 0,
         end: text.chars().count(),
+        depth: 0,
     };
     let expr = parser.binary(0)?;
     if parser.i < parser.tokens.len() {

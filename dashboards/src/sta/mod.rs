@@ -69,12 +69,25 @@ const SETS: [&str; 8] = [
     "Things",
 ];
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/sta/v1.1", get(root).fallback(read_only))
         .route("/sta/v1.1/", get(root).fallback(read_only))
         .route("/sta/v1.1/{*path}", get(resource).fallback(read_only))
+        // The same per-client limit as the JSON API.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state,
+            crate::limits::rate_limit,
+        ))
 }
+
+/// The longest query option, path and `$expand` nesting taken, and the most entities one
+/// answer may hold: a hostile query gets 400, never unbounded work.
+const MAX_OPTION_LEN: usize = 4096;
+const MAX_EXPAND_DEPTH: usize = 3;
+const MAX_EXPAND_ITEMS: usize = 8;
+const MAX_ORDERBY: usize = 8;
+const MAX_ENTITIES: usize = 20_000;
 
 /// The site's address as links name it: the configured public address, else the request's
 /// `Host` (when it is a plain host name), else the listen address.
@@ -220,9 +233,20 @@ fn split_top(text: &str, sep: char) -> Vec<&str> {
 
 /// `Locations,Datastreams($expand=Observations($top=1;$orderby=phenomenonTime desc))`, and
 /// the path form `Datastreams/Observations`.
-fn parse_expand(text: &str) -> Result<Vec<Expand>, String> {
-    let mut out = Vec::new();
-    for item in split_top(text, ',') {
+fn parse_expand(text: &str, depth: usize) -> Result<Vec<Expand>, String> {
+    if depth >= MAX_EXPAND_DEPTH {
+        return Err(format!(
+            "$expand: nested more than {MAX_EXPAND_DEPTH} levels deep"
+        ));
+    }
+    let items = split_top(text, ',');
+    if items.len() > MAX_EXPAND_ITEMS {
+        return Err(format!(
+            "$expand: at most {MAX_EXPAND_ITEMS} items at a level"
+        ));
+    }
+    let mut out: Vec<Expand> = Vec::new();
+    for item in items {
         let item = item.trim();
         let (head, inner) = match item.find('(') {
             Some(i) if item.ends_with(')') => (&item[..i], Some(&item[i + 1..item.len() - 1])),
@@ -231,8 +255,22 @@ fn parse_expand(text: &str) -> Result<Vec<Expand>, String> {
         };
         let mut path = head.split('/');
         let first = path.next().unwrap_or("").trim();
-        if first.is_empty() || !first.chars().all(|c| c.is_ascii_alphabetic()) {
-            return Err(format!("$expand: `{item}` is not a navigation property"));
+        const NAVIGATIONS: [&str; 12] = [
+            "Things",
+            "Thing",
+            "Locations",
+            "HistoricalLocations",
+            "Datastreams",
+            "Datastream",
+            "Sensor",
+            "ObservedProperty",
+            "Observations",
+            "FeatureOfInterest",
+            "Sensors",
+            "ObservedProperties",
+        ];
+        if !NAVIGATIONS.contains(&first) {
+            return Err(format!("$expand: `{first}` is not a navigation property"));
         }
         let mut query = BTreeMap::new();
         for pair in inner.map(|i| split_top(i, ';')).unwrap_or_default() {
@@ -251,9 +289,12 @@ fn parse_expand(text: &str) -> Result<Vec<Expand>, String> {
             );
             query = BTreeMap::from([("$expand".to_owned(), nested)]);
         }
-        let mut options = options(&query)?;
+        let mut options = options_at(&query, depth + 1)?;
         if !query.contains_key("$top") {
-            options.top = MAX_TOP;
+            options.top = DEFAULT_TOP;
+        }
+        if out.iter().any(|e| e.property == first) {
+            return Err(format!("$expand: `{first}` twice"));
         }
         out.push(Expand {
             property: first.to_owned(),
@@ -264,11 +305,18 @@ fn parse_expand(text: &str) -> Result<Vec<Expand>, String> {
 }
 
 fn options(query: &BTreeMap<String, String>) -> Result<Options, String> {
+    options_at(query, 0)
+}
+
+fn options_at(query: &BTreeMap<String, String>, depth: usize) -> Result<Options, String> {
     let mut o = Options {
         top: DEFAULT_TOP,
         ..Options::default()
     };
     for (key, value) in query {
+        if value.len() > MAX_OPTION_LEN {
+            return Err(format!("{key}: longer than {MAX_OPTION_LEN} characters"));
+        }
         match key.as_str() {
             "$top" => {
                 o.top = value
@@ -306,13 +354,16 @@ fn options(query: &BTreeMap<String, String>) -> Result<Options, String> {
                     };
                     o.orderby.push((property.to_owned(), descending));
                 }
+                if o.orderby.len() > MAX_ORDERBY {
+                    return Err(format!("$orderby: at most {MAX_ORDERBY} properties"));
+                }
             }
             "$filter" => {
                 o.filter = Some(filter::parse(value).map_err(|e| e.to_string())?);
                 o.filter_text = Some(value.clone());
             }
             "$expand" => {
-                o.expand = parse_expand(value)?;
+                o.expand = parse_expand(value, depth)?;
                 o.expand_text = Some(value.clone());
             }
             "$resultFormat" => return Err(format!("{key}: not supported by this server yet")),
@@ -783,6 +834,7 @@ async fn resource(
         data: &data,
         links: &links,
         page: &page,
+        budget: std::sync::atomic::AtomicUsize::new(0),
     };
     let set = resolved.set;
     if resolved.single {
@@ -811,6 +863,8 @@ struct Context<'a> {
     data: &'a Data,
     links: &'a Links<'a>,
     page: &'a str,
+    /// Entities put inline so far; beyond [`MAX_ENTITIES`] the answer is refused.
+    budget: std::sync::atomic::AtomicUsize,
 }
 
 type Expanded<'a> =
@@ -844,6 +898,17 @@ fn expand<'a>(
                 }
             };
             let (list, total) = page_of(list, &item.options);
+            let spent = ctx
+                .budget
+                .fetch_add(list.len(), std::sync::atomic::Ordering::Relaxed);
+            if spent + list.len() > MAX_ENTITIES {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    &format!(
+                        "$expand: the answer would hold more than {MAX_ENTITIES} entities; ask for fewer with $top"
+                    ),
+                ));
+            }
             let mut done = Vec::with_capacity(list.len());
             for e in list {
                 let e = expand(ctx, &related_set, e, &item.options.expand).await?;

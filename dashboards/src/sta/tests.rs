@@ -226,15 +226,13 @@ fn req_request_data_malformed_filters_are_refused_with_their_position() {
 
 #[test]
 fn req_request_data_expand_reads_nested_options_and_paths() {
-    let items = parse_expand(
-        "Locations,Datastreams($select=name;$expand=Observations($top=1;$orderby=phenomenonTime desc))",
-    )
+    let items = parse_expand("Locations,Datastreams($select=name;$expand=Observations($top=1;$orderby=phenomenonTime desc))", 0)
     .unwrap();
     assert_eq!(items.len(), 2);
     assert_eq!(items[0].property, "Locations");
     assert_eq!(
-        items[0].options.top, MAX_TOP,
-        "an expansion brings all by default"
+        items[0].options.top, DEFAULT_TOP,
+        "an expansion brings a page by default"
     );
     let ds = &items[1];
     assert_eq!(ds.property, "Datastreams");
@@ -246,10 +244,52 @@ fn req_request_data_expand_reads_nested_options_and_paths() {
     );
     assert_eq!(obs.options.orderby, vec![("phenomenonTime".into(), true)]);
     // The path form: Datastreams/Observations is Datastreams with Observations expanded.
-    let path = parse_expand("Datastreams/Observations($top=2)").unwrap();
+    let path = parse_expand("Datastreams/Observations($top=2)", 0).unwrap();
     assert_eq!(path[0].property, "Datastreams");
     assert_eq!(path[0].options.expand[0].property, "Observations");
     assert_eq!(path[0].options.expand[0].options.top, 2);
-    assert!(parse_expand("Data streams").is_err());
-    assert!(parse_expand("Datastreams($top)").is_err());
+    assert!(parse_expand("Data streams", 0).is_err());
+    assert!(parse_expand("Datastreams($top)", 0).is_err());
+}
+
+#[test]
+fn hostile_queries_are_refused_not_followed() {
+    // Nesting that would exhaust the stack: refused with a reason, at once.
+    for filter in [
+        format!("{}1{}", "(".repeat(5000), ")".repeat(5000)),
+        format!("{}true", "not ".repeat(2000)),
+        format!("{}1 eq 1", "-".repeat(3000)),
+        format!(
+            "length({}'a'{}) eq 1",
+            "tolower(".repeat(100),
+            ")".repeat(100)
+        ),
+        vec!["1"; 2000].join(" add ") + " eq 1",
+    ] {
+        assert!(
+            options(&query(&[("$filter", &filter)])).is_err(),
+            "{}",
+            &filter[..40]
+        );
+    }
+    for expand in [
+        "Datastreams/Observations/Datastream/Thing/Locations".to_owned(),
+        "Datastreams($expand=Thing($expand=Datastreams($expand=Observations)))".to_owned(),
+        "Observations,Observations".to_owned(),
+        vec!["Locations"; 20].join(","),
+        "Frobnicate".to_owned(),
+    ] {
+        assert!(
+            options(&query(&[("$expand", &expand)])).is_err(),
+            "{expand}"
+        );
+    }
+    let many = vec!["name"; 20].join(",");
+    assert!(options(&query(&[("$orderby", &many)])).is_err());
+    // Three levels are fine.
+    assert!(options(&query(&[(
+        "$expand",
+        "Datastreams($expand=Thing($expand=Locations))"
+    )]))
+    .is_ok());
 }
