@@ -232,6 +232,19 @@ fn demo_runs_everything_stops_on_ctrl_c_and_resumes_without_replays() {
     assert_eq!(metric(port, "sensorhub_dead_letters_total"), 0.0);
 }
 
+/// Waits until the demo's gauge has a day of 15-minute history (its backfill is done).
+fn wait_for_a_day_of_history(port: u16) {
+    wait_for("a day of gauge history", Duration::from_secs(60), || {
+        let r = http_get(
+            port,
+            "/api/v1/stations/pegel-03/history?quantity=water_level&resolution=15m",
+            "",
+        )?;
+        let h: Value = serde_json::from_str(&r.body).ok()?;
+        (h["points"].as_array()?.len() >= 96).then_some(())
+    });
+}
+
 /// The demo's pages in Debian's chromium a minute after the start: charts, gauge, map, embeds,
 /// axe and 320 px in both languages (tests/browser/demo.mjs says what it checks).
 #[test]
@@ -244,15 +257,7 @@ fn demo_pages_in_a_real_browser() {
     let data = tempfile::tempdir().unwrap();
     let demo = start(data.path());
     let port = demo.port;
-    wait_for("a day of gauge history", Duration::from_secs(60), || {
-        let r = http_get(
-            port,
-            "/api/v1/stations/pegel-03/history?quantity=water_level&resolution=15m",
-            "",
-        )?;
-        let h: Value = serde_json::from_str(&r.body).ok()?;
-        (h["points"].as_array()?.len() >= 96).then_some(())
-    });
+    wait_for_a_day_of_history(port);
     let output = Command::new("node")
         .arg(browser.join("demo.mjs"))
         .arg(format!("http://127.0.0.1:{port}"))
@@ -283,15 +288,7 @@ fn the_demo_through_a_sensorthings_client() {
     let data = tempfile::tempdir().unwrap();
     let demo = start(data.path());
     let port = demo.port;
-    wait_for("a day of gauge history", Duration::from_secs(60), || {
-        let r = http_get(
-            port,
-            "/api/v1/stations/pegel-03/history?quantity=water_level&resolution=15m",
-            "",
-        )?;
-        let h: Value = serde_json::from_str(&r.body).ok()?;
-        (h["points"].as_array()?.len() >= 96).then_some(())
-    });
+    wait_for_a_day_of_history(port);
     let output = Command::new(python)
         .arg(repo.join("tests/sta/check.py"))
         .arg(format!("http://127.0.0.1:{port}"))

@@ -16,7 +16,7 @@ pub enum DeviceError {
     NoCodecFile { device_type: String, path: String },
     #[error("dev_addr, nwk_s_key and app_s_key: give all three (ABP) or none")]
     PartialAbp,
-    #[error("{name}: {value} is not a coordinate within ±{limit}")]
+    #[error("{name}: {value} is outside ±{limit}")]
     Coordinate {
         name: &'static str,
         value: f64,

@@ -124,18 +124,15 @@ fn boolean(text: &str) -> Result<bool, String> {
     }
 }
 
-fn coordinate(text: &str, name: &str, limit: f64) -> Result<Option<f64>, String> {
+/// A coordinate cell: empty for none, else a number (its range is `Device::validate`'s).
+fn coordinate(text: &str, name: &str) -> Result<Option<f64>, String> {
     let t = text.trim();
     if t.is_empty() {
         return Ok(None);
     }
-    let v: f64 = t
-        .parse()
-        .map_err(|_| format!("{name}: `{t}` is not a number"))?;
-    if !(-limit..=limit).contains(&v) {
-        return Err(format!("{name}: {v} is outside ±{limit}"));
-    }
-    Ok(Some(v))
+    t.parse()
+        .map(Some)
+        .map_err(|_| format!("{name}: `{t}` is not a number"))
 }
 
 /// The last check of every row, however it was written: codecs allowed here, then
@@ -162,8 +159,8 @@ fn from_row(row: CsvRow, codecs: Codecs) -> Result<Device, String> {
         name: row.name.trim().to_owned(),
         station: row.station.trim().to_owned(),
         device_type,
-        lat: coordinate(&row.lat, "lat", 90.0)?,
-        lon: coordinate(&row.lon, "lon", 180.0)?,
+        lat: coordinate(&row.lat, "lat")?,
+        lon: coordinate(&row.lon, "lon")?,
         public: boolean(&row.public)?,
         dev_addr: identifier("dev_addr", &row.dev_addr)?,
         nwk_s_key: identifier("nwk_s_key", &row.nwk_s_key)?,

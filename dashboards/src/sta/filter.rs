@@ -162,7 +162,7 @@ pub enum Op {
     Mod,
 }
 
-const FUNCTIONS: [(&str, usize, usize); 23] = [
+const FUNCTIONS: [(&str, usize, usize); 24] = [
     ("substringof", 2, 2),
     ("startswith", 2, 2),
     ("endswith", 2, 2),
@@ -186,6 +186,7 @@ const FUNCTIONS: [(&str, usize, usize); 23] = [
     ("maxdatetime", 0, 0),
     ("round", 1, 1),
     ("floor", 1, 1),
+    ("ceiling", 1, 1),
 ];
 
 struct Parser {
@@ -320,11 +321,7 @@ impl Parser {
 
     fn call(&mut self, name: String) -> Result<Expr, FilterError> {
         let at = self.tokens[self.i - 1].0;
-        let known = FUNCTIONS
-            .iter()
-            .chain(&[("ceiling", 1, 1)])
-            .find(|(n, _, _)| *n == name)
-            .copied();
+        let known = FUNCTIONS.iter().find(|(n, _, _)| *n == name).copied();
         let Some((_, min, max)) = known else {
             return Err(FilterError {
                 at,
