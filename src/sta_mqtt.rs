@@ -1,7 +1,8 @@
 //! The SensorThings API's MQTT extension (`[sta] mqtt_url`): every new value of a public
-//! station, after its commit, published as its Observation to
-//! `v1.1/Datastreams('ID')/Observations` and `v1.1/Observations` on the broker, so that
-//! SensorThings clients subscribe instead of polling. Only what the live feed carries leaves:
+//! station, after its commit, published as its Observation (to `v1.1/Observations`,
+//! `v1.1/Datastreams('ID')/Observations`, ...) and its changed Datastream (`v1.1/Datastreams('ID')`,
+//! `v1.1/Things('ID')/Datastreams`, ...) on the broker, so that SensorThings clients subscribe
+//! instead of polling. Only what the live feed carries leaves:
 //! the publication policy has been applied.
 
 use std::time::Duration;
@@ -56,13 +57,14 @@ pub async fn run(state: sensorhub_dashboards::AppState, url: String, site: Strin
         }
     });
     let mut feed = sensorhub_dashboards::live_feed(&state);
+    let mut topics = sensorhub_dashboards::StaMqttTopics::new(&site);
     loop {
         match feed.recv().await {
             Ok(data) => {
                 let Ok(event) = serde_json::from_str::<serde_json::Value>(&data) else {
                     continue;
                 };
-                for (topic, payload) in sensorhub_dashboards::sta_mqtt_messages(&site, &event) {
+                for (topic, payload) in topics.messages(&state, &event).await {
                     if let Err(e) = client
                         .publish(topic, QoS::AtLeastOnce, false, payload)
                         .await

@@ -1,6 +1,7 @@
 //! The SensorThings API's MQTT extension with a plain MQTT client: a subscriber to a
 //! Datastream's Observations topic on the broker (`[sta] mqtt_url`) gets each new value of a
-//! public station as the Observation the HTTP API serves, and nothing of a private station.
+//! public station as the Observation the HTTP API serves, a subscriber to the Datastream (or
+//! its Thing's Datastreams) the Datastream as it changed, and nothing of a private station.
 
 mod common;
 
@@ -37,6 +38,11 @@ fn a_new_value_reaches_a_sensorthings_subscriber_as_its_observation() {
     client
         .subscribe("v1.1/Observations", QoS::AtLeastOnce)
         .unwrap();
+    // And to the Datastream itself, and to the Thing's Datastreams, which change with it.
+    let entity = "v1.1/Datastreams('pegel-wyk~air_temperature')";
+    let of_thing = "v1.1/Things('pegel-wyk')/Datastreams";
+    client.subscribe(entity, QoS::AtLeastOnce).unwrap();
+    client.subscribe(of_thing, QoS::AtLeastOnce).unwrap();
     let (tx, rx) = mpsc::channel::<(String, Value)>();
     let (subscribed_tx, subscribed) = mpsc::channel::<()>();
     std::thread::spawn(move || {
@@ -56,16 +62,22 @@ fn a_new_value_reaches_a_sensorthings_subscriber_as_its_observation() {
             }
         }
     });
-    subscribed.recv_timeout(Duration::from_secs(10)).unwrap();
-    subscribed.recv_timeout(Duration::from_secs(10)).unwrap();
+    for _ in 0..4 {
+        subscribed.recv_timeout(Duration::from_secs(10)).unwrap();
+    }
 
     // New values every half second (the feed takes its baseline at its first look) until one
     // arrives; the private station sends beside it.
     let mut sent = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);
+    let mut others: Vec<(String, Value)> = Vec::new();
     let received = loop {
         assert!(Instant::now() < deadline, "no observation within 30 s");
-        let t = sensorhub_store::time::now_ms() / 1000 * 1000;
+        // A new second each time: a second value at the same time would replace the first.
+        let now = sensorhub_store::time::now_ms() / 1000 * 1000;
+        let t = sent
+            .last()
+            .map_or(now, |(last, _): &(i64, f64)| now.max(last + 1000));
         let value = 10.0 + sent.len() as f64 / 10.0;
         publish_all(
             &broker.url(),
@@ -79,6 +91,7 @@ fn a_new_value_reaches_a_sensorthings_subscriber_as_its_observation() {
             if message.0 == datastream {
                 break message.1;
             }
+            others.push(message);
         }
     };
     let id = received["@iot.id"].as_str().unwrap();
@@ -102,15 +115,31 @@ fn a_new_value_reaches_a_sensorthings_subscriber_as_its_observation() {
     assert_eq!(over_http["result"], received["result"]);
     assert_eq!(over_http["@iot.id"], received["@iot.id"]);
 
-    // A few more seconds of everything on v1.1/Observations: never the private station.
+    // A few more seconds of everything: never the private station.
     let until = Instant::now() + Duration::from_secs(3);
-    let mut all = vec![received];
     while let Some(left) = until.checked_duration_since(Instant::now()) {
         match rx.recv_timeout(left) {
-            Ok((_, body)) => all.push(body),
+            Ok(message) => others.push(message),
             Err(_) => break,
         }
     }
+    // The Datastream, on its own topic and on its Thing's, now ends with that Observation.
+    let time = sensorhub_store::time::format_rfc3339(t);
+    for topic in [entity, of_thing] {
+        let updated = others
+            .iter()
+            .find(|(to, body)| {
+                to == topic
+                    && body["@iot.id"] == "pegel-wyk~air_temperature"
+                    && body["phenomenonTime"]
+                        .as_str()
+                        .is_some_and(|p| p.ends_with(&format!("/{time}")))
+            })
+            .unwrap_or_else(|| panic!("no Datastream ending at {time} on {topic}: {others:?}"));
+        assert_eq!(updated.1["unitOfMeasurement"]["symbol"], "°C");
+    }
+    let mut all = vec![received];
+    all.extend(others.into_iter().map(|(_, body)| body));
     let text = serde_json::to_string(&all).unwrap();
     assert!(
         !text.contains("garten") && !text.contains(PRIVATE_EUI),

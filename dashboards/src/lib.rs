@@ -111,10 +111,8 @@ pub fn live_feed(state: &AppState) -> tokio::sync::broadcast::Receiver<Arc<str>>
     state.live.subscribe()
 }
 
-/// The SensorThings MQTT messages (topic, payload) of one live-feed event.
-pub fn sta_mqtt_messages(site: &str, event: &serde_json::Value) -> Vec<(String, String)> {
-    sta::mqtt_messages(site, event)
-}
+/// The SensorThings MQTT messages (topic, payload) of live-feed events.
+pub use sta::MqttTopics as StaMqttTopics;
 
 pub fn router(state: AppState) -> Router {
     router_with(state, Router::new())

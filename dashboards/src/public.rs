@@ -3,7 +3,7 @@
 
 use sensorhub_core::Quantity;
 use sensorhub_store::time::format_rfc3339;
-use sensorhub_store::{RangeQuery, Resolution, StoreError, TimeSeries};
+use sensorhub_store::{PageQuery, RangeQuery, Resolution, StoreError, TimeSeries};
 use serde::Serialize;
 
 use crate::AppState;
@@ -119,16 +119,62 @@ pub async fn history_of(
                         .iter()
                         .any(|v| policy.suppresses(*v))
             })
-            .map(|b| Point {
-                time: format_rfc3339(b.start_ms),
-                mean: (b.mean * 1e4).round() / 1e4,
-                min: b.min,
-                max: b.max,
-                count: b.count,
-                sum: (b.sum * 1e4).round() / 1e4,
-            })
+            .map(|b| point(&b))
             .collect(),
     }))
+}
+
+/// One page of a public station's quantity at the policy's finest resolution, ordered and cut
+/// in the store instead of after reading the whole history. `None` where the policy drops
+/// buckets one by one (counts of people, k-suppressed), which a store's page cannot know:
+/// those are cut from [`history_of`]'s whole answer.
+pub async fn history_page(
+    state: &AppState,
+    public: &PublicStation,
+    quantity: &str,
+    newest_first: bool,
+    offset: usize,
+    limit: usize,
+) -> Result<Option<Vec<Point>>, StoreError> {
+    let Some(policy) = state.policy.quantity(quantity) else {
+        return Ok(Some(Vec::new()));
+    };
+    if policy.k > 0 {
+        return Ok(None);
+    }
+    let resolution = policy.finest;
+    let mut until_ms = sensorhub_store::time::now_ms() - policy.delay_ms;
+    if let Some(step) = resolution.step_ms() {
+        // Whole intervals only, as in the history.
+        until_ms = until_ms.div_euclid(step) * step;
+    }
+    let buckets = state
+        .store
+        .page(PageQuery {
+            range: RangeQuery {
+                station: public.id.clone(),
+                quantity: quantity.to_owned(),
+                since_ms: 0,
+                until_ms,
+                resolution,
+            },
+            newest_first,
+            offset,
+            limit,
+        })
+        .await?;
+    Ok(Some(buckets.iter().map(point).collect()))
+}
+
+fn point(b: &sensorhub_store::Bucket) -> Point {
+    Point {
+        time: format_rfc3339(b.start_ms),
+        mean: (b.mean * 1e4).round() / 1e4,
+        min: b.min,
+        max: b.max,
+        count: b.count,
+        sum: (b.sum * 1e4).round() / 1e4,
+    }
 }
 
 /// The windows the pages offer, with their resolution.

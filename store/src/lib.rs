@@ -35,8 +35,9 @@ pub use influx::InfluxStore;
 pub use model::{
     shown_value, suggested_rule, AdminSession, AlertKind, Bucket, DeadLetter, DeadLetterCount,
     Device, DeviceHealth, DeviceStatus, GatewaySeen, GatewayStatus, Heard, IngestBatch,
-    LatestValue, Link, RangeQuery, Reading, ReadingQuery, Resolution, SessionState, Sighting,
-    Station, TimeSource, UnknownDevice, UnmappedField, Uplink, UNMAPPED_FIELDS_PER_DEVICE,
+    LatestValue, Link, PageQuery, RangeQuery, Reading, ReadingQuery, Resolution, SeriesStart,
+    SessionState, Sighting, Station, TimeSource, UnknownDevice, UnmappedField, Uplink,
+    UNMAPPED_FIELDS_PER_DEVICE,
 };
 pub use reason::DeadLetterReason;
 pub use sqlite::SqliteStore;
@@ -61,6 +62,15 @@ pub trait TimeSeries: Clone + Send + Sync + 'static {
         query: RangeQuery,
     ) -> impl Future<Output = Result<Vec<Bucket>, StoreError>> + Send;
 
+    /// One page of a series over a window: `range`, ordered and cut in the store.
+    fn page(
+        &self,
+        query: PageQuery,
+    ) -> impl Future<Output = Result<Vec<Bucket>, StoreError>> + Send;
+
+    /// When every series begins.
+    fn starts(&self) -> impl Future<Output = Result<Vec<SeriesStart>, StoreError>> + Send;
+
     /// Raw readings of stations, oldest first.
     fn readings(
         &self,
@@ -84,6 +94,12 @@ impl TimeSeries for SqliteStore {
     async fn range(&self, query: RangeQuery) -> Result<Vec<Bucket>, StoreError> {
         SqliteStore::range(self, query).await
     }
+    async fn page(&self, query: PageQuery) -> Result<Vec<Bucket>, StoreError> {
+        SqliteStore::page(self, query).await
+    }
+    async fn starts(&self) -> Result<Vec<SeriesStart>, StoreError> {
+        SqliteStore::starts(self).await
+    }
     async fn readings(&self, query: ReadingQuery) -> Result<Vec<Reading>, StoreError> {
         SqliteStore::readings(self, query).await
     }
@@ -104,6 +120,12 @@ impl TimeSeries for InfluxStore {
     }
     async fn range(&self, query: RangeQuery) -> Result<Vec<Bucket>, StoreError> {
         InfluxStore::range(self, &query).await
+    }
+    async fn page(&self, query: PageQuery) -> Result<Vec<Bucket>, StoreError> {
+        InfluxStore::page(self, &query).await
+    }
+    async fn starts(&self) -> Result<Vec<SeriesStart>, StoreError> {
+        InfluxStore::starts(self).await
     }
     async fn readings(&self, query: ReadingQuery) -> Result<Vec<Reading>, StoreError> {
         InfluxStore::readings(self, &query).await
@@ -228,6 +250,12 @@ impl TimeSeries for Store {
     }
     async fn range(&self, query: RangeQuery) -> Result<Vec<Bucket>, StoreError> {
         delegate!(self, s => TimeSeries::range(s, query).await)
+    }
+    async fn page(&self, query: PageQuery) -> Result<Vec<Bucket>, StoreError> {
+        delegate!(self, s => TimeSeries::page(s, query).await)
+    }
+    async fn starts(&self) -> Result<Vec<SeriesStart>, StoreError> {
+        delegate!(self, s => TimeSeries::starts(s).await)
     }
     async fn readings(&self, query: ReadingQuery) -> Result<Vec<Reading>, StoreError> {
         delegate!(self, s => TimeSeries::readings(s, query).await)

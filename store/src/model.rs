@@ -529,6 +529,26 @@ impl RangeQuery {
     }
 }
 
+/// A page of one series: the buckets of `range`, newest first when asked, after the first
+/// `offset`, at most `limit` of them. For APIs that page through long histories without
+/// reading all of them (the SensorThings Observations).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageQuery {
+    pub range: RangeQuery,
+    pub newest_first: bool,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// When a series begins: its oldest reading, or its oldest hourly rollup where raw readings
+/// were retained away.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeriesStart {
+    pub station: String,
+    pub quantity: String,
+    pub time_ms: i64,
+}
+
 /// One bucket of a range query (for raw queries, one reading: count 1, all values equal).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Bucket {

@@ -7,8 +7,8 @@ mod support;
 use std::collections::BTreeMap;
 
 use sensorhub_store::{
-    InfluxApi, InfluxStore, RangeQuery, Reading, ReadingQuery, Resolution, SqliteStore, Store,
-    StoreConfig, TimeSeries,
+    InfluxApi, InfluxStore, PageQuery, RangeQuery, Reading, ReadingQuery, Resolution, SqliteStore,
+    Store, StoreConfig, TimeSeries,
 };
 use support::{http, Server};
 
@@ -238,6 +238,73 @@ async fn suite<S: TimeSeries>(store: S) {
     got.sort();
     assert_eq!(got, want);
 
+    // Pages: the same buckets as the whole range, ordered and cut in the store.
+    for resolution in [Resolution::Raw, Resolution::QuarterHour, Resolution::Hour] {
+        let range = RangeQuery {
+            station: "pegel-b".into(),
+            quantity: "water_level".into(),
+            since_ms: T0 + 2 * HOUR,
+            until_ms: T0 + 20 * HOUR,
+            resolution,
+        };
+        let whole = store.range(range.clone()).await.unwrap();
+        for (newest_first, offset, limit) in
+            [(false, 0, 7), (false, 5, 10), (true, 0, 3), (true, 4, 9)]
+        {
+            let got = store
+                .page(PageQuery {
+                    range: range.clone(),
+                    newest_first,
+                    offset,
+                    limit,
+                })
+                .await
+                .unwrap();
+            let mut want = whole.clone();
+            if newest_first {
+                want.reverse();
+            }
+            let want: Vec<_> = want.into_iter().skip(offset).take(limit).collect();
+            // Sums may be added in another order: equal but for the last bits.
+            let key = |b: &sensorhub_store::Bucket| (b.start_ms, b.count, b.min, b.max);
+            assert_eq!(
+                got.iter().map(key).collect::<Vec<_>>(),
+                want.iter().map(key).collect::<Vec<_>>(),
+                "{resolution:?} newest_first {newest_first} offset {offset} limit {limit}"
+            );
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g.mean - w.mean).abs() < 1e-9 && (g.sum - w.sum).abs() < 1e-9);
+            }
+        }
+        let past = store
+            .page(PageQuery {
+                range: range.clone(),
+                newest_first: false,
+                offset: whole.len(),
+                limit: 5,
+            })
+            .await
+            .unwrap();
+        assert!(
+            past.is_empty(),
+            "{resolution:?}: a page past the end is empty"
+        );
+    }
+
+    // Starts: the oldest reading of each series (the late one of pegel-a included).
+    let starts = store.starts().await.unwrap();
+    let got: Vec<_> = starts
+        .iter()
+        .map(|s| (s.station.as_str(), s.quantity.as_str(), s.time_ms))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("pegel-a", "water_level", T0 - HOUR),
+            ("pegel-b", "water_level", T0)
+        ]
+    );
+
     // Retention deletes raw readings before the cutoff and nothing after it.
     store.retain(T0 + 24 * HOUR).await.unwrap();
     let left = all_readings(&store).await;
@@ -262,6 +329,10 @@ async fn sqlite_backend() {
         .await
         .unwrap();
     assert_eq!(day_one.len(), 24);
+    // A series begins with its rollups where its first readings were retained away.
+    let starts = store.starts().await.unwrap();
+    assert_eq!(starts[0].time_ms, T0 - HOUR);
+    assert_eq!(starts[1].time_ms, T0);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -90,10 +90,49 @@ raw = json.loads(get("/sta/v1.1/Datastreams('pegel-03~water_level')/Observations
 ok(raw["@iot.count"] == len(observations) and list(raw["value"][0].keys()) == ["result"],
    "$count counts them all and $select keeps only the result")
 
+# A page cut in the store equals the same page cut from the whole history ($count makes the
+# server read all of it).
+# Oldest first, so that the values the demo goes on sending do not move the page.
+cut = json.loads(get("/sta/v1.1/Datastreams('pegel-03~water_level')/Observations?$top=7&$skip=3"))
+whole = json.loads(get("/sta/v1.1/Datastreams('pegel-03~water_level')/Observations?$top=7&$skip=3"
+                       "&$count=true"))
+pair = [(o["@iot.id"], o["result"]) for o in cut["value"]]
+ok(len(pair) == 7 and pair == [(o["@iot.id"], o["result"]) for o in whole["value"]]
+   and "@iot.nextLink" in cut and "$skip=10" in cut["@iot.nextLink"],
+   "a page cut in the store equals the page cut from the whole history, with its next link")
+one = json.loads(get(f"/sta/v1.1/Observations('{pair[0][0]}')"))
+ok(one["result"] == pair[0][1], "one Observation by its id")
+
+# A Datastream's phenomenon time runs from its first value to its newest.
+oldest = json.loads(get("/sta/v1.1/Datastreams('pegel-03~water_level')/Observations?$top=1"))["value"][0]
+newest = json.loads(get("/sta/v1.1/Datastreams('pegel-03~water_level')/Observations?$top=1"
+                        "&$orderby=phenomenonTime%20desc"))["value"][0]
+stream = json.loads(get("/sta/v1.1/Datastreams('pegel-03~water_level')"))
+start, end = stream["phenomenonTime"].split("/")
+ok(start == oldest["phenomenonTime"] and end >= newest["phenomenonTime"] and start < end,
+   f"the Datastream's phenomenonTime {stream['phenomenonTime']} spans its Observations")
+
+# Sensors are device models, never devices.
+sensor = json.loads(get("/sta/v1.1/Datastreams('pegel-03~water_level')/Sensor"))
+sensors = json.loads(get("/sta/v1.1/Sensors"))["value"]
+ok(sensor["@iot.id"] == "cayenne-lpp" and sensor["name"] == "A Cayenne LPP device"
+   and [s["@iot.id"] for s in sensors] == ["cayenne-lpp"],
+   f"the demo's Sensor is its one device model: {[s['name'] for s in sensors]}")
+of_sensor = json.loads(get("/sta/v1.1/Sensors('cayenne-lpp')/Datastreams?$count=true"))
+ok(of_sensor["@iot.count"] == len(latest), "the model's Datastreams are all the demo's")
+
+# A SensorThings 1.0 client reads the same entities under /sta/v1.0.
+old = fsc.SensorThingsService(base + "/sta/v1.0")
+old_things = list(old.things().query().list())
+ok(sorted(t.id for t in old_things) == sorted(t.id for t in things)
+   and json.loads(get("/sta/v1.0/Things"))["value"][0]["@iot.selfLink"].startswith(base + "/sta/v1.0/"),
+   "the 1.0 client lists the same Things, linked under /sta/v1.0")
+
 # Nothing of the devices anywhere the API answers.
 answers = [get(p) for p in ["/sta/v1.1", "/sta/v1.1/Things", "/sta/v1.1/Datastreams", "/sta/v1.1/Sensors",
                             "/sta/v1.1/Locations", "/sta/v1.1/FeaturesOfInterest", "/sta/v1.1/ObservedProperties",
-                            "/sta/v1.1/HistoricalLocations"]]
+                            "/sta/v1.1/HistoricalLocations", "/sta/v1.0/Sensors",
+                            "/sta/v1.1/Datastreams?$expand=Sensor,Thing"]]
 text = "\n".join(answers).lower()
 for hidden in ["dev_eui", "deveui", "rssi", "snr", "battery", "voltage", "70b3d57ed", "7276ff00"]:
     ok(hidden not in text, f"no `{hidden}` in the API")

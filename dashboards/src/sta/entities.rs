@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use sensorhub_core::Quantity;
 
+use super::sensors::Model;
 use crate::public::PublicStation;
 
 /// The separator inside composite ids: `pegel-wyk~water_level~1764600000000`.
@@ -123,8 +124,21 @@ impl Links<'_> {
         self.with_links("FeaturesOfInterest", &s.id, &["Observations"], body)
     }
 
-    pub fn datastream(&self, s: &PublicStation, quantity: &str, unit: &str) -> Value {
+    /// A Datastream; its phenomenon time runs from `start_ms` (when its series begins, where
+    /// known; else its newest value) to its newest value.
+    pub fn datastream(
+        &self,
+        s: &PublicStation,
+        quantity: &str,
+        unit: &str,
+        start_ms: Option<i64>,
+    ) -> Value {
         let id = format!("{}{SEP}{quantity}", s.id);
+        let newest = s
+            .latest
+            .iter()
+            .find(|v| v.quantity == quantity)
+            .map(|v| v.time.as_str());
         let q = Quantity::by_name(quantity);
         let label = q.map_or(quantity, |q| q.label_en);
         let mut body = Map::new();
@@ -145,6 +159,13 @@ impl Links<'_> {
         );
         body.insert("observationType".into(), json!(OM_MEASUREMENT));
         body.insert("observedArea".into(), point(s));
+        if let Some(end) = newest {
+            let start = start_ms
+                .map(sensorhub_store::time::format_rfc3339)
+                .filter(|start| start.as_str() <= end)
+                .unwrap_or_else(|| end.to_owned());
+            body.insert("phenomenonTime".into(), json!(format!("{start}/{end}")));
+        }
         self.with_links(
             "Datastreams",
             &id,
@@ -153,17 +174,13 @@ impl Links<'_> {
         )
     }
 
-    pub fn sensor(&self, s: &PublicStation, quantity: &str) -> Value {
-        let id = format!("{}{SEP}{quantity}", s.id);
+    pub fn sensor(&self, model: &Model) -> Value {
         let mut body = Map::new();
-        body.insert("name".into(), json!(format!("Sensor of {quantity}")));
-        body.insert(
-            "description".into(),
-            json!("The station's sensor; device identities are not published."),
-        );
-        body.insert("encodingType".into(), json!("text/html"));
-        body.insert("metadata".into(), json!(""));
-        self.with_links("Sensors", &id, &["Datastreams"], body)
+        body.insert("name".into(), json!(model.name));
+        body.insert("description".into(), json!(model.description));
+        body.insert("encodingType".into(), json!(model.encoding));
+        body.insert("metadata".into(), json!(model.metadata));
+        self.with_links("Sensors", &model.id, &["Datastreams"], body)
     }
 
     pub fn observed_property(&self, quantity: &str) -> Value {

@@ -1,6 +1,7 @@
 //! Unit tests of `sta`: resource paths and query options as the OGC SensorThings API 1.1
 //! specification writes them (its requirement classes named in the test names).
 
+use super::paths::Step;
 use super::*;
 
 #[test]
@@ -292,4 +293,60 @@ fn hostile_queries_are_refused_not_followed() {
         "Datastreams($expand=Thing($expand=Locations))"
     )]))
     .is_ok());
+}
+
+fn device(eui: &str, name: &str, station: &str, device_type: &str) -> sensorhub_store::Device {
+    serde_json::from_value(json!({
+        "dev_eui": eui, "name": name, "station": station, "device_type": device_type,
+        "lat": null, "lon": null, "public": true,
+    }))
+    .unwrap()
+}
+
+#[test]
+fn req_datamodel_sensors_are_device_models_never_devices() {
+    let devices = [
+        device(
+            "70b3d57ed0000001",
+            "Pegel Wyk Sonde",
+            "pegel-wyk",
+            "dragino-ldds75",
+        ),
+        device(
+            "70b3d57ed0000002",
+            "Pegel Wyk Ersatz",
+            "pegel-wyk",
+            "dragino-ldds75",
+        ),
+        device(
+            "70b3d57ed0000003",
+            "Wetter Nebel",
+            "wetter-nebel",
+            "elsys-ers",
+        ),
+        device(
+            "70b3d57ed0000004",
+            "Wetter Nebel 2",
+            "wetter-nebel",
+            "ttn:milesight-iot/em300-th-codec",
+        ),
+    ];
+    let by_station = sensors::by_station(&devices);
+    let gauge = &by_station["pegel-wyk"];
+    assert_eq!(gauge.id, "dragino-ldds75");
+    assert_eq!(gauge.name, "Dragino LDDS75 (distance)");
+    assert!(gauge.metadata.starts_with("http://www.dragino.com/"));
+    // Two models at one station: both named, in one Sensor.
+    let weather = &by_station["wetter-nebel"];
+    assert_eq!(weather.id, "elsys-ers+ttn-milesight-iot-em300-th-codec");
+    assert!(weather.name.contains("Elsys ERS") && weather.name.contains("em300-th-codec"));
+    let links = Links {
+        base: "http://x/sta/v1.1",
+    };
+    let text = format!("{}{}", links.sensor(gauge), links.sensor(weather)).to_lowercase();
+    for hidden in ["70b3d57ed", "sonde", "ersatz", "wetter nebel"] {
+        assert!(!text.contains(hidden), "{hidden} in {text}");
+    }
+    // An id a resource path can carry.
+    assert!(parse_path(&format!("Sensors('{}')/Datastreams", weather.id)).is_ok());
 }

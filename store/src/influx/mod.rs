@@ -18,7 +18,9 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use crate::config::{InfluxApi, StoreConfig};
-use crate::{Bucket, LatestValue, RangeQuery, Reading, ReadingQuery, StoreError};
+use crate::{
+    Bucket, LatestValue, PageQuery, RangeQuery, Reading, ReadingQuery, SeriesStart, StoreError,
+};
 
 /// Handle to an InfluxDB server; cheap to clone.
 #[derive(Clone)]
@@ -243,8 +245,52 @@ impl InfluxStore {
     }
 
     pub async fn range(&self, q: &RangeQuery) -> Result<Vec<Bucket>, StoreError> {
-        let statement = query::range(q);
-        let series = self.query("range query", &statement).await?;
+        let mut buckets = self.buckets(&query::range(q)).await?;
+        buckets.sort_by_key(|b| b.start_ms);
+        Ok(buckets)
+    }
+
+    /// One page of a series: InfluxQL orders and cuts it (`ORDER BY time DESC LIMIT OFFSET`).
+    pub async fn page(&self, q: &PageQuery) -> Result<Vec<Bucket>, StoreError> {
+        if q.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut buckets = self.buckets(&query::page(q)).await?;
+        if q.newest_first {
+            buckets.sort_by_key(|b| std::cmp::Reverse(b.start_ms));
+        } else {
+            buckets.sort_by_key(|b| b.start_ms);
+        }
+        Ok(buckets)
+    }
+
+    /// When every series begins: its first reading.
+    pub async fn starts(&self) -> Result<Vec<SeriesStart>, StoreError> {
+        let series = self
+            .query(
+                "series starts",
+                "SELECT first(value) FROM reading GROUP BY station, quantity",
+            )
+            .await?;
+        let mut starts: Vec<SeriesStart> = series
+            .iter()
+            .flat_map(|s| {
+                s.values.iter().filter_map(|row| {
+                    Some(SeriesStart {
+                        station: s.tags.get("station")?.clone(),
+                        quantity: s.tags.get("quantity")?.clone(),
+                        time_ms: query::number(row, 0)?,
+                    })
+                })
+            })
+            .collect();
+        starts.sort_by(|a, b| (&a.station, &a.quantity).cmp(&(&b.station, &b.quantity)));
+        Ok(starts)
+    }
+
+    /// The buckets an InfluxQL range or page statement answers, in its order.
+    async fn buckets(&self, statement: &str) -> Result<Vec<Bucket>, StoreError> {
+        let series = self.query("range query", statement).await?;
         let mut buckets = Vec::new();
         for s in series {
             let raw = s.columns.len() == 2;
@@ -285,7 +331,6 @@ impl InfluxStore {
                 buckets.extend(bucket);
             }
         }
-        buckets.sort_by_key(|b| b.start_ms);
         Ok(buckets)
     }
 

@@ -1,7 +1,7 @@
 //! InfluxQL statements and the parsing of their answers.
 
 use super::Series;
-use crate::{RangeQuery, Reading, ReadingQuery, Resolution};
+use crate::{PageQuery, RangeQuery, Reading, ReadingQuery, Resolution};
 
 /// A string literal in single quotes.
 pub fn literal(text: &str) -> String {
@@ -36,6 +36,21 @@ pub fn range(q: &RangeQuery) -> String {
             r.name()
         ),
     }
+}
+
+/// A range statement ordered and cut: `ORDER BY time DESC`, `LIMIT`, `OFFSET`.
+pub fn page(q: &PageQuery) -> String {
+    format!(
+        "{}{} LIMIT {} OFFSET {}",
+        range(&q.range),
+        if q.newest_first {
+            " ORDER BY time DESC"
+        } else {
+            ""
+        },
+        q.limit,
+        q.offset
+    )
 }
 
 fn conditions(q: &ReadingQuery) -> String {

@@ -8,7 +8,9 @@ use tokio::sync::mpsc;
 
 use super::SqliteStore;
 use crate::error::Context;
-use crate::{Bucket, RangeQuery, Reading, ReadingQuery, Resolution, StoreError};
+use crate::{
+    Bucket, PageQuery, RangeQuery, Reading, ReadingQuery, Resolution, SeriesStart, StoreError,
+};
 
 pub(super) fn readings(
     conn: &Connection,
@@ -66,30 +68,49 @@ fn series_id(conn: &Connection, station: &str, quantity: &str) -> Result<Option<
 }
 
 fn range(conn: &Connection, query: &RangeQuery) -> Result<Vec<Bucket>, StoreError> {
+    buckets(conn, query, None)
+}
+
+/// The buckets of a range, oldest first, or ordered and cut as `page` says (newest first,
+/// offset, limit).
+fn buckets(
+    conn: &Connection,
+    query: &RangeQuery,
+    page: Option<(bool, usize, usize)>,
+) -> Result<Vec<Bucket>, StoreError> {
     let Some(id) = series_id(conn, &query.station, &query.quantity)? else {
         return Ok(Vec::new());
     };
     let (since, until) = query.aligned();
-    let (sql, step) = match query.resolution {
+    let (select, step) = match query.resolution {
         Resolution::Raw => (
-            "SELECT ts, value, value, value, 1, value FROM readings
-             WHERE series_id = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts",
+            "SELECT ts AS b, value, value, value, 1, value FROM readings
+             WHERE series_id = ?1 AND ts >= ?2 AND ts < ?3",
             1,
         ),
         Resolution::Minute | Resolution::QuarterHour => (
             "SELECT (ts / ?4) * ?4 AS b, AVG(value), MIN(value), MAX(value), COUNT(*), SUM(value)
              FROM readings WHERE series_id = ?1 AND ts >= ?2 AND ts < ?3
-             GROUP BY b ORDER BY b",
+             GROUP BY b",
             query.resolution.step_ms().unwrap_or(1),
         ),
         Resolution::Hour | Resolution::Day => (
             "SELECT (hour / ?4) * ?4 AS b, SUM(sum) / SUM(count), MIN(min), MAX(max), SUM(count), SUM(sum)
              FROM hourly WHERE series_id = ?1 AND hour >= ?2 AND hour < ?3
-             GROUP BY b ORDER BY b",
+             GROUP BY b",
             query.resolution.step_ms().unwrap_or(1),
         ),
     };
-    let mut stmt = conn.prepare_cached(sql).during("range query")?;
+    let sql = match page {
+        None => format!("{select} ORDER BY b"),
+        Some((newest_first, offset, limit)) => format!(
+            "{select} ORDER BY b {} LIMIT {} OFFSET {}",
+            if newest_first { "DESC" } else { "ASC" },
+            limit.min(i64::MAX as usize),
+            offset.min(i64::MAX as usize)
+        ),
+    };
+    let mut stmt = conn.prepare_cached(&sql).during("range query")?;
     let bind: &[&dyn rusqlite::ToSql] = if query.resolution == Resolution::Raw {
         &[&id, &since, &until]
     } else {
@@ -110,10 +131,54 @@ fn range(conn: &Connection, query: &RangeQuery) -> Result<Vec<Bucket>, StoreErro
     rows.collect::<Result<_, _>>().during("range query")
 }
 
+/// The oldest reading of every series, or its oldest hourly rollup where that is older (the
+/// readings before it were retained away): two index lookups a series.
+fn starts(conn: &Connection) -> Result<Vec<SeriesStart>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT station, quantity,
+                 CASE WHEN r IS NULL THEN h WHEN h < (r / 3600000) * 3600000 THEN h ELSE r END
+             FROM (SELECT station, quantity,
+                       (SELECT MIN(ts) FROM readings WHERE series_id = s.id) AS r,
+                       (SELECT MIN(hour) FROM hourly WHERE series_id = s.id) AS h
+                   FROM series s)
+             WHERE r IS NOT NULL OR h IS NOT NULL
+             ORDER BY station, quantity",
+        )
+        .during("series starts")?;
+    let rows = stmt
+        .query_map([], |row| {
+            Ok(SeriesStart {
+                station: row.get(0)?,
+                quantity: row.get(1)?,
+                time_ms: row.get(2)?,
+            })
+        })
+        .during("series starts")?;
+    rows.collect::<Result<_, _>>().during("series starts")
+}
+
 impl SqliteStore {
     /// One series over a window at a resolution; see [`RangeQuery`].
     pub async fn range(&self, query: RangeQuery) -> Result<Vec<Bucket>, StoreError> {
         self.read(move |conn| range(conn, &query)).await
+    }
+
+    /// One page of a series; see [`PageQuery`].
+    pub async fn page(&self, query: PageQuery) -> Result<Vec<Bucket>, StoreError> {
+        self.read(move |conn| {
+            buckets(
+                conn,
+                &query.range,
+                Some((query.newest_first, query.offset, query.limit)),
+            )
+        })
+        .await
+    }
+
+    /// When every series begins; see [`SeriesStart`].
+    pub async fn starts(&self) -> Result<Vec<SeriesStart>, StoreError> {
+        self.read(starts).await
     }
 
     /// Every reading in `[since_ms, until_ms)`, in chunks of up to `chunk` readings, ordered by
