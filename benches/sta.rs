@@ -131,35 +131,40 @@ fn main() {
         let things = body["value"].as_array().unwrap();
         assert_eq!(things.len(), STATIONS);
         assert_eq!(things[0]["Datastreams"].as_array().unwrap().len(), 4);
-        let measure = |label: &'static str| (label, Vec::with_capacity(ROUNDS));
-        let mut rows = [measure("map query"), measure("one datastream, 30 days"), measure("/api/v1/stations")];
+        // The map query, the parts it is made of, one datastream's pages, and the JSON API.
+        let parts = [
+            ("map query", map.clone()),
+            ("  its Things alone (500)", format!("{base}/sta/v1.1/Things?$top=1000")),
+            ("  its Datastreams alone (2,000)", format!("{base}/sta/v1.1/Datastreams?$top=1000&$skip=1000")),
+            ("one datastream, 30 days", one.clone()),
+            ("/api/v1/stations", stations.clone()),
+        ];
+        let mut rows: Vec<(&str, Vec<Duration>)> =
+            parts.iter().map(|(label, _)| (*label, Vec::with_capacity(ROUNDS))).collect();
         let mut observations = 0;
         for round in 0..ROUNDS + 5 {
-            let t = Instant::now();
-            let r = client.get(&map).send().await.unwrap();
-            assert!(r.status().is_success());
-            r.bytes().await.unwrap();
-            let map_time = t.elapsed();
-
-            let t = Instant::now();
-            let mut next = Some(one.clone());
-            let mut count = 0;
-            while let Some(url) = next {
-                let page: serde_json::Value = client.get(&url).send().await.unwrap().json().await.unwrap();
-                count += page["value"].as_array().unwrap().len();
-                next = page["@iot.nextLink"].as_str().map(str::to_owned);
-            }
-            let one_time = t.elapsed();
-            observations = count;
-
-            let t = Instant::now();
-            let r = client.get(&stations).send().await.unwrap();
-            r.bytes().await.unwrap();
-            let stations_time = t.elapsed();
-            if round >= 5 {
-                rows[0].1.push(map_time);
-                rows[1].1.push(one_time);
-                rows[2].1.push(stations_time);
+            for (i, (_, url)) in parts.iter().enumerate() {
+                let t = Instant::now();
+                // Pages are followed through `@iot.nextLink`.
+                let mut next = Some(url.clone());
+                let mut count = 0;
+                while let Some(url) = next {
+                    let r = client.get(&url).send().await.unwrap();
+                    assert!(r.status().is_success());
+                    let bytes = r.bytes().await.unwrap();
+                    next = None;
+                    if url.contains("Observations?") && !url.contains("expand") {
+                        let page: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                        count += page["value"].as_array().unwrap().len();
+                        next = page["@iot.nextLink"].as_str().map(str::to_owned);
+                    }
+                }
+                if count > 0 {
+                    observations = count;
+                }
+                if round >= 5 {
+                    rows[i].1.push(t.elapsed());
+                }
             }
         }
         println!("{} readings loaded in {:.0} s; {observations} observations in the datastream", STATIONS * QUANTITIES.len() * (DAYS * 86_400_000 / STEP_MS) as usize, loaded.as_secs_f64());

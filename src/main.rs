@@ -18,6 +18,9 @@ use sensorhub::{alerts, config};
 
 use crate::cli::Cli;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let filter =

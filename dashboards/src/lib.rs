@@ -67,6 +67,8 @@ pub struct AppState {
     pub admin_token: Option<String>,
     pub http: Arc<HttpConfig>,
     pub(crate) live: api::live::Hub,
+    /// When the series begin, for the SensorThings Datastreams.
+    pub(crate) sta_starts: Arc<sta::StartsCache>,
     pub(crate) limiter: Arc<limits::RateLimiter>,
     pub(crate) login_limiter: Arc<limits::RateLimiter>,
     pub(crate) security_headers: headers::SecurityHeaders,
@@ -100,6 +102,7 @@ impl AppState {
             security_headers: headers::SecurityHeaders::new(&http),
             http: Arc::new(http),
             live: api::live::Hub::new(),
+            sta_starts: Arc::default(),
         }
     }
 }

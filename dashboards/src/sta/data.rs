@@ -3,6 +3,8 @@
 //! the answer holds Datastreams or Sensors), and their Observations from the store.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -15,12 +17,55 @@ use super::sensors::{self, Model};
 use crate::public::{self, PublicStation};
 use crate::AppState;
 
+/// When each (station, quantity) series begins, ms.
+pub(super) type Starts = HashMap<(String, String), i64>;
+
 pub(super) struct Data {
     pub(super) stations: Vec<PublicStation>,
     index: HashMap<String, usize>,
-    /// When each (station, quantity) series begins, ms.
-    starts: HashMap<(String, String), i64>,
+    starts: Arc<Starts>,
     sensors: HashMap<String, Model>,
+}
+
+/// When the series begin, kept between requests: it changes only when a series is added (then
+/// read again, at most every [`MISSING_AGAIN`]) or when retention removes old readings (so read
+/// again after [`STARTS_FRESH`] anyway). Reading it costs two index lookups per series.
+#[derive(Default)]
+pub struct StartsCache(Mutex<Option<(Instant, Arc<Starts>)>>);
+
+const STARTS_FRESH: Duration = Duration::from_secs(60);
+const MISSING_AGAIN: Duration = Duration::from_secs(5);
+
+impl StartsCache {
+    async fn get(
+        &self,
+        state: &AppState,
+        stations: &[PublicStation],
+    ) -> Result<Arc<Starts>, Response> {
+        use sensorhub_store::TimeSeries;
+        let cached = self.0.lock().expect("starts cache").clone();
+        if let Some((at, starts)) = cached {
+            // Series are only added (retention keeps a series' rollups): more datastreams than
+            // starts means a new one.
+            let missing = stations.iter().map(|s| s.latest.len()).sum::<usize>() > starts.len();
+            let age = at.elapsed();
+            if age < STARTS_FRESH && (!missing || age < MISSING_AGAIN) {
+                return Ok(starts);
+            }
+        }
+        let starts: Arc<Starts> = Arc::new(
+            state
+                .store
+                .starts()
+                .await
+                .map_err(unavailable)?
+                .into_iter()
+                .map(|s| ((s.station, s.quantity), s.time_ms))
+                .collect(),
+        );
+        *self.0.lock().expect("starts cache") = Some((Instant::now(), starts.clone()));
+        Ok(starts)
+    }
 }
 
 /// What of the store an answer needs besides the stations.
@@ -49,19 +94,11 @@ fn unavailable(e: sensorhub_store::StoreError) -> Response {
 
 impl Data {
     pub(super) async fn load(state: &AppState, needs: Needs) -> Result<Data, Response> {
-        use sensorhub_store::TimeSeries;
         let stations = public::stations(state).await.map_err(unavailable)?;
         let starts = if needs.starts {
-            state
-                .store
-                .starts()
-                .await
-                .map_err(unavailable)?
-                .into_iter()
-                .map(|s| ((s.station, s.quantity), s.time_ms))
-                .collect()
+            state.sta_starts.get(state, &stations).await?
         } else {
-            HashMap::new()
+            Arc::default()
         };
         let sensors = if needs.sensors {
             let devices = state.store.state().devices().await.map_err(unavailable)?;
@@ -74,7 +111,7 @@ impl Data {
 
     pub(super) fn new(
         stations: Vec<PublicStation>,
-        starts: HashMap<(String, String), i64>,
+        starts: Arc<Starts>,
         sensors: HashMap<String, Model>,
     ) -> Data {
         let index = stations
@@ -91,7 +128,7 @@ impl Data {
     }
 
     /// The stations and the series' starts.
-    pub(super) fn into_parts(self) -> (Vec<PublicStation>, HashMap<(String, String), i64>) {
+    pub(super) fn into_parts(self) -> (Vec<PublicStation>, Arc<Starts>) {
         (self.stations, self.starts)
     }
 

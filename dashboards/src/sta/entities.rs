@@ -57,10 +57,6 @@ impl Links<'_> {
         format!("{}/{set}('{}')", self.base, id.replace('\'', "''"))
     }
 
-    fn nav(&self, set: &str, id: &str, property: &str) -> String {
-        format!("{}/{property}", self.entity(set, id))
-    }
-
     fn with_links(
         &self,
         set: &str,
@@ -68,14 +64,15 @@ impl Links<'_> {
         navs: &[&str],
         mut body: Map<String, Value>,
     ) -> Value {
-        body.insert("@iot.id".into(), json!(id));
-        body.insert("@iot.selfLink".into(), json!(self.entity(set, id)));
+        let link = self.entity(set, id);
         for nav in navs {
             body.insert(
                 format!("{nav}@iot.navigationLink"),
-                json!(self.nav(set, id, nav)),
+                json!(format!("{link}/{nav}")),
             );
         }
+        body.insert("@iot.id".into(), json!(id));
+        body.insert("@iot.selfLink".into(), json!(link));
         Value::Object(body)
     }
 

@@ -28,6 +28,7 @@ mod mqtt;
 mod paths;
 mod query;
 mod sensors;
+pub(crate) use data::StartsCache;
 use data::{page_in_store, Data, Needs};
 use entities::Links;
 pub use mqtt::MqttTopics;
@@ -241,7 +242,25 @@ async fn finish(
             Err(response) => return response,
         }
     }
-    Json(wrap(page_entities, total, options, path, base)).into_response()
+    let count = page_entities.len();
+    json(&wrap(page_entities, total, options, path, base), count)
+}
+
+/// A JSON answer, written into a buffer sized for `entities` entities at once instead of
+/// grown (and copied) step by step.
+fn json(value: &Value, entities: usize) -> Response {
+    let mut body = Vec::with_capacity((entities.max(1) * 1024).min(8 << 20));
+    if serde_json::to_writer(&mut body, value).is_err() {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the answer cannot be written",
+        );
+    }
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        axum::body::Body::from(body),
+    )
+        .into_response()
 }
 
 /// What an expansion needs to find related entities.

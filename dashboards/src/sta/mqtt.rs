@@ -30,7 +30,7 @@ const RETRY: Duration = Duration::from_secs(1);
 pub struct MqttTopics {
     site: String,
     stations: HashMap<String, PublicStation>,
-    starts: HashMap<(String, String), i64>,
+    starts: std::sync::Arc<super::data::Starts>,
     read_at: Option<Instant>,
 }
 
@@ -40,7 +40,7 @@ impl MqttTopics {
         MqttTopics {
             site: site.trim_end_matches('/').to_owned(),
             stations: HashMap::new(),
-            starts: HashMap::new(),
+            starts: Default::default(),
             read_at: None,
         }
     }
