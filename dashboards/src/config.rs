@@ -52,6 +52,9 @@ pub struct HttpConfig {
     /// default (`'none'` forbids every frame; an origin such as `https://www.amrum.de` lets
     /// that site embed the dashboard).
     pub frame_ancestors: String,
+    /// Public answers (JSON API, pages, SensorThings) are kept between commits, up to this
+    /// many bytes in all (bodies and their compressed forms); 0 keeps none.
+    pub cache_max_bytes: usize,
 }
 
 /// A technician account.
@@ -85,6 +88,7 @@ impl Default for HttpConfig {
             silent_after: HumanDuration::from_hours(2),
             stale_after: HumanDuration::from_hours(3),
             frame_ancestors: "'self'".into(),
+            cache_max_bytes: 64 << 20,
         }
     }
 }

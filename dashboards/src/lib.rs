@@ -18,6 +18,7 @@
 
 mod admin;
 mod api;
+mod cache;
 mod config;
 mod error;
 mod headers;
@@ -69,6 +70,8 @@ pub struct AppState {
     pub(crate) live: api::live::Hub,
     /// When the series begin, for the SensorThings Datastreams.
     pub(crate) sta_starts: Arc<sta::StartsCache>,
+    /// Public answers kept between commits.
+    pub(crate) cache: Arc<cache::AnswerCache>,
     pub(crate) limiter: Arc<limits::RateLimiter>,
     pub(crate) login_limiter: Arc<limits::RateLimiter>,
     pub(crate) security_headers: headers::SecurityHeaders,
@@ -81,6 +84,7 @@ impl AppState {
         policy: PublicPolicy,
         http: HttpConfig,
     ) -> AppState {
+        let cache = Arc::new(cache::AnswerCache::new(http.cache_max_bytes));
         AppState {
             store,
             metrics,
@@ -103,6 +107,7 @@ impl AppState {
             http: Arc::new(http),
             live: api::live::Hub::new(),
             sta_starts: Arc::default(),
+            cache,
         }
     }
 }
@@ -125,7 +130,7 @@ pub fn router(state: AppState) -> Router {
 /// under the same security headers.
 pub fn router_with(state: AppState, extra: Router) -> Router {
     Router::new()
-        .merge(pages::routes())
+        .merge(pages::routes(state.clone()))
         .merge(api::routes(state.clone()))
         .merge(ops::routes())
         .merge(admin::routes())

@@ -113,6 +113,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
              # TYPE {name} gauge\n{name} {n}\n"
         ));
     }
+    state.cache.render_metrics(&mut out);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
 

@@ -214,6 +214,15 @@ impl Store {
         self.commits.subscribe()
     }
 
+    /// A number that changes whenever something was committed: through this store (the
+    /// commit counter) or by any other writer of its SQLite file (`data_version`). With
+    /// InfluxDB, another process's readings are seen through the state it commits after them.
+    /// For caches of answers built from the store.
+    pub fn version(&self) -> u64 {
+        let commits = *self.commits.borrow();
+        commits.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ self.state.data_version()
+    }
+
     /// Whether both parts answer (for readiness checks).
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.state.ping().await?;

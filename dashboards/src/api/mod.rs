@@ -22,13 +22,20 @@ use crate::AppState;
 const OPENAPI: &str = include_str!("../../assets/openapi.json");
 
 pub fn routes(state: AppState) -> Router<AppState> {
-    Router::new()
+    // Answers kept between commits (`crate::cache`), inside the rate limit.
+    let cached = Router::new()
         .route("/api/v1/stations", get(stations))
         .route("/api/v1/stations.geojson", get(stations_geojson))
         .route("/api/v1/land.geojson", get(land_geojson))
         .route("/api/v1/stations/{id}", get(station))
         .route("/api/v1/stations/{id}/history", get(history))
         .route("/api/v1/latest", get(latest))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::cache::cached,
+        ));
+    Router::new()
+        .merge(cached)
         .route("/api/v1/stream", get(live::stream))
         .route("/api/v1/openapi.json", get(openapi))
         .route_layer(middleware::from_fn_with_state(state, rate_limit))

@@ -35,21 +35,28 @@ mod open_data;
 mod embed;
 use embed::{embed_map, embed_station};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes(state: AppState) -> Router<AppState> {
+    // The resident pages, kept between commits (`crate::cache`).
+    let pages = Router::new()
         .route("/", get(overview))
         .route("/stations/{id}", get(station_page))
-        .route("/stations/{id}/data.csv", get(station_csv))
-        .route("/catalog.ttl", get(open_data::catalog_ttl))
-        .route("/catalog.rdf", get(open_data::catalog_rdf))
-        .route("/catalog.jsonld", get(open_data::catalog_jsonld))
-        .route("/opendata/{dataset}/{file}", get(open_data::file))
         .route("/daten", get(data_page))
         .route("/data", get(data_page))
         .route("/barrierefreiheit", get(accessibility_page))
         .route("/accessibility", get(accessibility_page))
         .route("/embed/stations/{id}", get(embed_station))
         .route("/embed/map", get(embed_map))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state,
+            crate::cache::cached,
+        ));
+    Router::new()
+        .merge(pages)
+        .route("/stations/{id}/data.csv", get(station_csv))
+        .route("/catalog.ttl", get(open_data::catalog_ttl))
+        .route("/catalog.rdf", get(open_data::catalog_rdf))
+        .route("/catalog.jsonld", get(open_data::catalog_jsonld))
+        .route("/opendata/{dataset}/{file}", get(open_data::file))
         .route("/assets/{*file}", get(asset))
 }
 

@@ -54,7 +54,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/sta/{version}", get(root).fallback(read_only))
         .route("/sta/{version}/", get(root).fallback(read_only))
         .route("/sta/{version}/{*path}", get(resource).fallback(read_only))
-        // The same per-client limit as the JSON API.
+        // Answers kept between commits, inside the same per-client limit as the JSON API.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::cache::cached,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             crate::limits::rate_limit,

@@ -33,6 +33,11 @@ struct Inner {
     writer: Mutex<ingest::Writer>,
     /// Idle reader connections; a reader is opened when none is idle.
     readers: Mutex<Vec<Connection>>,
+    /// A connection of its own for [`SqliteStore::data_version`] (the number is per
+    /// connection), opened when first asked.
+    watcher: Mutex<Option<Connection>>,
+    /// Counts up where the data version cannot be read, so that nothing is taken as unchanged.
+    unknown: std::sync::atomic::AtomicU64,
 }
 
 /// A row of `id, ts, topic, payload, reason, detail, size` as (id, dead letter).
@@ -78,6 +83,8 @@ impl SqliteStore {
                 path,
                 writer: Mutex::new(ingest::Writer::new(writer, limits)),
                 readers: Mutex::new(Vec::new()),
+                watcher: Mutex::new(None),
+                unknown: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }
@@ -401,6 +408,31 @@ impl SqliteStore {
     }
 
     /// Whether the store answers a trivial query (for readiness checks).
+    /// SQLite's `data_version`: changes whenever any connection, of this process or another,
+    /// committed since the last call. A few microseconds (a read of the shared WAL index), so
+    /// callers may ask on every request. Where it cannot be read, a number never seen before.
+    pub fn data_version(&self) -> u64 {
+        let mut watcher = self.inner.watcher.lock().unwrap_or_else(|p| p.into_inner());
+        if watcher.is_none() {
+            *watcher = open_connection(&self.inner.path, true).ok();
+        }
+        let version = watcher.as_ref().and_then(|conn| {
+            conn.query_row("PRAGMA data_version", [], |row| row.get::<_, i64>(0))
+                .ok()
+        });
+        match version {
+            Some(v) => v as u64,
+            None => {
+                *watcher = None;
+                (1 << 63)
+                    | self
+                        .inner
+                        .unknown
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            }
+        }
+    }
+
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).during("ping"))
             .await
