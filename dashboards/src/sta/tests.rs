@@ -1,11 +1,13 @@
 //! Unit tests of `sta`: resource paths and query options as the OGC SensorThings API 1.1
-//! specification writes them (its requirement classes named in the test names).
+//! specification (OGC 18-088) writes them; `req_N` names its Req N (19 resource path, 22 the
+//! order options apply in, 23 expand, 24 select, 25 orderby, 26 top, 27 skip, 28 count, 29 to 31
+//! filter, its operators and functions, 32 pagination), with its examples where it gives any.
 
 use super::paths::Step;
 use super::*;
 
 #[test]
-fn req_resource_path_addresses_sets_entities_and_navigation() {
+fn req_19_resource_path_addresses_sets_entities_and_navigation() {
     assert_eq!(
         parse_path("Things('pegel-wyk')/Datastreams").unwrap(),
         vec![
@@ -37,7 +39,7 @@ fn query(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 #[test]
-fn req_request_data_top_skip_count_orderby_select_are_read_and_bad_ones_refused() {
+fn req_25_26_27_28_top_skip_count_orderby_are_read_and_bad_ones_refused_with_400() {
     let o = options(&query(&[
         ("$top", "5000"),
         ("$skip", "2"),
@@ -65,7 +67,7 @@ fn req_request_data_top_skip_count_orderby_select_are_read_and_bad_ones_refused(
 }
 
 #[test]
-fn req_request_data_pages_carry_the_next_link_and_the_count() {
+fn req_28_32_pages_carry_the_next_link_and_the_count() {
     let entities: Vec<Value> = (0..5)
         .map(|i| json!({"@iot.id": format!("o{i}"), "result": 10 - i}))
         .collect();
@@ -98,7 +100,55 @@ fn req_request_data_pages_carry_the_next_link_and_the_count() {
 }
 
 #[test]
-fn req_request_data_select_keeps_only_what_is_asked() {
+fn req_22_26_27_top_and_skip_cut_after_the_order_as_the_specification_examples() {
+    let times: Vec<Value> = (0..8)
+        .map(|i| {
+            let t = format!("2026-12-01T0{i}:00:00Z");
+            json!({"@iot.id": format!("o{i}"), "phenomenonTime": t, "resultTime": t, "result": i})
+        })
+        .collect();
+    let ids = |pairs: &[(&str, &str)]| -> Vec<String> {
+        let o = options(&query(pairs)).unwrap();
+        collection(times.clone(), &o, "Observations", "http://h")["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["@iot.id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // Req 26: `Observations?$top=5&$orderby=phenomenonTime desc`, the five newest.
+    assert_eq!(
+        ids(&[("$top", "5"), ("$orderby", "phenomenonTime desc")]),
+        ["o7", "o6", "o5", "o4", "o3"]
+    );
+    // Req 27: `Observations?$skip=2&$top=2&$orderby=resultTime`, the third and fourth.
+    assert_eq!(
+        ids(&[("$skip", "2"), ("$top", "2"), ("$orderby", "resultTime")]),
+        ["o2", "o3"]
+    );
+    // Req 22: the filter before the order, the order before skip and top.
+    assert_eq!(
+        ids(&[
+            ("$filter", "result lt 6"),
+            ("$orderby", "result desc"),
+            ("$skip", "1"),
+            ("$top", "2")
+        ]),
+        ["o4", "o3"]
+    );
+}
+
+#[test]
+fn req_24_select_keeps_only_what_is_asked() {
+    // Req 24: `Observations?$select=result,resultTime`.
+    let o = options(&query(&[("$select", "result,resultTime")])).unwrap();
+    let page = collection(
+        vec![json!({"@iot.id": "a", "result": 1, "resultTime": "t", "phenomenonTime": "t"})],
+        &o,
+        "Observations",
+        "http://h",
+    );
+    assert_eq!(page["value"][0], json!({"result": 1, "resultTime": "t"}));
     let o = options(&query(&[("$select", "id,result")])).unwrap();
     let page = collection(
         vec![json!({"@iot.id": "a", "result": 1, "phenomenonTime": "t"})],
@@ -131,7 +181,7 @@ fn observations_sample() -> Vec<Value> {
 }
 
 #[test]
-fn req_request_data_filter_compares_and_combines_as_the_specification_examples() {
+fn req_29_30_31_filter_compares_and_combines_as_the_specification_examples() {
     let o = observations_sample();
     // 9.3.3.5.1 (built-in operators): `result lt 10.00`, arithmetic, logic, not.
     assert_eq!(filtered("result lt 10.00", &o), ["a"]);
@@ -203,7 +253,7 @@ fn req_request_data_filter_compares_and_combines_as_the_specification_examples()
 }
 
 #[test]
-fn req_request_data_malformed_filters_are_refused_with_their_position() {
+fn req_29_malformed_filters_are_refused_with_their_position() {
     for (text, at) in [
         ("result lt", 9),
         ("result lt 10 and", 16),
@@ -226,7 +276,7 @@ fn req_request_data_malformed_filters_are_refused_with_their_position() {
 }
 
 #[test]
-fn req_request_data_expand_reads_nested_options_and_paths() {
+fn req_23_expand_reads_nested_options_and_paths() {
     let items = parse_expand("Locations,Datastreams($select=name;$expand=Observations($top=1;$orderby=phenomenonTime desc))", 0)
     .unwrap();
     assert_eq!(items.len(), 2);
@@ -249,6 +299,11 @@ fn req_request_data_expand_reads_nested_options_and_paths() {
     assert_eq!(path[0].property, "Datastreams");
     assert_eq!(path[0].options.expand[0].property, "Observations");
     assert_eq!(path[0].options.expand[0].options.top, 2);
+    // Req 23: `Datastreams(1)?$expand=Observations($filter=result eq 1)`.
+    let filtered = parse_expand("Observations($filter=result eq 1)", 0).unwrap();
+    let f = filtered[0].options.filter.as_ref().unwrap();
+    assert!(filter::matches(f, &json!({"result": 1}), 0));
+    assert!(!filter::matches(f, &json!({"result": 2}), 0));
     assert!(parse_expand("Data streams", 0).is_err());
     assert!(parse_expand("Datastreams($top)", 0).is_err());
 }
