@@ -9,11 +9,13 @@
 //! Run with `cargo bench --bench http`. Each side holds 10,000 sockets, so both processes need an
 //! open-file limit above that; below 12,000 the bench re-runs itself with the hard limit.
 
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+mod support;
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use sensorhub_store::{Device, Reading, Store, StoreConfig, TimeSeries};
+use sensorhub_store::{Reading, TimeSeries};
+use support::{open_loop, percentile, public_stations, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -44,26 +46,6 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap()
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
 fn main() {
     if open_file_limit() < 12_000 && std::env::var_os("SENSORHUB_BENCH_CHILD").is_none() {
         let exe = std::env::current_exe().unwrap();
@@ -82,67 +64,8 @@ fn main() {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("bench.db");
-    let port = free_port();
-    let config = dir.path().join("sensorhub.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[store]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:{port}\"\nrate_limit_per_s = 0\n",
-            db.display()
-        ),
-    )
-    .unwrap();
-    let store = Store::open(&StoreConfig {
-        path: db.display().to_string(),
-        ..StoreConfig::default()
-    })
-    .unwrap();
-    let now = sensorhub_store::time::now_ms();
-    runtime.block_on(async {
-        let devices = (0..STATIONS)
-            .map(|s| Device {
-                dev_eui: format!("70b3d57ed{s:07x}").parse().unwrap(),
-                name: format!("Station {s}"),
-                station: format!("station-{s:02}"),
-                device_type: "cayenne-lpp".parse().unwrap(),
-                lat: Some(54.6 + s as f64 * 0.01),
-                lon: Some(8.5 + s as f64 * 0.01),
-                public: true,
-                dev_addr: None,
-                nwk_s_key: None,
-                app_s_key: None,
-            })
-            .collect();
-        store.state().put_devices(devices).await.unwrap();
-        let readings = (0..STATIONS)
-            .flat_map(|s| {
-                [
-                    "air_temperature",
-                    "relative_humidity",
-                    "air_pressure",
-                    "water_level",
-                ]
-                .into_iter()
-                .map(move |q| Reading {
-                    station: format!("station-{s:02}"),
-                    quantity: q.into(),
-                    unit: "x".into(),
-                    time_ms: now - 60_000,
-                    value: s as f64,
-                })
-            })
-            .collect();
-        store.write(readings).await.unwrap();
-    });
-    let server = Server(
-        Command::new(env!("CARGO_BIN_EXE_sensorhub"))
-            .args(["serve", "--config", config.to_str().unwrap()])
-            .env("SENSORHUB_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let (config, port, store) = public_stations(&runtime, dir.path(), STATIONS);
+    let server = serve(&runtime, &config, port);
     let pid = server.0.id();
     let base = format!("http://127.0.0.1:{port}");
     runtime.block_on(async {
@@ -150,16 +73,6 @@ fn main() {
             .pool_max_idle_per_host(256)
             .build()
             .unwrap();
-        let started = Instant::now();
-        loop {
-            if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
-                if r.status().is_success() {
-                    break;
-                }
-            }
-            assert!(started.elapsed() < Duration::from_secs(30), "server did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
         // Warm-up: connections and caches.
         for _ in 0..200 {
             let _ = client.get(format!("{base}/api/v1/stations")).send().await;
@@ -167,33 +80,8 @@ fn main() {
 
         // 1. Open-loop latency at 1,000 requests per second.
         let total = RATE * SECONDS;
-        let t0 = tokio::time::Instant::now() + Duration::from_millis(100);
-        let url = Arc::new(format!("{base}/api/v1/stations"));
-        let mut tasks = Vec::with_capacity(total as usize);
-        for i in 0..total {
-            let due = t0 + Duration::from_micros(i * 1_000_000 / RATE);
-            let (client, url) = (client.clone(), url.clone());
-            tasks.push(tokio::spawn(async move {
-                tokio::time::sleep_until(due).await;
-                let ok = match client.get(url.as_str()).send().await {
-                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-                    Err(_) => false,
-                };
-                (due.elapsed(), ok)
-            }));
-        }
-        let mut latencies = Vec::with_capacity(total as usize);
-        let mut failed = 0;
-        for t in tasks {
-            let (latency, ok) = t.await.unwrap();
-            if ok {
-                latencies.push(latency);
-            } else {
-                failed += 1;
-            }
-        }
-        let elapsed = t0.elapsed();
-        latencies.sort();
+        let (latencies, failed, elapsed) =
+            open_loop(&client, &format!("{base}/api/v1/stations"), RATE, SECONDS).await;
         println!("| measure | value |");
         println!("|---|---|");
         println!(

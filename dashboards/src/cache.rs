@@ -6,7 +6,8 @@
 //! through this process, and SQLite's `data_version`, which sees every other writer too) is the
 //! one it was built at, and for [`MAX_AGE`] at most, for what changes with time alone (the
 //! policy's delay, stale values, relative windows). Concurrent requests for a missing answer
-//! wait for one build. The cache holds at most `http.cache_max_bytes`; the least recently used
+//! wait for one build; while an answer older than [`MAX_AGE`] (and no commit) is built anew,
+//! the others get it as it was. The cache holds at most `http.cache_max_bytes`; the least recently used
 //! answers leave first.
 
 use std::collections::HashMap;
@@ -189,8 +190,14 @@ impl AnswerCache {
 
 impl Slot {
     fn fresh(&self, version: u64) -> Option<Arc<Entry>> {
+        self.current(version)
+            .filter(|e| e.built.elapsed() < MAX_AGE)
+    }
+
+    /// The answer built at `version`, however old.
+    fn current(&self, version: u64) -> Option<Arc<Entry>> {
         let entry = self.entry.lock().expect("answer cache").clone()?;
-        (entry.version == version && entry.built.elapsed() < MAX_AGE).then_some(entry)
+        (entry.version == version).then_some(entry)
     }
 }
 
@@ -229,7 +236,17 @@ pub async fn cached(State(state): State<AppState>, request: Request, next: Next)
             entry
         }
         None => {
-            let _building = slot.build.lock().await;
+            // Only older than MAX_AGE, no commit since: while one request builds it anew, the
+            // others get the one they would have got a moment ago instead of waiting.
+            let building = match (slot.current(version), slot.build.try_lock()) {
+                (Some(aged), Err(_)) => {
+                    cache.hits.fetch_add(1, Ordering::Relaxed);
+                    return serve(&cache, &slot, &aged, if_none_match.as_ref(), encoding).await;
+                }
+                (_, Ok(guard)) => guard,
+                (None, Err(_)) => slot.build.lock().await,
+            };
+            let _building = building;
             match slot.fresh(version) {
                 Some(entry) => {
                     cache.hits.fetch_add(1, Ordering::Relaxed);

@@ -203,6 +203,7 @@ impl Store {
             }
         }
         if readings {
+            self.state.forget_data_version();
             self.commits.send_modify(|n| *n += 1);
         }
         Ok(())
@@ -215,9 +216,9 @@ impl Store {
     }
 
     /// A number that changes whenever something was committed: through this store (the
-    /// commit counter) or by any other writer of its SQLite file (`data_version`). With
-    /// InfluxDB, another process's readings are seen through the state it commits after them.
-    /// For caches of answers built from the store.
+    /// commit counter, at once) or by any other writer of its SQLite file (`data_version`,
+    /// within 50 ms). With InfluxDB, another process's readings are seen through the state it
+    /// commits after them. For caches of answers built from the store.
     pub fn version(&self) -> u64 {
         let commits = *self.commits.borrow();
         commits.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ self.state.data_version()
@@ -250,6 +251,7 @@ impl TimeSeries for Store {
         let any = !readings.is_empty();
         delegate!(self, s => TimeSeries::write(s, readings).await)?;
         if any {
+            self.state.forget_data_version();
             self.commits.send_modify(|n| *n += 1);
         }
         Ok(())

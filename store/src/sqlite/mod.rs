@@ -34,11 +34,22 @@ struct Inner {
     /// Idle reader connections; a reader is opened when none is idle.
     readers: Mutex<Vec<Connection>>,
     /// A connection of its own for [`SqliteStore::data_version`] (the number is per
-    /// connection), opened when first asked.
-    watcher: Mutex<Option<Connection>>,
+    /// connection), opened when first asked; with the last number read and when.
+    watcher: Mutex<Watcher>,
     /// Counts up where the data version cannot be read, so that nothing is taken as unchanged.
     unknown: std::sync::atomic::AtomicU64,
 }
+
+#[derive(Default)]
+struct Watcher {
+    conn: Option<Connection>,
+    last: Option<(std::time::Instant, u64)>,
+}
+
+/// How long a data version read is used before it is read again: other processes' commits are
+/// seen this much later at most (this process's own are counted by [`crate::Store::version`]
+/// at once).
+const DATA_VERSION_FRESH: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// A row of `id, ts, topic, payload, reason, detail, size` as (id, dead letter).
 fn letter_with_id(row: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, DeadLetter)> {
@@ -83,7 +94,7 @@ impl SqliteStore {
                 path,
                 writer: Mutex::new(ingest::Writer::new(writer, limits)),
                 readers: Mutex::new(Vec::new()),
-                watcher: Mutex::new(None),
+                watcher: Mutex::new(Watcher::default()),
                 unknown: std::sync::atomic::AtomicU64::new(0),
             }),
         })
@@ -409,21 +420,31 @@ impl SqliteStore {
 
     /// Whether the store answers a trivial query (for readiness checks).
     /// SQLite's `data_version`: changes whenever any connection, of this process or another,
-    /// committed since the last call. A few microseconds (a read of the shared WAL index), so
-    /// callers may ask on every request. Where it cannot be read, a number never seen before.
+    /// committed. Read (a read transaction on a connection of its own) at most every
+    /// [`DATA_VERSION_FRESH`], so callers may ask on every request. Where it cannot be read, a
+    /// number never seen before.
     pub fn data_version(&self) -> u64 {
         let mut watcher = self.inner.watcher.lock().unwrap_or_else(|p| p.into_inner());
-        if watcher.is_none() {
-            *watcher = open_connection(&self.inner.path, true).ok();
+        if let Some((at, version)) = watcher.last {
+            if at.elapsed() < DATA_VERSION_FRESH {
+                return version;
+            }
         }
-        let version = watcher.as_ref().and_then(|conn| {
-            conn.query_row("PRAGMA data_version", [], |row| row.get::<_, i64>(0))
+        if watcher.conn.is_none() {
+            watcher.conn = open_connection(&self.inner.path, true).ok();
+        }
+        let version = watcher.conn.as_ref().and_then(|conn| {
+            conn.prepare_cached("PRAGMA data_version")
+                .and_then(|mut stmt| stmt.query_row([], |row| row.get::<_, i64>(0)))
                 .ok()
         });
         match version {
-            Some(v) => v as u64,
+            Some(v) => {
+                watcher.last = Some((std::time::Instant::now(), v as u64));
+                v as u64
+            }
             None => {
-                *watcher = None;
+                *watcher = Watcher::default();
                 (1 << 63)
                     | self
                         .inner
@@ -431,6 +452,16 @@ impl SqliteStore {
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             }
         }
+    }
+
+    /// Forgets the last data version read, so that the next [`SqliteStore::data_version`]
+    /// reads it: after a commit of this process, both numbers change at once.
+    pub fn forget_data_version(&self) {
+        self.inner
+            .watcher
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .last = None;
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
