@@ -13,7 +13,7 @@ use crate::AppState;
 /// The headers, built once from the config.
 #[derive(Clone)]
 pub struct SecurityHeaders {
-    csp: HeaderValue,
+    pub(crate) csp: HeaderValue,
     /// The same policy without framing, for `/admin`.
     admin_csp: HeaderValue,
 }

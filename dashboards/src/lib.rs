@@ -27,11 +27,12 @@ mod land;
 mod limits;
 mod ops;
 mod pages;
+mod peer;
 mod public;
 mod sta;
 
 use std::future::Future;
-use std::net::SocketAddr;
+
 use std::sync::Arc;
 
 use axum::Router;
@@ -157,12 +158,11 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let feed = tokio::spawn(api::live::watch(state.clone()));
-    let result = axum::serve(
-        listener,
-        router_with(state, extra).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    // Live-feed streams are answered beside hyper, everything else by the router.
+    let listener = api::stream_conn::Splitter::new(listener, state.clone())?;
+    let result = axum::serve(listener, peer::MakePeerRouter(router_with(state, extra)))
+        .with_graceful_shutdown(shutdown)
+        .await;
     feed.abort();
     result
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use sensorhub_store::Resolution;
 
 pub(crate) mod live;
+pub(crate) mod stream_conn;
 
 use crate::error::AppError;
 use crate::limits::{cached_json, rate_limit};

@@ -1,0 +1,213 @@
+//! `/api/v1/stream` connections served beside hyper, in a few hundred bytes each: a live-feed
+//! client holds its connection open for hours, and hyper keeps 8 KB read and 8 KB write buffers
+//! for every connection (with the task around them, 18 KB a client, BENCHMARKS.md). The
+//! [`Splitter`] accepts the connections, looks at the first bytes of each, and hands every
+//! request but `GET /api/v1/stream` to axum as before; a stream request is answered here: the
+//! same rate limit, headers and events as the axum route (which stays for clients whose request
+//! line arrives in pieces).
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{broadcast, mpsc};
+
+use crate::AppState;
+
+const PREFIX: &[u8] = b"GET /api/v1/stream";
+/// The most a stream request's head may hold, and how long it may take to arrive.
+const MAX_HEAD: usize = 8192;
+const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest wait for the first bytes before a connection is handed to hyper undecided.
+const PEEK_TIMEOUT: Duration = Duration::from_secs(2);
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// A listener for `axum::serve`: the connections that are not live-feed streams.
+pub struct Splitter {
+    connections: mpsc::Receiver<(TcpStream, SocketAddr)>,
+    local: SocketAddr,
+    accepting: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Splitter {
+    fn drop(&mut self) {
+        self.accepting.abort();
+    }
+}
+
+impl Splitter {
+    pub fn new(listener: TcpListener, state: AppState) -> std::io::Result<Splitter> {
+        let local = listener.local_addr()?;
+        let (tx, connections) = mpsc::channel(1024);
+        let accepting = tokio::spawn(async move {
+            loop {
+                let (stream, peer) = match listener.accept().await {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait, as axum does.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let (tx, state) = (tx.clone(), state.clone());
+                tokio::spawn(async move {
+                    if is_stream_request(&stream).await {
+                        serve_stream(stream, peer, state).await;
+                    } else {
+                        let _ = tx.send((stream, peer)).await;
+                    }
+                });
+            }
+        });
+        Ok(Splitter {
+            connections,
+            local,
+            accepting,
+        })
+    }
+}
+
+impl axum::serve::Listener for Splitter {
+    type Io = TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (TcpStream, SocketAddr) {
+        match self.connections.recv().await {
+            Some(connection) => connection,
+            // The accepting task ended: nothing more comes.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        Ok(self.local)
+    }
+}
+
+/// Whether the request line begins `GET /api/v1/stream` followed by a space or a query.
+async fn is_stream_request(stream: &TcpStream) -> bool {
+    let mut buf = [0u8; PREFIX.len() + 1];
+    let deadline = tokio::time::Instant::now() + PEEK_TIMEOUT;
+    loop {
+        let n = match tokio::time::timeout_at(deadline, stream.peek(&mut buf)).await {
+            Ok(Ok(n)) => n,
+            _ => return false,
+        };
+        let seen = &buf[..n];
+        if n == 0 || !PREFIX.starts_with(&seen[..n.min(PREFIX.len())]) {
+            return false;
+        }
+        if n == buf.len() {
+            return matches!(buf[PREFIX.len()], b' ' | b'?');
+        }
+        // Part of the prefix so far: wait for more.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Reads the request head; `None` for one too long, too slow or cut off.
+async fn read_head(stream: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut head = Vec::with_capacity(512);
+    let read = async {
+        let mut buf = [0u8; 512];
+        loop {
+            let n = stream.read(&mut buf).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            head.extend_from_slice(&buf[..n]);
+            if head.windows(4).any(|w| w == b"\r\n\r\n") {
+                return Some(());
+            }
+            if head.len() > MAX_HEAD {
+                return None;
+            }
+        }
+    };
+    tokio::time::timeout(HEAD_TIMEOUT, read).await.ok()??;
+    Some(head)
+}
+
+/// The request's headers, parsed enough for the rate limit (`X-Forwarded-For`).
+fn headers_of(head: &[u8]) -> axum::http::HeaderMap {
+    let mut headers = axum::http::HeaderMap::new();
+    let text = String::from_utf8_lossy(head);
+    for line in text.split("\r\n").skip(1) {
+        if let Some((name, value)) = line.split_once(':') {
+            if let (Ok(name), Ok(value)) = (
+                axum::http::HeaderName::from_bytes(name.trim().as_bytes()),
+                axum::http::HeaderValue::from_str(value.trim()),
+            ) {
+                headers.append(name, value);
+            }
+        }
+    }
+    headers
+}
+
+async fn serve_stream(mut stream: TcpStream, peer: SocketAddr, state: AppState) {
+    let Some(head) = read_head(&mut stream).await else {
+        let _ = stream
+            .write_all(
+                b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            )
+            .await;
+        return;
+    };
+    let headers = headers_of(&head);
+    drop(head);
+    let ip = crate::limits::client_ip(peer.ip(), &headers, &state.http.trusted_proxies);
+    if let Err(wait) = state.limiter.take(ip, Instant::now()) {
+        let body = "too many requests; slow down\n";
+        let answer = format!(
+            "HTTP/1.1 429 Too Many Requests\r\nretry-after: {}\r\ncontent-type: text/plain; charset=utf-8\r\n\
+             content-length: {}\r\nconnection: close\r\n\r\n{body}",
+            wait.ceil().max(1.0),
+            body.len()
+        );
+        let _ = stream.write_all(answer.as_bytes()).await;
+        return;
+    }
+    drop(headers);
+    let mut receiver = state.live.subscribe();
+    let answer = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n\
+         transfer-encoding: chunked\r\ncontent-security-policy: {}\r\n\
+         x-content-type-options: nosniff\r\nreferrer-policy: strict-origin-when-cross-origin\r\n\r\n",
+        state.security_headers.csp.to_str().unwrap_or("default-src 'none'")
+    );
+    if stream.write_all(answer.as_bytes()).await.is_err() {
+        return;
+    }
+    drop(answer);
+    let mut keep_alive = tokio::time::interval(KEEP_ALIVE);
+    keep_alive.reset();
+    let mut probe = [0u8; 16];
+    loop {
+        let chunk = tokio::select! {
+            event = receiver.recv() => match event {
+                Ok(data) => event_chunk(&data),
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+            _ = keep_alive.tick() => b"3\r\n:\n\n\r\n".to_vec(),
+            // The client sends nothing more; a read of 0 is its goodbye.
+            read = stream.read(&mut probe) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(_) => continue,
+            },
+        };
+        if stream.write_all(&chunk).await.is_err() {
+            return;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+}
+
+/// One `event: reading` as an HTTP chunk. The feed's JSON has no line breaks.
+fn event_chunk(data: &str) -> Vec<u8> {
+    let event = format!("event: reading\ndata: {data}\n\n");
+    format!("{:x}\r\n{event}\r\n", event.len()).into_bytes()
+}

@@ -1,0 +1,156 @@
+//! `/api/v1/stream` as clients and attackers use it, through a running `sensorhub run` with a
+//! real Mosquitto: the live feed's connections are answered beside hyper
+//! (`dashboards/src/api/stream_conn.rs`), so they are checked here from the socket up: the
+//! answer's head, a new value as an event, the same rate limit as the API, and connections that
+//! never finish their request, send too much, or only look like a stream request, none of which
+//! keeps the server from answering others.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::{http_get, lpp_uplink, publish_all, Mosquitto, Sensorhub};
+
+const EUI: &str = "0404040404040404";
+
+fn connect(port: u16) -> TcpStream {
+    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+}
+
+/// Reads until `needle` has arrived (or the stream ends); everything read.
+fn read_until(stream: &mut TcpStream, needle: &str, within: Duration) -> String {
+    let deadline = Instant::now() + within;
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains(needle) && Instant::now() < deadline {
+        stream
+            .set_read_timeout(Some(
+                deadline
+                    .saturating_duration_since(Instant::now())
+                    .max(Duration::from_millis(10)),
+            ))
+            .unwrap();
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+            Err(_) => break,
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+#[test]
+fn the_live_stream_sends_new_values_and_withstands_hostile_connections() {
+    let broker = Mosquitto::start();
+    let mut hub = Sensorhub::new(&broker.url(), "e2e-stream");
+    let config = std::fs::read_to_string(&hub.config).unwrap();
+    std::fs::write(
+        &hub.config,
+        config.replace(
+            "[http]\n",
+            "[http]\nrate_limit_per_s = 2\nrate_limit_burst = 4\n",
+        ),
+    )
+    .unwrap();
+    hub.register(EUI, "pegel-wyk", true);
+    hub.start();
+    let port = hub.http_port;
+
+    // Attackers first: a request line that never ends, one that stops inside the prefix, and
+    // a head far too long. The server answers others meanwhile.
+    let mut slow = connect(port);
+    slow.write_all(b"GET /api/v1/str").unwrap();
+    let mut stalled = connect(port);
+    stalled
+        .write_all(b"GET /api/v1/stream HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let mut flood = connect(port);
+    flood
+        .write_all(b"GET /api/v1/stream HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let long = format!("X-Filler: {}\r\n", "a".repeat(9000));
+    let _ = flood.write_all(long.as_bytes());
+    let refused = read_until(&mut flood, "\r\n\r\n", Duration::from_secs(10));
+    assert!(refused.starts_with("HTTP/1.1 400"), "{refused}");
+    assert_eq!(http_get(port, "/healthz", "").unwrap().status, 200);
+
+    // Only a stream request is taken from hyper: a longer path is the router's 404.
+    let mut lookalike = connect(port);
+    lookalike
+        .write_all(b"GET /api/v1/streamer HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let answer = read_until(&mut lookalike, "\r\n\r\n", Duration::from_secs(10));
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+
+    // A listener: the head as an event stream, then each new value as an event.
+    let mut listener = connect(port);
+    listener
+        .write_all(b"GET /api/v1/stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+        .unwrap();
+    let head = read_until(&mut listener, "\r\n\r\n", Duration::from_secs(10));
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let lower = head.to_ascii_lowercase();
+    for header in [
+        "content-type: text/event-stream",
+        "cache-control: no-cache",
+        "x-content-type-options: nosniff",
+        "content-security-policy:",
+        "transfer-encoding: chunked",
+    ] {
+        assert!(lower.contains(header), "{header} missing: {head}");
+    }
+    let t0 = sensorhub_store::time::now_ms() / 1000 * 1000;
+    let mut got = String::new();
+    for i in 0..30 {
+        publish_all(
+            &broker.url(),
+            &[lpp_uplink(EUI, 7.0 + i as f64 / 10.0, 50.0, t0 + i * 1000)],
+        );
+        got.push_str(&read_until(
+            &mut listener,
+            "event: reading",
+            Duration::from_millis(700),
+        ));
+        if got.contains("event: reading") {
+            break;
+        }
+    }
+    assert!(got.contains("event: reading"), "no event: {got}");
+    let data = got
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .expect("a data line");
+    let event: serde_json::Value = serde_json::from_str(data).unwrap();
+    assert_eq!(event["station"], "pegel-wyk");
+    assert!(!got.contains(EUI), "{got}");
+
+    // The API's rate limit: beyond the burst, 429 with Retry-After, and the connection closes.
+    let mut limited = None;
+    for _ in 0..10 {
+        let mut client = connect(port);
+        client
+            .write_all(b"GET /api/v1/stream?x=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let answer = read_until(&mut client, "\r\n\r\n", Duration::from_secs(5));
+        if answer.starts_with("HTTP/1.1 429") {
+            limited = Some(answer);
+            break;
+        }
+    }
+    let limited = limited.expect("never limited");
+    assert!(
+        limited.to_ascii_lowercase().contains("retry-after:"),
+        "{limited}"
+    );
+
+    // The attackers still hold their sockets; the server still answers.
+    drop((slow, stalled));
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(http_get(port, "/healthz", "").unwrap().status, 200);
+}
