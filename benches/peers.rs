@@ -12,7 +12,7 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::{cpu_time, free_port, open_loop, percentile, public_stations, serve, Server};
+use support::{cpu_time, free_port, open_loop, percentile, public_stations, serve};
 
 const STATIONS: usize = 50;
 const RUN_S: u64 = 10;
@@ -92,7 +92,20 @@ fn median(runs: &[Run], f: impl Fn(&Run) -> f64) -> f64 {
     v[v.len() / 2]
 }
 
-fn nginx(dir: &std::path::Path, port: u16) -> Server {
+/// nginx's master, stopped with SIGTERM so that it stops its workers too (a killed master
+/// leaves them running).
+struct Nginx(std::process::Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+fn nginx(dir: &std::path::Path, port: u16) -> Nginx {
     let www = dir.join("www");
     let conf = dir.join("nginx.conf");
     std::fs::write(
@@ -111,7 +124,7 @@ fn nginx(dir: &std::path::Path, port: u16) -> Server {
         ),
     )
     .unwrap();
-    let server = Server(
+    let server = Nginx(
         Command::new("nginx")
             .args(["-c", conf.to_str().unwrap(), "-p", dir.to_str().unwrap()])
             .args(["-e", dir.join("nginx-error.log").to_str().unwrap()])

@@ -203,7 +203,6 @@ impl Store {
             }
         }
         if readings {
-            self.state.forget_data_version();
             self.commits.send_modify(|n| *n += 1);
         }
         Ok(())
@@ -215,9 +214,9 @@ impl Store {
         self.commits.subscribe()
     }
 
-    /// A number that changes whenever something was committed: through this store (the
-    /// commit counter, at once) or by any other writer of its SQLite file (`data_version`,
-    /// within 50 ms). With InfluxDB, another process's readings are seen through the state it
+    /// A number that changes whenever something was committed: by this process (at once:
+    /// the commit counter, and SQLite's `data_version`, read again after each of its writes)
+    /// or by any other writer of its SQLite file (`data_version`, within 50 ms). With InfluxDB, another process's readings are seen through the state it
     /// commits after them. For caches of answers built from the store.
     pub fn version(&self) -> u64 {
         let commits = *self.commits.borrow();
@@ -251,7 +250,6 @@ impl TimeSeries for Store {
         let any = !readings.is_empty();
         delegate!(self, s => TimeSeries::write(s, readings).await)?;
         if any {
-            self.state.forget_data_version();
             self.commits.send_modify(|n| *n += 1);
         }
         Ok(())

@@ -47,8 +47,7 @@ struct Watcher {
 }
 
 /// How long a data version read is used before it is read again: other processes' commits are
-/// seen this much later at most (this process's own are counted by [`crate::Store::version`]
-/// at once).
+/// seen this much later at most (after a write of this process it is read again at once).
 const DATA_VERSION_FRESH: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// A row of `id, ts, topic, payload, reason, detail, size` as (id, dead letter).
@@ -113,7 +112,10 @@ impl SqliteStore {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let mut writer = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut writer)
+            let result = f(&mut writer);
+            // What this process wrote is seen by the next data version at once.
+            inner.watcher.lock().unwrap_or_else(|p| p.into_inner()).last = None;
+            result
         })
         .await
         .map_err(|e| StoreError::Worker(e.to_string()))?
@@ -452,16 +454,6 @@ impl SqliteStore {
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             }
         }
-    }
-
-    /// Forgets the last data version read, so that the next [`SqliteStore::data_version`]
-    /// reads it: after a commit of this process, both numbers change at once.
-    pub fn forget_data_version(&self) {
-        self.inner
-            .watcher
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .last = None;
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
