@@ -3,7 +3,8 @@
 //! answer of the JSON API, the pages and the SensorThings API, although each was asked for (and
 //! kept) just before; `If-None-Match` gets 304 until a commit changes the answer;
 //! `Accept-Encoding` chooses brotli, gzip or neither, each the same bytes once decompressed; and
-//! a client asking for ever new URLs never makes the cache hold more than `http.cache_max_bytes`.
+//! a client asking for ever new URLs never makes the cache hold more than `http.cache_max_bytes`,
+//! and answers that are not kept (404s, overlong URLs) leave nothing behind.
 
 mod common;
 
@@ -258,6 +259,15 @@ fn cached_answers_follow_every_commit_honour_conditions_and_encodings_and_stay_b
         assert!(bytes <= BOUND as f64, "{bytes} bytes held, bound {BOUND}");
     }
     assert!(metric(port, "sensorhub_http_cache_entries") > 1.0);
+    // Answers that are not kept (404s) leave nothing behind; nor do overlong URLs.
+    let entries = metric(port, "sensorhub_http_cache_entries");
+    for i in 0..300 {
+        assert_eq!(get(port, &format!("/stations/nope-{i}"), "").status, 404);
+    }
+    let long = format!("/?lang=de&pad={}", "x".repeat(4000));
+    assert_eq!(get(port, &long, "").status, 200);
+    let after = metric(port, "sensorhub_http_cache_entries");
+    assert!(after <= entries, "{entries} entries before, {after} after");
     let last = get(port, "/api/v1/stations", "");
     assert!(last.text().contains("14.5"));
 }

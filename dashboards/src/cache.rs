@@ -30,6 +30,8 @@ pub const MAX_AGE: Duration = Duration::from_secs(10);
 const COMPRESS_FROM: usize = 1024;
 /// The most answers kept, whatever their size (a client inventing query strings meets it).
 const MAX_ENTRIES: usize = 4096;
+/// The longest request (host, language and URI) whose answer is kept.
+const MAX_KEY: usize = 2048;
 
 /// The answers, by request.
 pub struct AnswerCache {
@@ -132,40 +134,65 @@ impl AnswerCache {
     }
 
     fn slot(&self, key: &str) -> Arc<Slot> {
+        let tick = self.clock.fetch_add(1, Ordering::Relaxed);
         let mut inner = self.inner.lock().expect("answer cache");
         let slot = match inner.slots.get(key) {
             Some(slot) => slot.clone(),
             None => {
                 let slot = Arc::new(Slot {
                     key: key.to_owned(),
+                    used: AtomicU64::new(tick),
                     ..Slot::default()
                 });
                 inner.slots.insert(key.to_owned(), slot.clone());
+                slot.bytes.store(2 * key.len() as u64, Ordering::Relaxed);
+                inner.bytes += 2 * key.len();
+                self.evict(&mut inner);
                 slot
             }
         };
-        slot.used.store(
-            self.clock.fetch_add(1, Ordering::Relaxed),
-            Ordering::Relaxed,
-        );
+        slot.used.store(tick, Ordering::Relaxed);
         slot
     }
 
-    /// Accounts for `added` more bytes of `slot` (fewer when negative), then makes room.
-    fn account(&self, slot: &Arc<Slot>, added: i64) {
+    /// Counts what `slot` holds now (its key twice, its answer with its compressed forms),
+    /// measured under the lock rather than added up, then makes room.
+    fn resize(&self, slot: &Arc<Slot>) {
         let mut inner = self.inner.lock().expect("answer cache");
-        let before = slot.bytes.load(Ordering::Relaxed) as i64;
-        let after = (before + added).max(0);
-        slot.bytes.store(after as u64, Ordering::Relaxed);
+        let held = slot
+            .entry
+            .lock()
+            .expect("answer cache")
+            .as_ref()
+            .map_or(0, |e| e.size());
+        let after = 2 * slot.key.len() + held;
+        let before = slot.bytes.swap(after as u64, Ordering::Relaxed) as usize;
         // Only slots still in the map count (an evicted one may finish a build later).
         let present = inner
             .slots
             .get(&slot.key)
             .is_some_and(|s| Arc::ptr_eq(s, slot));
         if present {
-            inner.bytes = (inner.bytes as i64 + after - before).max(0) as usize;
+            inner.bytes = (inner.bytes + after).saturating_sub(before);
         }
         self.evict(&mut inner);
+    }
+
+    /// Takes out a slot whose build kept nothing, unless an answer or a waiter holds it.
+    fn forget(&self, slot: &Arc<Slot>) {
+        let mut inner = self.inner.lock().expect("answer cache");
+        let empty = slot.entry.lock().expect("answer cache").is_none();
+        let ours = inner
+            .slots
+            .get(&slot.key)
+            .is_some_and(|s| Arc::ptr_eq(s, slot));
+        // The map's reference and ours: nobody else waits for it.
+        if empty && ours && Arc::strong_count(slot) <= 2 {
+            inner.slots.remove(&slot.key);
+            inner.bytes = inner
+                .bytes
+                .saturating_sub(slot.bytes.load(Ordering::Relaxed) as usize);
+        }
     }
 
     fn evict(&self, inner: &mut Inner) {
@@ -228,6 +255,10 @@ pub async fn cached(State(state): State<AppState>, request: Request, next: Next)
     let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
     let encoding = accepted(request.headers());
     let key = key(&request);
+    // Keys are held (twice) for as long as their answers: long ones are not kept at all.
+    if key.len() > MAX_KEY {
+        return next.run(request).await;
+    }
     let version = state.store.version();
     let slot = cache.slot(&key);
     let entry = match slot.fresh(version) {
@@ -260,7 +291,11 @@ pub async fn cached(State(state): State<AppState>, request: Request, next: Next)
                     let response = next.run(request).await;
                     match keep(&cache, &slot, version, response).await {
                         Ok(entry) => entry,
-                        Err(response) => return response,
+                        Err(response) => {
+                            drop(_building);
+                            cache.forget(&slot);
+                            return response;
+                        }
                     }
                 }
             }
@@ -318,13 +353,11 @@ async fn keep(
         gzip: tokio::sync::OnceCell::new(),
         brotli: tokio::sync::OnceCell::new(),
     });
-    let old = slot
-        .entry
+    slot.entry
         .lock()
         .expect("answer cache")
         .replace(entry.clone());
-    let old_bytes = old.map_or(0, |e| e.size());
-    cache.account(slot, entry.size() as i64 - old_bytes as i64);
+    cache.resize(slot);
     Ok(entry)
 }
 
@@ -396,7 +429,7 @@ async fn serve(
     } else {
         encoding
     };
-    let (body, suffix, coding) = match encoding {
+    let (mut body, mut suffix, mut coding) = match encoding {
         Encoding::Identity => (entry.body.clone(), "", None),
         Encoding::Gzip => (
             compressed(cache, slot, entry, &entry.gzip, gzip).await,
@@ -409,6 +442,10 @@ async fn serve(
             Some("br"),
         ),
     };
+    if body.is_empty() && !entry.body.is_empty() {
+        // The compression failed: the plain body instead.
+        (body, suffix, coding) = (entry.body.clone(), "", None);
+    }
     let etag = format!("\"{}{suffix}\"", entry.etag);
     // Any representation of the same answer matches (RFC 9110 weak comparison).
     let matches = if_none_match
@@ -452,26 +489,19 @@ async fn compressed(
     cell: &tokio::sync::OnceCell<Bytes>,
     make: fn(&[u8]) -> Bytes,
 ) -> Bytes {
-    let mut made = 0;
+    let mut made = false;
     let body = cell
         .get_or_init(|| async {
             let plain = entry.body.clone();
-            let body = tokio::task::spawn_blocking(move || make(&plain))
+            made = true;
+            tokio::task::spawn_blocking(move || make(&plain))
                 .await
-                .unwrap_or_default();
-            made = body.len();
-            body
+                .unwrap_or_default()
         })
         .await
         .clone();
-    let current = slot
-        .entry
-        .lock()
-        .expect("answer cache")
-        .as_ref()
-        .is_some_and(|e| Arc::ptr_eq(e, entry));
-    if made > 0 && current {
-        cache.account(slot, made as i64);
+    if made {
+        cache.resize(slot);
     }
     body
 }
@@ -502,21 +532,43 @@ mod tests {
     }
 
     #[test]
-    fn the_least_recently_used_answers_leave_first() {
+    fn the_least_recently_used_answers_leave_first_and_keys_count() {
+        // Keys of one byte count two each: "a", "b", "c" hold 2 + 100 each.
         let cache = AnswerCache::new(350);
+        let entry = |n: usize| {
+            Arc::new(Entry {
+                version: 0,
+                built: Instant::now(),
+                status: StatusCode::OK,
+                headers: HeaderMap::new(),
+                etag: String::new(),
+                body: Bytes::from(vec![b'x'; n]),
+                gzip: tokio::sync::OnceCell::new(),
+                brotli: tokio::sync::OnceCell::new(),
+            })
+        };
         for key in ["a", "b", "c"] {
             let slot = cache.slot(key);
-            cache.account(&slot, 100);
+            *slot.entry.lock().unwrap() = Some(entry(100));
+            cache.resize(&slot);
         }
         // "a" was asked for again, so "b" leaves when "d" comes.
         let a = cache.slot("a");
-        cache.account(&a, 0);
+        drop(a);
         let d = cache.slot("d");
-        cache.account(&d, 100);
-        let inner = cache.inner.lock().unwrap();
-        let mut keys: Vec<&str> = inner.slots.keys().map(String::as_str).collect();
-        keys.sort();
-        assert_eq!(keys, ["a", "c", "d"]);
-        assert_eq!(inner.bytes, 300);
+        *d.entry.lock().unwrap() = Some(entry(100));
+        cache.resize(&d);
+        {
+            let inner = cache.inner.lock().unwrap();
+            let mut keys: Vec<&str> = inner.slots.keys().map(String::as_str).collect();
+            keys.sort();
+            assert_eq!(keys, ["a", "c", "d"]);
+            assert_eq!(inner.bytes, 306);
+        }
+        // A build that kept nothing leaves no slot behind.
+        let miss = cache.slot("404");
+        cache.forget(&miss);
+        assert!(!cache.inner.lock().unwrap().slots.contains_key("404"));
+        assert_eq!(cache.inner.lock().unwrap().bytes, 306);
     }
 }

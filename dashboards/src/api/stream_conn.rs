@@ -22,6 +22,8 @@ const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest wait for the first bytes before a connection is handed to hyper undecided.
 const PEEK_TIMEOUT: Duration = Duration::from_secs(2);
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// How long one event may wait for a client that does not read.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A listener for `axum::serve`: the connections that are not live-feed streams.
 pub struct Splitter {
@@ -117,8 +119,10 @@ async fn read_head(stream: &mut TcpStream) -> Option<Vec<u8>> {
             if n == 0 {
                 return None;
             }
+            // Only the new bytes (and three before them) can complete the end of the head.
+            let from = head.len().saturating_sub(3);
             head.extend_from_slice(&buf[..n]);
-            if head.windows(4).any(|w| w == b"\r\n\r\n") {
+            if head[from..].windows(4).any(|w| w == b"\r\n\r\n") {
                 return Some(());
             }
             if head.len() > MAX_HEAD {
@@ -193,14 +197,14 @@ async fn serve_stream(mut stream: TcpStream, peer: SocketAddr, state: AppState) 
                 Err(broadcast::error::RecvError::Closed) => break,
             },
             _ = keep_alive.tick() => b"3\r\n:\n\n\r\n".to_vec(),
-            // The client sends nothing more; a read of 0 is its goodbye.
-            read = stream.read(&mut probe) => match read {
-                Ok(0) | Err(_) => return,
-                Ok(_) => continue,
-            },
+            // A stream client sends nothing more: a read of 0 is its goodbye, anything else
+            // is not a client of this feed.
+            _ = stream.read(&mut probe) => return,
         };
-        if stream.write_all(&chunk).await.is_err() {
-            return;
+        // A client that stops reading is let go, not waited for.
+        match tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&chunk)).await {
+            Ok(Ok(())) => {}
+            _ => return,
         }
     }
     let _ = stream.write_all(b"0\r\n\r\n").await;
