@@ -154,3 +154,53 @@ fn the_live_stream_sends_new_values_and_withstands_hostile_connections() {
     std::thread::sleep(Duration::from_millis(1100));
     assert_eq!(http_get(port, "/healthz", "").unwrap().status, 200);
 }
+
+/// An attacker collecting open streams from one address: the rate limit counts new ones
+/// only, so the open ones are counted too (`http.live_streams_per_client`), and a closed one
+/// makes room again.
+#[test]
+fn one_address_cannot_hold_more_streams_than_its_share() {
+    let broker = Mosquitto::start();
+    let mut hub = Sensorhub::new(&broker.url(), "e2e-stream-share");
+    let config = std::fs::read_to_string(&hub.config).unwrap();
+    std::fs::write(
+        &hub.config,
+        config.replace(
+            "[http]\n",
+            "[http]\nrate_limit_per_s = 0\nlive_streams_per_client = 20\n",
+        ),
+    )
+    .unwrap();
+    hub.start();
+    let port = hub.http_port;
+    let open = |n: usize| -> (TcpStream, String) {
+        let mut stream = connect(port);
+        stream
+            .write_all(format!("GET /api/v1/stream?n={n} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .unwrap();
+        let head = read_until(&mut stream, "\r\n\r\n", Duration::from_secs(10));
+        (stream, head)
+    };
+    let mut held = Vec::new();
+    for n in 0..20 {
+        let (stream, head) = open(n);
+        assert!(head.starts_with("HTTP/1.1 200"), "stream {n}: {head}");
+        held.push(stream);
+    }
+    let (_, refused) = open(20);
+    assert!(refused.starts_with("HTTP/1.1 429"), "{refused}");
+    assert!(refused.contains("too many open streams"), "{refused}");
+    // One closes; its place is free again (once the server has seen it go).
+    drop(held.pop());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (stream, head) = open(21);
+        if head.starts_with("HTTP/1.1 200") {
+            held.push(stream);
+            break;
+        }
+        assert!(Instant::now() < deadline, "no room after a close: {head}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(http_get(port, "/healthz", "").unwrap().status, 200);
+}

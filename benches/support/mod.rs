@@ -51,7 +51,7 @@ pub fn public_stations(
     std::fs::write(
         &config,
         format!(
-            "[store]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:{port}\"\nrate_limit_per_s = 0\n",
+            "[store]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:{port}\"\nrate_limit_per_s = 0\nlive_streams_per_client = 0\n",
             db.display()
         ),
     )

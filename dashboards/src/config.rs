@@ -55,6 +55,9 @@ pub struct HttpConfig {
     /// Public answers (JSON API, pages, SensorThings) are kept between commits, up to this
     /// many bytes in all (bodies and their compressed forms); 0 keeps none.
     pub cache_max_bytes: usize,
+    /// Live-feed streams (`/api/v1/stream`) one client address (or IPv6 /64) may hold open at
+    /// once; beyond it 429. 0: no limit.
+    pub live_streams_per_client: usize,
 }
 
 /// A technician account.
@@ -89,6 +92,7 @@ impl Default for HttpConfig {
             stale_after: HumanDuration::from_hours(3),
             frame_ancestors: "'self'".into(),
             cache_max_bytes: 64 << 20,
+            live_streams_per_client: 256,
         }
     }
 }

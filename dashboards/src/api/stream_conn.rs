@@ -42,6 +42,7 @@ impl Splitter {
     pub fn new(listener: TcpListener, state: AppState) -> std::io::Result<Splitter> {
         let local = listener.local_addr()?;
         let (tx, connections) = mpsc::channel(1024);
+        let open = std::sync::Arc::new(Open::default());
         let accepting = tokio::spawn(async move {
             loop {
                 let (stream, peer) = match listener.accept().await {
@@ -53,10 +54,10 @@ impl Splitter {
                         continue;
                     }
                 };
-                let (tx, state) = (tx.clone(), state.clone());
+                let (tx, state, open) = (tx.clone(), state.clone(), open.clone());
                 tokio::spawn(async move {
                     if is_stream_request(&stream).await {
-                        serve_stream(stream, peer, state).await;
+                        serve_stream(stream, peer, state, &open).await;
                     } else {
                         let _ = tx.send((stream, peer)).await;
                     }
@@ -151,7 +152,44 @@ fn headers_of(head: &[u8]) -> axum::http::HeaderMap {
     headers
 }
 
-async fn serve_stream(mut stream: TcpStream, peer: SocketAddr, state: AppState) {
+/// Streams open per client (its address, or its /64), so that no client can hold the server's
+/// file descriptors: the rate limit counts new streams, not open ones.
+#[derive(Default)]
+struct Open(std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>);
+
+/// One open stream of a client, counted while it lives.
+struct Held<'a> {
+    open: &'a Open,
+    key: std::net::IpAddr,
+}
+
+impl Open {
+    /// Counts one more stream of `ip`, unless it holds `limit` already (0: no limit).
+    fn hold(&self, ip: std::net::IpAddr, limit: usize) -> Option<Held<'_>> {
+        let key = crate::limits::client_key(ip);
+        let mut open = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(key).or_insert(0);
+        if limit > 0 && *n >= limit {
+            return None;
+        }
+        *n += 1;
+        Some(Held { open: self, key })
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        let mut open = self.open.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
+async fn serve_stream(mut stream: TcpStream, peer: SocketAddr, state: AppState, open: &Open) {
     let Some(head) = read_head(&mut stream).await else {
         let _ = stream
             .write_all(
@@ -175,6 +213,16 @@ async fn serve_stream(mut stream: TcpStream, peer: SocketAddr, state: AppState) 
         return;
     }
     drop(headers);
+    let Some(_held) = open.hold(ip, state.http.live_streams_per_client) else {
+        let body = "too many open streams from this address; close some\n";
+        let answer = format!(
+            "HTTP/1.1 429 Too Many Requests\r\nretry-after: 60\r\ncontent-type: text/plain; charset=utf-8\r\n\
+             content-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = stream.write_all(answer.as_bytes()).await;
+        return;
+    };
     let mut receiver = state.live.subscribe();
     let answer = format!(
         "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n\
