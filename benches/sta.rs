@@ -9,34 +9,20 @@
 //!
 //! Run with `cargo bench --bench sta`.
 
-use std::process::{Child, Command, Stdio};
+mod support;
+
 use std::time::{Duration, Instant};
 
-use sensorhub_store::{Device, Reading, Store, StoreConfig, TimeSeries};
+use sensorhub_store::{Reading, TimeSeries};
+use support::{bench_store, register, serve, station, QUANTITIES};
 
 const STATIONS: usize = 500;
-const QUANTITIES: [&str; 4] = [
-    "air_temperature",
-    "relative_humidity",
-    "air_pressure",
-    "water_level",
-];
 const DAYS: i64 = 30;
 const STEP_MS: i64 = 15 * 60_000;
 const ROUNDS: usize = 100;
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i].as_secs_f64() * 1e3
+    support::percentile(sorted, p).as_secs_f64() * 1e3
 }
 
 fn main() {
@@ -45,50 +31,18 @@ fn main() {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("bench.db");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap();
-    let config = dir.path().join("sensorhub.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[store]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:{port}\"\nrate_limit_per_s = 0\n",
-            db.display()
-        ),
-    )
-    .unwrap();
-    let store = Store::open(&StoreConfig {
-        path: db.display().to_string(),
-        ..StoreConfig::default()
-    })
-    .unwrap();
+    let (config, port, store) = bench_store(dir.path());
     let now = sensorhub_store::time::now_ms() / STEP_MS * STEP_MS;
     let loading = Instant::now();
+    register(&runtime, &store, STATIONS);
     runtime.block_on(async {
-        let devices = (0..STATIONS)
-            .map(|s| Device {
-                dev_eui: format!("70b3d57ed{s:07x}").parse().unwrap(),
-                name: format!("Station {s}"),
-                station: format!("station-{s:03}"),
-                device_type: "cayenne-lpp".parse().unwrap(),
-                lat: Some(54.0 + (s % 50) as f64 * 0.01),
-                lon: Some(8.0 + (s / 50) as f64 * 0.01),
-                public: true,
-                dev_addr: None,
-                nwk_s_key: None,
-                app_s_key: None,
-            })
-            .collect();
-        store.state().put_devices(devices).await.unwrap();
         let points = DAYS * 86_400_000 / STEP_MS;
         for s in 0..STATIONS {
             let batch: Vec<Reading> = QUANTITIES
                 .iter()
                 .flat_map(|q| {
                     (0..points).map(move |i| Reading {
-                        station: format!("station-{s:03}"),
+                        station: station(STATIONS, s),
                         quantity: (*q).into(),
                         unit: "m".into(),
                         time_ms: now - (points - i) * STEP_MS,
@@ -100,27 +54,10 @@ fn main() {
         }
     });
     let loaded = loading.elapsed();
-    let _server = Server(
-        Command::new(env!("CARGO_BIN_EXE_sensorhub"))
-            .args(["serve", "--config", config.to_str().unwrap()])
-            .env("SENSORHUB_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _server = serve(&runtime, &config, port);
     let base = format!("http://127.0.0.1:{port}");
     runtime.block_on(async {
         let client = reqwest::Client::new();
-        let started = Instant::now();
-        while !client
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            assert!(started.elapsed() < Duration::from_secs(60), "server did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
         let map = format!(
             "{base}/sta/v1.1/Things?$top=1000&$expand=Locations,Datastreams($expand=Observations($top=1;$orderby=phenomenonTime%20desc))"
         );

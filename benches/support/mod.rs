@@ -37,14 +37,15 @@ impl Drop for Server {
     }
 }
 
-/// A store in `dir` with `stations` public stations (`station-00`, ...), each with the four
-/// [`QUANTITIES`] a minute old; and a config serving it on a free port without a rate limit.
-/// Returns the config, the port and the store.
-pub fn public_stations(
-    runtime: &tokio::runtime::Runtime,
-    dir: &Path,
-    stations: usize,
-) -> (PathBuf, u16, Store) {
+/// The id of station `s` of `stations`: `station-00`, or `station-000` from 101 on.
+pub fn station(stations: usize, s: usize) -> String {
+    let width = (stations.max(2) - 1).to_string().len().max(2);
+    format!("station-{s:0width$}")
+}
+
+/// A store in `dir` and a config serving it on a free port without a rate limit or a cap on
+/// live-feed streams. Returns the config, the port and the store.
+pub fn bench_store(dir: &Path) -> (PathBuf, u16, Store) {
     let db = dir.join("bench.db");
     let port = free_port();
     let config = dir.join("sensorhub.toml");
@@ -61,36 +62,52 @@ pub fn public_stations(
         ..StoreConfig::default()
     })
     .unwrap();
+    (config, port, store)
+}
+
+/// Registers `stations` public stations ([`station`]), one device each, on a grid of 50 a row.
+pub fn register(runtime: &tokio::runtime::Runtime, store: &Store, stations: usize) {
+    let devices = (0..stations)
+        .map(|s| Device {
+            dev_eui: format!("70b3d57ed{s:07x}").parse().unwrap(),
+            name: format!("Station {s}"),
+            station: station(stations, s),
+            device_type: "cayenne-lpp".parse().unwrap(),
+            lat: Some(54.0 + (s % 50) as f64 * 0.01),
+            lon: Some(8.0 + (s / 50) as f64 * 0.01),
+            public: true,
+            dev_addr: None,
+            nwk_s_key: None,
+            app_s_key: None,
+        })
+        .collect();
+    runtime
+        .block_on(store.state().put_devices(devices))
+        .unwrap();
+}
+
+/// [`bench_store`] with `stations` public stations ([`register`]), each with the four
+/// [`QUANTITIES`] a minute old.
+pub fn public_stations(
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+    stations: usize,
+) -> (PathBuf, u16, Store) {
+    let (config, port, store) = bench_store(dir);
+    register(runtime, &store, stations);
     let now = sensorhub_store::time::now_ms();
-    runtime.block_on(async {
-        let devices = (0..stations)
-            .map(|s| Device {
-                dev_eui: format!("70b3d57ed{s:07x}").parse().unwrap(),
-                name: format!("Station {s}"),
-                station: format!("station-{s:02}"),
-                device_type: "cayenne-lpp".parse().unwrap(),
-                lat: Some(54.6 + s as f64 * 0.01),
-                lon: Some(8.5 + s as f64 * 0.01),
-                public: true,
-                dev_addr: None,
-                nwk_s_key: None,
-                app_s_key: None,
+    let readings = (0..stations)
+        .flat_map(|s| {
+            QUANTITIES.into_iter().map(move |q| Reading {
+                station: station(stations, s),
+                quantity: q.into(),
+                unit: "x".into(),
+                time_ms: now - 60_000,
+                value: s as f64,
             })
-            .collect();
-        store.state().put_devices(devices).await.unwrap();
-        let readings = (0..stations)
-            .flat_map(|s| {
-                QUANTITIES.into_iter().map(move |q| Reading {
-                    station: format!("station-{s:02}"),
-                    quantity: q.into(),
-                    unit: "x".into(),
-                    time_ms: now - 60_000,
-                    value: s as f64,
-                })
-            })
-            .collect();
-        store.write(readings).await.unwrap();
-    });
+        })
+        .collect();
+    runtime.block_on(store.write(readings)).unwrap();
     (config, port, store)
 }
 

@@ -11,7 +11,6 @@
 //! answers leave first.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,6 +22,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::AppState;
+
+mod encoding;
+use encoding::{accepted, brotli, gzip, Encoding};
 
 /// The longest an answer is used without a commit.
 pub const MAX_AGE: Duration = Duration::from_secs(10);
@@ -68,13 +70,6 @@ struct Entry {
     body: Bytes,
     gzip: tokio::sync::OnceCell<Bytes>,
     brotli: tokio::sync::OnceCell<Bytes>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Encoding {
-    Identity,
-    Gzip,
-    Brotli,
 }
 
 impl AnswerCache {
@@ -369,54 +364,6 @@ impl Entry {
     }
 }
 
-/// The encoding to send: brotli, then gzip, where the client accepts it (`q=0` refuses).
-fn accepted(headers: &HeaderMap) -> Encoding {
-    let text = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let takes = |name: &str| {
-        text.split(',').any(|item| {
-            let mut parts = item.split(';');
-            let coding = parts.next().unwrap_or("").trim();
-            let q = parts
-                .find_map(|p| p.trim().strip_prefix("q="))
-                .and_then(|q| q.trim().parse::<f32>().ok())
-                .unwrap_or(1.0);
-            coding.eq_ignore_ascii_case(name) && q > 0.0
-        })
-    };
-    if takes("br") {
-        Encoding::Brotli
-    } else if takes("gzip") {
-        Encoding::Gzip
-    } else {
-        Encoding::Identity
-    }
-}
-
-fn gzip(body: &[u8]) -> Bytes {
-    let mut encoder = flate2::write::GzEncoder::new(
-        Vec::with_capacity(body.len() / 4),
-        flate2::Compression::new(6),
-    );
-    let _ = encoder.write_all(body);
-    Bytes::from(encoder.finish().unwrap_or_default())
-}
-
-fn brotli(body: &[u8]) -> Bytes {
-    let mut out = Vec::with_capacity(body.len() / 4);
-    let params = brotli::enc::BrotliEncoderParams {
-        // Quality 5: most of the size of 11 at a small part of its time, for answers that
-        // live one commit.
-        quality: 5,
-        lgwin: 22,
-        ..Default::default()
-    };
-    let _ = brotli::BrotliCompress(&mut &body[..], &mut out, &params);
-    Bytes::from(out)
-}
-
 async fn serve(
     cache: &AnswerCache,
     slot: &Arc<Slot>,
@@ -507,68 +454,4 @@ async fn compressed(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn accept(value: &str) -> Encoding {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_str(value).unwrap(),
-        );
-        accepted(&headers)
-    }
-
-    #[test]
-    fn accept_encoding_is_read_with_its_weights() {
-        assert_eq!(accept("gzip, deflate, br, zstd"), Encoding::Brotli);
-        assert_eq!(accept("gzip"), Encoding::Gzip);
-        assert_eq!(accept("br;q=0, gzip;q=0.5"), Encoding::Gzip);
-        assert_eq!(accept("BR"), Encoding::Brotli);
-        assert_eq!(accept("identity"), Encoding::Identity);
-        assert_eq!(accept("gzip;q=0"), Encoding::Identity);
-        assert_eq!(accept(""), Encoding::Identity);
-        assert_eq!(accept(";;;,,q=,br;q=x"), Encoding::Brotli);
-    }
-
-    #[test]
-    fn the_least_recently_used_answers_leave_first_and_keys_count() {
-        // Keys of one byte count two each: "a", "b", "c" hold 2 + 100 each.
-        let cache = AnswerCache::new(350);
-        let entry = |n: usize| {
-            Arc::new(Entry {
-                version: 0,
-                built: Instant::now(),
-                status: StatusCode::OK,
-                headers: HeaderMap::new(),
-                etag: String::new(),
-                body: Bytes::from(vec![b'x'; n]),
-                gzip: tokio::sync::OnceCell::new(),
-                brotli: tokio::sync::OnceCell::new(),
-            })
-        };
-        for key in ["a", "b", "c"] {
-            let slot = cache.slot(key);
-            *slot.entry.lock().unwrap() = Some(entry(100));
-            cache.resize(&slot);
-        }
-        // "a" was asked for again, so "b" leaves when "d" comes.
-        let a = cache.slot("a");
-        drop(a);
-        let d = cache.slot("d");
-        *d.entry.lock().unwrap() = Some(entry(100));
-        cache.resize(&d);
-        {
-            let inner = cache.inner.lock().unwrap();
-            let mut keys: Vec<&str> = inner.slots.keys().map(String::as_str).collect();
-            keys.sort();
-            assert_eq!(keys, ["a", "c", "d"]);
-            assert_eq!(inner.bytes, 306);
-        }
-        // A build that kept nothing leaves no slot behind.
-        let miss = cache.slot("404");
-        cache.forget(&miss);
-        assert!(!cache.inner.lock().unwrap().slots.contains_key("404"));
-        assert_eq!(cache.inner.lock().unwrap().bytes, 306);
-    }
-}
+mod tests;
