@@ -153,6 +153,50 @@ fn one_frame_heard_by_three_gateways_is_one_reading_with_gateway_count_3() {
     assert!(dead_letter_reasons(&hub).is_empty());
 }
 
+/// The merge window is measured from when each copy arrived, not from when it was handled: a
+/// commit held up behind another process's write lock (here 2 s) must not turn the second
+/// gateway's copy, which came 0.3 s after the first, into a replay.
+#[test]
+fn a_copy_that_waited_behind_a_slow_commit_is_still_merged() {
+    use std::io::Read;
+    let broker = Mosquitto::start();
+    let mut hub = hub(&broker, "raw-slow-commit");
+    hub.start();
+    let db = hub.dir.path().join("data/sensorhub.db");
+    let mut locker = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys, time\n\
+             c = sqlite3.connect(sys.argv[1], isolation_level=None)\n\
+             c.execute('BEGIN IMMEDIATE')\n\
+             print('locked', flush=True)\n\
+             time.sleep(2)\n\
+             c.execute('ROLLBACK')\n",
+            db.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = [0u8; 7];
+    locker.stdout.take().unwrap().read_exact(&mut line).unwrap();
+    assert_eq!(&line, b"locked\n");
+    let frame = phy(9, &[0x01, 0x67, 0x00, 0xd7]);
+    publish_all(&broker.url(), &[event("gw-a", &frame, -100)]);
+    std::thread::sleep(Duration::from_millis(300));
+    publish_all(&broker.url(), &[event("gw-b", &frame, -70)]);
+    assert!(locker.wait().unwrap().success());
+    let h = wait_for("two gateways", Duration::from_secs(20), || {
+        Some(health(&hub)).filter(|h| h["gateway_count"] == 2)
+    });
+    assert_eq!(h["rssi"], -70.0);
+    assert_eq!(hub.readings(DEV_EUI).len(), 1);
+    assert!(
+        dead_letter_reasons(&hub).is_empty(),
+        "{:?}",
+        dead_letter_reasons(&hub)
+    );
+}
+
 #[test]
 fn a_wrong_mic_is_dead_lettered_and_a_replay_rejected() {
     let broker = Mosquitto::start();

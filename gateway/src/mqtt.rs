@@ -194,9 +194,8 @@ pub async fn run_queued(
         let mut parts = Vec::with_capacity(received.len());
         let mut handled = Vec::with_capacity(received.len());
         for r in &received {
-            let now = sensorhub_store::time::now_ms();
             let mut part = IngestBatch::default();
-            handled.push(ingest_one(&mut ingest, &metrics, &config, r, now, &mut part).await);
+            handled.push(ingest_one(&mut ingest, &metrics, &config, r, &mut part).await);
             parts.push(part);
         }
         let mut outcomes = Vec::with_capacity(received.len());
@@ -261,6 +260,10 @@ struct Received {
     publish: Publish,
     /// When the poller received it.
     at: Instant,
+    /// The same instant on the wall clock (Unix milliseconds): the receipt time of what it
+    /// carries, and where the merge window for copies from several gateways is measured, so
+    /// that a slow commit before it does not turn another gateway's copy into a replay.
+    received_ms: i64,
     /// The payload's size as received.
     size: usize,
     /// This message's share of `mqtt.batch_max_bytes`, given back when it is dropped.
@@ -293,6 +296,7 @@ impl Inbox {
         format: Option<PayloadFormat>,
         reply: Option<tokio::sync::oneshot::Sender<Outcome>>,
     ) -> bool {
+        let (at, received_ms) = (Instant::now(), sensorhub_store::time::now_ms());
         let size = publish.payload.len();
         if size > self.max_message_bytes {
             // A copy, so the large buffer is freed now rather than when the message is.
@@ -309,7 +313,8 @@ impl Inbox {
         };
         let received = Received {
             publish,
-            at: Instant::now(),
+            at,
+            received_ms,
             size,
             _budget: permit,
             format,
@@ -345,10 +350,9 @@ async fn ingest_one(
     metrics: &GatewayMetrics,
     config: &MqttConfig,
     r: &Received,
-    now: i64,
     part: &mut IngestBatch,
 ) -> Handled {
-    let p = &r.publish;
+    let (p, now) = (&r.publish, r.received_ms);
     if r.size > config.max_message_bytes {
         let detail = format!(
             "message of {} bytes is larger than mqtt.max_message_bytes ({}); its first bytes are kept",
