@@ -195,13 +195,13 @@ fn the_privacy_check_stops_an_upload_that_breaks_the_policy() {
     // A monthly file that somehow gained the DevEUI of the device behind the station.
     let mut leaky = prepared.clone();
     let file = leaky.files.iter_mut().find(|f| f.month.is_some()).unwrap();
-    let text = String::from_utf8(file.bytes.clone()).unwrap();
+    let text = String::from_utf8(file.content.bytes().unwrap().to_vec()).unwrap();
     let mut lines = text.lines();
     let mut tampered = format!("{},dev_eui\n", lines.next().unwrap());
     for line in lines {
         tampered.push_str(&format!("{line},70b3d57ed0000001\n"));
     }
-    file.bytes = tampered.into_bytes();
+    file.content = sensorhub_publisher::export::Content::Memory(tampered.into_bytes());
     let error = setup
         .runtime
         .block_on(sensorhub_publisher::publish::publish_ckan(
@@ -225,10 +225,12 @@ fn the_privacy_check_stops_an_upload_that_breaks_the_policy() {
         .iter_mut()
         .find(|f| f.format == "GeoJSON")
         .unwrap();
-    geo.bytes = String::from_utf8(geo.bytes.clone())
-        .unwrap()
-        .replace("54.691", "54.6912345")
-        .into_bytes();
+    geo.content = sensorhub_publisher::export::Content::Memory(
+        String::from_utf8(geo.content.bytes().unwrap().to_vec())
+            .unwrap()
+            .replace("54.691", "54.6912345")
+            .into_bytes(),
+    );
     let error = setup
         .runtime
         .block_on(sensorhub_publisher::publish::publish_ckan(

@@ -7,8 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use sensorhub_publisher::publish::{check_files, prepare};
-use sensorhub_publisher::{DatasetConfig, PrivacyConfig};
+use sensorhub_publisher::publish::{check_files, prepare, write_folder};
+use sensorhub_publisher::{DatasetConfig, FolderConfig, PrivacyConfig};
 use sensorhub_store::{Device, Reading, Store, StoreConfig, TimeSeries};
 
 const STATIONS: usize = 500;
@@ -85,9 +85,14 @@ fn main() {
     let now = T0 + 365 * DAY_MS;
     let privacy = PrivacyConfig::default();
     println!(
-        "| interval | rows | CSV bytes | collect + files + privacy check (median of 3) | peak memory |"
+        "| interval | rows | CSV bytes | collect + files + privacy check (median of 3) | then written to a folder (median of 3) | peak memory |"
     );
-    println!("|---|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let out = tempfile::tempdir().unwrap();
+    let folder = FolderConfig {
+        folder: out.path().display().to_string(),
+        ..FolderConfig::default()
+    };
     for interval in ["1h", "1d"] {
         let dataset = DatasetConfig {
             name: "pegel-bench".into(),
@@ -99,6 +104,7 @@ fn main() {
             ..DatasetConfig::default()
         };
         let mut times = Vec::new();
+        let mut writes = Vec::new();
         let mut summary = (0, 0);
         let before = {
             reset_peak_memory();
@@ -112,27 +118,34 @@ fn main() {
             let prepared_at = started.elapsed();
             check_files(&prepared).unwrap();
             times.push(started.elapsed());
+            // Into an empty folder each time, as a first publication writes every file.
+            let _ = std::fs::remove_dir_all(out.path().join(&dataset.name));
+            let writing = Instant::now();
+            write_folder(&folder, &dataset, &prepared).unwrap();
+            writes.push(writing.elapsed());
             eprintln!(
                 "{interval}: collect + files {:.2?}, privacy check {:.2?}",
                 prepared_at,
                 started.elapsed() - prepared_at
             );
-            let rows: usize = prepared.collected.months.values().map(|m| m.rows).sum();
+            let rows: usize = prepared.collected.months.iter().map(|m| m.rows).sum();
             let bytes: usize = prepared
                 .files
                 .iter()
                 .filter(|f| f.month.is_some())
-                .map(|f| f.bytes.len())
+                .map(|f| f.content.len())
                 .sum();
             summary = (rows, bytes);
         }
         times.sort();
+        writes.sort();
         let median: Duration = times[1];
         println!(
-            "| {interval} | {} | {} | {:.2} s | {:.0} MB (from {before:.0} MB) |",
+            "| {interval} | {} | {} | {:.2} s | {:.2} s | {:.0} MB (from {before:.0} MB) |",
             summary.0,
             summary.1,
             median.as_secs_f64(),
+            writes[1].as_secs_f64(),
             peak_memory_mb()
         );
     }

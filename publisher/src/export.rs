@@ -10,6 +10,8 @@ use sensorhub_store::time::format_rfc3339;
 use sensorhub_store::{RangeQuery, Resolution, Store, TimeSeries};
 use serde_json::{json, Value};
 
+use futures_util::StreamExt;
+
 use crate::dataset::{parse_day, DatasetConfig};
 use crate::{PrivacyConfig, PublishError};
 use sensorhub_policy::{feature_collection, pseudonym, Coordinates, Csv, GeoPoint, StationIds};
@@ -17,6 +19,8 @@ use sensorhub_policy::{feature_collection, pseudonym, Coordinates, Csv, GeoPoint
 mod schema;
 use schema::datapackage;
 pub use schema::{columns_markdown, interval_de, table_schema};
+mod spool;
+pub use spool::{Content, Spool, Spooled};
 
 /// One aggregated row: a station's quantity over one interval. The texts are shared between
 /// the rows of a series (a year of hourly rows for 500 stations is millions of rows).
@@ -44,19 +48,18 @@ pub struct PublicStation {
     pub lon: f64,
 }
 
-/// One month's rows, already as the CSV file publishes them: a month's rows are turned into
-/// text as soon as they are read, so a year never sits in memory twice.
+/// One month of a dataset: its label (`2026-10`) and how many rows its CSV has.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MonthCsv {
-    pub bytes: Vec<u8>,
+pub struct Month {
+    pub label: String,
     pub rows: usize,
 }
 
 /// Everything a dataset publishes, before it becomes files.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Collected {
-    /// CSV by month (`2026-10`), oldest first; [`read_rows`] turns one back into rows.
-    pub months: BTreeMap<String, MonthCsv>,
+    /// The months collected so far, oldest first (their CSVs are files of their own).
+    pub months: Vec<Month>,
     pub latest: Vec<Row>,
     pub stations: Vec<PublicStation>,
     /// Published ids of the stations, for the privacy check.
@@ -71,14 +74,14 @@ pub struct Collected {
 }
 
 /// One file of a dataset.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct OutFile {
     pub name: String,
     /// CKAN resource format: CSV, GeoJSON, JSON.
     pub format: &'static str,
     pub mimetype: &'static str,
     pub description: String,
-    pub bytes: Vec<u8>,
+    pub content: Content,
     /// The month a monthly CSV holds.
     pub month: Option<String>,
 }
@@ -146,150 +149,224 @@ pub fn columns(dataset: &DatasetConfig) -> Vec<&'static str> {
         .collect()
 }
 
-/// Collects a dataset's rows from the store at `now_ms`, with the policy applied.
-pub async fn collect(
-    store: &Store,
-    dataset: &DatasetConfig,
-    privacy: &PrivacyConfig,
-    now_ms: i64,
-) -> Result<Collected, PublishError> {
-    let resolution = dataset.interval;
-    let delay = dataset.privacy.delay.as_ms_i64();
-    let cutoff_ms = match resolution.step_ms() {
-        Some(step) => (now_ms - delay).div_euclid(step) * step,
-        None => now_ms - delay,
-    };
-    let since_ms = match &dataset.since {
-        Some(day) => parse_day(day)
-            .ok_or_else(|| PublishError::Config(format!("{}: bad since", dataset.name)))?,
-        None => month_start(cutoff_ms, -12),
-    };
-    let key = match dataset.privacy.station_ids {
-        StationIds::Public => None,
-        StationIds::Hmac => Some(
-            std::env::var(&dataset.privacy.hmac_key_env)
-                .map_err(|_| {
-                    PublishError::Config(format!(
-                        "{}: the pseudonym key `{}` is not set",
-                        dataset.name, dataset.privacy.hmac_key_env
-                    ))
-                })?
-                .into_bytes(),
-        ),
-    };
-    let published_id = |id: &str| match &key {
-        Some(key) => pseudonym(key, id),
-        None => id.to_owned(),
-    };
-    let coordinates = Coordinates::resolve(&dataset.privacy, privacy);
-    let registry: Vec<_> = store
-        .state()
-        .stations()
-        .await?
-        .into_iter()
-        .filter(|s| s.public && dataset.publishes_station(&s.id))
-        .collect();
-    let stations: Vec<PublicStation> = registry
-        .iter()
-        .filter_map(|s| {
-            let (lat, lon) = coordinates.apply(s.lat?, s.lon?);
-            let name = s.info.name.trim();
-            Some(PublicStation {
-                id: published_id(&s.id),
-                name: (key.is_none() && !name.is_empty()).then(|| name.to_owned()),
-                lat,
-                lon,
-            })
-        })
-        .collect();
-    let k = f64::from(dataset.privacy.k);
-    let suppress = |quantity: &str, v: f64| -> Option<f64> {
-        let small_count = sensorhub_policy::is_people_count(quantity) && v > 0.0 && v < k;
-        (!small_count).then_some(v)
-    };
+/// Range queries of one month in flight at once.
+const QUERIES_IN_FLIGHT: usize = 3;
 
-    // Each published id (an HMAC in pseudonym mode) is worked out once, not once a row.
-    let published_ids: Vec<Arc<str>> = registry
-        .iter()
-        .map(|s| Arc::from(published_id(&s.id)))
-        .collect();
-    let quantity_ids: Vec<(Arc<str>, Arc<str>)> = dataset
-        .quantities
-        .iter()
-        .map(|q| {
-            let unit = sensorhub_core::Quantity::by_name(q).map_or("", |q| q.unit);
-            (Arc::from(q.as_str()), Arc::from(unit))
+/// Collects a dataset from the store at `now_ms` with the policy applied, a month at a time:
+/// [`Collector::begin`] works out the stations and the window, [`Collector::next_month`]
+/// reads and aggregates one month into its CSV, [`Collector::finish`] gives what the other
+/// files and the metadata need.
+pub struct Collector {
+    collected: Collected,
+    /// The published stations as the registry has them, with their published ids.
+    registry: Vec<(String, Arc<str>)>,
+    quantities: Vec<(String, Arc<str>, Arc<str>)>,
+    resolution: Resolution,
+    columns: Vec<&'static str>,
+    k: f64,
+    latest_from: i64,
+    month_from: i64,
+}
+
+impl Collector {
+    pub async fn begin(
+        store: &Store,
+        dataset: &DatasetConfig,
+        privacy: &PrivacyConfig,
+        now_ms: i64,
+    ) -> Result<Collector, PublishError> {
+        let resolution = dataset.interval;
+        let delay = dataset.privacy.delay.as_ms_i64();
+        let cutoff_ms = match resolution.step_ms() {
+            Some(step) => (now_ms - delay).div_euclid(step) * step,
+            None => now_ms - delay,
+        };
+        let since_ms = match &dataset.since {
+            Some(day) => parse_day(day)
+                .ok_or_else(|| PublishError::Config(format!("{}: bad since", dataset.name)))?,
+            None => month_start(cutoff_ms, -12),
+        };
+        let key = match dataset.privacy.station_ids {
+            StationIds::Public => None,
+            StationIds::Hmac => Some(
+                std::env::var(&dataset.privacy.hmac_key_env)
+                    .map_err(|_| {
+                        PublishError::Config(format!(
+                            "{}: the pseudonym key `{}` is not set",
+                            dataset.name, dataset.privacy.hmac_key_env
+                        ))
+                    })?
+                    .into_bytes(),
+            ),
+        };
+        let published_id = |id: &str| match &key {
+            Some(key) => pseudonym(key, id),
+            None => id.to_owned(),
+        };
+        let coordinates = Coordinates::resolve(&dataset.privacy, privacy);
+        let registry: Vec<_> = store
+            .state()
+            .stations()
+            .await?
+            .into_iter()
+            .filter(|s| s.public && dataset.publishes_station(&s.id))
+            .collect();
+        let stations: Vec<PublicStation> = registry
+            .iter()
+            .filter_map(|s| {
+                let (lat, lon) = coordinates.apply(s.lat?, s.lon?);
+                let name = s.info.name.trim();
+                Some(PublicStation {
+                    id: published_id(&s.id),
+                    name: (key.is_none() && !name.is_empty()).then(|| name.to_owned()),
+                    lat,
+                    lon,
+                })
+            })
+            .collect();
+        // Each published id (an HMAC in pseudonym mode) is worked out once, not once a row.
+        let registry: Vec<(String, Arc<str>)> = registry
+            .into_iter()
+            .map(|s| {
+                let id = Arc::from(published_id(&s.id));
+                (s.id, id)
+            })
+            .collect();
+        let mut quantities: Vec<(String, Arc<str>, Arc<str>)> = dataset
+            .quantities
+            .iter()
+            .map(|q| {
+                let unit = sensorhub_core::Quantity::by_name(q).map_or("", |q| q.unit);
+                (q.clone(), Arc::from(q.as_str()), Arc::from(unit))
+            })
+            .collect();
+        // Read in the order the files list them (station, then quantity), so that a month's
+        // rows need only a stable sort by time.
+        let mut registry = registry;
+        registry.sort_by(|a, b| a.1.cmp(&b.1));
+        quantities.sort_by(|a, b| a.1.cmp(&b.1));
+        let mut station_ids: Vec<String> = registry.iter().map(|(_, id)| id.to_string()).collect();
+        station_ids.sort();
+        Ok(Collector {
+            collected: Collected {
+                months: Vec::new(),
+                latest: Vec::new(),
+                stations,
+                station_ids,
+                cutoff_ms,
+                since_ms,
+                first_ms: None,
+                last_ms: None,
+                coordinates,
+            },
+            registry,
+            quantities,
+            resolution,
+            columns: columns(dataset),
+            k: f64::from(dataset.privacy.k),
+            latest_from: cutoff_ms - i64::from(dataset.latest_days) * 86_400_000,
+            month_from: since_ms,
         })
-        .collect();
-    let columns = columns(dataset);
-    let latest_from = cutoff_ms - i64::from(dataset.latest_days) * 86_400_000;
-    let mut latest = Vec::new();
-    let mut months: BTreeMap<String, MonthCsv> = BTreeMap::new();
-    let (mut first_ms, mut last_ms) = (None::<i64>, None::<i64>);
-    let mut month_from = since_ms;
-    while month_from < cutoff_ms {
-        let month_until = month_start(month_from, 1).min(cutoff_ms);
-        let mut rows = Vec::new();
-        for (station, station_id) in registry.iter().zip(&published_ids) {
-            for (quantity, (quantity_id, unit)) in dataset.quantities.iter().zip(&quantity_ids) {
-                let buckets = store
-                    .range(RangeQuery {
-                        station: station.id.clone(),
-                        quantity: quantity.clone(),
-                        since_ms: month_from,
-                        until_ms: month_until,
-                        resolution,
-                    })
-                    .await?;
-                for b in buckets {
-                    if b.start_ms < month_from || b.start_ms >= month_until {
-                        continue;
-                    }
-                    rows.push(Row {
-                        time_ms: b.start_ms,
-                        station: station_id.clone(),
-                        quantity: quantity_id.clone(),
-                        unit: unit.clone(),
-                        mean: suppress(quantity, round(b.mean)),
-                        min: suppress(quantity, b.min),
-                        max: suppress(quantity, b.max),
-                        count: b.count,
-                        sum: suppress(quantity, round(b.sum)),
-                    });
-                }
+    }
+
+    /// What is known before the months are read: the stations, the window, the coordinates.
+    pub fn collected(&self) -> &Collected {
+        &self.collected
+    }
+
+    /// The next month that has rows, as its label and CSV; `None` after the last.
+    pub async fn next_month(
+        &mut self,
+        store: &Store,
+    ) -> Result<Option<(String, Vec<u8>)>, PublishError> {
+        let cutoff_ms = self.collected.cutoff_ms;
+        while self.month_from < cutoff_ms {
+            let month_from = self.month_from;
+            let month_until = month_start(month_from, 1).min(cutoff_ms);
+            self.month_from = month_start(month_from, 1);
+            let rows = self.month_rows(store, month_from, month_until).await?;
+            let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+                continue;
+            };
+            let c = &mut self.collected;
+            c.first_ms = Some(c.first_ms.map_or(first.time_ms, |f| f.min(first.time_ms)));
+            c.last_ms = Some(c.last_ms.map_or(last.time_ms, |l| l.max(last.time_ms)));
+            let latest_from = self.latest_from;
+            c.latest
+                .extend(rows.iter().filter(|r| r.time_ms >= latest_from).cloned());
+            let label = month_label(month_from);
+            c.months.push(Month {
+                label: label.clone(),
+                rows: rows.len(),
+            });
+            return Ok(Some((label, csv_bytes(&rows, &self.columns))));
+        }
+        Ok(None)
+    }
+
+    /// The rows of `[month_from, month_until)`, ordered by time, station and quantity.
+    async fn month_rows(
+        &self,
+        store: &Store,
+        month_from: i64,
+        month_until: i64,
+    ) -> Result<Vec<Row>, PublishError> {
+        let k = self.k;
+        let suppress = |quantity: &str, v: f64| -> Option<f64> {
+            let small_count = sensorhub_policy::is_people_count(quantity) && v > 0.0 && v < k;
+            (!small_count).then_some(v)
+        };
+        let mut queries = Vec::with_capacity(self.registry.len() * self.quantities.len());
+        for (s, (station, _)) in self.registry.iter().enumerate() {
+            for (q, (quantity, ..)) in self.quantities.iter().enumerate() {
+                let query = RangeQuery {
+                    station: station.clone(),
+                    quantity: quantity.clone(),
+                    since_ms: month_from,
+                    until_ms: month_until,
+                    resolution: self.resolution,
+                };
+                queries.push((s, q, query));
             }
         }
-        rows.sort_by(|a, b| {
-            (a.time_ms, &a.station, &a.quantity).cmp(&(b.time_ms, &b.station, &b.quantity))
-        });
-        if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
-            first_ms = Some(first_ms.map_or(first.time_ms, |f| f.min(first.time_ms)));
-            last_ms = Some(last_ms.map_or(last.time_ms, |l| l.max(last.time_ms)));
-            latest.extend(rows.iter().filter(|r| r.time_ms >= latest_from).cloned());
-            let bytes = csv_bytes(&rows, &columns);
-            months.insert(
-                month_label(month_from),
-                MonthCsv {
-                    bytes,
-                    rows: rows.len(),
-                },
-            );
+        // A few queries in flight, answered in order: the store reads the next series on
+        // the blocking pool while this task turns the last one into rows.
+        let mut answers = futures_util::stream::iter(queries.into_iter().map(|(s, q, query)| {
+            let store = store.clone();
+            async move { store.range(query).await.map(|b| (s, q, b)) }
+        }))
+        .buffered(QUERIES_IN_FLIGHT);
+        let mut rows = Vec::new();
+        while let Some(answer) = answers.next().await {
+            let (s, q, buckets) = answer?;
+            let station_id = &self.registry[s].1;
+            let (quantity, quantity_id, unit) = &self.quantities[q];
+            for b in buckets {
+                if b.start_ms < month_from || b.start_ms >= month_until {
+                    continue;
+                }
+                rows.push(Row {
+                    time_ms: b.start_ms,
+                    station: station_id.clone(),
+                    quantity: quantity_id.clone(),
+                    unit: unit.clone(),
+                    mean: suppress(quantity, round(b.mean)),
+                    min: suppress(quantity, b.min),
+                    max: suppress(quantity, b.max),
+                    count: b.count,
+                    sum: suppress(quantity, round(b.sum)),
+                });
+            }
         }
-        month_from = month_start(month_from, 1);
+        // Stable, and each series is already in time order: runs the sort merges.
+        rows.sort_by_key(|r| r.time_ms);
+        Ok(rows)
     }
-    let mut station_ids: Vec<String> = published_ids.iter().map(|id| id.to_string()).collect();
-    station_ids.sort();
-    Ok(Collected {
-        months,
-        latest,
-        stations,
-        station_ids,
-        cutoff_ms,
-        since_ms,
-        first_ms,
-        last_ms,
-        coordinates,
-    })
+
+    /// Everything collected, once [`Collector::next_month`] said there is no more.
+    pub fn finish(self) -> Collected {
+        self.collected
+    }
 }
 
 /// Four decimals are beyond any sensor's accuracy and keep means readable.
@@ -317,18 +394,23 @@ fn month_label(ms: i64) -> String {
 /// fields for suppressed values.
 pub fn csv_bytes(rows: &[Row], columns: &[&str]) -> Vec<u8> {
     let mut csv = Csv::with_capacity(columns, 64 * (rows.len() + 1));
+    // Rows come in time order: each time is formatted once for all the rows that share it.
+    let mut time = (i64::MIN, String::new());
     for row in rows {
+        if row.time_ms != time.0 {
+            time = (row.time_ms, format_rfc3339_seconds(row.time_ms));
+        }
         for column in columns {
             match *column {
-                "time" => csv.value(format_rfc3339_seconds(row.time_ms)),
+                "time" => csv.value(&time.1),
                 "station" => csv.text(&row.station),
                 "quantity" => csv.text(&row.quantity),
                 "unit" => csv.text(&row.unit),
-                "mean" => csv.optional(row.mean),
-                "min" => csv.optional(row.min),
-                "max" => csv.optional(row.max),
+                "mean" => csv.number(row.mean),
+                "min" => csv.number(row.min),
+                "max" => csv.number(row.max),
                 "count" => csv.value(row.count),
-                "sum" => csv.optional(row.sum),
+                "sum" => csv.number(row.sum),
                 _ => csv.value(""),
             };
         }
@@ -422,27 +504,25 @@ pub fn station_property(id: &str) -> serde_json::Map<String, Value> {
     properties
 }
 
-/// The files of a dataset: one CSV a month, the rolling latest CSV, the stations and the
-/// Frictionless data package that describes the CSVs. The monthly CSVs move from `collected`
-/// into the files (their row counts stay).
-pub fn files(dataset: &DatasetConfig, collected: &mut Collected) -> Vec<OutFile> {
-    let columns = columns(dataset);
-    let mut files = Vec::new();
-    for (month, csv) in &mut collected.months {
-        files.push(OutFile {
-            name: format!("{}-{month}.csv", dataset.name),
-            format: "CSV",
-            mimetype: "text/csv",
-            description: format!(
-                "Messwerte {month}, {} je Intervall von {} (UTC). / Readings of {month}.",
-                dataset.function_columns().join(", "),
-                dataset.interval.name()
-            ),
-            bytes: std::mem::take(&mut csv.bytes),
-            month: Some(month.clone()),
-        });
+/// A month's CSV as a file of the dataset, in memory until [`Spool::keep`] checks it.
+pub fn month_file(dataset: &DatasetConfig, month: &str, bytes: Vec<u8>) -> OutFile {
+    OutFile {
+        name: format!("{}-{month}.csv", dataset.name),
+        format: "CSV",
+        mimetype: "text/csv",
+        description: format!(
+            "Messwerte {month}, {} je Intervall von {} (UTC). / Readings of {month}.",
+            dataset.function_columns().join(", "),
+            dataset.interval.name()
+        ),
+        content: Content::Memory(bytes),
+        month: Some(month.to_owned()),
     }
-    files.push(OutFile {
+}
+
+/// The rolling CSV of the last `latest_days`.
+pub fn latest_file(dataset: &DatasetConfig, collected: &Collected) -> OutFile {
+    OutFile {
         name: format!("{}-latest.csv", dataset.name),
         format: "CSV",
         mimetype: "text/csv",
@@ -450,15 +530,27 @@ pub fn files(dataset: &DatasetConfig, collected: &mut Collected) -> Vec<OutFile>
             "Die letzten {} Tage, laufend aktualisiert. / The last {} days, kept current.",
             dataset.latest_days, dataset.latest_days
         ),
-        bytes: csv_bytes(&collected.latest, &columns),
+        content: Content::Memory(csv_bytes(&collected.latest, &columns(dataset))),
         month: None,
-    });
+    }
+}
+
+/// The files of a dataset: the monthly CSVs (`months`, oldest first), the rolling latest CSV
+/// ([`latest_file`]), the stations and the Frictionless data package that describes the CSVs.
+pub fn files(
+    dataset: &DatasetConfig,
+    collected: &Collected,
+    months: Vec<OutFile>,
+    latest: OutFile,
+) -> Vec<OutFile> {
+    let mut files = months;
+    files.push(latest);
     files.push(OutFile {
         name: format!("{}-stations.geojson", dataset.name),
         format: "GeoJSON",
         mimetype: "application/geo+json",
         description: "Messstationen (Lage nach Anonymisierungsregel). / Stations.".into(),
-        bytes: geojson_bytes(&collected.stations),
+        content: Content::Memory(geojson_bytes(&collected.stations)),
         month: None,
     });
     let package = datapackage(dataset, &files);
@@ -468,7 +560,7 @@ pub fn files(dataset: &DatasetConfig, collected: &mut Collected) -> Vec<OutFile>
         mimetype: "application/json",
         description: "Frictionless Data Package mit Table Schema der CSV-Dateien. / Table Schema."
             .into(),
-        bytes: serde_json::to_vec_pretty(&package).unwrap_or_default(),
+        content: Content::Memory(serde_json::to_vec_pretty(&package).unwrap_or_default()),
         month: None,
     });
     files

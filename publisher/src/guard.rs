@@ -59,7 +59,11 @@ pub fn check(file: &OutFile, rules: &Rules) -> Result<(), Violation> {
         file: file.name.clone(),
         problem,
     };
-    let text = std::str::from_utf8(&file.bytes).map_err(|_| fail("not UTF-8".into()))?;
+    let bytes = file
+        .content
+        .bytes()
+        .map_err(|e| fail(format!("unreadable: {e}")))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| fail("not UTF-8".into()))?;
     if let Some(id) = find_identifier(text.as_bytes(), &rules.identifiers) {
         return Err(fail(format!("contains the device identifier {id}")));
     }
@@ -121,8 +125,14 @@ fn check_csv(text: &str, rules: &Rules) -> Result<(), String> {
         .filter_map(|c| position(c))
         .collect();
     let cutoff = sensorhub_store::time::format_rfc3339(rules.cutoff_ms);
-    for (line, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| format!("line {}: {e}", line + 2))?;
+    // Rows that share a time follow each other: each time is read once.
+    let mut last_time: (String, Option<i64>) = (String::new(), None);
+    let mut record = csv::StringRecord::new();
+    let mut line = 0;
+    while reader
+        .read_record(&mut record)
+        .map_err(|e| format!("line {}: {e}", line + 2))?
+    {
         let at = |i: Option<usize>| i.and_then(|i| record.get(i)).unwrap_or("");
         let id = at(station);
         if !rules.stations.contains(id) {
@@ -132,7 +142,10 @@ fn check_csv(text: &str, rules: &Rules) -> Result<(), String> {
             ));
         }
         let t = at(time);
-        if let Some(ms) = sensorhub_store::time::parse_rfc3339(t) {
+        if t != last_time.0 {
+            last_time = (t.to_owned(), sensorhub_store::time::parse_rfc3339(t));
+        }
+        if let Some(ms) = last_time.1 {
             if ms >= rules.cutoff_ms {
                 return Err(format!(
                     "line {}: {t} is inside the publication delay (cut-off {cutoff})",
@@ -156,6 +169,7 @@ fn check_csv(text: &str, rules: &Rules) -> Result<(), String> {
                 }
             }
         }
+        line += 1;
     }
     Ok(())
 }
@@ -217,7 +231,7 @@ mod tests {
             format: "CSV",
             mimetype: "text/csv",
             description: String::new(),
-            bytes: text.as_bytes().to_vec(),
+            content: crate::export::Content::Memory(text.as_bytes().to_vec()),
             month: None,
         }
     }
@@ -272,11 +286,13 @@ mod tests {
                 format: "GeoJSON",
                 mimetype: "application/geo+json",
                 description: String::new(),
-                bytes: serde_json::to_vec(&serde_json::json!({"type": "FeatureCollection",
-                "features": [{"type": "Feature",
-                    "geometry": {"type": "Point", "coordinates": [8.57, lat]},
-                    "properties": properties}]}))
-                .unwrap(),
+                content: crate::export::Content::Memory(
+                    serde_json::to_vec(&serde_json::json!({"type": "FeatureCollection",
+                    "features": [{"type": "Feature",
+                        "geometry": {"type": "Point", "coordinates": [8.57, lat]},
+                        "properties": properties}]}))
+                    .unwrap(),
+                ),
                 month: None,
             }
         }

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -18,7 +19,7 @@ use sensorhub_store::Store;
 
 use crate::ckan::{Ckan, CkanConfig, CkanError};
 use crate::dataset::{DatasetConfig, Target};
-use crate::export::{self, Collected, OutFile};
+use crate::export::{self, Collected, OutFile, Spool};
 use crate::guard::{self, Rules};
 use crate::{PrivacyConfig, PublishError};
 
@@ -82,8 +83,7 @@ pub async fn prepare(
     privacy: &PrivacyConfig,
     now_ms: i64,
 ) -> Result<Prepared, PublishError> {
-    let mut collected = export::collect(store, dataset, privacy, now_ms).await?;
-    let files = export::files(dataset, &mut collected);
+    let mut collector = export::Collector::begin(store, dataset, privacy, now_ms).await?;
     let identifiers = store
         .state()
         .devices()
@@ -97,7 +97,35 @@ pub async fn prepare(
         })
         .flatten()
         .collect();
-    let rules = Rules::new(dataset, &collected, identifiers);
+    let rules = Arc::new(Rules::new(dataset, collector.collected(), identifiers));
+    // Month by month: each month's CSV is checked and put aside on disk while the next is
+    // read, so memory holds two months at most, never the year.
+    let spool = Spool::new()?;
+    let mut months = Vec::new();
+    let mut checking: Option<tokio::task::JoinHandle<Result<OutFile, PublishError>>> = None;
+    while let Some((month, bytes)) = collector.next_month(store).await? {
+        if let Some(done) = checking.take() {
+            months.push(checked(done).await?);
+        }
+        let file = export::month_file(dataset, &month, bytes);
+        let (spool, rules) = (spool.clone(), Arc::clone(&rules));
+        checking = Some(tokio::task::spawn_blocking(move || {
+            spool.keep(file, &rules)
+        }));
+    }
+    let collected = collector.finish();
+    // The latest file is checked beside the last month.
+    let latest = export::latest_file(dataset, &collected);
+    let latest = {
+        let (spool, rules) = (spool.clone(), Arc::clone(&rules));
+        tokio::task::spawn_blocking(move || spool.keep(latest, &rules))
+    };
+    if let Some(done) = checking {
+        months.push(checked(done).await?);
+    }
+    let latest = checked(latest).await?;
+    let rules = Arc::unwrap_or_clone(rules);
+    let files = export::files(dataset, &collected, months, latest);
     Ok(Prepared {
         collected,
         files,
@@ -105,9 +133,17 @@ pub async fn prepare(
     })
 }
 
-/// Checks every file against its rules: nothing leaves if one file breaks the policy.
+async fn checked(
+    task: tokio::task::JoinHandle<Result<OutFile, PublishError>>,
+) -> Result<OutFile, PublishError> {
+    task.await
+        .map_err(|e| PublishError::Config(format!("the privacy check stopped: {e}")))?
+}
+
+/// Checks every file against its rules: nothing leaves if one file breaks the policy. The
+/// monthly CSVs were checked before they went to the spool; the rest is checked here.
 pub fn check_files(prepared: &Prepared) -> Result<(), PublishError> {
-    for file in &prepared.files {
+    for file in prepared.files.iter().filter(|f| !f.content.is_checked()) {
         guard::check(file, &prepared.rules)?;
     }
     Ok(())
@@ -138,17 +174,18 @@ pub fn write_folder(
     let mut resources = Vec::new();
     for file in &prepared.files {
         let path = dir.join(&file.name);
-        if std::fs::read(&path).ok().as_deref() == Some(&file.bytes[..]) {
+        let bytes = file.content.bytes()?;
+        if std::fs::read(&path).ok().as_deref() == Some(&bytes[..]) {
             outcome.unchanged.push(file.name.clone());
         } else {
-            crate::folder::write_atomically(&dir, &file.name, &file.bytes)?;
+            crate::folder::write_atomically(&dir, &file.name, &bytes)?;
             outcome.uploaded.push(file.name.clone());
         }
         let mut resource = serde_json::Map::new();
-        for (k, v) in portal.resource_fields(dataset, file, &sha256_hex(&file.bytes)) {
+        for (k, v) in portal.resource_fields(dataset, file, &sha256_hex(&bytes)) {
             resource.insert(k.to_owned(), json!(v));
         }
-        resource.insert("size".into(), json!(file.bytes.len()));
+        resource.insert("size".into(), json!(bytes.len()));
         resources.push(Value::Object(resource));
     }
     meta["resources"] = json!(resources);
@@ -356,7 +393,8 @@ pub async fn publish_ckan(
     // The files, uploaded when their hash differs from the resource's.
     let total = prepared.files.len();
     for (i, file) in prepared.files.iter().enumerate() {
-        let hash = sha256_hex(&file.bytes);
+        let bytes = file.content.bytes()?;
+        let hash = sha256_hex(&bytes);
         let mut attempt = 0;
         let fields = portal.resource_fields(dataset, file, &hash);
         loop {
@@ -386,7 +424,7 @@ pub async fn publish_ckan(
                 dataset.name,
                 i + 1,
                 file.name,
-                file.bytes.len()
+                bytes.len()
             ));
             let mut fields = fields.clone();
             let (action, id) = match &current {
@@ -398,13 +436,7 @@ pub async fn publish_ckan(
             };
             fields.push(id);
             match ckan
-                .upload(
-                    action,
-                    fields,
-                    &file.name,
-                    file.mimetype,
-                    file.bytes.clone(),
-                )
+                .upload(action, fields, &file.name, file.mimetype, bytes.to_vec())
                 .await
             {
                 Ok(_) => {

@@ -96,7 +96,7 @@ async fn the_policy_shapes_every_file() {
         .files
         .iter()
         .filter(|f| f.month.is_some())
-        .flat_map(|f| sensorhub_publisher::export::read_rows(&f.bytes).unwrap())
+        .flat_map(|f| sensorhub_publisher::export::read_rows(&f.content.bytes().unwrap()).unwrap())
         .collect();
     // One day held back: 24 hourly rows of the public station, none of the private one.
     assert_eq!(rows.len(), 24);
@@ -134,7 +134,7 @@ async fn the_policy_shapes_every_file() {
         .files
         .iter()
         .filter(|f| f.month.is_some())
-        .flat_map(|f| sensorhub_publisher::export::read_rows(&f.bytes).unwrap())
+        .flat_map(|f| sensorhub_publisher::export::read_rows(&f.content.bytes().unwrap()).unwrap())
         .collect();
     assert!(!days.is_empty());
     let cutoff = now - 24 * HOUR;
@@ -170,7 +170,8 @@ async fn the_policy_shapes_every_file() {
     assert!((station.lat - 54.691234).abs() > 1e-6);
     // No file names a station, a DevEUI or a DevAddr.
     for file in &prepared.files {
-        let text = String::from_utf8_lossy(&file.bytes);
+        let bytes = file.content.bytes().unwrap();
+        let text = String::from_utf8_lossy(&bytes);
         for secret in ["parkplatz", "Parkplatz am Hafen", "70b3d57ed", "260b0001"] {
             assert!(!text.contains(secret), "{} contains {secret}", file.name);
         }
@@ -192,7 +193,7 @@ async fn the_policy_shapes_every_file() {
         .iter()
         .find(|f| f.format == "GeoJSON")
         .unwrap();
-    let geo: serde_json::Value = serde_json::from_slice(&geo.bytes).unwrap();
+    let geo: serde_json::Value = serde_json::from_slice(&geo.content.bytes().unwrap()).unwrap();
     assert_eq!(
         geo["features"][0]["properties"]["name"],
         "Parkplatz am Hafen"

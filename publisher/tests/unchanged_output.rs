@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use sensorhub_publisher::dataset::DatasetConfig;
 use sensorhub_publisher::publish::{prepare, write_folder};
 use sensorhub_publisher::{DatasetPolicy, FolderConfig, PrivacyConfig, StationIds};
-use sensorhub_store::{Device, Reading, Store, StoreConfig, StationInfo, TimeSeries};
+use sensorhub_store::{Device, Reading, StationInfo, Store, StoreConfig, TimeSeries};
 
 const QUARTER: i64 = 900_000;
 const DAY: i64 = 86_400_000;
@@ -186,7 +186,10 @@ async fn a_small_store_publishes_the_same_bytes_as_before() {
     for (name, bytes) in &written {
         let before = &expected[name];
         if bytes != before {
-            let (new, old) = (String::from_utf8_lossy(bytes), String::from_utf8_lossy(before));
+            let (new, old) = (
+                String::from_utf8_lossy(bytes),
+                String::from_utf8_lossy(before),
+            );
             let line = new
                 .lines()
                 .zip(old.lines())

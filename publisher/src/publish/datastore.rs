@@ -80,11 +80,12 @@ pub(super) async fn datastore(
     // Each month's DataStore rows come from its published CSV, read back one month at a time.
     for file in &prepared.files {
         let Some(month) = &file.month else { continue };
-        let hash = sha256_hex(&file.bytes);
+        let bytes = file.content.bytes()?;
+        let hash = sha256_hex(&bytes);
         if done.get(month) == Some(&hash) {
             continue;
         }
-        let rows = export::read_rows(&file.bytes)
+        let rows = export::read_rows(&bytes)
             .map_err(|e| PublishError::Config(format!("{}: {e}", file.name)))?;
         progress(&format!(
             "{}: DataStore {month}: upserting {} rows",
