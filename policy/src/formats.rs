@@ -28,7 +28,10 @@ pub fn csv_text(text: &str) -> String {
 
 /// Whether [`csv_text`] changes `text`.
 fn needs_quoting(text: &str) -> bool {
-    text.starts_with(['=', '+', '-', '@', '\t', '\r']) || text.contains([',', '"', '\n', '\r'])
+    text.starts_with(['=', '+', '-', '@', '\t', '\r'])
+        || text
+            .bytes()
+            .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
 }
 
 /// A CSV file being written: UTF-8, a header line, `\n` line ends, text cells through
@@ -105,6 +108,23 @@ impl Csv {
         self.row_start = true;
     }
 
+    /// Hands the text written so far to `sink` and forgets it (the next cells go on from
+    /// there), to write a large file out in pieces. Call it at the end of a row.
+    pub fn flush<E>(&mut self, sink: impl FnOnce(&[u8]) -> Result<(), E>) -> Result<(), E> {
+        sink(self.out.as_bytes())?;
+        self.out.clear();
+        Ok(())
+    }
+
+    /// Bytes of text held.
+    pub fn len(&self) -> usize {
+        self.out.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.out.is_empty()
+    }
+
     pub fn into_string(self) -> String {
         self.out
     }
@@ -113,7 +133,10 @@ impl Csv {
 /// Appends `v` as `format!("{v}")` would: Ryu finds the shortest digits that read back as `v`,
 /// laid out here without an exponent; numbers that need 16 or 17 digits go the standard way.
 pub fn push_f64(out: &mut String, v: f64) {
-    if !v.is_finite() {
+    // Values of a few decimals (what sensors send, and rounded means) take the fast way; the
+    // rest would need 16 or 17 digits and go the standard way at once.
+    let scaled = v * 10_000.0;
+    if !v.is_finite() || v.abs() >= 1e11 || scaled != scaled.round() {
         let _ = write!(out, "{v}");
         return;
     }

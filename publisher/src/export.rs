@@ -2,15 +2,14 @@
 //! rolling "latest" file, the stations as GeoJSON, and a Frictionless data package describing
 //! the CSV files.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
 use sensorhub_store::time::format_rfc3339;
-use sensorhub_store::{RangeQuery, Resolution, Store, TimeSeries};
+use sensorhub_store::{Bucket, RangeQuery, Resolution, Store, StoreError, TimeSeries};
 use serde_json::{json, Value};
-
-use futures_util::StreamExt;
 
 use crate::dataset::{parse_day, DatasetConfig};
 use crate::{PrivacyConfig, PublishError};
@@ -20,7 +19,7 @@ mod schema;
 use schema::datapackage;
 pub use schema::{columns_markdown, interval_de, table_schema};
 mod spool;
-pub use spool::{Content, Spool, Spooled};
+pub use spool::{Content, Spool, Spooled, Unchecked};
 
 /// One aggregated row: a station's quantity over one interval. The texts are shared between
 /// the rows of a series (a year of hourly rows for 500 stations is millions of rows).
@@ -36,6 +35,44 @@ pub struct Row {
     pub max: Option<f64>,
     pub count: u64,
     pub sum: Option<f64>,
+}
+
+/// An interval's values under the policy, without the texts of its series.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cells {
+    pub time_ms: i64,
+    pub mean: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub count: u64,
+    pub sum: Option<f64>,
+}
+
+impl Row {
+    fn new(station: &Arc<str>, quantity: &Arc<str>, unit: &Arc<str>, c: Cells) -> Row {
+        Row {
+            time_ms: c.time_ms,
+            station: station.clone(),
+            quantity: quantity.clone(),
+            unit: unit.clone(),
+            mean: c.mean,
+            min: c.min,
+            max: c.max,
+            count: c.count,
+            sum: c.sum,
+        }
+    }
+
+    fn cells(&self) -> Cells {
+        Cells {
+            time_ms: self.time_ms,
+            mean: self.mean,
+            min: self.min,
+            max: self.max,
+            count: self.count,
+            sum: self.sum,
+        }
+    }
 }
 
 /// A published station.
@@ -149,9 +186,6 @@ pub fn columns(dataset: &DatasetConfig) -> Vec<&'static str> {
         .collect()
 }
 
-/// Range queries of one month in flight at once.
-const QUERIES_IN_FLIGHT: usize = 3;
-
 /// Collects a dataset from the store at `now_ms` with the policy applied, a month at a time:
 /// [`Collector::begin`] works out the stations and the window, [`Collector::next_month`]
 /// reads and aggregates one month into its CSV, [`Collector::finish`] gives what the other
@@ -165,7 +199,21 @@ pub struct Collector {
     columns: Vec<&'static str>,
     k: f64,
     latest_from: i64,
+    /// The next month to read.
     month_from: i64,
+    /// That month's read, started while the month before was being written.
+    reading: Option<Reading>,
+    dataset_name: String,
+}
+
+/// A month's CSV goes to its file in pieces of about this many bytes.
+const SPILL_BYTES: usize = 1 << 20;
+
+/// A month being read from the store: its window and the answers to come.
+struct Reading {
+    from: i64,
+    until: i64,
+    answers: tokio::task::JoinHandle<Result<Vec<Vec<Bucket>>, StoreError>>,
 }
 
 impl Collector {
@@ -266,6 +314,8 @@ impl Collector {
             k: f64::from(dataset.privacy.k),
             latest_from: cutoff_ms - i64::from(dataset.latest_days) * 86_400_000,
             month_from: since_ms,
+            reading: None,
+            dataset_name: dataset.name.clone(),
         })
     }
 
@@ -278,89 +328,132 @@ impl Collector {
     pub async fn next_month(
         &mut self,
         store: &Store,
-    ) -> Result<Option<(String, Vec<u8>)>, PublishError> {
-        let cutoff_ms = self.collected.cutoff_ms;
-        while self.month_from < cutoff_ms {
-            let month_from = self.month_from;
-            let month_until = month_start(month_from, 1).min(cutoff_ms);
-            self.month_from = month_start(month_from, 1);
-            let rows = self.month_rows(store, month_from, month_until).await?;
-            let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
-                continue;
+        spool: &Spool,
+    ) -> Result<Option<(String, Unchecked)>, PublishError> {
+        loop {
+            let Some(reading) = self.reading.take().or_else(|| self.read_next(store)) else {
+                return Ok(None);
             };
-            let c = &mut self.collected;
-            c.first_ms = Some(c.first_ms.map_or(first.time_ms, |f| f.min(first.time_ms)));
-            c.last_ms = Some(c.last_ms.map_or(last.time_ms, |l| l.max(last.time_ms)));
-            let latest_from = self.latest_from;
-            c.latest
-                .extend(rows.iter().filter(|r| r.time_ms >= latest_from).cloned());
-            let label = month_label(month_from);
-            c.months.push(Month {
-                label: label.clone(),
-                rows: rows.len(),
-            });
-            return Ok(Some((label, csv_bytes(&rows, &self.columns))));
-        }
-        Ok(None)
-    }
-
-    /// The rows of `[month_from, month_until)`, ordered by time, station and quantity.
-    async fn month_rows(
-        &self,
-        store: &Store,
-        month_from: i64,
-        month_until: i64,
-    ) -> Result<Vec<Row>, PublishError> {
-        let k = self.k;
-        let suppress = |quantity: &str, v: f64| -> Option<f64> {
-            let small_count = sensorhub_policy::is_people_count(quantity) && v > 0.0 && v < k;
-            (!small_count).then_some(v)
-        };
-        let mut queries = Vec::with_capacity(self.registry.len() * self.quantities.len());
-        for (s, (station, _)) in self.registry.iter().enumerate() {
-            for (q, (quantity, ..)) in self.quantities.iter().enumerate() {
-                let query = RangeQuery {
-                    station: station.clone(),
-                    quantity: quantity.clone(),
-                    since_ms: month_from,
-                    until_ms: month_until,
-                    resolution: self.resolution,
-                };
-                queries.push((s, q, query));
+            // The store reads the month after while this one is turned into text.
+            self.reading = self.read_next(store);
+            let answers = reading
+                .answers
+                .await
+                .map_err(|e| StoreError::Worker(e.to_string()))??;
+            let label = month_label(reading.from);
+            let name = month_file_name(&self.dataset_name, &label);
+            if let Some(csv) = self.month_csv(reading.from, reading.until, answers, spool, &name)? {
+                return Ok(Some((label, csv)));
             }
         }
-        // A few queries in flight, answered in order: the store reads the next series on
-        // the blocking pool while this task turns the last one into rows.
-        let mut answers = futures_util::stream::iter(queries.into_iter().map(|(s, q, query)| {
-            let store = store.clone();
-            async move { store.range(query).await.map(|b| (s, q, b)) }
-        }))
-        .buffered(QUERIES_IN_FLIGHT);
-        let mut rows = Vec::new();
-        while let Some(answer) = answers.next().await {
-            let (s, q, buckets) = answer?;
-            let station_id = &self.registry[s].1;
-            let (quantity, quantity_id, unit) = &self.quantities[q];
-            for b in buckets {
-                if b.start_ms < month_from || b.start_ms >= month_until {
-                    continue;
-                }
-                rows.push(Row {
-                    time_ms: b.start_ms,
-                    station: station_id.clone(),
-                    quantity: quantity_id.clone(),
-                    unit: unit.clone(),
-                    mean: suppress(quantity, round(b.mean)),
-                    min: suppress(quantity, b.min),
-                    max: suppress(quantity, b.max),
-                    count: b.count,
-                    sum: suppress(quantity, round(b.sum)),
+    }
+
+    /// Starts reading the next month of every series; `None` past the cut-off.
+    fn read_next(&mut self, store: &Store) -> Option<Reading> {
+        let from = self.month_from;
+        if from >= self.collected.cutoff_ms {
+            return None;
+        }
+        let until = month_start(from, 1).min(self.collected.cutoff_ms);
+        self.month_from = month_start(from, 1);
+        let mut queries = Vec::with_capacity(self.registry.len() * self.quantities.len());
+        for (station, _) in &self.registry {
+            for (quantity, ..) in &self.quantities {
+                queries.push(RangeQuery {
+                    station: station.clone(),
+                    quantity: quantity.clone(),
+                    since_ms: from,
+                    until_ms: until,
+                    resolution: self.resolution,
                 });
             }
         }
-        // Stable, and each series is already in time order: runs the sort merges.
-        rows.sort_by_key(|r| r.time_ms);
-        Ok(rows)
+        let store = store.clone();
+        Some(Reading {
+            from,
+            until,
+            answers: tokio::spawn(async move { store.ranges(queries).await }),
+        })
+    }
+
+    /// The CSV of one month from its series' buckets (in registry order, each oldest first),
+    /// written into the spool as `name`, or `None` when it has no rows.
+    fn month_csv(
+        &mut self,
+        from: i64,
+        until: i64,
+        answers: Vec<Vec<Bucket>>,
+        spool: &Spool,
+        name: &str,
+    ) -> Result<Option<Unchecked>, PublishError> {
+        let k = self.k;
+        let per_quantity = self.quantities.len().max(1);
+        // Each series' intervals under the policy: the station's index, the quantity's, cells.
+        let series: Vec<(usize, usize, Vec<Cells>)> = answers
+            .into_iter()
+            .enumerate()
+            .map(|(i, buckets)| {
+                let (s, q) = (i / per_quantity, i % per_quantity);
+                let people = sensorhub_policy::is_people_count(&self.quantities[q].0);
+                let suppress = |v: f64| -> Option<f64> {
+                    let small = people && v > 0.0 && v < k;
+                    (!small).then_some(v)
+                };
+                let cells = buckets
+                    .into_iter()
+                    .filter(|b| b.start_ms >= from && b.start_ms < until)
+                    .map(|b| Cells {
+                        time_ms: b.start_ms,
+                        mean: suppress(round(b.mean)),
+                        min: suppress(b.min),
+                        max: suppress(b.max),
+                        count: b.count,
+                        sum: suppress(round(b.sum)),
+                    })
+                    .collect();
+                (s, q, cells)
+            })
+            .collect();
+        let total: usize = series.iter().map(|(.., cells)| cells.len()).sum();
+        if total == 0 {
+            return Ok(None);
+        }
+        let mut out = spool.create(name)?;
+        // The series merged by time; among rows of one time, in series order (station, then
+        // quantity), as the files have always listed them.
+        let mut heap: BinaryHeap<Reverse<(i64, usize)>> = series
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (.., cells))| Some(Reverse((cells.first()?.time_ms, i))))
+            .collect();
+        let mut next = vec![0usize; series.len()];
+        let mut writer = RowWriter::new(&self.columns, SPILL_BYTES + 4096);
+        let c = &mut self.collected;
+        while let Some(Reverse((time_ms, i))) = heap.pop() {
+            let (s, q, cells) = &series[i];
+            let cell = cells[next[i]];
+            next[i] += 1;
+            if let Some(after) = cells.get(next[i]) {
+                heap.push(Reverse((after.time_ms, i)));
+            }
+            let station = &self.registry[*s].1;
+            let (_, quantity, unit) = &self.quantities[*q];
+            writer.row([station, quantity, unit], &cell);
+            if writer.csv.len() >= SPILL_BYTES {
+                writer.csv.flush(|bytes| out.write(bytes))?;
+            }
+            c.first_ms = Some(c.first_ms.map_or(time_ms, |f| f.min(time_ms)));
+            c.last_ms = Some(c.last_ms.map_or(time_ms, |l| l.max(time_ms)));
+            if time_ms >= self.latest_from {
+                c.latest.push(Row::new(station, quantity, unit, cell));
+            }
+        }
+        c.months.push(Month {
+            label: month_label(from),
+            rows: total,
+        });
+        writer.csv.flush(|bytes| out.write(bytes))?;
+        Ok(Some(out))
     }
 
     /// Everything collected, once [`Collector::next_month`] said there is no more.
@@ -393,30 +486,88 @@ fn month_label(ms: i64) -> String {
 /// The CSV of `rows` with the dataset's columns: UTF-8, a header, RFC 4180 quoting, empty
 /// fields for suppressed values.
 pub fn csv_bytes(rows: &[Row], columns: &[&str]) -> Vec<u8> {
-    let mut csv = Csv::with_capacity(columns, 64 * (rows.len() + 1));
-    // Rows come in time order: each time is formatted once for all the rows that share it.
-    let mut time = (i64::MIN, String::new());
+    let mut writer = RowWriter::new(columns, 64 * (rows.len() + 1));
     for row in rows {
-        if row.time_ms != time.0 {
-            time = (row.time_ms, format_rfc3339_seconds(row.time_ms));
+        writer.row([&row.station, &row.quantity, &row.unit], &row.cells());
+    }
+    writer.finish()
+}
+
+/// A column of the published CSV.
+#[derive(Debug, Clone, Copy)]
+enum Column {
+    Time,
+    Station,
+    Quantity,
+    Unit,
+    Mean,
+    Min,
+    Max,
+    Count,
+    Sum,
+    Unknown,
+}
+
+impl Column {
+    fn of(name: &str) -> Column {
+        match name {
+            "time" => Column::Time,
+            "station" => Column::Station,
+            "quantity" => Column::Quantity,
+            "unit" => Column::Unit,
+            "mean" => Column::Mean,
+            "min" => Column::Min,
+            "max" => Column::Max,
+            "count" => Column::Count,
+            "sum" => Column::Sum,
+            _ => Column::Unknown,
         }
-        for column in columns {
-            match *column {
-                "time" => csv.value(&time.1),
-                "station" => csv.text(&row.station),
-                "quantity" => csv.text(&row.quantity),
-                "unit" => csv.text(&row.unit),
-                "mean" => csv.number(row.mean),
-                "min" => csv.number(row.min),
-                "max" => csv.number(row.max),
-                "count" => csv.value(row.count),
-                "sum" => csv.number(row.sum),
-                _ => csv.value(""),
+    }
+}
+
+/// Writes rows in time order as the published CSV (the one way a row becomes text): each
+/// time is formatted once for all the rows that share it.
+struct RowWriter {
+    csv: Csv,
+    columns: Vec<Column>,
+    time: (i64, String),
+}
+
+impl RowWriter {
+    fn new(columns: &[&str], capacity: usize) -> RowWriter {
+        RowWriter {
+            csv: Csv::with_capacity(columns, capacity),
+            columns: columns.iter().map(|c| Column::of(c)).collect(),
+            time: (i64::MIN, String::new()),
+        }
+    }
+
+    /// One row: station, quantity and unit, then the interval's values.
+    fn row(&mut self, [station, quantity, unit]: [&str; 3], cells: &Cells) {
+        if cells.time_ms != self.time.0 {
+            self.time = (cells.time_ms, format_rfc3339_seconds(cells.time_ms));
+        }
+        let csv = &mut self.csv;
+        for column in &self.columns {
+            match column {
+                Column::Time => csv.value(&self.time.1),
+                Column::Station => csv.text(station),
+                Column::Quantity => csv.text(quantity),
+                Column::Unit => csv.text(unit),
+                Column::Mean => csv.number(cells.mean),
+                Column::Min => csv.number(cells.min),
+                Column::Max => csv.number(cells.max),
+                Column::Count => csv.value(cells.count),
+                Column::Sum => csv.number(cells.sum),
+                Column::Unknown => csv.value(""),
             };
         }
         csv.end_row();
     }
-    csv.into_string().into_bytes()
+
+    fn finish(self) -> Vec<u8> {
+        self.csv.into_string().into_bytes()
+    }
 }
 
 /// `2026-11-22T10:00:00Z`: whole seconds, as Table Schema's default datetime format wants.
@@ -504,10 +655,14 @@ pub fn station_property(id: &str) -> serde_json::Map<String, Value> {
     properties
 }
 
-/// A month's CSV as a file of the dataset, in memory until [`Spool::keep`] checks it.
-pub fn month_file(dataset: &DatasetConfig, month: &str, bytes: Vec<u8>) -> OutFile {
+fn month_file_name(dataset: &str, month: &str) -> String {
+    format!("{dataset}-{month}.csv")
+}
+
+/// A month's CSV as a file of the dataset, its content to come from the spool once checked.
+pub fn month_file(dataset: &DatasetConfig, month: &str) -> OutFile {
     OutFile {
-        name: format!("{}-{month}.csv", dataset.name),
+        name: month_file_name(&dataset.name, month),
         format: "CSV",
         mimetype: "text/csv",
         description: format!(
@@ -515,7 +670,7 @@ pub fn month_file(dataset: &DatasetConfig, month: &str, bytes: Vec<u8>) -> OutFi
             dataset.function_columns().join(", "),
             dataset.interval.name()
         ),
-        content: Content::Memory(bytes),
+        content: Content::Memory(Vec::new()),
         month: Some(month.to_owned()),
     }
 }

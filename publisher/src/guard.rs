@@ -55,20 +55,77 @@ pub struct Violation {
 
 /// Checks one file against the rules.
 pub fn check(file: &OutFile, rules: &Rules) -> Result<(), Violation> {
-    let fail = |problem: String| Violation {
+    let bytes = file.content.bytes().map_err(|e| Violation {
         file: file.name.clone(),
+        problem: format!("unreadable: {e}"),
+    })?;
+    check_text(&file.name, file.format, &bytes, 0, rules)
+}
+
+/// Checks a CSV file on disk as [`check`] would, reading about `CHUNK` bytes at a time: each
+/// piece of whole lines is checked under the file's header.
+pub fn check_csv_file(name: &str, path: &std::path::Path, rules: &Rules) -> Result<(), Violation> {
+    use std::io::{BufRead, Read};
+    const CHUNK: usize = 1 << 20;
+    let fail = |problem: String| Violation {
+        file: name.to_owned(),
         problem,
     };
-    let bytes = file
-        .content
-        .bytes()
+    let file = std::fs::File::open(path).map_err(|e| fail(format!("unreadable: {e}")))?;
+    let mut reader = std::io::BufReader::with_capacity(CHUNK, file);
+    let mut header = Vec::new();
+    reader
+        .read_until(b'\n', &mut header)
         .map_err(|e| fail(format!("unreadable: {e}")))?;
-    let text = std::str::from_utf8(&bytes).map_err(|_| fail("not UTF-8".into()))?;
+    let mut piece = Vec::with_capacity(CHUNK + header.len() + 4096);
+    let mut lines_before = 0;
+    loop {
+        piece.clear();
+        piece.extend_from_slice(&header);
+        let mut limited = (&mut reader).take(CHUNK as u64);
+        limited
+            .read_to_end(&mut piece)
+            .map_err(|e| fail(format!("unreadable: {e}")))?;
+        // Up to the end of the line the piece stopped in.
+        if piece.last().is_some_and(|b| *b != b'\n') {
+            reader
+                .read_until(b'\n', &mut piece)
+                .map_err(|e| fail(format!("unreadable: {e}")))?;
+        }
+        let body = piece.len() - header.len();
+        if body == 0 && lines_before > 0 {
+            return Ok(());
+        }
+        check_text(name, "CSV", &piece, lines_before, rules)?;
+        if body == 0 {
+            return Ok(());
+        }
+        lines_before += piece[header.len()..]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+    }
+}
+
+/// Checks `bytes`, the whole file or (for a CSV) its header and some of its lines, the first
+/// of which is line `lines_before + 2` of the file.
+fn check_text(
+    name: &str,
+    format: &str,
+    bytes: &[u8],
+    lines_before: usize,
+    rules: &Rules,
+) -> Result<(), Violation> {
+    let fail = |problem: String| Violation {
+        file: name.to_owned(),
+        problem,
+    };
+    let text = std::str::from_utf8(bytes).map_err(|_| fail("not UTF-8".into()))?;
     if let Some(id) = find_identifier(text.as_bytes(), &rules.identifiers) {
         return Err(fail(format!("contains the device identifier {id}")));
     }
-    match file.format {
-        "CSV" => check_csv(text, rules).map_err(fail),
+    match format {
+        "CSV" => check_csv(text, lines_before, rules).map_err(fail),
         "GeoJSON" => check_geojson(text, rules).map_err(fail),
         _ => Ok(()),
     }
@@ -105,7 +162,7 @@ fn find_identifier(text: &[u8], identifiers: &[String]) -> Option<String> {
     None
 }
 
-fn check_csv(text: &str, rules: &Rules) -> Result<(), String> {
+fn check_csv(text: &str, lines_before: usize, rules: &Rules) -> Result<(), String> {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header: Vec<String> = reader
         .headers()
@@ -128,7 +185,7 @@ fn check_csv(text: &str, rules: &Rules) -> Result<(), String> {
     // Rows that share a time follow each other: each time is read once.
     let mut last_time: (String, Option<i64>) = (String::new(), None);
     let mut record = csv::StringRecord::new();
-    let mut line = 0;
+    let mut line = lines_before;
     while reader
         .read_record(&mut record)
         .map_err(|e| format!("line {}: {e}", line + 2))?

@@ -98,19 +98,19 @@ pub async fn prepare(
         .flatten()
         .collect();
     let rules = Arc::new(Rules::new(dataset, collector.collected(), identifiers));
-    // Month by month: each month's CSV is checked and put aside on disk while the next is
-    // read, so memory holds two months at most, never the year.
+    // Month by month: each month's CSV is written to the spool as it is made, and checked
+    // from there while the next month is read and written; memory never holds a month's text.
     let spool = Spool::new()?;
     let mut months = Vec::new();
     let mut checking: Option<tokio::task::JoinHandle<Result<OutFile, PublishError>>> = None;
-    while let Some((month, bytes)) = collector.next_month(store).await? {
+    while let Some((month, written)) = collector.next_month(store, &spool).await? {
         if let Some(done) = checking.take() {
             months.push(checked(done).await?);
         }
-        let file = export::month_file(dataset, &month, bytes);
+        let file = export::month_file(dataset, &month);
         let (spool, rules) = (spool.clone(), Arc::clone(&rules));
         checking = Some(tokio::task::spawn_blocking(move || {
-            spool.keep(file, &rules)
+            spool.keep_written(file, written, &rules)
         }));
     }
     let collected = collector.finish();

@@ -62,6 +62,22 @@ pub trait TimeSeries: Clone + Send + Sync + 'static {
         query: RangeQuery,
     ) -> impl Future<Output = Result<Vec<Bucket>, StoreError>> + Send;
 
+    /// Several series over their windows, answered in order: what `range` answers for each,
+    /// read in one go (SQLite: one connection, with a small page cache, since a scan reads
+    /// each page once). The publisher reads a month of every series this way.
+    fn ranges(
+        &self,
+        queries: Vec<RangeQuery>,
+    ) -> impl Future<Output = Result<Vec<Vec<Bucket>>, StoreError>> + Send {
+        async move {
+            let mut answers = Vec::with_capacity(queries.len());
+            for query in queries {
+                answers.push(self.range(query).await?);
+            }
+            Ok(answers)
+        }
+    }
+
     /// One page of a series over a window: `range`, ordered and cut in the store.
     fn page(
         &self,
@@ -93,6 +109,9 @@ impl TimeSeries for SqliteStore {
     }
     async fn range(&self, query: RangeQuery) -> Result<Vec<Bucket>, StoreError> {
         SqliteStore::range(self, query).await
+    }
+    async fn ranges(&self, queries: Vec<RangeQuery>) -> Result<Vec<Vec<Bucket>>, StoreError> {
+        SqliteStore::ranges(self, queries).await
     }
     async fn page(&self, query: PageQuery) -> Result<Vec<Bucket>, StoreError> {
         SqliteStore::page(self, query).await
@@ -259,6 +278,9 @@ impl TimeSeries for Store {
     }
     async fn range(&self, query: RangeQuery) -> Result<Vec<Bucket>, StoreError> {
         delegate!(self, s => TimeSeries::range(s, query).await)
+    }
+    async fn ranges(&self, queries: Vec<RangeQuery>) -> Result<Vec<Vec<Bucket>>, StoreError> {
+        delegate!(self, s => TimeSeries::ranges(s, queries).await)
     }
     async fn page(&self, query: PageQuery) -> Result<Vec<Bucket>, StoreError> {
         delegate!(self, s => TimeSeries::page(s, query).await)

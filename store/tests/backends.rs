@@ -129,6 +129,29 @@ async fn suite<S: TimeSeries>(store: S) {
         .unwrap();
     assert_eq!(raw[0].sum, first.value, "a raw bucket's sum is its value");
 
+    // Several ranges in one read answer what each range answers, in order.
+    let queries: Vec<RangeQuery> = [
+        ("pegel-a", Resolution::Hour),
+        ("pegel-b", Resolution::QuarterHour),
+        ("pegel-a", Resolution::Raw),
+        ("nowhere", Resolution::Day),
+    ]
+    .into_iter()
+    .map(|(station, resolution)| RangeQuery {
+        station: station.into(),
+        quantity: "water_level".into(),
+        since_ms: T0 + HOUR,
+        until_ms: T0 + 20 * HOUR,
+        resolution,
+    })
+    .collect();
+    let mut one_by_one = Vec::new();
+    for q in &queries {
+        one_by_one.push(store.range(q.clone()).await.unwrap());
+    }
+    assert!(one_by_one[..3].iter().all(|b| !b.is_empty()));
+    assert_eq!(store.ranges(queries).await.unwrap(), one_by_one);
+
     // Every aggregation matches what the raw data says.
     for resolution in [
         Resolution::Minute,

@@ -1,8 +1,8 @@
 //! Where a publication keeps its monthly CSV files between the privacy check and the delivery.
 //!
 //! A year of hourly rows from hundreds of stations is hundreds of megabytes of CSV: each month
-//! is checked as soon as it is built and then written to a temporary folder, so memory holds
-//! one month at a time. Nothing is delivered before every file passed, so a file that breaks
+//! is written to a temporary folder as its rows are made, a megabyte at a time, and checked by
+//! reading it back from there, so memory never holds a month's text. Nothing is delivered before every file passed, so a file that breaks
 //! the policy still stops the whole dataset. The folder goes when the last [`Content`] that
 //! points into it is dropped.
 
@@ -64,6 +64,29 @@ impl Content {
     }
 }
 
+/// A file being written into the spool, not checked yet: it can only become a file's content
+/// through [`Spool::keep_written`].
+#[derive(Debug)]
+pub struct Unchecked {
+    path: PathBuf,
+    file: std::fs::File,
+    len: usize,
+}
+
+impl Unchecked {
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), PublishError> {
+        use std::io::Write;
+        self.file
+            .write_all(bytes)
+            .map_err(|source| PublishError::Write {
+                path: self.path.clone(),
+                source,
+            })?;
+        self.len += bytes.len();
+        Ok(())
+    }
+}
+
 /// The temporary folder of one dataset's publication.
 #[derive(Debug, Clone)]
 pub struct Spool {
@@ -83,6 +106,34 @@ impl Spool {
         Ok(Spool {
             folder: Arc::new(folder),
         })
+    }
+
+    /// A new file in the spool, to be written and then checked with [`Spool::keep_written`].
+    pub fn create(&self, name: &str) -> Result<Unchecked, PublishError> {
+        let path = self.folder.path().join(name);
+        match std::fs::File::create(&path) {
+            Ok(file) => Ok(Unchecked { path, file, len: 0 }),
+            Err(source) => Err(PublishError::Write { path, source }),
+        }
+    }
+
+    /// Checks a CSV written into the spool against `rules`, reading it back from disk; when
+    /// it passes, it becomes `file`'s content.
+    pub fn keep_written(
+        &self,
+        mut file: OutFile,
+        written: Unchecked,
+        rules: &Rules,
+    ) -> Result<OutFile, PublishError> {
+        let Unchecked { path, file: f, len } = written;
+        drop(f);
+        guard::check_csv_file(&file.name, &path, rules)?;
+        file.content = Content::Checked(Spooled {
+            path,
+            len,
+            _folder: Arc::clone(&self.folder),
+        });
+        Ok(file)
     }
 
     /// Checks `file` against `rules` and, when it passes, moves its bytes to the spool.

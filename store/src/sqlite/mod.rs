@@ -462,6 +462,9 @@ impl SqliteStore {
     }
 }
 
+/// Each connection's page cache, KiB.
+const CACHE_KIB: i64 = 65_536;
+
 fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
@@ -486,7 +489,7 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreErro
         conn.pragma_update(None, "wal_autocheckpoint", 100_000)
             .map_err(fail)?;
     }
-    conn.pragma_update(None, "cache_size", -65_536)
+    conn.pragma_update(None, "cache_size", -CACHE_KIB)
         .map_err(fail)?;
     Ok(conn)
 }

@@ -67,6 +67,9 @@ fn series_id(conn: &Connection, station: &str, quantity: &str) -> Result<Option<
     .during("find series")
 }
 
+/// The page cache of a connection while it scans many series, KiB.
+const SCAN_CACHE_KIB: i64 = 8_192;
+
 fn range(conn: &Connection, query: &RangeQuery) -> Result<Vec<Bucket>, StoreError> {
     buckets(conn, query, None)
 }
@@ -94,7 +97,13 @@ fn buckets(
              GROUP BY b",
             query.resolution.step_ms().unwrap_or(1),
         ),
-        Resolution::Hour | Resolution::Day => (
+        // An hour is one row of the rollup: nothing to group (grouping sorted the rows again).
+        Resolution::Hour => (
+            "SELECT hour AS b, sum / count, min, max, count, sum
+             FROM hourly WHERE series_id = ?1 AND hour >= ?2 AND hour < ?3",
+            1,
+        ),
+        Resolution::Day => (
             "SELECT (hour / ?4) * ?4 AS b, SUM(sum) / SUM(count), MIN(min), MAX(max), SUM(count), SUM(sum)
              FROM hourly WHERE series_id = ?1 AND hour >= ?2 AND hour < ?3
              GROUP BY b",
@@ -111,11 +120,12 @@ fn buckets(
         ),
     };
     let mut stmt = conn.prepare_cached(&sql).during("range query")?;
-    let bind: &[&dyn rusqlite::ToSql] = if query.resolution == Resolution::Raw {
-        &[&id, &since, &until]
-    } else {
-        &[&id, &since, &until, &step]
-    };
+    let bind: &[&dyn rusqlite::ToSql] =
+        if matches!(query.resolution, Resolution::Raw | Resolution::Hour) {
+            &[&id, &since, &until]
+        } else {
+            &[&id, &since, &until, &step]
+        };
     let rows = stmt
         .query_map(bind, |row| {
             Ok(Bucket {
@@ -162,6 +172,22 @@ impl SqliteStore {
     /// One series over a window at a resolution; see [`RangeQuery`].
     pub async fn range(&self, query: RangeQuery) -> Result<Vec<Bucket>, StoreError> {
         self.read(move |conn| range(conn, &query)).await
+    }
+
+    /// Several series' ranges on one reader connection; see [`TimeSeries::ranges`]. The
+    /// connection's page cache is cut to `SCAN_CACHE_KIB` meanwhile: a scan reads each page
+    /// once, and a full cache would only hold what was read (the default, 64 MiB, holds more
+    /// than a month of 500 stations).
+    pub async fn ranges(&self, queries: Vec<RangeQuery>) -> Result<Vec<Vec<Bucket>>, StoreError> {
+        self.read(move |conn| {
+            conn.pragma_update(None, "cache_size", -SCAN_CACHE_KIB)
+                .during("range scan")?;
+            let answers: Result<Vec<_>, _> = queries.iter().map(|q| range(conn, q)).collect();
+            conn.pragma_update(None, "cache_size", -super::CACHE_KIB)
+                .during("range scan")?;
+            answers
+        })
+        .await
     }
 
     /// One page of a series; see [`PageQuery`].
