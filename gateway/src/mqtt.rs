@@ -177,8 +177,16 @@ pub async fn run_queued(
     tokio::pin!(shutdown);
     let linger = Duration::from_millis(config.batch_wait_ms);
     let mut unacked: Vec<Publish> = Vec::new();
+    // The batch being committed: the next one is gathered and parsed meanwhile, and committed
+    // after it. Each is acknowledged once its own commit is durable.
+    let mut committing: Option<tokio::task::JoinHandle<(Vec<Received>, Vec<Outcome>)>> = None;
     loop {
         let first = tokio::select! {
+            done = async { committing.as_mut().expect("guarded").await }, if committing.is_some() => {
+                committing = None;
+                acknowledge(&client, &metrics, &mut unacked, done);
+                continue;
+            }
             received = rx.recv() => match received {
                 Some(p) => p,
                 None => break,
@@ -205,42 +213,22 @@ pub async fn run_queued(
                 Handled::Pending(pending) => ingest.finish(pending, part).await,
             });
         }
-        let sources: Vec<Source<'_>> = received
-            .iter()
-            .map(|r| Source {
-                publish: &r.publish,
-                size: r.size,
-            })
-            .collect();
-        let parts = Arc::new(parts);
-        let set_aside = commit_resilient(&store, &metrics, Arc::clone(&parts), &sources).await;
-        drop(sources);
-        for (i, outcome) in outcomes.iter_mut().enumerate() {
-            if set_aside.contains(&i) {
-                *outcome = Outcome::DeadLettered(DeadLetterReason::StoreRejected);
-                outcome.count(&metrics);
-            } else {
-                outcome.count(&metrics);
-                for u in &parts[i].unmapped_fields {
-                    metrics.unmapped(&u.device_type, 1);
-                }
-            }
+        if let Some(previous) = committing.take() {
+            acknowledge(&client, &metrics, &mut unacked, previous.await);
         }
-        drop(parts);
-        for (mut r, outcome) in received.into_iter().zip(outcomes) {
-            metrics.ingest_latency.observe(r.at.elapsed());
-            // A webhook post is answered now that it is committed; it has nothing to ack.
-            if let Some(reply) = r.reply.take() {
-                let _ = reply.send(outcome);
-                continue;
-            }
-            // Only the packet id is needed to acknowledge: the payload (and its share of
-            // the byte budget) is released now.
-            let mut publish = r.publish;
-            publish.payload = Default::default();
-            unacked.push(publish);
-        }
-        unacked.retain(|p| client.try_ack(p).is_err());
+        let parsed = Parsed {
+            received,
+            parts,
+            outcomes,
+        };
+        committing = Some(tokio::spawn(commit_batch(
+            store.clone(),
+            metrics.clone(),
+            parsed,
+        )));
+    }
+    if let Some(last) = committing.take() {
+        acknowledge(&client, &metrics, &mut unacked, last.await);
     }
 
     // Whatever is still unacknowledged was committed; the broker may redeliver it harmlessly.
@@ -252,6 +240,85 @@ pub async fn run_queued(
     metrics.connected.store(false, Ordering::Relaxed);
     tracing::info!("gateway stopped");
     Ok(())
+}
+
+/// A batch parsed: the messages, what each produced, and what became of each.
+struct Parsed {
+    received: Vec<Received>,
+    parts: Vec<IngestBatch>,
+    outcomes: Vec<Outcome>,
+}
+
+/// A batch durably committed (or, message by message, dead-lettered), to be acknowledged;
+/// `Err` when the commit task itself failed, which only a panic does.
+type Committed = Result<(Vec<Received>, Vec<Outcome>), tokio::task::JoinError>;
+
+/// Commits a parsed batch (retrying until the store takes it; a message whose part the store
+/// refuses is dead-lettered alone) and counts its outcomes.
+async fn commit_batch(
+    store: Store,
+    metrics: Arc<GatewayMetrics>,
+    batch: Parsed,
+) -> (Vec<Received>, Vec<Outcome>) {
+    let Parsed {
+        received,
+        parts,
+        mut outcomes,
+    } = batch;
+    let sources: Vec<Source<'_>> = received
+        .iter()
+        .map(|r| Source {
+            publish: &r.publish,
+            size: r.size,
+        })
+        .collect();
+    let parts = Arc::new(parts);
+    let set_aside = commit_resilient(&store, &metrics, Arc::clone(&parts), &sources).await;
+    drop(sources);
+    for (i, outcome) in outcomes.iter_mut().enumerate() {
+        if set_aside.contains(&i) {
+            *outcome = Outcome::DeadLettered(DeadLetterReason::StoreRejected);
+            outcome.count(&metrics);
+        } else {
+            outcome.count(&metrics);
+            for u in &parts[i].unmapped_fields {
+                metrics.unmapped(&u.device_type, 1);
+            }
+        }
+    }
+    (received, outcomes)
+}
+
+/// Answers the webhook posts of a committed batch and acknowledges its MQTT messages. A
+/// commit task that panicked acknowledges nothing: the broker redelivers, and replays of what
+/// did commit change nothing.
+fn acknowledge(
+    client: &AsyncClient,
+    metrics: &GatewayMetrics,
+    unacked: &mut Vec<Publish>,
+    committed: Committed,
+) {
+    let (received, outcomes) = match committed {
+        Ok(done) => done,
+        Err(e) => {
+            tracing::error!(error = %e, "a commit task failed; its messages stay unacknowledged");
+            return;
+        }
+    };
+    for (mut r, outcome) in received.into_iter().zip(outcomes) {
+        metrics.ingest_latency.observe(r.at.elapsed());
+        // A webhook post is answered now that it is committed; it has nothing to ack.
+        if let Some(reply) = r.reply.take() {
+            let _ = reply.send(outcome);
+            continue;
+        }
+        // Only the packet id is needed to acknowledge: the payload (and its share of the byte
+        // budget) is released now.
+        let mut publish = r.publish;
+        publish.payload = Default::default();
+        unacked.push(publish);
+    }
+    unacked.retain(|p| client.try_ack(p).is_err());
 }
 
 /// A publish as the poller hands it over.
