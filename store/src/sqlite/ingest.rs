@@ -71,8 +71,11 @@ fn commit_parts(
             parts.iter().flat_map(|p| p.readings.iter()),
         )?;
     }
-    for part in parts {
-        write_metadata(&tx, part, limits)?;
+    {
+        let mut statements = Statements::prepare(&tx)?;
+        for part in parts {
+            write_metadata(&mut statements, part, limits)?;
+        }
     }
     if parts.iter().any(|p| !p.dead_letters.is_empty()) {
         prune_dead_letters(&tx, limits, crate::time::now_ms())?;
@@ -230,28 +233,132 @@ fn write_readings<'a>(
     Ok(())
 }
 
+/// The statements a batch's metadata needs, prepared once a commit (not once a message).
+struct Statements<'t> {
+    session: rusqlite::CachedStatement<'t>,
+    status: rusqlite::CachedStatement<'t>,
+    replayed: rusqlite::CachedStatement<'t>,
+    uplink: rusqlite::CachedStatement<'t>,
+    heard: rusqlite::CachedStatement<'t>,
+    stats: rusqlite::CachedStatement<'t>,
+    state: rusqlite::CachedStatement<'t>,
+    dead: rusqlite::CachedStatement<'t>,
+    unknown: rusqlite::CachedStatement<'t>,
+    unmapped: rusqlite::CachedStatement<'t>,
+}
+
+impl<'t> Statements<'t> {
+    fn prepare(tx: &'t Transaction<'_>) -> Result<Statements<'t>, StoreError> {
+        Ok(Statements {
+            session: tx
+                .prepare_cached(
+                    "INSERT INTO sessions (dev_eui, f_cnt_up, last_uplink) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (dev_eui) DO UPDATE SET f_cnt_up = excluded.f_cnt_up,
+                       last_uplink = excluded.last_uplink",
+                )
+                .during("write sessions")?,
+            status: tx
+                .prepare_cached(
+                    "INSERT INTO device_status (dev_eui, ts, battery_level, margin, external_power)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (dev_eui) DO UPDATE SET ts = excluded.ts,
+                       battery_level = excluded.battery_level, margin = excluded.margin,
+                       external_power = excluded.external_power
+                     WHERE excluded.ts >= device_status.ts",
+                )
+                .during("write device status")?,
+            replayed: tx
+                .prepare_cached(
+                    "DELETE FROM dead_letters WHERE id = ?1",
+                )
+                .during("remove replayed dead letters")?,
+            uplink: tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO uplinks
+                     (dev_eui, ts, f_cnt, f_port, dedup_id, rssi, snr, gateway_count, time_source)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .during("write uplinks")?,
+            heard: tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO uplink_gateways (dev_eui, ts, gateway_id, rssi, snr)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .during("write uplink gateways")?,
+            stats: tx
+                .prepare_cached(
+                    "INSERT INTO gateway_status (gateway_id, stats_ms, rx_received, rx_ok, tx_emitted)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (gateway_id) DO UPDATE SET stats_ms = excluded.stats_ms,
+                       rx_received = excluded.rx_received, rx_ok = excluded.rx_ok,
+                       tx_emitted = excluded.tx_emitted",
+                )
+                .during("write gateway stats")?,
+            state: tx
+                .prepare_cached(
+                    "INSERT INTO gateway_status (gateway_id, online, state_ms) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (gateway_id) DO UPDATE SET online = excluded.online,
+                       state_ms = excluded.state_ms",
+                )
+                .during("write gateway state")?,
+            dead: tx
+                .prepare_cached(
+                    "INSERT INTO dead_letters (ts, topic, payload, reason, detail, size)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .during("write dead letters")?,
+            unknown: tx
+                .prepare_cached(
+                    "INSERT INTO unknown_devices
+                     (dev_eui, name_hint, first_seen, last_seen, uplinks, last_topic)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (dev_eui) DO UPDATE SET
+                       name_hint = COALESCE(excluded.name_hint, name_hint),
+                       first_seen = MIN(first_seen, excluded.first_seen),
+                       last_seen = MAX(last_seen, excluded.last_seen),
+                       uplinks = uplinks + excluded.uplinks,
+                       last_topic = excluded.last_topic",
+                )
+                .during("write unknown devices")?,
+            unmapped: tx
+                .prepare_cached(
+                    "INSERT INTO unmapped_fields
+                     (dev_eui, field, device_type, last_value, unit, why, quantity, seen, first_seen, last_seen)
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10
+                     WHERE EXISTS (SELECT 1 FROM unmapped_fields WHERE dev_eui = ?1 AND field = ?2)
+                        OR (SELECT COUNT(*) FROM unmapped_fields WHERE dev_eui = ?1) < ?11
+                     ON CONFLICT (dev_eui, field) DO UPDATE SET
+                       device_type = excluded.device_type,
+                       last_value = excluded.last_value,
+                       unit = excluded.unit,
+                       why = excluded.why,
+                       quantity = excluded.quantity,
+                       seen = seen + excluded.seen,
+                       first_seen = MIN(first_seen, excluded.first_seen),
+                       last_seen = MAX(last_seen, excluded.last_seen)",
+                )
+                .during("write unmapped fields")?,
+        })
+    }
+}
+
 fn write_metadata(
-    tx: &Transaction<'_>,
+    st: &mut Statements<'_>,
     batch: &IngestBatch,
     limits: &DeadLetterLimits,
 ) -> Result<(), StoreError> {
-    let mut session = tx
-        .prepare_cached(
-            "INSERT INTO sessions (dev_eui, f_cnt_up, last_uplink) VALUES (?1, ?2, ?3)
-             ON CONFLICT (dev_eui) DO UPDATE SET f_cnt_up = excluded.f_cnt_up,
-               last_uplink = excluded.last_uplink",
-        )
-        .during("write sessions")?;
-    let mut status = tx
-        .prepare_cached(
-            "INSERT INTO device_status (dev_eui, ts, battery_level, margin, external_power)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (dev_eui) DO UPDATE SET ts = excluded.ts,
-               battery_level = excluded.battery_level, margin = excluded.margin,
-               external_power = excluded.external_power
-             WHERE excluded.ts >= device_status.ts",
-        )
-        .during("write device status")?;
+    let Statements {
+        session,
+        status,
+        replayed,
+        uplink,
+        heard,
+        stats,
+        state,
+        dead,
+        unknown,
+        unmapped,
+    } = st;
     for s in &batch.statuses {
         status
             .execute(params![
@@ -263,9 +370,6 @@ fn write_metadata(
             ])
             .during("write device status")?;
     }
-    let mut replayed = tx
-        .prepare_cached("DELETE FROM dead_letters WHERE id = ?1")
-        .during("remove replayed dead letters")?;
     for id in &batch.replayed_dead_letters {
         replayed
             .execute([id])
@@ -276,19 +380,6 @@ fn write_metadata(
             .execute(params![dev_eui, s.f_cnt_up, s.last_uplink_ms])
             .during("write sessions")?;
     }
-    let mut uplink = tx
-        .prepare_cached(
-            "INSERT OR REPLACE INTO uplinks
-             (dev_eui, ts, f_cnt, f_port, dedup_id, rssi, snr, gateway_count, time_source)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )
-        .during("write uplinks")?;
-    let mut heard = tx
-        .prepare_cached(
-            "INSERT OR REPLACE INTO uplink_gateways (dev_eui, ts, gateway_id, rssi, snr)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .during("write uplink gateways")?;
     for u in &batch.uplinks {
         uplink
             .execute(params![
@@ -309,22 +400,6 @@ fn write_metadata(
                 .during("write uplink gateways")?;
         }
     }
-    let mut stats = tx
-        .prepare_cached(
-            "INSERT INTO gateway_status (gateway_id, stats_ms, rx_received, rx_ok, tx_emitted)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (gateway_id) DO UPDATE SET stats_ms = excluded.stats_ms,
-               rx_received = excluded.rx_received, rx_ok = excluded.rx_ok,
-               tx_emitted = excluded.tx_emitted",
-        )
-        .during("write gateway stats")?;
-    let mut state = tx
-        .prepare_cached(
-            "INSERT INTO gateway_status (gateway_id, online, state_ms) VALUES (?1, ?2, ?3)
-             ON CONFLICT (gateway_id) DO UPDATE SET online = excluded.online,
-               state_ms = excluded.state_ms",
-        )
-        .during("write gateway state")?;
     for g in &batch.gateway_statuses {
         match g.online {
             Some(online) => state.execute(params![g.gateway_id, online, g.time_ms]),
@@ -338,31 +413,12 @@ fn write_metadata(
         }
         .during("write gateway status")?;
     }
-    let mut dead = tx
-        .prepare_cached(
-            "INSERT INTO dead_letters (ts, topic, payload, reason, detail, size)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .during("write dead letters")?;
     for d in &batch.dead_letters {
         let kept = &d.payload[..d.payload.len().min(limits.payload_bytes)];
         let size = d.size.max(d.payload.len()) as i64;
         dead.execute(params![d.time_ms, d.topic, kept, d.reason, d.detail, size])
             .during("write dead letters")?;
     }
-    let mut unknown = tx
-        .prepare_cached(
-            "INSERT INTO unknown_devices
-             (dev_eui, name_hint, first_seen, last_seen, uplinks, last_topic)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (dev_eui) DO UPDATE SET
-               name_hint = COALESCE(excluded.name_hint, name_hint),
-               first_seen = MIN(first_seen, excluded.first_seen),
-               last_seen = MAX(last_seen, excluded.last_seen),
-               uplinks = uplinks + excluded.uplinks,
-               last_topic = excluded.last_topic",
-        )
-        .during("write unknown devices")?;
     for u in &batch.unknown_devices {
         unknown
             .execute(params![
@@ -375,24 +431,6 @@ fn write_metadata(
             ])
             .during("write unknown devices")?;
     }
-    let mut unmapped = tx
-        .prepare_cached(
-            "INSERT INTO unmapped_fields
-             (dev_eui, field, device_type, last_value, unit, why, quantity, seen, first_seen, last_seen)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10
-             WHERE EXISTS (SELECT 1 FROM unmapped_fields WHERE dev_eui = ?1 AND field = ?2)
-                OR (SELECT COUNT(*) FROM unmapped_fields WHERE dev_eui = ?1) < ?11
-             ON CONFLICT (dev_eui, field) DO UPDATE SET
-               device_type = excluded.device_type,
-               last_value = excluded.last_value,
-               unit = excluded.unit,
-               why = excluded.why,
-               quantity = excluded.quantity,
-               seen = seen + excluded.seen,
-               first_seen = MIN(first_seen, excluded.first_seen),
-               last_seen = MAX(last_seen, excluded.last_seen)",
-        )
-        .during("write unmapped fields")?;
     // One row per device and field however often the batch saw it.
     let mut merged: Vec<&crate::UnmappedField> = Vec::new();
     let mut seen: std::collections::HashMap<(&str, &str), (usize, u64, i64)> =
