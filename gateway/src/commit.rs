@@ -19,6 +19,8 @@ pub(crate) struct Source<'a> {
     pub publish: &'a Publish,
     /// The payload's size as received (the publish may hold only its first bytes).
     pub size: usize,
+    /// When it was received (Unix ms): a dead letter is dated then.
+    pub received_ms: i64,
 }
 
 pub(crate) fn dead_letter_raw(
@@ -71,7 +73,7 @@ pub(crate) async fn commit_resilient(
         dead_letter_raw(
             r.publish,
             r.size,
-            sensorhub_store::time::now_ms(),
+            r.received_ms,
             DeadLetterReason::StoreRejected,
             error.to_string(),
             &mut letter,
@@ -169,7 +171,11 @@ mod tests {
             .collect();
         let sources: Vec<Source<'_>> = publishes
             .iter()
-            .map(|publish| Source { publish, size: 2 })
+            .map(|publish| Source {
+                publish,
+                size: 2,
+                received_ms: sensorhub_store::time::now_ms(),
+            })
             .collect();
         let set_aside = commit_resilient(&store, &metrics, Arc::new(parts), &sources).await;
         assert_eq!(set_aside, vec![3]);

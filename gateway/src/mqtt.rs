@@ -179,12 +179,13 @@ pub async fn run_queued(
     let mut unacked: Vec<Publish> = Vec::new();
     // The batch being committed: the next one is gathered and parsed meanwhile, and committed
     // after it. Each is acknowledged once its own commit is durable.
-    let mut committing: Option<tokio::task::JoinHandle<(Vec<Received>, Vec<Outcome>)>> = None;
+    let mut committing: Option<tokio::task::JoinHandle<Vec<Publish>>> = None;
     loop {
         let first = tokio::select! {
             done = async { committing.as_mut().expect("guarded").await }, if committing.is_some() => {
                 committing = None;
-                acknowledge(&client, &metrics, &mut unacked, done);
+                unacked = committed(done);
+                unacked.retain(|p| client.try_ack(p).is_err());
                 continue;
             }
             received = rx.recv() => match received {
@@ -214,7 +215,7 @@ pub async fn run_queued(
             });
         }
         if let Some(previous) = committing.take() {
-            acknowledge(&client, &metrics, &mut unacked, previous.await);
+            unacked = committed(previous.await);
         }
         let parsed = Parsed {
             received,
@@ -224,11 +225,13 @@ pub async fn run_queued(
         committing = Some(tokio::spawn(commit_batch(
             store.clone(),
             metrics.clone(),
+            client.clone(),
+            std::mem::take(&mut unacked),
             parsed,
         )));
     }
     if let Some(last) = committing.take() {
-        acknowledge(&client, &metrics, &mut unacked, last.await);
+        unacked = committed(last.await);
     }
 
     // Whatever is still unacknowledged was committed; the broker may redeliver it harmlessly.
@@ -249,17 +252,28 @@ struct Parsed {
     outcomes: Vec<Outcome>,
 }
 
-/// A batch durably committed (or, message by message, dead-lettered), to be acknowledged;
-/// `Err` when the commit task itself failed, which only a panic does.
-type Committed = Result<(Vec<Received>, Vec<Outcome>), tokio::task::JoinError>;
+/// What a commit task left to acknowledge (the client's queue was full). A commit task that
+/// panicked takes the gateway down with it, as a panic in the loop did: the process restarts
+/// from what is committed, and the broker redelivers what was never acknowledged.
+fn committed(task: Result<Vec<Publish>, tokio::task::JoinError>) -> Vec<Publish> {
+    match task {
+        Ok(left) => left,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => panic!("a commit task was cancelled: {e}"),
+    }
+}
 
 /// Commits a parsed batch (retrying until the store takes it; a message whose part the store
-/// refuses is dead-lettered alone) and counts its outcomes.
+/// refuses is dead-lettered alone), counts its outcomes, and acknowledges it at once: webhook
+/// posts get their answers, MQTT messages their acks, after the acks still owed for earlier
+/// batches (`unacked`). Returns the acks the client's queue had no room for.
 async fn commit_batch(
     store: Store,
     metrics: Arc<GatewayMetrics>,
+    client: AsyncClient,
+    mut unacked: Vec<Publish>,
     batch: Parsed,
-) -> (Vec<Received>, Vec<Outcome>) {
+) -> Vec<Publish> {
     let Parsed {
         received,
         parts,
@@ -270,6 +284,7 @@ async fn commit_batch(
         .map(|r| Source {
             publish: &r.publish,
             size: r.size,
+            received_ms: r.received_ms,
         })
         .collect();
     let parts = Arc::new(parts);
@@ -286,25 +301,7 @@ async fn commit_batch(
             }
         }
     }
-    (received, outcomes)
-}
-
-/// Answers the webhook posts of a committed batch and acknowledges its MQTT messages. A
-/// commit task that panicked acknowledges nothing: the broker redelivers, and replays of what
-/// did commit change nothing.
-fn acknowledge(
-    client: &AsyncClient,
-    metrics: &GatewayMetrics,
-    unacked: &mut Vec<Publish>,
-    committed: Committed,
-) {
-    let (received, outcomes) = match committed {
-        Ok(done) => done,
-        Err(e) => {
-            tracing::error!(error = %e, "a commit task failed; its messages stay unacknowledged");
-            return;
-        }
-    };
+    drop(parts);
     for (mut r, outcome) in received.into_iter().zip(outcomes) {
         metrics.ingest_latency.observe(r.at.elapsed());
         // A webhook post is answered now that it is committed; it has nothing to ack.
@@ -319,6 +316,7 @@ fn acknowledge(
         unacked.push(publish);
     }
     unacked.retain(|p| client.try_ack(p).is_err());
+    unacked
 }
 
 /// A publish as the poller hands it over.
