@@ -59,117 +59,109 @@ pub fn check(file: &OutFile, rules: &Rules) -> Result<(), Violation> {
         file: file.name.clone(),
         problem: format!("unreadable: {e}"),
     })?;
-    check_text(&file.name, file.format, &bytes, 0, rules)
+    check_text(&file.name, file.format, &bytes, rules)
 }
 
-/// Checks a CSV file on disk as [`check`] would, reading about `CHUNK` bytes at a time: each
-/// piece of whole lines is checked under the file's header.
+/// Checks a CSV file on disk as [`check`] would, streaming its records (memory holds one
+/// record and a read buffer): the identifiers are looked for in every field.
 pub fn check_csv_file(name: &str, path: &std::path::Path, rules: &Rules) -> Result<(), Violation> {
-    use std::io::{BufRead, Read};
-    const CHUNK: usize = 1 << 20;
     let fail = |problem: String| Violation {
         file: name.to_owned(),
         problem,
     };
     let file = std::fs::File::open(path).map_err(|e| fail(format!("unreadable: {e}")))?;
-    let mut reader = std::io::BufReader::with_capacity(CHUNK, file);
-    let mut header = Vec::new();
-    reader
-        .read_until(b'\n', &mut header)
-        .map_err(|e| fail(format!("unreadable: {e}")))?;
-    let mut piece = Vec::with_capacity(CHUNK + header.len() + 4096);
-    let mut lines_before = 0;
-    loop {
-        piece.clear();
-        piece.extend_from_slice(&header);
-        let mut limited = (&mut reader).take(CHUNK as u64);
-        limited
-            .read_to_end(&mut piece)
-            .map_err(|e| fail(format!("unreadable: {e}")))?;
-        // Up to the end of the line the piece stopped in.
-        if piece.last().is_some_and(|b| *b != b'\n') {
-            reader
-                .read_until(b'\n', &mut piece)
-                .map_err(|e| fail(format!("unreadable: {e}")))?;
-        }
-        let body = piece.len() - header.len();
-        if body == 0 && lines_before > 0 {
-            return Ok(());
-        }
-        check_text(name, "CSV", &piece, lines_before, rules)?;
-        if body == 0 {
-            return Ok(());
-        }
-        lines_before += piece[header.len()..]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count();
-    }
+    let identifiers = Identifiers::new(&rules.identifiers);
+    check_csv(
+        std::io::BufReader::with_capacity(1 << 20, file),
+        rules,
+        Some(&identifiers),
+    )
+    .map_err(fail)
 }
 
-/// Checks `bytes`, the whole file or (for a CSV) its header and some of its lines, the first
-/// of which is line `lines_before + 2` of the file.
-fn check_text(
-    name: &str,
-    format: &str,
-    bytes: &[u8],
-    lines_before: usize,
-    rules: &Rules,
-) -> Result<(), Violation> {
+/// Checks the whole text of a file.
+fn check_text(name: &str, format: &str, bytes: &[u8], rules: &Rules) -> Result<(), Violation> {
     let fail = |problem: String| Violation {
         file: name.to_owned(),
         problem,
     };
     let text = std::str::from_utf8(bytes).map_err(|_| fail("not UTF-8".into()))?;
-    if let Some(id) = find_identifier(text.as_bytes(), &rules.identifiers) {
+    if let Some(id) = Identifiers::new(&rules.identifiers).find(text.as_bytes()) {
         return Err(fail(format!("contains the device identifier {id}")));
     }
     match format {
-        "CSV" => check_csv(text, lines_before, rules).map_err(fail),
+        "CSV" => check_csv(text.as_bytes(), rules, None).map_err(fail),
         "GeoJSON" => check_geojson(text, rules).map_err(fail),
         _ => Ok(()),
     }
 }
 
-/// The first identifier (lowercase hex) that occurs anywhere in `text`, in any case. One pass
-/// over the text: only runs of hex digits at least as long as an identifier can hold one, and
-/// every window of an identifier's length in such a run is looked up.
-fn find_identifier(text: &[u8], identifiers: &[String]) -> Option<String> {
-    let set: HashSet<&[u8]> = identifiers.iter().map(|i| i.as_bytes()).collect();
-    let mut lengths: Vec<usize> = identifiers.iter().map(String::len).collect();
-    lengths.sort_unstable();
-    lengths.dedup();
-    let shortest = *lengths.first()?;
-    let mut window = Vec::with_capacity(32);
-    let mut start = 0;
-    for i in 0..=text.len() {
-        if i < text.len() && text[i].is_ascii_hexdigit() {
-            continue;
+/// The device identifiers (lowercase hex) no file may hold, ready to look for.
+struct Identifiers<'a> {
+    set: HashSet<&'a [u8]>,
+    /// Their lengths, shortest first.
+    lengths: Vec<usize>,
+}
+
+impl<'a> Identifiers<'a> {
+    fn new(identifiers: &'a [String]) -> Identifiers<'a> {
+        let mut lengths: Vec<usize> = identifiers.iter().map(String::len).collect();
+        lengths.sort_unstable();
+        lengths.dedup();
+        Identifiers {
+            set: identifiers.iter().map(|i| i.as_bytes()).collect(),
+            lengths,
         }
-        if i - start >= shortest {
-            for &len in &lengths {
-                for from in start..(i + 1).saturating_sub(len) {
-                    window.clear();
-                    window.extend(text[from..from + len].iter().map(u8::to_ascii_lowercase));
-                    if set.contains(&window[..]) {
-                        return Some(String::from_utf8_lossy(&window).into_owned());
+    }
+
+    /// The first identifier that occurs anywhere in `text`, in any case. One pass over the
+    /// text: only runs of hex digits at least as long as an identifier can hold one, and every
+    /// window of an identifier's length in such a run is looked up.
+    fn find(&self, text: &[u8]) -> Option<String> {
+        let shortest = *self.lengths.first()?;
+        let mut window = Vec::with_capacity(32);
+        let mut start = 0;
+        for i in 0..=text.len() {
+            if i < text.len() && text[i].is_ascii_hexdigit() {
+                continue;
+            }
+            if i - start >= shortest {
+                for &len in &self.lengths {
+                    for from in start..(i + 1).saturating_sub(len) {
+                        window.clear();
+                        window.extend(text[from..from + len].iter().map(u8::to_ascii_lowercase));
+                        if self.set.contains(&window[..]) {
+                            return Some(String::from_utf8_lossy(&window).into_owned());
+                        }
                     }
                 }
             }
+            start = i + 1;
         }
-        start = i + 1;
+        None
     }
-    None
 }
 
-fn check_csv(text: &str, lines_before: usize, rules: &Rules) -> Result<(), String> {
-    let mut reader = csv::Reader::from_reader(text.as_bytes());
+/// Checks a CSV's header and rows; with `identifiers`, also looks for them in every cell
+/// (hex runs do not cross a cell's bounds, so this finds what a scan of the text finds).
+fn check_csv(
+    input: impl std::io::Read,
+    rules: &Rules,
+    identifiers: Option<&Identifiers<'_>>,
+) -> Result<(), String> {
+    let mut reader = csv::Reader::from_reader(input);
     let header: Vec<String> = reader
         .headers()
         .map_err(|e| format!("unreadable header: {e}"))?
         .iter()
         .map(str::to_owned)
         .collect();
+    let identifier_in = |cells: &csv::StringRecord| {
+        identifiers.and_then(|ids| cells.iter().find_map(|cell| ids.find(cell.as_bytes())))
+    };
+    if let Some(id) = identifier_in(reader.headers().map_err(|e| e.to_string())?) {
+        return Err(format!("contains the device identifier {id}"));
+    }
     for column in &header {
         if !rules.columns.contains(&column.as_str()) {
             return Err(format!("column `{column}` is not allowed by the policy"));
@@ -185,11 +177,17 @@ fn check_csv(text: &str, lines_before: usize, rules: &Rules) -> Result<(), Strin
     // Rows that share a time follow each other: each time is read once.
     let mut last_time: (String, Option<i64>) = (String::new(), None);
     let mut record = csv::StringRecord::new();
-    let mut line = lines_before;
+    let mut line = 0;
     while reader
         .read_record(&mut record)
         .map_err(|e| format!("line {}: {e}", line + 2))?
     {
+        if let Some(id) = identifier_in(&record) {
+            return Err(format!(
+                "line {}: contains the device identifier {id}",
+                line + 2
+            ));
+        }
         let at = |i: Option<usize>| i.and_then(|i| record.get(i)).unwrap_or("");
         let id = at(station);
         if !rules.stations.contains(id) {
@@ -300,6 +298,45 @@ mod tests {
                         2026-11-22T08:00:00Z,park-01,visitor_count,,0,4\n\
                         2026-11-22T07:00:00Z,park-01,visitor_count,,,4\n");
         assert_eq!(check(&file, &rules()), Ok(()));
+    }
+
+    /// The check of a file on disk (the publisher's spooled months) refuses what the check
+    /// of the same text refuses, wherever the file's read buffer ends.
+    #[test]
+    fn a_file_on_disk_is_checked_like_its_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let on_disk = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            check_csv_file(name, &path, &rules())
+        };
+        let header = "time,station,quantity,unit,mean,count\n";
+        let row = "2026-11-22T09:00:00Z,park-01,visitor_count,,12,4\n";
+        // Two megabytes of clean rows pass, and a leak after them is found.
+        let clean = format!("{header}{}", row.repeat(50_000));
+        assert_eq!(on_disk("clean.csv", &clean), Ok(()));
+        let leak =
+            format!("{clean}2026-11-22T09:00:00Z,park-01,visitor_count,70B3D57ED0000001,1,1\n");
+        let refused = on_disk("leak.csv", &leak).unwrap_err();
+        assert!(
+            refused.problem.contains("70b3d57ed0000001") && refused.problem.contains("line 50002"),
+            "{refused}"
+        );
+        // A quoted cell over two lines cannot hide the row after it.
+        let quoted = format!(
+            "{header}{}2026-11-22T09:00:00Z,\"park-01\nstill\",visitor_count,,12,4\n{row}",
+            row.repeat(20_000)
+        );
+        assert!(on_disk("quoted.csv", &quoted)
+            .unwrap_err()
+            .problem
+            .contains("is not published"));
+        // Not UTF-8.
+        let mut bytes = clean.into_bytes();
+        bytes.extend(b"2026-11-22T09:00:00Z,park-\xff,x,,1,1\n");
+        let path = dir.path().join("latin.csv");
+        std::fs::write(&path, bytes).unwrap();
+        assert!(check_csv_file("latin.csv", &path, &rules()).is_err());
     }
 
     #[test]
