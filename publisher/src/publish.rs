@@ -100,7 +100,7 @@ pub async fn prepare(
     let rules = Arc::new(Rules::new(dataset, collector.collected(), identifiers));
     // Month by month: each month's CSV is written to the spool as it is made, and checked
     // from there while the next month is read and written; memory never holds a month's text.
-    let spool = Spool::new()?;
+    let spool = Spool::new(store.state().path())?;
     let mut months = Vec::new();
     let mut checking: Option<tokio::task::JoinHandle<Result<OutFile, PublishError>>> = None;
     while let Some((month, written)) = collector.next_month(store, &spool).await? {

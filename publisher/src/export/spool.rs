@@ -7,7 +7,7 @@
 //! points into it is dropped.
 
 use std::borrow::Cow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::export::OutFile;
@@ -93,19 +93,43 @@ pub struct Spool {
     folder: Arc<tempfile::TempDir>,
 }
 
+/// What a spool folder's name starts with.
+const PREFIX: &str = "sensorhub-publish-";
+
+/// A spool folder this old was left by a process that was killed while it published: no
+/// publication runs for a day.
+const STALE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 impl Spool {
-    /// A new folder in the system's temporary directory (`TMPDIR`).
-    pub fn new() -> Result<Spool, PublishError> {
+    /// A new folder in `spool/` beside the store's database (`store_path`), on the disk that
+    /// holds the data (`TMPDIR` is often a RAM disk, where a year's CSV would take the memory
+    /// the streaming saves); in `TMPDIR` for a store without a file. Folders that a killed
+    /// publication left there more than a day ago are removed first.
+    pub fn new(store_path: &Path) -> Result<Spool, PublishError> {
+        let base = match store_path.parent() {
+            Some(dir) if store_path.file_name().is_some_and(|n| n != ":memory:") => {
+                dir.join("spool")
+            }
+            _ => std::env::temp_dir(),
+        };
+        let failed = |source| PublishError::Write {
+            path: base.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&base).map_err(failed)?;
+        remove_stale(&base);
         let folder = tempfile::Builder::new()
-            .prefix("sensorhub-publish-")
-            .tempdir()
-            .map_err(|source| PublishError::Write {
-                path: std::env::temp_dir(),
-                source,
-            })?;
+            .prefix(PREFIX)
+            .tempdir_in(&base)
+            .map_err(failed)?;
         Ok(Spool {
             folder: Arc::new(folder),
         })
+    }
+
+    /// Where this publication's files are.
+    pub fn path(&self) -> &Path {
+        self.folder.path()
     }
 
     /// A new file in the spool, to be written and then checked with [`Spool::keep_written`].
@@ -151,5 +175,71 @@ impl Spool {
             });
         }
         Ok(file)
+    }
+}
+
+/// Removes the spool folders in `base` older than [`STALE`]; what cannot be removed stays (a
+/// warning says so).
+fn remove_stale(base: &Path) {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().starts_with(PREFIX) {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE);
+        if old {
+            if let Err(e) = std::fs::remove_dir_all(entry.path()) {
+                tracing::warn!(folder = %entry.path().display(), error = %e, "a stale spool folder stays");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn aged(path: &Path, age: std::time::Duration) {
+        let dir = std::fs::File::open(path).unwrap();
+        dir.set_modified(std::time::SystemTime::now() - age)
+            .unwrap();
+    }
+
+    /// The spool lives beside the store, and what a killed publication left there a day ago
+    /// goes, while a folder of a publication that may still run stays.
+    #[test]
+    fn the_spool_is_beside_the_store_and_stale_folders_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("data/sensorhub.db");
+        let base = dir.path().join("data/spool");
+        std::fs::create_dir_all(&base).unwrap();
+        let (stale, recent, other) = (
+            base.join("sensorhub-publish-old"),
+            base.join("sensorhub-publish-new"),
+            base.join("kept-by-someone-else"),
+        );
+        for folder in [&stale, &recent, &other] {
+            std::fs::create_dir(folder).unwrap();
+            std::fs::write(folder.join("x.csv"), b"time\n").unwrap();
+        }
+        aged(&stale, STALE + std::time::Duration::from_secs(60));
+        aged(&recent, STALE - std::time::Duration::from_secs(3600));
+        aged(&other, STALE * 3);
+
+        let spool = Spool::new(&store).unwrap();
+        assert_eq!(spool.path().parent(), Some(base.as_path()));
+        assert!(!stale.exists());
+        assert!(recent.exists() && other.exists());
+        let folder = spool.path().to_owned();
+        drop(spool);
+        assert!(!folder.exists(), "the spool goes with the publication");
     }
 }
