@@ -216,6 +216,14 @@ struct Reading {
     answers: tokio::task::JoinHandle<Result<Vec<Vec<Bucket>>, StoreError>>,
 }
 
+impl Drop for Reading {
+    /// A publication that stopped (a month failed its check, the caller gave up) reads no
+    /// further month.
+    fn drop(&mut self) {
+        self.answers.abort();
+    }
+}
+
 impl Collector {
     pub async fn begin(
         store: &Store,
@@ -331,13 +339,12 @@ impl Collector {
         spool: &Spool,
     ) -> Result<Option<(String, Unchecked)>, PublishError> {
         loop {
-            let Some(reading) = self.reading.take().or_else(|| self.read_next(store)) else {
+            let Some(mut reading) = self.reading.take().or_else(|| self.read_next(store)) else {
                 return Ok(None);
             };
             // The store reads the month after while this one is turned into text.
             self.reading = self.read_next(store);
-            let answers = reading
-                .answers
+            let answers = (&mut reading.answers)
                 .await
                 .map_err(|e| StoreError::Worker(e.to_string()))??;
             let label = month_label(reading.from);
