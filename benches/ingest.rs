@@ -86,8 +86,10 @@ async fn publish(port: u16, messages: Vec<(String, Vec<u8>)>) {
     }
 }
 
-/// Uplinks/s a bare QoS 1 subscriber receives while the stream is published.
-async fn bare_subscriber(port: u16, messages: Vec<(String, Vec<u8>)>) -> f64 {
+/// Uplinks/s a bare QoS 1 subscriber receives while the stream is published, and the CPU
+/// its phase took (the consumer's is the bench's own, publisher included).
+async fn bare_subscriber(broker: &Mosquitto, messages: Vec<(String, Vec<u8>)>) -> (f64, Cpu) {
+    let port = broker.port;
     let mut options = MqttOptions::new("bench-subscriber", "127.0.0.1", port);
     options.set_max_packet_size(1 << 20, 1 << 20);
     let (client, mut eventloop) = AsyncClient::new(options, 1000);
@@ -101,6 +103,8 @@ async fn bare_subscriber(port: u16, messages: Vec<(String, Vec<u8>)>) -> f64 {
         }
     }
     let total = messages.len();
+    let me = std::process::id();
+    let cpu = Cpu::now(me, broker.pid());
     let started = Instant::now();
     let publisher = tokio::spawn(publish(port, messages));
     let mut received = 0;
@@ -111,7 +115,56 @@ async fn bare_subscriber(port: u16, messages: Vec<(String, Vec<u8>)>) -> f64 {
     }
     let elapsed = started.elapsed();
     publisher.await.unwrap();
-    total as f64 / elapsed.as_secs_f64()
+    let used = Cpu::now(me, broker.pid()).since(cpu);
+    (total as f64 / elapsed.as_secs_f64(), used)
+}
+
+/// CPU time (user + system) a process has used so far, from `/proc/PID/stat`.
+fn cpu_of(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command (which may hold spaces) start after its closing parenthesis.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|i| fields.get(*i)?.parse::<u64>().ok())
+        .sum();
+    // The kernel counts in USER_HZ, 100 on Linux.
+    Duration::from_millis(ticks * 10)
+}
+
+/// The CPU three processes used during a phase: the consumer (sensorhub, or for the bare
+/// subscriber the bench itself), the broker, and the bench process.
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    consumer: Duration,
+    broker: Duration,
+    bench: Duration,
+}
+
+impl Cpu {
+    fn now(consumer: u32, broker: u32) -> Cpu {
+        Cpu {
+            consumer: cpu_of(consumer),
+            broker: cpu_of(broker),
+            bench: cpu_of(std::process::id()),
+        }
+    }
+
+    fn since(self, start: Cpu) -> Cpu {
+        Cpu {
+            consumer: self.consumer.saturating_sub(start.consumer),
+            broker: self.broker.saturating_sub(start.broker),
+            bench: self.bench.saturating_sub(start.bench),
+        }
+    }
+
+    /// Microseconds of CPU an uplink.
+    fn per_uplink(d: Duration, total: usize) -> f64 {
+        d.as_secs_f64() * 1e6 / total as f64
+    }
 }
 
 fn metric(body: &str, name: &str) -> f64 {
@@ -147,6 +200,8 @@ fn quantile(body: &str, quantile: f64) -> f64 {
 /// What one end-to-end run measured.
 struct Run {
     rate: f64,
+    /// CPU during the MQTT phases; zero for webhooks.
+    cpu: Cpu,
     p50_ms: f64,
     p99_ms: f64,
     readings: f64,
@@ -185,6 +240,7 @@ fn measured(hub: &Sensorhub, total: usize, elapsed: Duration) -> Run {
     let metrics = http_get(hub.http_port, "/metrics", "").unwrap().body;
     Run {
         rate: total as f64 / elapsed.as_secs_f64(),
+        cpu: Cpu::default(),
         p50_ms: quantile(&metrics, 0.5) * 1000.0,
         p99_ms: quantile(&metrics, 0.99) * 1000.0,
         readings: metric(&metrics, "sensorhub_readings_stored_total"),
@@ -250,6 +306,8 @@ fn end_to_end(
     let broker = Mosquitto::start();
     let mut hub = hub(&broker, device_type);
     hub.start();
+    let pid = hub.pids()[0];
+    let cpu = Cpu::now(pid, broker.pid());
     let started = Instant::now();
     let port = broker.port;
     let publisher = runtime.spawn(publish(port, messages));
@@ -273,15 +331,25 @@ fn end_to_end(
     }
     let elapsed = started.elapsed();
     runtime.block_on(publisher).unwrap();
-    measured(&hub, total, elapsed)
+    let used = Cpu::now(pid, broker.pid()).since(cpu);
+    Run {
+        cpu: used,
+        ..measured(&hub, total, elapsed)
+    }
 }
 
 fn main() {
+    // BENCH_UPLINKS sets the Cayenne LPP stream's length (longer runs weigh a pipeline's
+    // start and end less).
+    let uplinks: usize = std::env::var("BENCH_UPLINKS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(UPLINKS);
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let messages = stream(UPLINKS, 1, lpp_payload);
+    let messages = stream(uplinks, 1, lpp_payload);
 
     let broker = Mosquitto::start();
-    let bare = runtime.block_on(bare_subscriber(broker.port, messages.clone()));
+    let (bare, bare_cpu) = runtime.block_on(bare_subscriber(&broker, messages.clone()));
     drop(broker);
 
     let lpp = end_to_end(&runtime, messages.clone(), "cayenne-lpp");
@@ -304,7 +372,7 @@ fn main() {
     });
     let js = end_to_end(&runtime, js_messages, "ttn:dragino/lht65");
 
-    println!("| measure ({DEVICES} devices, 4 readings an uplink) | Cayenne LPP ({UPLINKS} uplinks) | JavaScript codec, Dragino LHT65 ({JS_UPLINKS} uplinks) |");
+    println!("| measure ({DEVICES} devices, 4 readings an uplink) | Cayenne LPP ({uplinks} uplinks) | JavaScript codec, Dragino LHT65 ({JS_UPLINKS} uplinks) |");
     println!("|---|---|---|");
     println!("| bare QoS 1 subscriber (rumqttc), receive rate | {bare:.0} uplinks/s | |");
     println!(
@@ -317,6 +385,23 @@ fn main() {
         js.rate / bare
     );
     println!("| JavaScript / Cayenne LPP | | {:.2} |", js.rate / lpp.rate);
+    let us = Cpu::per_uplink;
+    println!(
+        "| CPU an uplink, bare phase: bench (publisher + subscriber) / broker | {:.1} / {:.1} µs | |",
+        us(bare_cpu.bench, uplinks),
+        us(bare_cpu.broker, uplinks)
+    );
+    for (what, f) in [
+        ("sensorhub", (|c: &Cpu| c.consumer) as fn(&Cpu) -> Duration),
+        ("broker", |c: &Cpu| c.broker),
+        ("bench (publisher, /metrics polls)", |c: &Cpu| c.bench),
+    ] {
+        println!(
+            "| CPU an uplink, end to end: {what} | {:.1} µs | {:.1} µs |",
+            us(f(&lpp.cpu), uplinks),
+            us(f(&js.cpu), JS_UPLINKS)
+        );
+    }
     println!(
         "| ingest latency p50 (receipt -> commit) | {:.1} ms | {:.1} ms |",
         lpp.p50_ms, js.p50_ms
@@ -332,12 +417,12 @@ fn main() {
     println!(
         "| store commits (mean batch) | {:.0} ({:.0} uplinks) | {:.0} ({:.0} uplinks) |",
         lpp.commits,
-        UPLINKS as f64 / lpp.commits,
+        uplinks as f64 / lpp.commits,
         js.commits,
         JS_UPLINKS as f64 / js.commits
     );
     println!();
-    println!("| ChirpStack `up` events, Cayenne LPP ({UPLINKS} uplinks) | uplinks/s | / MQTT | latency p50 | p99 | commits (mean batch) |");
+    println!("| ChirpStack `up` events, Cayenne LPP ({uplinks} uplinks) | uplinks/s | / MQTT | latency p50 | p99 | commits (mean batch) |");
     println!("|---|---:|---:|---:|---:|---:|");
     println!(
         "| MQTT QoS 1 (above) | {:.0} | 1.00 | {:.1} ms | {:.1} ms | {:.0} ({:.0}) |",
@@ -345,7 +430,7 @@ fn main() {
         lpp.p50_ms,
         lpp.p99_ms,
         lpp.commits,
-        UPLINKS as f64 / lpp.commits
+        uplinks as f64 / lpp.commits
     );
     for (clients, run) in &webhooks {
         println!(
@@ -355,7 +440,7 @@ fn main() {
             run.p50_ms,
             run.p99_ms,
             run.commits,
-            UPLINKS as f64 / run.commits
+            uplinks as f64 / run.commits
         );
     }
 }

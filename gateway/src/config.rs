@@ -15,7 +15,9 @@ pub struct MqttConfig {
     pub user: Option<String>,
     pub password: Option<String>,
     pub subscriptions: Vec<Subscription>,
-    /// Messages committed in one store transaction at most.
+    /// Messages committed in one store transaction at most. Under load a batch holds what
+    /// arrived while the one before it committed, up to this: a larger batch writes each
+    /// store page once for more readings.
     pub batch_size: usize,
     /// How long the first message of a batch waits for more before the batch is committed.
     pub batch_wait_ms: u64,
@@ -48,7 +50,7 @@ impl Default for MqttConfig {
             user: None,
             password: None,
             subscriptions: vec![Subscription::default()],
-            batch_size: 2_000,
+            batch_size: 10_000,
             batch_wait_ms: 50,
             keep_alive_s: 30,
             dedup_window_ms: 1_000,

@@ -60,6 +60,11 @@ pub struct Mosquitto {
 }
 
 impl Mosquitto {
+    /// The broker's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn start() -> Mosquitto {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
@@ -68,7 +73,7 @@ impl Mosquitto {
             &conf,
             format!(
                 "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
-                 max_inflight_messages 5000\nmax_queued_messages 100000\n"
+                 max_inflight_messages 20000\nmax_queued_messages 100000\n"
             ),
         )
         .unwrap();
