@@ -105,6 +105,19 @@ fn the_live_stream_sends_new_values_and_withstands_hostile_connections() {
     ] {
         assert!(lower.contains(header), "{header} missing: {head}");
     }
+    // An HTTP/1.0 client, which knows no chunked body: the events as they are, then the end
+    // of the connection.
+    let mut old = connect(port);
+    old.write_all(b"GET /api/v1/stream HTTP/1.0\r\n\r\n")
+        .unwrap();
+    let old_head = read_until(&mut old, "\r\n\r\n", Duration::from_secs(10));
+    let old_lower = old_head.to_ascii_lowercase();
+    assert!(old_head.starts_with("HTTP/1.1 200"), "{old_head}");
+    assert!(
+        !old_lower.contains("transfer-encoding") && old_lower.contains("connection: close"),
+        "{old_head}"
+    );
+
     let t0 = sensorhub_store::time::now_ms() / 1000 * 1000;
     let mut got = String::new();
     for i in 0..30 {
@@ -129,6 +142,14 @@ fn the_live_stream_sends_new_values_and_withstands_hostile_connections() {
     let event: serde_json::Value = serde_json::from_str(data).unwrap();
     assert_eq!(event["station"], "pegel-wyk");
     assert!(!got.contains(EUI), "{got}");
+    let old_got = read_until(&mut old, "event: reading", Duration::from_secs(10));
+    let old_body = old_got
+        .split_once("\r\n\r\n")
+        .map_or(&old_got[..], |(_, b)| b);
+    assert!(
+        old_body.starts_with("event: reading\ndata: {") || old_body.starts_with(":\n\n"),
+        "an HTTP/1.0 body is not chunked: {old_body:?}"
+    );
 
     // The API's rate limit: beyond the burst, 429 with Retry-After, and the connection closes.
     let mut limited = None;

@@ -199,6 +199,12 @@ async fn serve_stream(mut stream: TcpStream, peer: SocketAddr, state: AppState, 
         return;
     };
     let headers = headers_of(&head);
+    // HTTP/1.0 knows no chunked body: such a client gets the events as they are, and the end
+    // of the connection ends the body.
+    let chunked = !head
+        .split(|b| *b == b'\r')
+        .next()
+        .is_some_and(|line| line.ends_with(b" HTTP/1.0"));
     drop(head);
     let ip = crate::limits::client_ip(peer.ip(), &headers, &state.http.trusted_proxies);
     if let Err(wait) = state.limiter.take(ip, Instant::now()) {
@@ -226,8 +232,13 @@ async fn serve_stream(mut stream: TcpStream, peer: SocketAddr, state: AppState, 
     let mut receiver = state.live.subscribe();
     let answer = format!(
         "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n\
-         transfer-encoding: chunked\r\ncontent-security-policy: {}\r\n\
+         {}content-security-policy: {}\r\n\
          x-content-type-options: nosniff\r\nreferrer-policy: strict-origin-when-cross-origin\r\n\r\n",
+        if chunked {
+            "transfer-encoding: chunked\r\n"
+        } else {
+            "connection: close\r\n"
+        },
         state.security_headers.csp.to_str().unwrap_or("default-src 'none'")
     );
     if stream.write_all(answer.as_bytes()).await.is_err() {
@@ -240,11 +251,11 @@ async fn serve_stream(mut stream: TcpStream, peer: SocketAddr, state: AppState, 
     loop {
         let chunk = tokio::select! {
             event = receiver.recv() => match event {
-                Ok(data) => event_chunk(&data),
+                Ok(data) => event_chunk(&data, chunked),
                 Err(broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(broadcast::error::RecvError::Closed) => break,
             },
-            _ = keep_alive.tick() => b"3\r\n:\n\n\r\n".to_vec(),
+            _ = keep_alive.tick() => if chunked { b"3\r\n:\n\n\r\n".to_vec() } else { b":\n\n".to_vec() },
             // A stream client sends nothing more: a read of 0 is its goodbye, anything else
             // is not a client of this feed.
             _ = stream.read(&mut probe) => return,
@@ -255,11 +266,16 @@ async fn serve_stream(mut stream: TcpStream, peer: SocketAddr, state: AppState, 
             _ => return,
         }
     }
-    let _ = stream.write_all(b"0\r\n\r\n").await;
+    if chunked {
+        let _ = stream.write_all(b"0\r\n\r\n").await;
+    }
 }
 
-/// One `event: reading` as an HTTP chunk. The feed's JSON has no line breaks.
-fn event_chunk(data: &str) -> Vec<u8> {
+/// One `event: reading`, as an HTTP chunk when `chunked`. The feed's JSON has no line breaks.
+fn event_chunk(data: &str, chunked: bool) -> Vec<u8> {
     let event = format!("event: reading\ndata: {data}\n\n");
+    if !chunked {
+        return event.into_bytes();
+    }
     format!("{:x}\r\n{event}\r\n", event.len()).into_bytes()
 }
