@@ -28,7 +28,7 @@ pub enum Content {
 pub struct Spooled {
     path: PathBuf,
     len: usize,
-    _folder: Arc<tempfile::TempDir>,
+    _folder: Arc<Folder>,
 }
 
 impl Content {
@@ -90,21 +90,35 @@ impl Unchecked {
 /// The temporary folder of one dataset's publication.
 #[derive(Debug, Clone)]
 pub struct Spool {
-    folder: Arc<tempfile::TempDir>,
+    folder: Arc<Folder>,
 }
 
 /// What a spool folder's name starts with.
 const PREFIX: &str = "sensorhub-publish-";
 
-/// A spool folder this old was left by a process that was killed while it published: no
-/// publication runs for a day.
+/// A spool folder whose lock no process holds was left by one that was killed while it
+/// published; one without a lock file (it was never locked) only once it is this old.
 const STALE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// A new folder is locked a moment after it is made: younger ones are never removed.
+const GRACE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The lock file in each spool folder, locked by the publication that writes there.
+const LOCK: &str = ".lock";
+
+/// A publication's spool folder and the lock that says it is in use; the folder goes first
+/// when dropped.
+#[derive(Debug)]
+struct Folder {
+    dir: tempfile::TempDir,
+    _lock: std::fs::File,
+}
 
 impl Spool {
     /// A new folder in `spool/` beside the store's database (`store_path`), on the disk that
     /// holds the data (`TMPDIR` is often a RAM disk, where a year's CSV would take the memory
     /// the streaming saves); in `TMPDIR` for a store without a file. Folders that a killed
-    /// publication left there more than a day ago are removed first.
+    /// publication left there (their lock free) are removed first.
     pub fn new(store_path: &Path) -> Result<Spool, PublishError> {
         let base = match store_path.parent() {
             Some(dir) if store_path.file_name().is_some_and(|n| n != ":memory:") => {
@@ -118,23 +132,30 @@ impl Spool {
         };
         std::fs::create_dir_all(&base).map_err(failed)?;
         remove_stale(&base);
-        let folder = tempfile::Builder::new()
+        let dir = tempfile::Builder::new()
             .prefix(PREFIX)
             .tempdir_in(&base)
             .map_err(failed)?;
+        let lock_path = dir.path().join(LOCK);
+        let lock = std::fs::File::create(&lock_path)
+            .and_then(|f| f.lock().map(|()| f))
+            .map_err(|source| PublishError::Write {
+                path: lock_path,
+                source,
+            })?;
         Ok(Spool {
-            folder: Arc::new(folder),
+            folder: Arc::new(Folder { dir, _lock: lock }),
         })
     }
 
     /// Where this publication's files are.
     pub fn path(&self) -> &Path {
-        self.folder.path()
+        self.folder.dir.path()
     }
 
     /// A new file in the spool, to be written and then checked with [`Spool::keep_written`].
     pub fn create(&self, name: &str) -> Result<Unchecked, PublishError> {
-        let path = self.folder.path().join(name);
+        let path = self.folder.dir.path().join(name);
         match std::fs::File::create(&path) {
             Ok(file) => Ok(Unchecked { path, file, len: 0 }),
             Err(source) => Err(PublishError::Write { path, source }),
@@ -164,7 +185,7 @@ impl Spool {
     pub fn keep(&self, mut file: OutFile, rules: &Rules) -> Result<OutFile, PublishError> {
         guard::check(&file, rules)?;
         if let Content::Memory(bytes) = &file.content {
-            let path = self.folder.path().join(&file.name);
+            let path = self.folder.dir.path().join(&file.name);
             if let Err(source) = std::fs::write(&path, bytes) {
                 return Err(PublishError::Write { path, source });
             }
@@ -178,8 +199,8 @@ impl Spool {
     }
 }
 
-/// Removes the spool folders in `base` older than [`STALE`]; what cannot be removed stays (a
-/// warning says so).
+/// Removes the spool folders in `base` that no publication holds (see [`STALE`]); what
+/// cannot be removed stays (a warning says so).
 fn remove_stale(base: &Path) {
     let Ok(entries) = std::fs::read_dir(base) else {
         return;
@@ -189,13 +210,19 @@ fn remove_stale(base: &Path) {
         if !name.to_string_lossy().starts_with(PREFIX) {
             continue;
         }
-        let old = entry
+        let age = entry
             .metadata()
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > STALE);
-        if old {
+            .unwrap_or_default();
+        let abandoned = age > GRACE
+            && match std::fs::File::open(entry.path().join(LOCK)) {
+                // Held while we look: a publication is writing there.
+                Ok(lock) => lock.try_lock().is_ok(),
+                Err(_) => age > STALE,
+            };
+        if abandoned {
             if let Err(e) = std::fs::remove_dir_all(entry.path()) {
                 tracing::warn!(folder = %entry.path().display(), error = %e, "a stale spool folder stays");
             }
@@ -213,8 +240,8 @@ mod tests {
             .unwrap();
     }
 
-    /// The spool lives beside the store, and what a killed publication left there a day ago
-    /// goes, while a folder of a publication that may still run stays.
+    /// The spool lives beside the store, and what a killed publication left there goes,
+    /// while the folder of a publication that still runs stays.
     #[test]
     fn the_spool_is_beside_the_store_and_stale_folders_go() {
         let dir = tempfile::tempdir().unwrap();
@@ -234,12 +261,26 @@ mod tests {
         aged(&recent, STALE - std::time::Duration::from_secs(3600));
         aged(&other, STALE * 3);
 
+        // A folder whose lock is free, left a few minutes ago by a killed publication.
+        let killed = base.join("sensorhub-publish-killed");
+        std::fs::create_dir(&killed).unwrap();
+        std::fs::write(killed.join(LOCK), b"").unwrap();
+        aged(&killed, GRACE * 3);
+
         let spool = Spool::new(&store).unwrap();
         assert_eq!(spool.path().parent(), Some(base.as_path()));
-        assert!(!stale.exists());
+        assert!(!stale.exists() && !killed.exists());
         assert!(recent.exists() && other.exists());
+        // A publication still running holds its lock, however old its folder looks.
+        aged(spool.path(), STALE * 2);
+        let next = Spool::new(&store).unwrap();
+        assert!(
+            spool.path().exists(),
+            "a running publication's folder stays"
+        );
         let folder = spool.path().to_owned();
         drop(spool);
         assert!(!folder.exists(), "the spool goes with the publication");
+        drop(next);
     }
 }
