@@ -119,7 +119,8 @@ impl<'a> Identifiers<'a> {
     /// window of an identifier's length in such a run is looked up.
     fn find(&self, text: &[u8]) -> Option<String> {
         let shortest = *self.lengths.first()?;
-        let mut window = Vec::with_capacity(32);
+        // Allocated only for a hex run long enough: most cells have none.
+        let mut window = Vec::new();
         let mut start = 0;
         for i in 0..=text.len() {
             if i < text.len() && text[i].is_ascii_hexdigit() {
