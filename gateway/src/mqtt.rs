@@ -162,7 +162,11 @@ pub async fn run_queued(
 ) -> Result<(), GatewayError> {
     let options = mqtt_options(&config)?;
     let batch_size = config.batch_size.max(1);
-    let (client, eventloop) = AsyncClient::new(options, 2 * batch_size + 64);
+    // Room for every ack the gateway can owe at once (the queue, the batch being parsed and
+    // the one committing) beside the subscriptions, so that a full channel never refuses the
+    // subscribe after a reconnect.
+    let requests = 3 * batch_size + config.subscriptions.len() + 64;
+    let (client, eventloop) = AsyncClient::new(options, requests);
     let Queue { inbox, mut rx } = queue;
     let mut ingest = Ingest::new(store.state().clone(), &config, rules, codecs).await?;
     tracing::info!(url = %config.url, client_id = %config.client_id, "gateway starting");
@@ -235,8 +239,15 @@ pub async fn run_queued(
     }
 
     // Whatever is still unacknowledged was committed; the broker may redeliver it harmlessly.
+    // One deadline for them all, not one each: thousands can be left when the broker is gone.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
     for p in &unacked {
-        let _ = tokio::time::timeout(Duration::from_millis(200), client.ack(p)).await;
+        if tokio::time::timeout_at(deadline, client.ack(p))
+            .await
+            .is_err()
+        {
+            break;
+        }
     }
     let _ = client.try_disconnect();
     let _ = tokio::time::timeout(Duration::from_secs(2), poller).await;

@@ -202,9 +202,9 @@ async fn serve_stream(mut stream: TcpStream, peer: SocketAddr, state: AppState, 
     // HTTP/1.0 knows no chunked body: such a client gets the events as they are, and the end
     // of the connection ends the body.
     let chunked = !head
-        .split(|b| *b == b'\r')
+        .split(|b| *b == b'\n')
         .next()
-        .is_some_and(|line| line.ends_with(b" HTTP/1.0"));
+        .is_some_and(|line| line.trim_ascii_end().ends_with(b" HTTP/1.0"));
     drop(head);
     let ip = crate::limits::client_ip(peer.ip(), &headers, &state.http.trusted_proxies);
     if let Err(wait) = state.limiter.take(ip, Instant::now()) {
