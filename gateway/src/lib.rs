@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod mqtt;
 pub mod network;
 pub mod normalise;
+mod queue;
 pub mod registry;
 pub mod replay;
 pub mod webhook;

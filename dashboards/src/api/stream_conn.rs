@@ -251,11 +251,11 @@ async fn serve_stream(mut stream: TcpStream, peer: SocketAddr, state: AppState, 
     loop {
         let chunk = tokio::select! {
             event = receiver.recv() => match event {
-                Ok(data) => event_chunk(&data, chunked),
+                Ok(data) => frame(&format!("event: reading\ndata: {data}\n\n"), chunked),
                 Err(broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(broadcast::error::RecvError::Closed) => break,
             },
-            _ = keep_alive.tick() => if chunked { b"3\r\n:\n\n\r\n".to_vec() } else { b":\n\n".to_vec() },
+            _ = keep_alive.tick() => frame(":\n\n", chunked),
             // A stream client sends nothing more: a read of 0 is its goodbye, anything else
             // is not a client of this feed.
             _ = stream.read(&mut probe) => return,
@@ -271,11 +271,11 @@ async fn serve_stream(mut stream: TcpStream, peer: SocketAddr, state: AppState, 
     }
 }
 
-/// One `event: reading`, as an HTTP chunk when `chunked`. The feed's JSON has no line breaks.
-fn event_chunk(data: &str, chunked: bool) -> Vec<u8> {
-    let event = format!("event: reading\ndata: {data}\n\n");
+/// Bytes of the event stream (an event, or a keep-alive comment), as one HTTP chunk when
+/// `chunked`. The feed's JSON has no line breaks.
+fn frame(text: &str, chunked: bool) -> Vec<u8> {
     if !chunked {
-        return event.into_bytes();
+        return text.as_bytes().to_vec();
     }
-    format!("{:x}\r\n{event}\r\n", event.len()).into_bytes()
+    format!("{:x}\r\n{text}\r\n", text.len()).into_bytes()
 }
