@@ -99,10 +99,14 @@ impl FromStr for DevEui {
 
 impl fmt::Display for DevEui {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0 {
-            write!(f, "{byte:02x}")?;
+        // Written once, not digit pair by digit pair: every uplink names its device.
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut text = [0u8; 16];
+        for (i, byte) in self.0.iter().enumerate() {
+            text[2 * i] = HEX[usize::from(byte >> 4)];
+            text[2 * i + 1] = HEX[usize::from(byte & 0x0f)];
         }
-        Ok(())
+        f.pad(core::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -323,6 +327,8 @@ mod tests {
             [0x00, 0x04, 0xa3, 0x0b, 0x00, 0x1c, 0x05, 0x30]
         );
         assert_eq!(eui.to_string(), "0004a30b001c0530");
+        let all: DevEui = "FFEEDDCCBBAA9980".parse().unwrap();
+        assert_eq!(format!("{all:>18}"), "  ffeeddccbbaa9980");
     }
 
     #[test]

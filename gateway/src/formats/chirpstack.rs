@@ -76,9 +76,8 @@ struct StatusEvent {
 }
 
 /// A `status` event: the device's answer to DevStatusReq.
-fn status(value: serde_json::Value, received_ms: i64) -> Result<Message, FormatError> {
-    let event: StatusEvent =
-        serde_json::from_value(value).map_err(|e| FormatError::BadShape(e.to_string()))?;
+fn status(payload: &[u8], received_ms: i64) -> Result<Message, FormatError> {
+    let event: StatusEvent = super::from_json(payload)?;
     let dev_eui = super::dev_eui_field(
         "deviceInfo.devEui",
         event.device_info.and_then(|i| i.dev_eui),
@@ -112,18 +111,14 @@ fn event_kind(topic: &str) -> &str {
 /// Parses one message received on `topic`. `received_ms` stands in for an absent `time`.
 pub fn parse(topic: &str, payload: &[u8], received_ms: i64) -> Result<Message, FormatError> {
     let kind = event_kind(topic);
-    let text = std::str::from_utf8(payload)
-        .map_err(|e| FormatError::NotJson(format!("not UTF-8: {e}")))?;
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| FormatError::NotJson(e.to_string()))?;
     if kind == "status" {
-        return status(value, received_ms);
+        return status(payload, received_ms);
     }
     if kind != "up" {
+        super::is_json(payload)?;
         return Ok(Message::OtherEvent(kind.to_owned()));
     }
-    let event: UpEvent =
-        serde_json::from_value(value).map_err(|e| FormatError::BadShape(e.to_string()))?;
+    let event: UpEvent = super::from_json(payload)?;
 
     let info = event
         .device_info
@@ -235,6 +230,22 @@ mod tests {
             let err = parse(TOPIC, payload, 0).unwrap_err();
             assert_eq!(err.reason(), reason, "{err}");
         }
+    }
+
+    #[test]
+    fn broken_json_is_judged_by_its_syntax_before_its_shape() {
+        // Read into the event directly, the wrong type comes first; the message is still
+        // broken JSON, as a tree of it would have shown.
+        let err = parse(TOPIC, br#"{"fCnt":"seven","data":"#, 0).unwrap_err();
+        assert_eq!(err.reason(), "bad_json", "{err}");
+        let err = parse(TOPIC, br#"{"fCnt":"seven"}"#, 0).unwrap_err();
+        assert_eq!(err.reason(), "missing_field", "{err}");
+        // Events without readings are still read as JSON.
+        let join = TOPIC.replace("/up", "/join");
+        assert_eq!(parse(&join, b"{", 0).unwrap_err().reason(), "bad_json");
+        let status = TOPIC.replace("/up", "/status");
+        let err = parse(&status, br#"{"margin":"x","#, 0).unwrap_err();
+        assert_eq!(err.reason(), "bad_json", "{err}");
     }
 
     #[test]

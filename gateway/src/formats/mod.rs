@@ -172,3 +172,32 @@ pub(crate) fn dev_eui_field(
             detail: format!("{e}"),
         })
 }
+
+/// A message's JSON read straight into the event it should be: fields the event does not name
+/// are skipped as they are read, so no tree of the whole message is built first (it would cost
+/// a map entry for every key of every `rxInfo`, `txInfo` and tag, and memory a multiple of a
+/// large message's size). JSON of another shape is `BadShape`, anything else `NotJson`; a
+/// message that breaks both ways early is judged by its syntax, as a tree would have been.
+pub(crate) fn from_json<'a, T: serde::Deserialize<'a>>(
+    payload: &'a [u8],
+) -> Result<T, FormatError> {
+    let text = utf8(payload)?;
+    serde_json::from_str(text).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => match is_json(payload) {
+            Ok(()) => FormatError::BadShape(e.to_string()),
+            Err(syntax) => syntax,
+        },
+        _ => FormatError::NotJson(e.to_string()),
+    })
+}
+
+/// Whether `payload` is one JSON value, read without keeping it.
+pub(crate) fn is_json(payload: &[u8]) -> Result<(), FormatError> {
+    serde_json::from_str::<serde::de::IgnoredAny>(utf8(payload)?)
+        .map(|_| ())
+        .map_err(|e| FormatError::NotJson(e.to_string()))
+}
+
+fn utf8(payload: &[u8]) -> Result<&str, FormatError> {
+    std::str::from_utf8(payload).map_err(|e| FormatError::NotJson(format!("not UTF-8: {e}")))
+}

@@ -81,16 +81,12 @@ fn message_kind(topic: &str) -> &str {
 }
 
 pub fn parse(topic: &str, payload: &[u8], received_ms: i64) -> Result<Message, FormatError> {
-    let text = std::str::from_utf8(payload)
-        .map_err(|e| FormatError::NotJson(format!("not UTF-8: {e}")))?;
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| FormatError::NotJson(e.to_string()))?;
     let kind = message_kind(topic);
     if kind != "up" {
+        super::is_json(payload)?;
         return Ok(Message::OtherEvent(kind.to_owned()));
     }
-    let envelope: Envelope =
-        serde_json::from_value(value).map_err(|e| FormatError::BadShape(e.to_string()))?;
+    let envelope: Envelope = super::from_json(payload)?;
     let ids = envelope
         .end_device_ids
         .ok_or(FormatError::MissingField("end_device_ids"))?;

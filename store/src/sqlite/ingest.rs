@@ -76,6 +76,7 @@ fn commit_parts(
         for part in parts {
             write_metadata(&mut statements, part, limits)?;
         }
+        write_uplinks(&mut statements, parts)?;
     }
     if parts.iter().any(|p| !p.dead_letters.is_empty()) {
         prune_dead_letters(&tx, limits, crate::time::now_ms())?;
@@ -156,11 +157,18 @@ fn write_readings<'a>(
             "UPDATE readings SET value = ?3 WHERE series_id = ?1 AND ts = ?2 AND value IS NOT ?3",
         )
         .during("write readings")?;
+    // In key order: consecutive inserts land on the same leaf page while it is hot, instead
+    // of one page per series in turn (live ingest interleaves every series). The sort is
+    // stable, so of two readings of one series and time the later still wins.
+    let mut keyed = Vec::with_capacity(readings.size_hint().0);
+    for r in readings {
+        keyed.push((series_id(tx, cache, r)?, r));
+    }
+    keyed.sort_by_key(|(id, r)| (*id, r.time_ms));
     let mut deltas: HashMap<(i64, i64), Delta> = HashMap::new();
     let mut recompute: BTreeSet<(i64, i64)> = BTreeSet::new();
     let mut newest: HashMap<i64, (i64, f64)> = HashMap::new();
-    for r in readings {
-        let id = series_id(tx, cache, r)?;
+    for (id, r) in keyed {
         let hour = r.time_ms.div_euclid(HOUR_MS) * HOUR_MS;
         if insert
             .execute(params![id, r.time_ms, r.value])
@@ -342,6 +350,34 @@ impl<'t> Statements<'t> {
     }
 }
 
+/// The uplinks of every part in key order (device, time), as the readings: the later of two
+/// with the same key still replaces the earlier.
+fn write_uplinks(st: &mut Statements<'_>, parts: &[IngestBatch]) -> Result<(), StoreError> {
+    let mut uplinks: Vec<&crate::Uplink> = parts.iter().flat_map(|p| &p.uplinks).collect();
+    uplinks.sort_by(|a, b| (&a.dev_eui, a.time_ms).cmp(&(&b.dev_eui, b.time_ms)));
+    for u in uplinks {
+        st.uplink
+            .execute(params![
+                u.dev_eui,
+                u.time_ms,
+                u.f_cnt,
+                u.f_port,
+                u.dedup_id,
+                u.rssi,
+                u.snr,
+                u.gateway_count,
+                u.time_source.name(),
+            ])
+            .during("write uplinks")?;
+        for g in &u.gateways {
+            st.heard
+                .execute(params![u.dev_eui, u.time_ms, g.gateway_id, g.rssi, g.snr])
+                .during("write uplink gateways")?;
+        }
+    }
+    Ok(())
+}
+
 fn write_metadata(
     st: &mut Statements<'_>,
     batch: &IngestBatch,
@@ -351,13 +387,12 @@ fn write_metadata(
         session,
         status,
         replayed,
-        uplink,
-        heard,
         stats,
         state,
         dead,
         unknown,
         unmapped,
+        ..
     } = st;
     for s in &batch.statuses {
         status
@@ -379,26 +414,6 @@ fn write_metadata(
         session
             .execute(params![dev_eui, s.f_cnt_up, s.last_uplink_ms])
             .during("write sessions")?;
-    }
-    for u in &batch.uplinks {
-        uplink
-            .execute(params![
-                u.dev_eui,
-                u.time_ms,
-                u.f_cnt,
-                u.f_port,
-                u.dedup_id,
-                u.rssi,
-                u.snr,
-                u.gateway_count,
-                u.time_source.name(),
-            ])
-            .during("write uplinks")?;
-        for g in &u.gateways {
-            heard
-                .execute(params![u.dev_eui, u.time_ms, g.gateway_id, g.rssi, g.snr])
-                .during("write uplink gateways")?;
-        }
     }
     for g in &batch.gateway_statuses {
         match g.online {
