@@ -319,6 +319,8 @@ impl sensorhub_dashboards::GatewayStatus for GatewayStatus {
         use std::sync::atomic::Ordering;
         if self.0.commit_failing.load(Ordering::Relaxed) {
             Some("store: commits are failing (see the log)")
+        } else if self.0.subscriptions_refused.load(Ordering::Relaxed) > 0 {
+            Some("broker: a subscription was refused (check the broker's ACL; asked again every keep-alive)")
         } else if !self.0.connected.load(Ordering::Relaxed) {
             Some("broker: not connected")
         } else {

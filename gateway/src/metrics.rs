@@ -20,8 +20,10 @@ pub struct GatewayMetrics {
     pub skipped: AtomicU64,
     pub commits: AtomicU64,
     pub commit_failures: AtomicU64,
-    /// Connected to the broker with every subscription acknowledged.
+    /// Connected to the broker with every subscription granted.
     pub connected: AtomicBool,
+    /// Subscriptions the broker refused (its ACL), asked for again every keep-alive.
+    pub subscriptions_refused: AtomicU64,
     /// The last commit failed for a reason that may pass (disk full, locked, unwritable):
     /// the gateway is not ready until a commit succeeds again.
     pub commit_failing: AtomicBool,
@@ -142,7 +144,13 @@ impl GatewayMetrics {
         let connected = u8::from(self.connected.load(Ordering::Relaxed));
         let _ = writeln!(
             out,
-            "# HELP {name} 1 while the gateway is connected to the broker.\n# TYPE {name} gauge\n{name} {connected}"
+            "# HELP {name} 1 while the gateway is connected to the broker with every subscription granted.\n# TYPE {name} gauge\n{name} {connected}"
+        );
+        let name = "sensorhub_mqtt_subscriptions_refused";
+        let refused = self.subscriptions_refused.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "# HELP {name} Subscriptions the broker refused (its ACL), asked for again every keep-alive.\n# TYPE {name} gauge\n{name} {refused}"
         );
     }
 }

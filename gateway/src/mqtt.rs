@@ -349,7 +349,10 @@ async fn handle_until_done(
 }
 
 /// Drives the MQTT connection: re-subscribes on every ConnAck (rumqttc does not restore
-/// subscriptions itself), forwards publishes, and reconnects with exponential backoff.
+/// subscriptions itself), forwards publishes, and reconnects with exponential backoff. A
+/// subscription the broker refuses (an ACL that does not grant it) keeps the gateway not ready
+/// and is asked for again every keep-alive interval, so that it starts ingesting once the
+/// broker grants it, without a restart.
 async fn poll(
     mut eventloop: EventLoop,
     client: AsyncClient,
@@ -358,46 +361,21 @@ async fn poll(
     metrics: Arc<GatewayMetrics>,
 ) {
     let mut backoff = Duration::from_millis(500);
-    // Subscriptions not yet acknowledged since the last ConnAck; "connected" (and so
-    // `/readyz`) waits for all of them, since a publish before the SubAck may pass us by.
-    let mut pending_subacks = 0usize;
+    let keep_alive = eventloop.mqtt_options.keep_alive();
+    let mut asking = Subscribing::new(subscriptions, keep_alive.max(Duration::from_secs(1)));
     loop {
-        match eventloop.poll().await {
+        let event = eventloop.poll().await;
+        match event {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                 backoff = Duration::from_millis(500);
-                pending_subacks = subscriptions.len();
                 tracing::info!(
                     session_present = ack.session_present,
                     "connected to the broker"
                 );
-                for s in &subscriptions {
-                    let qos = if s.qos == 0 {
-                        QoS::AtMostOnce
-                    } else {
-                        QoS::AtLeastOnce
-                    };
-                    if let Err(e) = client.try_subscribe(s.topic.clone(), qos) {
-                        tracing::error!(topic = %s.topic, error = %e, "cannot subscribe");
-                    }
-                }
+                asking.connected(&client);
             }
-            Ok(Event::Incoming(Packet::SubAck(ack))) => {
-                if ack
-                    .return_codes
-                    .iter()
-                    .any(|c| matches!(c, rumqttc::SubscribeReasonCode::Failure))
-                {
-                    tracing::error!(
-                        pkid = ack.pkid,
-                        "the broker refused a subscription; check its ACL"
-                    );
-                }
-                pending_subacks = pending_subacks.saturating_sub(1);
-                if pending_subacks == 0 {
-                    metrics.connected.store(true, Ordering::Relaxed);
-                    tracing::info!("subscribed; ingesting");
-                }
-            }
+            Ok(Event::Outgoing(Outgoing::Subscribe(pkid))) => asking.sent(pkid),
+            Ok(Event::Incoming(Packet::SubAck(ack))) => asking.answered(&ack),
             Ok(Event::Incoming(Packet::Publish(p))) => {
                 metrics.received.fetch_add(1, Ordering::Relaxed);
                 if !inbox.put(p).await {
@@ -407,6 +385,7 @@ async fn poll(
             Ok(Event::Outgoing(Outgoing::Disconnect)) => return,
             Ok(_) => {}
             Err(e) => {
+                asking.disconnected();
                 metrics.connected.store(false, Ordering::Relaxed);
                 if inbox.tx.is_closed() {
                     return;
@@ -414,14 +393,235 @@ async fn poll(
                 tracing::warn!(error = %e, "MQTT connection lost; reconnecting in {backoff:?}");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(30));
+                continue;
             }
         }
+        asking.retry(&client);
+        let refused = asking.refused.len() as u64;
+        metrics
+            .subscriptions_refused
+            .store(refused, Ordering::Relaxed);
+        if asking.ready() != metrics.connected.load(Ordering::Relaxed) {
+            metrics.connected.store(asking.ready(), Ordering::Relaxed);
+            if asking.ready() {
+                tracing::info!("subscribed; ingesting");
+            }
+        }
+    }
+}
+
+/// Where subscriptions are asked for: the MQTT client (a recorder in the tests).
+trait Subscriber {
+    fn subscribe(&self, topic: &str, qos: QoS) -> Result<(), rumqttc::ClientError>;
+}
+
+impl Subscriber for AsyncClient {
+    fn subscribe(&self, topic: &str, qos: QoS) -> Result<(), rumqttc::ClientError> {
+        self.try_subscribe(topic, qos)
+    }
+}
+
+/// What became of the subscriptions since the last ConnAck. "Ready" waits for every one to be
+/// granted: a publish before the SubAck may pass us by, and none comes while it is refused.
+/// What is not granted is asked for again once an interval (a SubAck normally comes within
+/// milliseconds; subscribing twice to one filter is harmless), so that neither a refusal nor a
+/// request lost with a connection leaves the gateway deaf.
+struct Subscribing {
+    subscriptions: Vec<Subscription>,
+    /// Asked for, not yet sent, in the order rumqttc sends them (its request channel is FIFO).
+    queued: std::collections::VecDeque<usize>,
+    /// Sent, by packet id, waiting for the SubAck.
+    awaiting: std::collections::HashMap<u16, usize>,
+    granted: std::collections::BTreeSet<usize>,
+    /// Refused by the broker and not granted since.
+    refused: std::collections::BTreeSet<usize>,
+    connected: bool,
+    retry_every: Duration,
+    last_asked: std::time::Instant,
+}
+
+impl Subscribing {
+    fn new(subscriptions: Vec<Subscription>, retry_every: Duration) -> Self {
+        Subscribing {
+            subscriptions,
+            queued: Default::default(),
+            awaiting: Default::default(),
+            granted: Default::default(),
+            refused: Default::default(),
+            connected: false,
+            retry_every,
+            last_asked: std::time::Instant::now(),
+        }
+    }
+
+    fn ready(&self) -> bool {
+        self.connected && self.granted.len() == self.subscriptions.len()
+    }
+
+    /// A new connection: every subscription is asked for again.
+    fn connected(&mut self, client: &impl Subscriber) {
+        self.connected = true;
+        self.granted.clear();
+        // Sent on the old connection and never answered: gone with it.
+        self.awaiting.clear();
+        self.ask(client, (0..self.subscriptions.len()).collect());
+    }
+
+    fn disconnected(&mut self) {
+        self.connected = false;
+    }
+
+    fn ask(&mut self, client: &impl Subscriber, which: Vec<usize>) {
+        self.last_asked = std::time::Instant::now();
+        for i in which {
+            let s = &self.subscriptions[i];
+            let qos = if s.qos == 0 {
+                QoS::AtMostOnce
+            } else {
+                QoS::AtLeastOnce
+            };
+            match client.subscribe(&s.topic, qos) {
+                Ok(()) => self.queued.push_back(i),
+                Err(e) => tracing::error!(topic = %s.topic, error = %e, "cannot subscribe"),
+            }
+        }
+    }
+
+    fn sent(&mut self, pkid: u16) {
+        if let Some(i) = self.queued.pop_front() {
+            self.awaiting.insert(pkid, i);
+        }
+    }
+
+    fn answered(&mut self, ack: &rumqttc::SubAck) {
+        let Some(i) = self.awaiting.remove(&ack.pkid) else {
+            return;
+        };
+        let topic = &self.subscriptions[i].topic;
+        if ack
+            .return_codes
+            .iter()
+            .any(|c| matches!(c, rumqttc::SubscribeReasonCode::Failure))
+        {
+            self.granted.remove(&i);
+            if self.refused.insert(i) {
+                tracing::error!(
+                    %topic,
+                    "the broker refused the subscription (check its ACL); asking again every {:?}",
+                    self.retry_every
+                );
+            }
+        } else {
+            self.granted.insert(i);
+            if self.refused.remove(&i) {
+                tracing::info!(%topic, "the broker granted the subscription it had refused");
+            }
+        }
+    }
+
+    /// Asks again, once an interval, for what is not granted since the last ConnAck.
+    fn retry(&mut self, client: &impl Subscriber) {
+        if !self.connected || self.ready() || self.last_asked.elapsed() < self.retry_every {
+            return;
+        }
+        let again = (0..self.subscriptions.len())
+            .filter(|i| !self.granted.contains(i))
+            .collect();
+        self.ask(client, again);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Records what is asked for.
+    #[derive(Default)]
+    struct Asked(std::cell::RefCell<Vec<String>>);
+
+    impl Subscriber for Asked {
+        fn subscribe(&self, topic: &str, _: QoS) -> Result<(), rumqttc::ClientError> {
+            self.0.borrow_mut().push(topic.to_owned());
+            Ok(())
+        }
+    }
+
+    impl Asked {
+        fn take(&self) -> Vec<String> {
+            std::mem::take(&mut self.0.borrow_mut())
+        }
+    }
+
+    fn suback(pkid: u16, granted: bool) -> rumqttc::SubAck {
+        let code = if granted {
+            rumqttc::SubscribeReasonCode::Success(QoS::AtLeastOnce)
+        } else {
+            rumqttc::SubscribeReasonCode::Failure
+        };
+        rumqttc::SubAck::new(pkid, vec![code])
+    }
+
+    #[test]
+    fn a_refused_subscription_is_not_ready_and_asked_again_each_interval_until_granted() {
+        let subscriptions: Vec<Subscription> = ["up/#", "gw/#"]
+            .into_iter()
+            .map(|topic| Subscription {
+                topic: topic.into(),
+                ..MqttConfig::default().subscriptions[0].clone()
+            })
+            .collect();
+        let client = Asked::default();
+        let mut s = Subscribing::new(subscriptions, Duration::from_millis(50));
+        s.connected(&client);
+        assert_eq!(client.take(), ["up/#", "gw/#"]);
+        assert!(!s.ready(), "not before the SubAcks");
+        s.sent(1);
+        s.sent(2);
+        s.answered(&suback(1, true));
+        s.answered(&suback(2, false));
+        assert!(!s.ready(), "one refused");
+        assert_eq!(s.refused.len(), 1);
+        // Not again before the interval; then only the refused one, until it is granted.
+        s.retry(&client);
+        assert!(client.take().is_empty());
+        std::thread::sleep(Duration::from_millis(60));
+        s.retry(&client);
+        assert_eq!(client.take(), ["gw/#"]);
+        s.retry(&client);
+        assert!(client.take().is_empty(), "once an interval");
+        s.sent(3);
+        s.answered(&suback(3, false));
+        std::thread::sleep(Duration::from_millis(60));
+        s.retry(&client);
+        assert_eq!(client.take(), ["gw/#"]);
+        s.sent(4);
+        s.answered(&suback(4, true));
+        assert!(s.ready());
+        assert!(s.refused.is_empty());
+        std::thread::sleep(Duration::from_millis(60));
+        s.retry(&client);
+        assert!(client.take().is_empty(), "nothing to ask once ready");
+        // A SubAck of the old connection means nothing after a reconnect.
+        s.disconnected();
+        assert!(!s.ready());
+        s.connected(&client);
+        assert_eq!(client.take(), ["up/#", "gw/#"]);
+        s.answered(&suback(4, false));
+        assert!(
+            s.refused.is_empty(),
+            "not an answer to this connection's request"
+        );
+        s.sent(5);
+        s.sent(6);
+        s.answered(&suback(5, true));
+        assert!(!s.ready(), "one not answered yet");
+        // A request lost with the connection: asked again after the interval.
+        std::thread::sleep(Duration::from_millis(60));
+        s.retry(&client);
+        assert_eq!(client.take(), ["gw/#"]);
+        s.answered(&suback(6, true));
+        assert!(s.ready());
+    }
 
     #[test]
     fn topic_filters_match_like_mqtt() {

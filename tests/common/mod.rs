@@ -66,6 +66,12 @@ impl Mosquitto {
     }
 
     pub fn start() -> Mosquitto {
+        Mosquitto::start_with(|_| String::new())
+    }
+
+    /// A broker with more config lines, written by `extra` from the broker's folder (for an
+    /// ACL file beside the config, say).
+    pub fn start_with(extra: impl FnOnce(&std::path::Path) -> String) -> Mosquitto {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let conf = dir.path().join("mosquitto.conf");
@@ -73,7 +79,8 @@ impl Mosquitto {
             &conf,
             format!(
                 "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
-                 max_inflight_messages 20000\nmax_queued_messages 100000\n"
+                 max_inflight_messages 20000\nmax_queued_messages 100000\n{}",
+                extra(dir.path())
             ),
         )
         .unwrap();
@@ -96,6 +103,15 @@ impl Mosquitto {
 
     pub fn url(&self) -> String {
         format!("mqtt://127.0.0.1:{}", self.port)
+    }
+
+    /// Makes the broker read its config, ACL and password files again (SIGHUP).
+    pub fn reload(&self) {
+        let status = Command::new("kill")
+            .args(["-HUP", &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
     }
 }
 
@@ -295,6 +311,15 @@ interval_s = 3600
 
     /// Starts `sensorhub run` and waits until it is ready (store open, broker subscribed).
     pub fn start(&mut self) {
+        self.spawn();
+        let port = self.http_port;
+        wait_for("sensorhub to be ready", Duration::from_secs(30), || {
+            http_get(port, "/readyz", "").filter(|r| r.status == 200)
+        });
+    }
+
+    /// Starts `sensorhub run` without waiting for it.
+    pub fn spawn(&mut self) {
         let child = self
             .command(&["run", "--config", self.config.to_str().unwrap()])
             .stdout(Stdio::null())
@@ -302,10 +327,6 @@ interval_s = 3600
             .spawn()
             .expect("start sensorhub run");
         self.children.push(child);
-        let port = self.http_port;
-        wait_for("sensorhub to be ready", Duration::from_secs(30), || {
-            http_get(port, "/readyz", "").filter(|r| r.status == 200)
-        });
     }
 
     /// Process ids of the started processes.
