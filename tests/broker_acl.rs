@@ -75,6 +75,15 @@ fn a_refused_subscription_is_not_ready_says_why_and_ingests_once_granted() {
     dynsec(&broker, &["setAnonymousGroup", "anonymous"]);
 
     let mut hub = Sensorhub::new(&broker.url(), "acl-refused");
+    // A short keep-alive: should the broker keep the connection when the ACL changes, the
+    // refused subscription is asked for again within seconds.
+    let config = std::fs::read_to_string(&hub.config).unwrap();
+    let config = config.replacen(
+        "batch_wait_ms = 0\n",
+        "batch_wait_ms = 0\nkeep_alive_s = 5\n",
+        1,
+    );
+    std::fs::write(&hub.config, config).unwrap();
     hub.register(DEV_EUI, "wetter-01", true);
     hub.spawn();
     let metrics = wait_for("the refusal in /metrics", Duration::from_secs(20), || {

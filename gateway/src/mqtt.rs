@@ -372,7 +372,21 @@ async fn poll(
                     session_present = ack.session_present,
                     "connected to the broker"
                 );
-                asking.connected(&client);
+                // What rumqttc will still send of the requests asked for before: events it
+                // queued before the connection broke, and, when the broker kept the session,
+                // the requests it replays; the rest went with the old session.
+                let stale_events = eventloop
+                    .state
+                    .events
+                    .iter()
+                    .filter(|e| matches!(e, Event::Outgoing(Outgoing::Subscribe(_))))
+                    .count();
+                let replayed = eventloop
+                    .pending
+                    .iter()
+                    .filter(|r| matches!(r, rumqttc::Request::Subscribe(_)))
+                    .count();
+                asking.connected(&client, stale_events + replayed);
             }
             Ok(Event::Outgoing(Outgoing::Subscribe(pkid))) => asking.sent(pkid),
             Ok(Event::Incoming(Packet::SubAck(ack))) => asking.answered(&ack),
@@ -387,6 +401,7 @@ async fn poll(
             Err(e) => {
                 asking.disconnected();
                 metrics.connected.store(false, Ordering::Relaxed);
+                metrics.subscriptions_refused.store(0, Ordering::Relaxed);
                 if inbox.tx.is_closed() {
                     return;
                 }
@@ -458,17 +473,23 @@ impl Subscribing {
         self.connected && self.granted.len() == self.subscriptions.len()
     }
 
-    /// A new connection: every subscription is asked for again.
-    fn connected(&mut self, client: &impl Subscriber) {
+    /// A new connection: every subscription is asked for again. Of the requests asked for
+    /// before and not yet sent, only the first `still_to_send` will be (rumqttc drops the
+    /// rest when the broker did not keep the session).
+    fn connected(&mut self, client: &impl Subscriber, still_to_send: usize) {
         self.connected = true;
         self.granted.clear();
+        self.queued.truncate(still_to_send);
         // Sent on the old connection and never answered: gone with it.
         self.awaiting.clear();
         self.ask(client, (0..self.subscriptions.len()).collect());
     }
 
+    /// The connection broke: what the broker refused is asked again on the next one (and
+    /// until then the broker is not connected, rather than refusing).
     fn disconnected(&mut self) {
         self.connected = false;
+        self.refused.clear();
     }
 
     fn ask(&mut self, client: &impl Subscriber, which: Vec<usize>) {
@@ -519,9 +540,12 @@ impl Subscribing {
         }
     }
 
-    /// Asks again, once an interval, for what is not granted since the last ConnAck.
+    /// Asks again, once an interval, for what is not granted since the last ConnAck. The
+    /// check runs on every event; on a quiet connection those are the keep-alive pings, hence
+    /// the slack of a tenth.
     fn retry(&mut self, client: &impl Subscriber) {
-        if !self.connected || self.ready() || self.last_asked.elapsed() < self.retry_every {
+        if !self.connected || self.ready() || self.last_asked.elapsed() < self.retry_every * 9 / 10
+        {
             return;
         }
         let again = (0..self.subscriptions.len())
@@ -572,7 +596,7 @@ mod tests {
             .collect();
         let client = Asked::default();
         let mut s = Subscribing::new(subscriptions, Duration::from_millis(50));
-        s.connected(&client);
+        s.connected(&client, 0);
         assert_eq!(client.take(), ["up/#", "gw/#"]);
         assert!(!s.ready(), "not before the SubAcks");
         s.sent(1);
@@ -604,7 +628,7 @@ mod tests {
         // A SubAck of the old connection means nothing after a reconnect.
         s.disconnected();
         assert!(!s.ready());
-        s.connected(&client);
+        s.connected(&client, 0);
         assert_eq!(client.take(), ["up/#", "gw/#"]);
         s.answered(&suback(4, false));
         assert!(
@@ -621,6 +645,29 @@ mod tests {
         assert_eq!(client.take(), ["gw/#"]);
         s.answered(&suback(6, true));
         assert!(s.ready());
+
+        // Asked for, then the connection broke before rumqttc sent them, and the broker kept
+        // no session: rumqttc drops those requests, so the next packet ids belong to the
+        // requests of the new connection, in order.
+        s.disconnected();
+        s.ask(&client, vec![1]);
+        s.connected(&client, 0);
+        assert_eq!(client.take(), ["gw/#", "up/#", "gw/#"]);
+        s.sent(7);
+        s.sent(8);
+        s.answered(&suback(7, false));
+        s.answered(&suback(8, true));
+        assert_eq!(
+            s.refused
+                .iter()
+                .map(|i| s.subscriptions[*i].topic.as_str())
+                .collect::<Vec<_>>(),
+            ["up/#"],
+            "the refusal is booked to the filter it answers"
+        );
+        assert!(!s.ready());
+        s.disconnected();
+        assert!(s.refused.is_empty(), "not connected, rather than refused");
     }
 
     #[test]

@@ -178,6 +178,9 @@ pub(crate) fn dev_eui_field(
 /// a map entry for every key of every `rxInfo`, `txInfo` and tag, and memory a multiple of a
 /// large message's size). JSON of another shape is `BadShape`, anything else `NotJson`; a
 /// message that breaks both ways early is judged by its syntax, as a tree would have been.
+/// What is skipped is checked for syntax only: a number out of `f64`'s range or a lone
+/// surrogate in a field nobody reads no longer makes the message a dead letter, and a named
+/// field given twice does (`BadShape`: which of the two would count is ambiguous).
 pub(crate) fn from_json<'a, T: serde::Deserialize<'a>>(
     payload: &'a [u8],
 ) -> Result<T, FormatError> {
