@@ -315,14 +315,15 @@ impl sensorhub_dashboards::GatewayStatus for GatewayStatus {
         self.0.render(out);
     }
 
-    fn not_ready(&self) -> Option<&'static str> {
+    fn not_ready(&self) -> Option<sensorhub_dashboards::NotReady> {
+        use sensorhub_dashboards::NotReady;
         use std::sync::atomic::Ordering;
         if self.0.commit_failing.load(Ordering::Relaxed) {
-            Some("store: commits are failing (see the log)")
+            Some(NotReady::CommitsFailing)
         } else if self.0.subscriptions_refused.load(Ordering::Relaxed) > 0 {
-            Some("broker: a subscription was refused (check the broker's ACL; asked again every keep-alive)")
+            Some(NotReady::SubscriptionRefused)
         } else if !self.0.connected.load(Ordering::Relaxed) {
-            Some("broker: not connected")
+            Some(NotReady::BrokerNotConnected)
         } else {
             None
         }

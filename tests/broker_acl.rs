@@ -12,9 +12,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{http_get, lpp_uplink, publish_all, wait_for, Mosquitto, Sensorhub};
+use common::{
+    http_get, lpp_uplink, post_form, publish_all, session_cookie, wait_for, Mosquitto, Sensorhub,
+};
 
 const DEV_EUI: &str = "0101010101010101";
+const PASSWORD: &str = "Deichgraf-Technik-2026";
 
 /// Debian's Mosquitto package ships the plugin under its multiarch folder.
 fn dynamic_security_plugin() -> PathBuf {
@@ -83,6 +86,10 @@ fn a_refused_subscription_is_not_ready_says_why_and_ingests_once_granted() {
         "batch_wait_ms = 0\nkeep_alive_s = 5\n",
         1,
     );
+    // A technician, who should see on the workbench why nothing comes in.
+    let hash = hub.hash_password(PASSWORD);
+    let config = config.replacen("[http]\n", "[http]\nsecure_cookies = false\n", 1)
+        + &format!("\n[[http.users]]\nname = \"technik\"\npassword_hash = \"{hash}\"\n");
     std::fs::write(&hub.config, config).unwrap();
     hub.register(DEV_EUI, "wetter-01", true);
     hub.spawn();
@@ -96,6 +103,23 @@ fn a_refused_subscription_is_not_ready_says_why_and_ingests_once_granted() {
     let readyz = http_get(hub.http_port, "/readyz", "").unwrap();
     assert_eq!(readyz.status, 503, "{}", readyz.body);
     assert!(readyz.body.contains("refused"), "{}", readyz.body);
+    let form = format!("user=technik&password={PASSWORD}&csrf=t");
+    let (status, head) = post_form(
+        hub.http_port,
+        "/admin/login",
+        "Cookie: sh_login_csrf=t\r\n",
+        &form,
+    );
+    assert_eq!(status, 303, "{head}");
+    let cookie = format!("Cookie: sh_session={}\r\n", session_cookie(&head));
+    let bench = http_get(hub.http_port, "/admin", &cookie).unwrap();
+    assert_eq!(bench.status, 200);
+    assert!(
+        bench.body.contains("Datenempfang unterbrochen")
+            && bench.body.contains("ein Abonnement wurde abgelehnt"),
+        "the workbench says why nothing comes in: {}",
+        bench.body
+    );
 
     // The broker's operator lets the role subscribe.
     dynsec(
@@ -106,6 +130,12 @@ fn a_refused_subscription_is_not_ready_says_why_and_ingests_once_granted() {
         http_get(hub.http_port, "/readyz", "").filter(|r| r.status == 200)
     });
     metric_line(&hub, "sensorhub_mqtt_subscriptions_refused 0").expect("none refused");
+    let bench = http_get(hub.http_port, "/admin?lang=en", &cookie).unwrap();
+    assert!(
+        !bench.body.contains("Ingestion interrupted"),
+        "{}",
+        bench.body
+    );
     let now = sensorhub_store::time::now_ms();
     publish_all(
         &broker.url(),

@@ -36,29 +36,12 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The argon2 hash `sensorhub admin hash-password` prints for `password`.
-fn hash_password(hub: &Sensorhub, password: &str) -> String {
-    let mut hasher = hub
-        .command(&["admin", "hash-password"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    writeln!(hasher.stdin.take().unwrap(), "{password}").unwrap();
-    let hashed = hasher.wait_with_output().unwrap();
-    assert!(hashed.status.success());
-    let hash = String::from_utf8(hashed.stdout).unwrap().trim().to_owned();
-    assert!(hash.starts_with("$argon2id$"), "{hash}");
-    hash
-}
-
 /// Sensorhub with a technician account, a public and a private station, and a day of history.
 fn setup() -> (Mosquitto, Sensorhub) {
     let broker = Mosquitto::start();
     let mut hub = Sensorhub::new(&broker.url(), "e2e-dashboard");
     // A technician account, hashed by the CLI as an operator would.
-    let hash = hash_password(&hub, PASSWORD);
+    let hash = hub.hash_password(PASSWORD);
     let config = std::fs::read_to_string(&hub.config).unwrap();
     let config = config.replacen(
         "[http]\n",
@@ -505,7 +488,7 @@ fn api_answers_only_for_public_stations_and_admin_refuses_strangers() {
     let db = std::fs::read(hub.dir.path().join("data/sensorhub.db")).unwrap();
     assert!(!db.windows(session.len()).any(|w| w == session.as_bytes()));
     // A new password ends the sessions made with the old one.
-    let new_hash = hash_password(&hub, "Neues-Passwort-2027");
+    let new_hash = hub.hash_password("Neues-Passwort-2027");
     let config = std::fs::read_to_string(&hub.config).unwrap();
     let old_hash = config
         .lines()

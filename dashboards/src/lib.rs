@@ -42,7 +42,8 @@ use tokio::net::TcpListener;
 pub use admin::{hash_password, random_password};
 pub use config::{HttpConfig, UserConfig};
 pub use ops::{
-    CodecCheck, DatasetSummary, DatasetsFuture, GatewayStatus, OpenData, Replay, ReplayFuture,
+    CodecCheck, DatasetSummary, DatasetsFuture, GatewayStatus, NotReady, OpenData, Replay,
+    ReplayFuture,
 };
 pub use sensorhub_policy::{PrivacyConfig, PublicPolicy};
 

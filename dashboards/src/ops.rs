@@ -68,8 +68,41 @@ pub trait CodecCheck: Send + Sync {
 pub trait GatewayStatus: Send + Sync {
     /// Appends the gateway's counters in Prometheus text format.
     fn render_metrics(&self, out: &mut String);
-    /// Why the gateway is not ready, if it is not (`store: commits are failing ...`).
-    fn not_ready(&self) -> Option<&'static str>;
+    /// Why the gateway is not ready, if it is not.
+    fn not_ready(&self) -> Option<NotReady>;
+}
+
+/// Why the gateway takes in nothing: what `/readyz` answers (in English, for operators'
+/// probes) and what the technicians' workbench shows at its top.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotReady {
+    CommitsFailing,
+    SubscriptionRefused,
+    BrokerNotConnected,
+}
+
+impl NotReady {
+    pub fn english(self) -> &'static str {
+        match self {
+            NotReady::CommitsFailing => "store: commits are failing (see the log)",
+            NotReady::SubscriptionRefused => {
+                "broker: a subscription was refused (check the broker's ACL; asked again every keep-alive)"
+            }
+            NotReady::BrokerNotConnected => "broker: not connected",
+        }
+    }
+
+    pub fn german(self) -> &'static str {
+        match self {
+            NotReady::CommitsFailing => {
+                "Speicher: Schreiben schlägt fehl (siehe Protokoll); Nachrichten bleiben beim Broker."
+            }
+            NotReady::SubscriptionRefused => {
+                "Broker: ein Abonnement wurde abgelehnt (ACL des Brokers prüfen; es wird bei jedem Keep-alive erneut angefragt)."
+            }
+            NotReady::BrokerNotConnected => "Broker: nicht verbunden.",
+        }
+    }
 }
 
 pub fn routes() -> Router<AppState> {
@@ -123,7 +156,10 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, String) {
         return (StatusCode::SERVICE_UNAVAILABLE, format!("store: {e}\n"));
     }
     if let Some(reason) = state.metrics.as_ref().and_then(|m| m.not_ready()) {
-        return (StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n"));
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{}\n", reason.english()),
+        );
     }
     (StatusCode::OK, "ready\n".into())
 }

@@ -318,6 +318,22 @@ interval_s = 3600
         });
     }
 
+    /// The argon2 hash `sensorhub admin hash-password` prints for `password`.
+    pub fn hash_password(&self, password: &str) -> String {
+        let mut hasher = self
+            .command(&["admin", "hash-password"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(hasher.stdin.take().unwrap(), "{password}").unwrap();
+        let hashed = hasher.wait_with_output().unwrap();
+        assert!(hashed.status.success());
+        let hash = String::from_utf8(hashed.stdout).unwrap().trim().to_owned();
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        hash
+    }
+
     /// Starts `sensorhub run` without waiting for it.
     pub fn spawn(&mut self) {
         let child = self

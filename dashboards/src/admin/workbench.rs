@@ -104,6 +104,7 @@ pub(super) async fn workbench(
                 li { a href="/admin/map" { (lang.t("Karte", "Map")) } }
             }
         }
+        (ingest_status(&state, lang))
         (alerts(&state, lang, &seen, now))
         (health(lang, &seen.health, &state.batteries))
         (unmapped(lang, &seen.unmapped))
@@ -119,6 +120,20 @@ pub(super) async fn workbench(
     let mut response = no_store(Html(page).into_response());
     remember_lang(&query, &mut response);
     Ok(response)
+}
+
+/// Why nothing is coming in, when the gateway running here is not ready: first on the page,
+/// since every other section would only show its consequences (silent devices).
+fn ingest_status(state: &AppState, lang: Lang) -> Markup {
+    let Some(reason) = state.metrics.as_ref().and_then(|m| m.not_ready()) else {
+        return html! {};
+    };
+    html! {
+        section.alerts role="alert" aria-labelledby="ingest-status" {
+            h2 id="ingest-status" { (lang.t("Datenempfang unterbrochen", "Ingestion interrupted")) }
+            p { (lang.t(reason.german(), reason.english())) }
+        }
+    }
 }
 
 /// Silent devices and open low-battery alerts.
