@@ -69,8 +69,9 @@ impl Mosquitto {
         Mosquitto::start_with(|_| String::new())
     }
 
-    /// A broker with more config lines, written by `extra` from the broker's folder (for an
-    /// ACL file beside the config, say).
+    /// A broker with more config lines, written by `extra` from the broker's folder (for an ACL
+    /// file beside the config, say). It queues up to a million QoS 1 messages a client, so that
+    /// a bench's `BENCH_UPLINKS` beyond 100,000 is not cut short by the broker.
     pub fn start_with(extra: impl FnOnce(&std::path::Path) -> String) -> Mosquitto {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
@@ -79,7 +80,7 @@ impl Mosquitto {
             &conf,
             format!(
                 "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
-                 max_inflight_messages 20000\nmax_queued_messages 100000\n{}",
+                 max_inflight_messages 20000\nmax_queued_messages 1000000\n{}",
                 extra(dir.path())
             ),
         )
