@@ -95,10 +95,10 @@ impl NotReady {
     pub fn german(self) -> &'static str {
         match self {
             NotReady::CommitsFailing => {
-                "Speicher: Schreiben schlägt fehl (siehe Protokoll); Nachrichten bleiben beim Broker."
+                "Datenbank: Schreiben schlägt fehl (siehe Protokoll); Nachrichten werden nicht bestätigt, der Broker hält sie nur, soweit seine Warteschlange reicht."
             }
             NotReady::SubscriptionRefused => {
-                "Broker: ein Abonnement wurde abgelehnt (ACL des Brokers prüfen; es wird bei jedem Keep-alive erneut angefragt)."
+                "Broker: Ein Abonnement wurde abgelehnt (ACL des Brokers prüfen; es wird in jedem Keep-Alive-Intervall erneut angefordert)."
             }
             NotReady::BrokerNotConnected => "Broker: nicht verbunden.",
         }

@@ -129,9 +129,9 @@ fn ingest_status(state: &AppState, lang: Lang) -> Markup {
         return html! {};
     };
     html! {
-        section.alerts role="alert" aria-labelledby="ingest-status" {
+        section.alerts aria-labelledby="ingest-status" {
             h2 id="ingest-status" { (lang.t("Datenempfang unterbrochen", "Ingestion interrupted")) }
-            p { (lang.t(reason.german(), reason.english())) }
+            p role="alert" { (lang.t(reason.german(), reason.english())) }
         }
     }
 }
