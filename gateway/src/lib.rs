@@ -23,6 +23,7 @@ pub mod normalise;
 mod queue;
 pub mod registry;
 pub mod replay;
+mod subscribing;
 pub mod webhook;
 
 pub use codec::ttn::CodecsConfig;
